@@ -1,0 +1,465 @@
+"""The dossier interchange format, version 1 (``pension-collect/dossier``).
+
+One cattrs converter reads and writes it (docs/dossier.md). Reading is strict:
+unknown keys, floats where money belongs, a month ``"1993-13"`` are errors, and
+:class:`~pension_collect.errors.DossierFormatError` lists *every* problem with
+its JSON path, not only the first.
+
+Reading takes a fast path first (no error bookkeeping) and, only when that
+fails, structures the document again with cattrs' detailed validation to
+collect every problem. Valid input, the common case, pays nothing for it.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from decimal import Decimal
+from enum import Enum
+from pathlib import Path
+from typing import IO, Any, TypeVar
+
+import cattrs
+from cattrs.errors import (
+    ClassValidationError,
+    ForbiddenExtraKeysError,
+    IterableValidationError,
+    IterableValidationNote,
+)
+from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn
+from cattrs.v import format_exception as _cattrs_format_exception
+
+from .errors import DossierFormatError, Problem
+from .model import (
+    AccountYear,
+    BureauRecord,
+    Category,
+    Dossier,
+    Employer,
+    EmployerKind,
+    FieldValueError,
+    Gender,
+    Hukou,
+    Money,
+    Origin,
+    Segment,
+    Source,
+    Worker,
+    YearMonth,
+    parse_date,
+    parse_money,
+    parse_rate,
+)
+
+__all__ = [
+    "FORMAT",
+    "VERSION",
+    "dump",
+    "dumps",
+    "from_dict",
+    "load",
+    "loads",
+    "make_converter",
+    "segment_to_dict",
+    "to_dict",
+]
+
+#: The value of the ``format`` key of every dossier.
+FORMAT = "pension-collect/dossier"
+#: The only version this release reads and writes.
+VERSION = 1
+
+T = TypeVar("T")
+
+_ENUMS: tuple[type[Enum], ...] = (Gender, Hukou, Category, Source, EmployerKind, Origin)
+_RECORD_CLASSES: tuple[type[Any], ...] = (
+    Employer,
+    Segment,
+    AccountYear,
+    BureauRecord,
+    Worker,
+    Dossier,
+)
+
+
+class _ShapeError(ValueError):
+    """A leaf problem with a Chinese twin of its message."""
+
+    def __init__(self, message: str, message_zh: str) -> None:
+        super().__init__(message)
+        self.message_zh = message_zh
+
+
+def _strict_str(value: Any, _: Any) -> str:
+    if type(value) is str:
+        return value
+    raise _ShapeError(
+        f"must be a string, not {_json_type(value)}",
+        f"应为字符串,而不是{_json_type_zh(value)}",
+    )
+
+
+def _strict_int(value: Any, _: Any) -> int:
+    if type(value) is int:
+        return value
+    raise _ShapeError(
+        f"must be a whole number, not {_json_type(value)}",
+        f"应为整数,而不是{_json_type_zh(value)}",
+    )
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, int | float):
+        return f"the number {value!r}"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
+
+
+def _json_type_zh(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "布尔值"
+    if isinstance(value, int | float):
+        return f"数字 {value!r}"
+    if isinstance(value, str):
+        return "字符串"
+    if isinstance(value, list):
+        return "列表"
+    if isinstance(value, dict):
+        return "对象"
+    return type(value).__name__
+
+
+def _leaf(parse: Callable[[Any], T], zh: str) -> Callable[[Any, Any], T]:
+    def hook(value: Any, _: Any) -> T:
+        if value is None:
+            raise _ShapeError("required; null is not allowed here", "必填项不能为 null")
+        try:
+            return parse(value)
+        except (TypeError, ValueError) as exc:
+            raise _ShapeError(str(exc), zh) from None
+
+    return hook
+
+
+def _money_hook(value: Any, _: Any) -> Money:
+    # Called for every amount: inlined rather than built by _leaf().
+    try:
+        return parse_money(value)
+    except (TypeError, ValueError) as exc:
+        if value is None:
+            raise _ShapeError("required; null is not allowed here", "必填项不能为 null") from None
+        raise _ShapeError(
+            str(exc), '金额应为最多两位小数的字符串,如 "453.60"(不能是数字)'
+        ) from None
+
+
+def _enum_value(member: Enum) -> Any:
+    return member.value
+
+
+def _enum_hook(value: Any, cls: type[Enum]) -> Enum:
+    try:
+        return cls(value)
+    except ValueError:
+        allowed = ", ".join(repr(m.value) for m in cls)
+        shown = repr(value) if isinstance(value, str) and len(value) <= 40 else _json_type(value)
+        raise _ShapeError(
+            f"{shown} is not allowed; use one of {allowed}",
+            f"取值无效,可选值:{allowed}",
+        ) from None
+
+
+def _tuple_hook(conv: cattrs.Converter, detailed: bool) -> Callable[[Any, Any], Any]:
+    def hook(value: Any, type_: Any) -> tuple[Any, ...]:
+        if type(value) is not list:
+            raise _ShapeError(
+                f"must be a list, not {_json_type(value)}",
+                f"应为列表,而不是{_json_type_zh(value)}",
+            )
+        (item_type, _ellipsis) = type_.__args__
+        handler = conv.get_structure_hook(item_type)
+        if not detailed:
+            return tuple([handler(v, item_type) for v in value])
+        out: list[Any] = []
+        errors: list[Exception] = []
+        for i, v in enumerate(value):
+            try:
+                out.append(handler(v, item_type))
+            except Exception as exc:  # collected and re-raised as a group below
+                exc.__notes__ = [
+                    *getattr(exc, "__notes__", []),
+                    IterableValidationNote(f"Structuring item @ index {i}", i, item_type),
+                ]
+                errors.append(exc)
+        if errors:
+            raise IterableValidationError("invalid items", errors, type_)
+        return tuple(out)
+
+    return hook
+
+
+def make_converter(*, detailed: bool = False) -> cattrs.Converter:
+    """The converter of dossier format v1.
+
+    ``detailed=True`` collects every problem (slower); the default stops at
+    the first one and is used for the fast path.
+    """
+    conv = cattrs.Converter(forbid_extra_keys=True, detailed_validation=detailed)
+    conv.register_structure_hook(str, _strict_str)
+    conv.register_structure_hook(int, _strict_int)
+    conv.register_structure_hook(
+        YearMonth, _leaf(YearMonth.parse, '月份应写作 "YYYY-MM",月为 01-12')
+    )
+    conv.register_unstructure_hook(YearMonth, str)
+    conv.register_structure_hook(Money, _money_hook)
+    conv.register_unstructure_hook(Money, lambda d: format(d, ".2f"))
+    conv.register_structure_hook(Decimal, _leaf(parse_rate, '比例应为小数字符串,如 "0.03"'))
+    conv.register_unstructure_hook(Decimal, str)
+    conv.register_structure_hook(_dt.date, _leaf(parse_date, '日期应写作 "YYYY-MM-DD"'))
+    conv.register_unstructure_hook(_dt.date, _dt.date.isoformat)
+    # Each enum class by name: they are str subclasses, and singledispatch
+    # would otherwise hand them to the str hook.
+    for enum_cls in _ENUMS:
+        conv.register_structure_hook(enum_cls, _enum_hook)
+        conv.register_unstructure_hook(enum_cls, _enum_value)
+    conv.register_structure_hook_func(
+        lambda t: getattr(t, "__origin__", None) is tuple, _tuple_hook(conv, detailed)
+    )
+    for cls in _RECORD_CLASSES:
+        structure = make_dict_structure_fn(cls, conv, _cattrs_forbid_extra_keys=True)
+        # The fast path lets a non-object fail however it fails; the detailed
+        # path (only run on bad input) says what was expected.
+        conv.register_structure_hook(cls, _record_hook(cls, structure) if detailed else structure)
+        conv.register_unstructure_hook(
+            cls, make_dict_unstructure_fn(cls, conv, _cattrs_omit_if_default=True)
+        )
+    return conv
+
+
+def _record_hook(cls: type[T], inner: Callable[[Any, Any], T]) -> Callable[[Any, Any], T]:
+    zh_name = _CLASS_ZH.get(cls.__name__, cls.__name__)
+
+    def hook(value: Any, type_: Any) -> T:
+        if type(value) is not dict:
+            raise _ShapeError(
+                f"must be an object ({{...}}), not {_json_type(value)}",
+                f"应为对象({zh_name}),而不是{_json_type_zh(value)}",
+            )
+        return inner(value, type_)
+
+    return hook
+
+
+_CLASS_ZH = {
+    "Employer": "单位信息",
+    "Segment": "缴费历史",
+    "AccountYear": "养老账户年度",
+    "BureauRecord": "社保现有数据",
+    "Worker": "职工",
+    "Dossier": "采集档案",
+}
+
+_FAST = make_converter(detailed=False)
+_DETAILED = make_converter(detailed=True)
+
+
+# -- reading -----------------------------------------------------------------
+
+
+def from_dict(data: Any, *, source: str | None = None) -> Dossier:
+    """Structure a parsed JSON document into a :class:`~pension_collect.model.Dossier`.
+
+    Raises :class:`~pension_collect.errors.DossierFormatError` listing every
+    problem with its path.
+    """
+    if type(data) is not dict:
+        raise DossierFormatError(
+            [
+                Problem(
+                    "$",
+                    f"a dossier is a JSON object, not {_json_type(data)}",
+                    "采集档案应为 JSON 对象",
+                )
+            ],
+            source=source,
+        )
+    header = _check_header(data)
+    if header:
+        raise DossierFormatError(header, source=source)
+    body = {k: v for k, v in data.items() if k not in ("format", "version")}
+    try:
+        return _FAST.structure(body, Dossier)
+    except Exception:
+        pass  # slow path below says exactly what and where
+    try:
+        return _DETAILED.structure(body, Dossier)
+    except Exception as exc:
+        problems: list[Problem] = []
+        _collect(exc, "$", problems)
+        raise DossierFormatError(problems, source=source) from None
+
+
+def _check_header(data: dict[str, Any]) -> list[Problem]:
+    problems = []
+    fmt = data.get("format")
+    if fmt != FORMAT:
+        problems.append(
+            Problem(
+                "$.format",
+                f'must be "{FORMAT}"' + ("" if fmt is None else f", got {_shorten(fmt)}"),
+                f'format 应为 "{FORMAT}"',
+            )
+        )
+    version = data.get("version")
+    if version != VERSION or type(version) is not int:
+        problems.append(
+            Problem(
+                "$.version",
+                f"version {_shorten(version)} is not supported; this release reads version "
+                f"{VERSION}"
+                if version is not None
+                else f"missing; write {VERSION}",
+                f"不支持的版本;本程序读取版本 {VERSION}",
+            )
+        )
+    return problems
+
+
+def _shorten(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _collect(exc: BaseException, path: str, out: list[Problem]) -> None:
+    """Flatten cattrs' exception groups into (path, message) problems."""
+    if isinstance(exc, ClassValidationError | IterableValidationError):
+        with_notes, without = exc.group_exceptions()
+        for sub, note in with_notes:
+            if hasattr(note, "name"):
+                _collect(sub, f"{path}.{note.name}", out)
+            else:
+                _collect(sub, f"{path}[{note.index}]", out)
+        for sub in without:
+            _collect(sub, path, out)
+        return
+    if isinstance(exc, BaseExceptionGroup):
+        for member in exc.exceptions:
+            _collect(member, path, out)
+        return
+    if isinstance(exc, ForbiddenExtraKeysError):
+        for key in sorted(exc.extra_fields):
+            out.append(
+                Problem(
+                    f"{path}.{key}",
+                    "unknown key (a typo?); remove it or correct its name (see docs/dossier.md)",
+                    "未知字段(可能拼写错误),请删除或更正",
+                )
+            )
+        return
+    if isinstance(exc, KeyError):
+        out.append(Problem(path, "required but missing", "必填项缺失"))
+        return
+    if isinstance(exc, _ShapeError):
+        out.append(Problem(path, str(exc), exc.message_zh))
+        return
+    if isinstance(exc, FieldValueError):
+        # attrs validators of the model (e.g. a blank name)
+        out.append(Problem(f"{path}.{exc.field}", str(exc), exc.message_zh))
+        return
+    if isinstance(exc, TypeError | ValueError):
+        out.append(Problem(path, str(exc), "取值无效"))
+        return
+    out.append(Problem(path, _cattrs_format_exception(exc, None), "无法读取"))
+
+
+def loads(text: str | bytes, *, source: str | None = None) -> Dossier:
+    """Read a dossier from JSON text."""
+    try:
+        data = json.loads(text)
+    except UnicodeDecodeError as exc:
+        raise DossierFormatError(
+            [
+                Problem(
+                    "$",
+                    f"not UTF-8 text (byte {exc.start}); save the file as UTF-8",
+                    "文件不是 UTF-8 编码,请另存为 UTF-8",
+                )
+            ],
+            source=source,
+        ) from None
+    except json.JSONDecodeError as exc:
+        raise DossierFormatError(
+            [
+                Problem(
+                    "$",
+                    f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}",
+                    f"不是有效的 JSON:第 {exc.lineno} 行第 {exc.colno} 列",
+                )
+            ],
+            source=source,
+        ) from None
+    return from_dict(data, source=source)
+
+
+def load(file: str | os.PathLike[str] | IO[bytes] | IO[str]) -> Dossier:
+    """Read a dossier from a path or an open file."""
+    if isinstance(file, str | os.PathLike):
+        path = Path(file)
+        return loads(path.read_bytes(), source=str(path))
+    return loads(file.read(), source=getattr(file, "name", None))
+
+
+# -- writing -----------------------------------------------------------------
+
+
+def to_dict(dossier: Dossier) -> dict[str, Any]:
+    """The JSON-ready dictionary of a dossier (money as two-place strings)."""
+    body: dict[str, Any] = _FAST.unstructure(dossier, Dossier)
+    out: dict[str, Any] = {"format": FORMAT, "version": VERSION}
+    for key in ("rule_pack", "as_of"):
+        if key in body:
+            out[key] = body.pop(key)
+    out.update(body)
+    return out
+
+
+def segment_to_dict(segment: Segment) -> dict[str, Any]:
+    """One history segment in its dossier-format form (used in findings' fixes)."""
+    out: dict[str, Any] = _FAST.unstructure(segment, Segment)
+    return out
+
+
+def dumps(dossier: Dossier, *, indent: int | None = 2) -> str:
+    """Serialize a dossier to JSON text (UTF-8, Chinese kept readable)."""
+    return json.dumps(to_dict(dossier), ensure_ascii=False, indent=indent) + "\n"
+
+
+def dump(dossier: Dossier, path: str | os.PathLike[str]) -> None:
+    """Write a dossier to ``path`` atomically: the old file stays whole until
+    the new one is complete on disk."""
+    target = Path(path)
+    text = dumps(dossier).encode("utf-8")
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
