@@ -1,0 +1,276 @@
+"""Running a rule pack over a dossier: ``check(dossier) -> Report``.
+
+``check`` never raises on domain data: every problem of the data is a
+finding. A rule whose own code fails (a bug in a plugin's rule, say) yields a
+``rules.internal-error`` finding naming the rule instead of a traceback.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import functools
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from ..identity import IdentityNumber, InvalidIdentityNumber
+from ..model import Category, Dossier, Worker, YearMonth
+from .derive import Placement, place
+from .pack import Finding, Hit, Rule, RulePack, Scope, Severity
+from .parameters import ParameterSet
+from .report import Report, SegmentSummary, WorkerSummary
+
+if TYPE_CHECKING:
+    from ..plugins import PluginHost
+
+__all__ = ["Context", "DossierView", "WorkerView", "check", "check_worker"]
+
+INTERNAL_ERROR = "rules.internal-error"
+
+
+@attrs.frozen(kw_only=True)
+class Context:
+    """What every rule may read besides the data: parameters and the dates."""
+
+    pack: RulePack
+    as_of: YearMonth
+    """The collection month (the dossier's ``as_of``, else the current month)."""
+    today: _dt.date
+
+    @functools.cached_property
+    def values(self) -> Mapping[str, Any]:
+        """Every parameter's value in force at :attr:`as_of`."""
+        params = self.pack.parameters
+        return {name: params.get(name, self.as_of) for name in params.parameters}
+
+    def param(self, name: str) -> Any:
+        """The value of a pack parameter at :attr:`as_of` (``None`` if unset)."""
+        return self.values.get(name)
+
+
+class WorkerView:
+    """One worker as the rules see it, with what several rules share computed once."""
+
+    def __init__(self, worker: Worker, index: int, context: Context) -> None:
+        self.worker = worker
+        self.index = index
+        self.path = f"$.workers[{index}]"
+        self.context = context
+
+    def segment_path(self, i: int) -> str:
+        return f"{self.path}.history[{i}]"
+
+    def account_path(self, i: int) -> str:
+        return f"{self.path}.account[{i}]"
+
+    @functools.cached_property
+    def _identity(self) -> IdentityNumber | InvalidIdentityNumber:
+        try:
+            return IdentityNumber.parse(self.worker.id_number, today=self.context.today)
+        except InvalidIdentityNumber as exc:
+            return exc
+
+    @property
+    def identity(self) -> IdentityNumber | None:
+        """The parsed identity number, ``None`` when it is invalid."""
+        value = self._identity
+        return value if isinstance(value, IdentityNumber) else None
+
+    @property
+    def identity_error(self) -> InvalidIdentityNumber | None:
+        """Why the identity number is invalid, ``None`` when it is valid."""
+        value = self._identity
+        return value if isinstance(value, InvalidIdentityNumber) else None
+
+    @functools.cached_property
+    def birth_date(self) -> _dt.date | None:
+        """From the identity number when it is valid, else as declared."""
+        identity = self.identity
+        return identity.birth_date if identity is not None else self.worker.birth_date
+
+    @functools.cached_property
+    def placements(self) -> tuple[Placement, ...]:
+        """Box and category of each history segment (empty when not collected)."""
+        history = self.worker.history or ()
+        upper_last = self.context.param("upper_box_last_month")
+        account_start = self.context.param("account_start")
+        return tuple(place(s, upper_last=upper_last, account_start=account_start) for s in history)
+
+
+class DossierView:
+    """The whole dossier, for rules of scope ``dossier``."""
+
+    def __init__(self, dossier: Dossier, context: Context, workers: list[WorkerView]) -> None:
+        self.dossier = dossier
+        self.context = context
+        self.workers = workers
+
+
+def _finding(rule: Rule, hit: Hit) -> Finding:
+    params = hit.params
+    try:
+        message = rule.message.format(**params)
+        message_zh = rule.message_zh.format(**params)
+    except (KeyError, IndexError, ValueError):
+        message, message_zh = rule.message, rule.message_zh
+    return Finding(
+        code=rule.code,
+        severity=rule.severity,
+        path=hit.path,
+        procedure=rule.procedure,
+        message=message,
+        message_zh=message_zh,
+        related=hit.related,
+        expected=hit.expected,
+        fix=hit.fix,
+        field=hit.field,
+    )
+
+
+def _internal_error(rule: Rule, path: str, exc: Exception) -> Finding:
+    # The exception text is not shown: it could quote personal data.
+    return Finding(
+        code=INTERNAL_ERROR,
+        severity=Severity.ERROR,
+        path=path,
+        message=(
+            f"rule {rule.code} failed with {type(exc).__name__} on this item; the data could "
+            "not be checked by it. Report this to the rule pack's maintainers."
+        ),
+        message_zh=(
+            f"规则 {rule.code} 执行出错({type(exc).__name__}),此项未能检查;请联系规则包维护者。"
+        ),
+        expected=rule.code,
+    )
+
+
+def _run(rule: Rule, view: Any, path: str, out: list[Finding]) -> None:
+    try:
+        for hit in rule.check(view):
+            out.append(_finding(rule, hit))
+    except Exception as exc:  # never let one rule's bug hide the others' findings
+        out.append(_internal_error(rule, path, exc))
+
+
+def _resolve_pack(
+    dossier: Dossier, pack: RulePack | str | None, host: PluginHost | None
+) -> RulePack:
+    if isinstance(pack, RulePack):
+        return pack
+    if host is None:
+        from ..plugins import default_host
+
+        host = default_host()
+    return host.rule_pack(pack or dossier.rule_pack)
+
+
+def check(
+    dossier: Dossier,
+    *,
+    pack: RulePack | str | None = None,
+    host: PluginHost | None = None,
+    today: _dt.date | None = None,
+) -> Report:
+    """Check a dossier against a rule pack and report every finding.
+
+    ``pack`` is a pack or its name (default: the dossier's ``rule_pack``, else
+    ``weihai-2013``), looked up through ``host`` (default: every installed
+    plugin). ``today`` fixes the current date (tests; the default ``as_of``).
+    Raises only :class:`~pension_collect.errors.UnknownRulePack`.
+    """
+    rule_pack = _resolve_pack(dossier, pack, host)
+    today = today or _dt.date.today()
+    as_of = dossier.as_of or YearMonth.of(today)
+    context = Context(pack=rule_pack, as_of=as_of, today=today)
+    params = rule_pack.parameters
+    worker_rules: list[Rule] = []
+    dossier_rules: list[Rule] = []
+    for rule in rule_pack.rules:
+        if rule.is_active(params, as_of):
+            (dossier_rules if rule.scope is Scope.DOSSIER else worker_rules).append(rule)
+
+    findings: list[Finding] = []
+    views = [WorkerView(w, i, context) for i, w in enumerate(dossier.workers)]
+    dossier_view = DossierView(dossier, context, views)
+    for rule in dossier_rules:
+        _run(rule, dossier_view, "$", findings)
+    segments: list[SegmentSummary] = []
+    workers: list[WorkerSummary] = []
+    for view in views:
+        for rule in worker_rules:
+            _run(rule, view, view.path, findings)
+        workers.append(_summarize(view, segments))
+    findings.sort(key=_finding_order)
+    return Report(
+        rule_pack=rule_pack.name,
+        as_of=as_of,
+        findings=tuple(findings),
+        segments=tuple(segments),
+        workers=tuple(workers),
+        parameters=_used_parameters(rule_pack, params, as_of),
+    )
+
+
+def check_worker(
+    worker: Worker,
+    *,
+    pack: RulePack,
+    as_of: YearMonth,
+    today: _dt.date | None = None,
+    index: int = 0,
+) -> list[Finding]:
+    """Worker-scope findings for one worker (what the workflow runs on every save)."""
+    today = today or _dt.date.today()
+    context = Context(pack=pack, as_of=as_of, today=today)
+    view = WorkerView(worker, index, context)
+    out: list[Finding] = []
+    for rule in pack.rules:
+        if rule.scope is Scope.WORKER and rule.is_active(pack.parameters, as_of):
+            _run(rule, view, view.path, out)
+    out.sort(key=_finding_order)
+    return out
+
+
+def _path_key(path: str) -> tuple[Any, ...]:
+    # "$.workers[12].history[3]" sorts after "$.workers[2]..." numerically.
+    parts: list[Any] = []
+    for chunk in path.replace("]", "").split("["):
+        for piece in chunk.split("."):
+            parts.append((0, int(piece)) if piece.isdigit() else (1, piece))
+    return tuple(parts)
+
+
+def _finding_order(f: Finding) -> tuple[Any, ...]:
+    return (_path_key(f.path), f.severity is not Severity.ERROR, f.code)
+
+
+def _summarize(view: WorkerView, segments: list[SegmentSummary]) -> WorkerSummary:
+    months = {Category.DEEMED: 0, Category.PRE_ACCOUNT: 0, Category.POST_ACCOUNT: 0}
+    history = view.worker.history or ()
+    for i, (segment, placed) in enumerate(zip(history, view.placements, strict=True)):
+        n = segment.months
+        segments.append(SegmentSummary(view.segment_path(i), placed.box, placed.category, n))
+        if placed.category is not None:
+            months[placed.category] += n
+    identity = view.identity
+    return WorkerSummary(
+        path=view.path,
+        id_number_18=None if identity is None else identity.number,
+        deemed=months[Category.DEEMED],
+        pre_account=months[Category.PRE_ACCOUNT],
+        post_account=months[Category.POST_ACCOUNT],
+    )
+
+
+def _used_parameters(pack: RulePack, params: ParameterSet, as_of: YearMonth) -> dict[str, Any]:
+    used: set[str] = set()
+    for rule in pack.rules:
+        used.update(rule.uses)
+    out: dict[str, Any] = {}
+    for name in sorted(used):
+        if name not in params:
+            continue
+        dated = params.parameters[name].at(as_of)
+        out[name] = None if dated is None else dated
+    return out

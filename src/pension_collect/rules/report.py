@@ -1,0 +1,263 @@
+"""The validation report (``pension-collect/report`` version 1) and its text form."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from ..identity import mask
+from ..model import Category, Dossier, YearMonth
+from .derive import Box
+from .pack import Finding, Severity
+
+if TYPE_CHECKING:
+    from .parameters import DatedValue
+
+__all__ = [
+    "REPORT_FORMAT",
+    "REPORT_VERSION",
+    "Report",
+    "SegmentSummary",
+    "WorkerSummary",
+    "format_text",
+]
+
+REPORT_FORMAT = "pension-collect/report"
+REPORT_VERSION = 1
+
+
+@attrs.frozen
+class SegmentSummary:
+    """Where one history segment goes: the report's ``segments`` item."""
+
+    path: str
+    box: Box | None
+    category: Category | None
+    months: int
+
+
+@attrs.frozen(kw_only=True, repr=False)
+class WorkerSummary:
+    """Month totals of one worker: the report's ``workers`` item."""
+
+    path: str
+    id_number_18: str | None
+    """The 18-digit form of the identity number, ``None`` when it is invalid."""
+    deemed: int
+    pre_account: int
+    post_account: int
+
+    def __repr__(self) -> str:
+        shown = None if self.id_number_18 is None else mask(self.id_number_18)
+        return f"WorkerSummary(path={self.path!r}, id_number_18={shown!r}, ...)"
+
+
+@attrs.frozen(kw_only=True)
+class Report:
+    """Everything :func:`~pension_collect.rules.check` found and derived."""
+
+    rule_pack: str
+    as_of: YearMonth
+    findings: tuple[Finding, ...]
+    segments: tuple[SegmentSummary, ...]
+    workers: tuple[WorkerSummary, ...]
+    parameters: dict[str, DatedValue | None] = attrs.field(factory=dict)
+    """The pack parameters the rules used, as in force at :attr:`as_of`."""
+
+    @property
+    def errors(self) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if f.severity is Severity.ERROR)
+
+    @property
+    def warnings(self) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if f.severity is Severity.WARNING)
+
+    @property
+    def ok(self) -> bool:
+        """True when no finding is an error (exit status 0 of ``validate``)."""
+        return not any(f.severity is Severity.ERROR for f in self.findings)
+
+    def codes(self) -> set[str]:
+        """The set of codes found."""
+        return {f.code for f in self.findings}
+
+    def for_worker(self, index: int) -> list[Finding]:
+        """Findings about worker ``index`` (its fields, segments and account years)."""
+        prefix = f"$.workers[{index}]"
+        return [f for f in self.findings if f.path == prefix or f.path.startswith(prefix + ".")]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The report in its JSON form (docs/report.md)."""
+        return {
+            "format": REPORT_FORMAT,
+            "version": REPORT_VERSION,
+            "rule_pack": self.rule_pack,
+            "as_of": str(self.as_of),
+            "summary": {
+                "workers": len(self.workers),
+                "errors": len(self.errors),
+                "warnings": len(self.warnings),
+            },
+            "findings": [_finding_dict(f) for f in self.findings],
+            "segments": [
+                {
+                    "path": s.path,
+                    "box": None if s.box is None else s.box.value,
+                    "category": None if s.category is None else s.category.value,
+                    "months": s.months,
+                }
+                for s in self.segments
+            ],
+            "workers": [
+                {
+                    "path": w.path,
+                    "id_number_18": w.id_number_18,
+                    "months": {
+                        "deemed": w.deemed,
+                        "pre_account": w.pre_account,
+                        "post_account": w.post_account,
+                    },
+                }
+                for w in self.workers
+            ],
+            "parameters": {
+                name: None
+                if v is None
+                else {
+                    "value": _jsonable(v.value),
+                    "since": str(v.since),
+                    "source": v.source,
+                    "confidence": v.confidence.value,
+                }
+                for name, v in self.parameters.items()
+            },
+        }
+
+    def to_json(self, *, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False, indent=indent) + "\n"
+
+
+def _finding_dict(f: Finding) -> dict[str, Any]:
+    out: dict[str, Any] = {"code": f.code, "severity": f.severity.value, "path": f.path}
+    if f.field is not None:
+        out["field"] = f.field
+    if f.related is not None:
+        out["related"] = f.related
+    if f.procedure is not None:
+        out["procedure"] = f.procedure
+    out["message"] = f.message
+    out["message_zh"] = f.message_zh
+    if f.expected is not None:
+        out["expected"] = _jsonable(f.expected)
+    if f.fix is not None:
+        out["fix"] = _jsonable(f.fix)
+    return out
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value.value if isinstance(value, Category | Box) else value
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if attrs.has(type(value)):
+        return _jsonable(attrs.asdict(value, recurse=False))
+    return str(value)
+
+
+# -- text for clerks -------------------------------------------------------------------
+
+_SEVERITY_ZH = {Severity.ERROR: "错误", Severity.WARNING: "提示"}
+_SEVERITY_EN = {Severity.ERROR: "error", Severity.WARNING: "warning"}
+
+
+def _groups(report: Report) -> Iterator[tuple[int | None, list[Finding]]]:
+    current: int | None = -1
+    bucket: list[Finding] = []
+    for f in report.findings:
+        index = _worker_index(f.path)
+        if index != current and bucket:
+            yield current, bucket
+            bucket = []
+        current = index
+        bucket.append(f)
+    if bucket:
+        yield current, bucket
+
+
+def _worker_index(path: str) -> int | None:
+    if not path.startswith("$.workers["):
+        return None
+    return int(path[len("$.workers[") : path.index("]")])
+
+
+def _where(path: str, index: int | None, lang: str) -> str:
+    if index is None:
+        return path
+    rest = path[path.index("]") + 1 :]
+    if not rest:
+        return "个人信息" if lang == "zh" else "personal information"
+    part, _, tail = rest.lstrip(".").partition("[")
+    n = int(tail.rstrip("]")) + 1 if tail else None
+    if lang == "zh":
+        names = {"history": "缴费历史", "account": "养老账户"}
+        return f"{names.get(part, part)}第 {n} 行" if n else names.get(part, part)
+    names_en = {"history": "contribution history", "account": "pension account"}
+    return f"{names_en.get(part, part)} line {n}" if n else names_en.get(part, part)
+
+
+def format_text(report: Report, dossier: Dossier | None = None, *, lang: str = "zh") -> str:
+    """The report as text a clerk can act on: grouped by worker (name and
+    masked identity number), each finding with what to do.
+
+    ``lang`` is ``"zh"`` (Chinese, the default) or ``"en"``.
+    """
+    zh = lang == "zh"
+    lines: list[str] = []
+    errors, warnings = len(report.errors), len(report.warnings)
+    if zh:
+        lines.append(
+            f"规则包 {report.rule_pack},采集月份 {report.as_of}:"
+            f"共 {len(report.workers)} 名职工,{errors} 个错误,{warnings} 个提示。"
+        )
+    else:
+        lines.append(
+            f"Rule pack {report.rule_pack}, collection month {report.as_of}: "
+            f"{len(report.workers)} workers, {errors} errors, {warnings} warnings."
+        )
+    for index, findings in _groups(report):
+        lines.append("")
+        if index is None:
+            lines.append("单位 / 档案:" if zh else "Employer / dossier:")
+        else:
+            lines.append(_worker_heading(index, dossier, zh))
+        for f in findings:
+            severity = _SEVERITY_ZH[f.severity] if zh else _SEVERITY_EN[f.severity]
+            where = _where(f.path, index, lang)
+            message = f.message_zh if zh else f.message
+            para = f" [{f.procedure}]" if f.procedure else ""
+            lines.append(
+                f"  - {severity} {f.code}{para} {where}:{message}"
+                if zh
+                else f"  - {severity} {f.code}{para} at {where}: {message}"
+            )
+    if not report.findings:
+        lines.append("")
+        lines.append("全部通过检查。" if zh else "Everything passed.")
+    return "\n".join(lines) + "\n"
+
+
+def _worker_heading(index: int, dossier: Dossier | None, zh: str | bool) -> str:
+    if dossier is None or index >= len(dossier.workers):
+        return f"职工 #{index + 1}" if zh else f"Worker #{index + 1}"
+    worker = dossier.workers[index]
+    who = (
+        f"{worker.name}({mask(worker.id_number)})"
+        if zh
+        else f"{worker.name} ({mask(worker.id_number)})"
+    )
+    return f"职工 #{index + 1} {who}:" if zh else f"Worker #{index + 1} {who}:"

@@ -1,0 +1,775 @@
+"""The rule pack ``weihai-2013``: the Weihai bureau's 2013 procedure as rules.
+
+Registered through the plugin hook like any third-party pack (this module is
+in :data:`pension_collect.plugins.DEFAULT_PLUGINS`). Every code below is
+public API, documented in docs/rules.md: never renamed, never reused.
+Messages never quote a name or an identity number.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from .. import credit_code
+from ..dossier import segment_to_dict
+from ..hookspecs import hookimpl
+from ..identity import IdentityNumber, InvalidIdentityNumber, compact
+from ..model import AccountYear, Category, Segment, Source
+from .derive import Box, Kind, split
+from .engine import DossierView, WorkerView
+from .pack import Hit, Rule, RulePack, RulePackRegistry, Scope, Severity
+from .parameters import ParameterSet, load_parameters
+
+__all__ = ["NAME", "RULES", "make_pack"]
+
+NAME = "weihai-2013"
+PARAMETERS_FILE = Path(__file__).parent / "packs" / NAME / "parameters.toml"
+INSTITUTION_REMARK = "机关事业缴费"
+_BALANCE_TOLERANCE = Decimal("0.01")
+
+_CATEGORY_ZH = {
+    Category.DEEMED: "视同缴费",
+    Category.PRE_ACCOUNT: "实行账户前缴费",
+    Category.POST_ACCOUNT: "实行账户后缴费",
+}
+
+
+# -- person ---------------------------------------------------------------------------
+
+
+def _id_error(code: str) -> Any:
+    def rule(view: WorkerView) -> Iterator[Hit]:
+        error = view.identity_error
+        if error is not None and error.code == code:
+            yield Hit(path=view.path, field="id_number")
+
+    rule.__name__ = f"check_{code.replace('.', '_').replace('-', '_')}"
+    return rule
+
+
+def id_legacy(view: WorkerView) -> Iterator[Hit]:
+    identity = view.identity
+    if identity is not None and identity.legacy:
+        yield Hit(path=view.path, field="id_number", expected=identity.number)
+
+
+def gender_mismatch(view: WorkerView) -> Iterator[Hit]:
+    identity, gender = view.identity, view.worker.gender
+    if identity is not None and gender is not None and gender.value != identity.gender:
+        yield Hit(
+            path=view.path,
+            field="gender",
+            expected=identity.gender,
+            params={"expected": identity.gender, "expected_zh": _GENDER_ZH[identity.gender]},
+        )
+
+
+_GENDER_ZH = {"male": "男", "female": "女"}
+
+
+def birth_date_mismatch(view: WorkerView) -> Iterator[Hit]:
+    identity, declared = view.identity, view.worker.birth_date
+    if identity is not None and declared is not None and declared != identity.birth_date:
+        yield Hit(
+            path=view.path,
+            field="birth_date",
+            expected=identity.birth_date.isoformat(),
+            params={"expected": identity.birth_date.isoformat()},
+        )
+
+
+def first_work_age(view: WorkerView) -> Iterator[Hit]:
+    born = view.birth_date
+    min_age = view.context.param("minimum_working_age")
+    if born is None or min_age is None:
+        return
+    # The month of the minimum-age birthday; working from that month on is fine.
+    allowed_index = (born.year + min_age) * 12 + born.month - 1
+    if view.worker.first_work.index < allowed_index:
+        yield Hit(
+            path=view.path,
+            field="first_work",
+            params={"age": min_age, "first_work": str(view.worker.first_work)},
+        )
+
+
+def window_only_change(view: WorkerView) -> Iterator[Hit]:
+    bureau = view.worker.bureau
+    if bureau is None:
+        return
+    if bureau.id_number is not None and _same_id(bureau.id_number, view) is False:
+        yield Hit(
+            path=view.path,
+            field="id_number",
+            params={"field": "identity number", "field_zh": "身份证号码"},
+        )
+    if bureau.name is not None and bureau.name.strip() != view.worker.name.strip():
+        yield Hit(path=view.path, field="name", params={"field": "name", "field_zh": "姓名"})
+
+
+def _same_id(bureau_number: str, view: WorkerView) -> bool:
+    """Compare in 18-digit form, so a legacy 15-digit number is no change."""
+    try:
+        theirs = IdentityNumber.parse(bureau_number).number
+    except InvalidIdentityNumber:
+        theirs = compact(bureau_number)
+    ours = view.identity.number if view.identity is not None else compact(view.worker.id_number)
+    return theirs == ours
+
+
+def duplicate_id(view: DossierView) -> Iterator[Hit]:
+    first_seen: dict[str, str] = {}
+    for worker in view.workers:
+        identity = worker.identity
+        key = identity.number if identity is not None else compact(worker.worker.id_number)
+        if key in first_seen:
+            yield Hit(path=worker.path, field="id_number", related=first_seen[key])
+        else:
+            first_seen[key] = worker.path
+
+
+# -- employer -------------------------------------------------------------------------
+
+
+def _credit_code_problem(view: DossierView) -> credit_code.InvalidCreditCode | None:
+    code = view.dossier.employer.credit_code
+    if code is None:
+        return None
+    try:
+        credit_code.validate(code)
+    except credit_code.InvalidCreditCode as exc:
+        return exc
+    return None
+
+
+def employer_credit_code(view: DossierView) -> Iterator[Hit]:
+    problem = _credit_code_problem(view)
+    if problem is not None and problem.reason != "org-checksum":
+        yield Hit(
+            path="$.employer",
+            field="credit_code",
+            params={"reason": problem.message, "reason_zh": problem.message_zh},
+        )
+
+
+def employer_credit_code_org(view: DossierView) -> Iterator[Hit]:
+    # A code whose own check character (position 18) is right but whose
+    # embedded organization code (GB 11714) fails its check: every issued code
+    # we know of passes it, yet a typo cannot produce this, so it is worth a
+    # look at the licence, not a block.
+    problem = _credit_code_problem(view)
+    if problem is not None and problem.reason == "org-checksum":
+        yield Hit(path="$.employer", field="credit_code")
+
+
+# -- history --------------------------------------------------------------------------
+
+
+def _segments(view: WorkerView) -> Iterator[tuple[int, Segment, Any]]:
+    history = view.worker.history
+    if history:
+        yield from zip(range(len(history)), history, view.placements, strict=True)
+
+
+def month_order(view: WorkerView) -> Iterator[Hit]:
+    for i, s, _ in _segments(view):
+        if s.end < s.start:
+            yield Hit(
+                path=view.segment_path(i),
+                field="end",
+                params={"start": str(s.start), "end": str(s.end)},
+            )
+
+
+def future(view: WorkerView) -> Iterator[Hit]:
+    as_of = view.context.as_of
+    for i, s, _ in _segments(view):
+        if s.end > as_of:
+            yield Hit(
+                path=view.segment_path(i),
+                field="end",
+                params={"end": str(s.end), "as_of": str(as_of)},
+            )
+
+
+def before_first_work(view: WorkerView) -> Iterator[Hit]:
+    first = view.worker.first_work
+    for i, s, _ in _segments(view):
+        if s.start < first:
+            yield Hit(
+                path=view.segment_path(i),
+                field="start",
+                params={"start": str(s.start), "first_work": str(first)},
+            )
+
+
+def overlap(view: WorkerView) -> Iterator[Hit]:
+    history = view.worker.history
+    if not history or len(history) < 2:
+        return
+    order = sorted(
+        (i for i, s in enumerate(history) if s.start <= s.end),
+        key=lambda i: (history[i].start, history[i].end),
+    )
+    open_: list[int] = []  # earlier segments that may still overlap later ones
+    for j in order:
+        sj = history[j]
+        open_ = [i for i in open_ if history[i].end >= sj.start]
+        for i in open_:
+            shared_from = max(history[i].start, sj.start)
+            shared_to = min(history[i].end, sj.end)
+            yield Hit(
+                path=view.segment_path(j),
+                related=view.segment_path(i),
+                params={"from": str(shared_from), "to": str(shared_to), "other": i + 1},
+            )
+        open_.append(j)
+
+
+def _crossing(boundary_param: str, kinds: tuple[Kind, ...], *, after_upper: bool) -> Any:
+    def rule(view: WorkerView) -> Iterator[Hit]:
+        if after_upper:
+            boundary = view.context.param("upper_box_last_month").add(1)
+        else:
+            boundary = view.context.param(boundary_param)
+        for i, s, placed in _segments(view):
+            if placed.kind in kinds and boundary in placed.crosses:
+                first, second = split(s, boundary)
+                fix: dict[str, Any] = {
+                    "action": "split",
+                    "segments": [segment_to_dict(first), segment_to_dict(second)],
+                }
+                if first.total is None and s.total is not None:
+                    fix["note"] = "divide the total between the two periods as the handbook shows"
+                yield Hit(
+                    path=view.segment_path(i),
+                    fix=fix,
+                    params={
+                        "start": str(s.start),
+                        "end": str(s.end),
+                        "last": str(boundary.add(-1)),
+                        "first": str(boundary),
+                    },
+                )
+
+    return rule
+
+
+crosses_box = _crossing("upper_box_last_month", (Kind.ENTERPRISE,), after_upper=True)
+crosses_account_start = _crossing(
+    "account_start", (Kind.ENTERPRISE, Kind.TRANSFER), after_upper=False
+)
+
+
+def category(view: WorkerView) -> Iterator[Hit]:
+    for i, s, placed in _segments(view):
+        if s.category is not None and placed.category is not None and s.category != placed.category:
+            yield Hit(
+                path=view.segment_path(i),
+                field="category",
+                expected=placed.category.value,
+                params={
+                    "given": s.category.value,
+                    "expected": placed.category.value,
+                    "given_zh": _CATEGORY_ZH[s.category],
+                    "expected_zh": _CATEGORY_ZH[placed.category],
+                },
+            )
+
+
+def total_required(view: WorkerView) -> Iterator[Hit]:
+    for i, s, placed in _segments(view):
+        if placed.box is Box.UPPER and s.total is None:
+            yield Hit(path=view.segment_path(i), field="total", expected="0")
+
+
+def institution_remark(view: WorkerView) -> Iterator[Hit]:
+    for i, s, placed in _segments(view):
+        if placed.kind is Kind.INSTITUTION and (
+            s.remark is None or INSTITUTION_REMARK not in s.remark
+        ):
+            yield Hit(path=view.segment_path(i), field="remark", expected=INSTITUTION_REMARK)
+
+
+def institution_range(view: WorkerView) -> Iterator[Hit]:
+    first = view.context.param("institution_window_start")
+    last = view.context.param("institution_window_end")
+    for i, s, placed in _segments(view):
+        if placed.kind is Kind.INSTITUTION and (s.start < first or s.end > last):
+            yield Hit(
+                path=view.segment_path(i),
+                params={"first": str(first), "last": str(last)},
+            )
+
+
+def enterprise_after_account_start(view: WorkerView) -> Iterator[Hit]:
+    start = view.context.param("account_start")
+    for i, _s, placed in _segments(view):
+        if placed.in_account:
+            yield Hit(
+                path=view.segment_path(i), field="start", params={"account_start": str(start)}
+            )
+
+
+def cross_city_transfer(view: WorkerView) -> Iterator[Hit]:
+    cutoff = view.context.param("cross_city_transfer_cutoff")
+    for i, s, _ in _segments(view):
+        if (
+            s.source is Source.TRANSFER_IN
+            and s.origin is not None
+            and s.origin.value == "other_city"
+            and s.transferred_on is not None
+            and s.transferred_on >= cutoff
+        ):
+            yield Hit(
+                path=view.segment_path(i),
+                field="transferred_on",
+                params={"transferred_on": str(s.transferred_on), "cutoff": str(cutoff)},
+            )
+
+
+def transfer_date_missing(view: WorkerView) -> Iterator[Hit]:
+    for i, s, _ in _segments(view):
+        if (
+            s.source is Source.TRANSFER_IN
+            and s.origin is not None
+            and s.origin.value == "other_city"
+            and s.transferred_on is None
+        ):
+            yield Hit(path=view.segment_path(i), field="transferred_on")
+
+
+def transfer_origin_missing(view: WorkerView) -> Iterator[Hit]:
+    for i, s, _ in _segments(view):
+        if s.source is Source.TRANSFER_IN and s.origin is None:
+            yield Hit(path=view.segment_path(i), field="origin")
+
+
+def transfer_fields(view: WorkerView) -> Iterator[Hit]:
+    for i, s, _ in _segments(view):
+        if s.source is not Source.TRANSFER_IN:
+            for name in ("origin", "transferred_on"):
+                if getattr(s, name) is not None:
+                    yield Hit(path=view.segment_path(i), field=name, params={"field": name})
+
+
+def negative_amount(view: WorkerView) -> Iterator[Hit]:
+    for i, s, _ in _segments(view):
+        for name in ("total", "base", "rate"):
+            value = getattr(s, name)
+            if value is not None and value < 0:
+                yield Hit(path=view.segment_path(i), field=name, params={"field": name})
+
+
+def _rate_table_active(parameters: ParameterSet, as_of: Any) -> bool:
+    return bool(parameters.get("individual_rate_reference", as_of))
+
+
+def rate_reference(view: WorkerView) -> Iterator[Hit]:
+    table = view.context.param("individual_rate_reference") or ()
+    for i, s, placed in _segments(view):
+        if s.rate is None or placed.box is not Box.LOWER:
+            continue
+        for band in table:
+            if band.start <= s.end and s.start <= band.end and band.rate != s.rate:
+                yield Hit(
+                    path=view.segment_path(i),
+                    field="rate",
+                    expected=str(band.rate),
+                    params={
+                        "rate": str(s.rate),
+                        "expected": str(band.rate),
+                        "start": str(band.start),
+                        "end": str(band.end),
+                    },
+                )
+                break
+
+
+# -- account --------------------------------------------------------------------------
+
+
+def _years(view: WorkerView) -> Iterator[tuple[int, Any]]:
+    account = view.worker.account
+    if account:
+        yield from enumerate(account)
+
+
+def account_before_start(view: WorkerView) -> Iterator[Hit]:
+    start = view.context.param("account_start")
+    months_in_first_year = 12 - start.month + 1
+    for i, y in _years(view):
+        if y.year < start.year or (y.year == start.year and y.months > months_in_first_year):
+            yield Hit(
+                path=view.account_path(i),
+                field="year" if y.year < start.year else "months",
+                params={
+                    "year": y.year,
+                    "account_start": str(start),
+                    "months": months_in_first_year,
+                },
+            )
+
+
+def account_months(view: WorkerView) -> Iterator[Hit]:
+    for i, y in _years(view):
+        if not 1 <= y.months <= 12:
+            yield Hit(path=view.account_path(i), field="months", params={"months": y.months})
+
+
+def account_duplicate_year(view: WorkerView) -> Iterator[Hit]:
+    seen: dict[int, int] = {}
+    for i, y in _years(view):
+        if y.year in seen:
+            yield Hit(
+                path=view.account_path(i),
+                field="year",
+                related=view.account_path(seen[y.year]),
+                params={"year": y.year},
+            )
+        else:
+            seen[y.year] = i
+
+
+def account_balance(view: WorkerView) -> Iterator[Hit]:
+    account = view.worker.account
+    if not account:
+        return
+    start_year = view.context.param("account_start").year
+    by_year: dict[int, tuple[int, AccountYear]] = {}
+    for i, y in enumerate(account):
+        by_year.setdefault(y.year, (i, y))
+    for year, (i, y) in sorted(by_year.items()):
+        previous: Decimal
+        if year - 1 in by_year:
+            previous = by_year[year - 1][1].balance
+        elif year == start_year:
+            previous = Decimal(0)  # no account existed before its first month
+        else:
+            continue  # a gap: the previous balance is unknown
+        expected = previous + y.personal + y.employer_part + y.interest
+        if abs(expected - y.balance) > _BALANCE_TOLERANCE:
+            yield Hit(
+                path=view.account_path(i),
+                field="balance",
+                expected=format(expected, ".2f"),
+                params={"year": year, "expected": format(expected, ".2f")},
+            )
+
+
+def account_not_in_bureau(view: WorkerView) -> Iterator[Hit]:
+    bureau = view.worker.bureau
+    if bureau is None or bureau.account is None or not view.worker.account:
+        return
+    known = {y.year for y in bureau.account}
+    for i, y in _years(view):
+        if y.year not in known:
+            yield Hit(path=view.account_path(i), params={"year": y.year})
+
+
+# -- collection -----------------------------------------------------------------------
+
+
+def incomplete(view: WorkerView) -> Iterator[Hit]:
+    for name, zh in (("history", "缴费历史"), ("account", "养老账户")):
+        if getattr(view.worker, name) is None:
+            yield Hit(path=view.path, field=name, params={"part": name, "part_zh": zh})
+
+
+# -- the pack -------------------------------------------------------------------------
+
+E, W = Severity.ERROR, Severity.WARNING
+
+#: Every rule of the pack, in report order. docs/rules.md documents each code.
+RULES: tuple[Rule, ...] = (
+    Rule(
+        code="employer.credit-code",
+        severity=E,
+        scope=Scope.DOSSIER,
+        procedure="P3.1",
+        message="The unified social credit code is not valid ({reason}); copy it again from the business licence.",
+        message_zh="统一社会信用代码无效({reason_zh});请对照营业执照重新填写。",
+        check=employer_credit_code,
+    ),
+    Rule(
+        code="employer.credit-code-org",
+        severity=W,
+        scope=Scope.DOSSIER,
+        procedure="P3.1",
+        message="The organization code inside the unified social credit code (positions 9-17, GB 11714) fails its own check although the code's last character is right; compare the code with the business licence.",
+        message_zh="统一社会信用代码中的组织机构代码(第9至17位)校验不符;请对照营业执照核实。",
+        check=employer_credit_code_org,
+    ),
+    Rule(
+        code="person.id-format",
+        severity=E,
+        message="The identity number is neither 18 characters (17 digits and a digit or X) nor a 15-digit legacy number; copy it again from the ID card.",
+        message_zh="身份证号码格式错误(应为18位,末位可为X,或15位旧号码);请对照身份证重新填写。",
+        check=_id_error("person.id-format"),
+    ),
+    Rule(
+        code="person.id-checksum",
+        severity=E,
+        message="The identity number's check digit is wrong (GB 11643): a digit was mistyped; copy it again from the ID card.",
+        message_zh="身份证号码校验位不正确(有数字录错);请对照身份证重新填写。",
+        check=_id_error("person.id-checksum"),
+    ),
+    Rule(
+        code="person.id-birth-date",
+        severity=E,
+        message="The birth date inside the identity number is not a real date or lies in the future; copy the number again from the ID card.",
+        message_zh="身份证号码中的出生日期不存在或晚于今天;请对照身份证重新填写。",
+        check=_id_error("person.id-birth-date"),
+    ),
+    Rule(
+        code="person.id-legacy",
+        severity=W,
+        message="A 15-digit legacy identity number: the bureau uses its 18-digit form (see expected); enter that one.",
+        message_zh="这是15位旧身份证号码;请改用对应的18位号码(见 expected)。",
+        check=id_legacy,
+    ),
+    Rule(
+        code="person.gender-mismatch",
+        severity=E,
+        message="The gender differs from the one the identity number gives ({expected}); correct the gender.",
+        message_zh="性别与身份证号码不符(号码显示为{expected_zh});请更正性别。",
+        check=gender_mismatch,
+    ),
+    Rule(
+        code="person.birth-date-mismatch",
+        severity=E,
+        message="The birth date differs from the one in the identity number ({expected}); correct the birth date.",
+        message_zh="出生日期与身份证号码不符(号码显示为{expected});请更正出生日期。",
+        check=birth_date_mismatch,
+    ),
+    Rule(
+        code="person.first-work-age",
+        severity=W,
+        message="First work {first_work} is before the worker's {age}th birthday; check the date against the handbook.",
+        message_zh="参加工作时间 {first_work} 早于{age}周岁;请对照养老手册核实。",
+        check=first_work_age,
+        uses=("minimum_working_age",),
+    ),
+    Rule(
+        code="person.window-only-change",
+        severity=E,
+        procedure="P3.3a",
+        message="The {field} differs from the bureau's record. Only the bureau window may change it: the worker goes there in person with the handbook and ID card; then run a data sync and print a new verification form. Restore the bureau's value here.",
+        message_zh="{field_zh}与社保现有数据不一致。身份证号码和姓名只能由职工本人持养老手册和身份证原件到社保窗口修改;修改后先做数据同步,再打印新的核对表。此处请恢复为社保数据。",
+        check=window_only_change,
+    ),
+    Rule(
+        code="person.duplicate-id",
+        severity=E,
+        scope=Scope.DOSSIER,
+        message="The same identity number is used by another worker of this dossier (see related); each worker is collected once.",
+        message_zh="本档案中另有职工使用同一身份证号码(见 related);每名职工只能采集一次。",
+        check=duplicate_id,
+    ),
+    Rule(
+        code="history.month-order",
+        severity=E,
+        message="The period ends ({end}) before it starts ({start}); correct the months.",
+        message_zh="终止年月 {end} 早于起始年月 {start};请更正。",
+        check=month_order,
+    ),
+    Rule(
+        code="history.future",
+        severity=E,
+        message="The period ends {end}, after the collection month {as_of}; correct the end month.",
+        message_zh="终止年月 {end} 晚于采集月份 {as_of};请更正。",
+        check=future,
+    ),
+    Rule(
+        code="history.before-first-work",
+        severity=E,
+        message="The period starts {start}, before first work {first_work}; correct the start month or the first-work month.",
+        message_zh="起始年月 {start} 早于参加工作时间 {first_work};请更正起始年月或参加工作时间。",
+        check=before_first_work,
+    ),
+    Rule(
+        code="history.overlap",
+        severity=E,
+        message="This period shares the months {from}..{to} with line {other} (see related); a month is entered once.",
+        message_zh="本行与第 {other} 行在 {from} 至 {to} 重叠(见 related);同一月份只能录入一次。",
+        check=overlap,
+    ),
+    Rule(
+        code="history.crosses-box",
+        severity=E,
+        procedure="P3.4a",
+        message="The enterprise period {start}..{end} runs across {last}|{first}: the part up to {last} goes in the upper box, the rest in the lower box. Split it in two (see fix).",
+        message_zh="企业缴费期间 {start} 至 {end} 跨越 {last}/{first}:{last} 及以前录入上面的框,之后录入下面的框。请拆分为两行(见 fix)。",
+        check=crosses_box,
+        uses=("upper_box_last_month",),
+    ),
+    Rule(
+        code="history.crosses-account-start",
+        severity=E,
+        procedure="P3.4c",
+        message="The period {start}..{end} runs across {last}|{first}, where the individual account begins: the two parts differ in category. Split it in two (see fix).",
+        message_zh="期间 {start} 至 {end} 跨越个人账户建立时间 {last}/{first},前后账户类别不同。请拆分为两行(见 fix)。",
+        check=crosses_account_start,
+        uses=("account_start",),
+    ),
+    Rule(
+        code="history.category",
+        severity=E,
+        procedure="P3.4a",
+        message="The category is {given} but this period is {expected} (see expected); change the category.",
+        message_zh="账户类别填为“{given_zh}”,本期间应为“{expected_zh}”;请更正账户类别。",
+        check=category,
+        uses=("upper_box_last_month", "account_start"),
+    ),
+    Rule(
+        code="history.total-required",
+        severity=E,
+        procedure="P3.4a",
+        message="An upper-box period needs its contribution total; enter 0 when there was none (the period is then deemed).",
+        message_zh="上面的框必须填写缴费合计;没有就填0(账户类别为视同缴费)。",
+        check=total_required,
+        uses=("upper_box_last_month",),
+    ),
+    Rule(
+        code="history.institution-remark",
+        severity=E,
+        procedure="P3.4c",
+        message="A government/institution period needs the remark 机关事业缴费; add it.",
+        message_zh="机关事业缴费期间须在备注中加上“机关事业缴费”。",
+        check=institution_remark,
+    ),
+    Rule(
+        code="history.institution-range",
+        severity=E,
+        procedure="P3.4b",
+        message="Government/institution periods are collected from {first} to {last} only; correct the months or leave out the part outside.",
+        message_zh="机关事业缴费只采集 {first} 至 {last} 期间;请更正年月或去掉范围以外的部分。",
+        check=institution_range,
+        uses=("institution_window_start", "institution_window_end"),
+    ),
+    Rule(
+        code="history.enterprise-after-account-start",
+        severity=E,
+        procedure="P3.4e",
+        message="Enterprise periods from {account_start} on belong to the pension account, not the history: remove this line (the bureau's system holds them).",
+        message_zh="{account_start} 以后的企业缴费属于养老账户,不在缴费历史中录入;请删除本行。",
+        check=enterprise_after_account_start,
+        uses=("account_start",),
+    ),
+    Rule(
+        code="history.cross-city-transfer-after-2010",
+        severity=E,
+        procedure="P3.3c",
+        message="A transfer from another city done {transferred_on} (from {cutoff} on) is handled by the bureau's system automatically; remove this line.",
+        message_zh="{cutoff} 以后办理的跨市转移({transferred_on})由社保系统自动处理,不用采集;请删除本行。",
+        check=cross_city_transfer,
+        uses=("cross_city_transfer_cutoff",),
+    ),
+    Rule(
+        code="history.transfer-date-missing",
+        severity=W,
+        procedure="P3.3c",
+        message="A transfer from another city without the month it was done (transferred_on): without it, it cannot be told whether the bureau handles it; add the month.",
+        message_zh="跨市转入未填写办理转移的年月(transferred_on),无法判断是否由社保系统自动处理;请补填。",
+        check=transfer_date_missing,
+    ),
+    Rule(
+        code="history.transfer-origin-missing",
+        severity=W,
+        procedure="P3.3c",
+        message="A transferred-in period without its origin (local or other_city): add it so that cross-city transfers can be recognised.",
+        message_zh="转入期间未填写转入来源(本市或跨市);请补填,以便识别跨市转移。",
+        check=transfer_origin_missing,
+    ),
+    Rule(
+        code="history.transfer-fields",
+        severity=E,
+        message="{field} is only for transferred-in periods (source transfer_in); remove it or set the source.",
+        message_zh="{field} 只适用于转入期间(source 为 transfer_in);请删除或更正来源。",
+        check=transfer_fields,
+    ),
+    Rule(
+        code="history.negative-amount",
+        severity=E,
+        message="The {field} is negative; amounts and rates are never below zero.",
+        message_zh="{field} 为负数;金额和比例不能小于零。",
+        check=negative_amount,
+    ),
+    Rule(
+        code="history.rate-reference",
+        severity=W,
+        procedure="P3.4d",
+        message="The rate {rate} differs from the reference rate {expected} for {start}..{end}; check it against the handbook.",
+        message_zh="缴费比例 {rate} 与参考比例 {expected}({start} 至 {end})不符;请对照养老手册核实。",
+        check=rate_reference,
+        uses=("individual_rate_reference",),
+        active=_rate_table_active,
+    ),
+    Rule(
+        code="account.before-start",
+        severity=E,
+        procedure="P3.4e",
+        message="The pension account starts {account_start}: no year before it, and at most {months} months in its first year; correct the year or the months.",
+        message_zh="养老账户自 {account_start} 起建立:不能有之前的年度,首年最多 {months} 个月;请更正年度或月数。",
+        check=account_before_start,
+        uses=("account_start",),
+    ),
+    Rule(
+        code="account.months",
+        severity=E,
+        message="A year has 1 to 12 contribution months, not {months}; correct the months.",
+        message_zh="年度缴费月数应为1至12,而不是 {months};请更正。",
+        check=account_months,
+    ),
+    Rule(
+        code="account.duplicate-year",
+        severity=E,
+        message="The year {year} is entered twice (see related); keep one line per year.",
+        message_zh="{year} 年度录入了两次(见 related);每年只录一行。",
+        check=account_duplicate_year,
+    ),
+    Rule(
+        code="account.balance",
+        severity=W,
+        message="The year-end balance of {year} is not the previous balance plus personal, employer part and interest ({expected}); check it against the handbook.",
+        message_zh="{year} 年末累计储存额不等于上年余额加个人缴费、单位划入和利息({expected});请对照养老手册核实。",
+        check=account_balance,
+        uses=("account_start",),
+    ),
+    Rule(
+        code="account.not-in-bureau",
+        severity=E,
+        procedure="P3.4e",
+        message="The bureau shows nothing for {year}: the worker's account must first be un-settled (养老账户取消结清) at the bureau window; then the data appear on the verification form and need not be entered.",
+        message_zh="社保系统中没有 {year} 年度的账户数据:须先到社保窗口办理“养老账户取消结清”,之后数据会显示在核对表中,不需要单位录入。",
+        check=account_not_in_bureau,
+    ),
+    Rule(
+        code="collection.incomplete",
+        severity=E,
+        procedure="P3.4f",
+        message="The {part} part has not been collected; a worker is saved only when personal information, contribution history and pension account are all collected (an empty part is entered as empty).",
+        message_zh="尚未采集{part_zh};只有个人信息、缴费历史、养老账户都采集后才能保存(没有数据的部分也要明确采集为空)。",
+        check=incomplete,
+    ),
+)
+
+
+def make_pack(parameters: ParameterSet | None = None) -> RulePack:
+    """The pack, with its bundled parameters or the ``parameters`` given
+    (a user's own reference-rate table, say)."""
+    return RulePack(
+        name=NAME,
+        title="Weihai 2013 pension data-quality collection (威海 2013 企业数据质量整理和采集)",
+        parameters=parameters if parameters is not None else load_parameters(PARAMETERS_FILE),
+        rules=RULES,
+        description="The Weihai bureau's 2013 instruction sheet, paragraphs P3 to P3.7.",
+    )
+
+
+@hookimpl(trylast=True)
+def pension_collect_register_rule_packs(registry: RulePackRegistry) -> None:
+    registry.add_pack(make_pack(), default=True)
