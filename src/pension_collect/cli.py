@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import importlib
 import json
 import sys
 from collections.abc import Sequence
@@ -26,6 +27,11 @@ from .rules import check, format_text
 __all__ = ["EXAMPLE_DOSSIER", "main"]
 
 EXIT_OK, EXIT_ERRORS, EXIT_UNREADABLE = 0, 1, 2
+
+#: Modules that contribute subcommands: each has ``add_parser(subparsers)``,
+#: which adds its parser and sets ``run=<function(args) -> int>`` as a default
+#: (``parser.set_defaults(run=...)``). Imported only when the CLI runs.
+_COMMAND_MODULES: tuple[str, ...] = ()
 
 #: Name of the bundled example dossier (three workers of a Weihai employer).
 EXAMPLE_DOSSIER = "example-dossier.json"
@@ -74,6 +80,8 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--format", choices=("text", "json"), default="text")
 
     sub.add_parser("plugins", help="list the registered plugins")
+    for module_name in _COMMAND_MODULES:
+        importlib.import_module(module_name).add_parser(sub)
     return parser
 
 
@@ -96,6 +104,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             for name, dist in PluginHost().plugins():
                 print(f"{name}\t{dist or '(built-in)'}")
             return EXIT_OK
+        if getattr(args, "run", None) is not None:
+            status: int = args.run(args)
+            return status
     except PensionCollectError as exc:
         print(f"pension-collect: {exc}", file=sys.stderr)
         return EXIT_UNREADABLE
