@@ -22,6 +22,7 @@ from enum import Enum
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
+import attrs
 import cattrs
 from cattrs.errors import (
     ClassValidationError,
@@ -29,7 +30,7 @@ from cattrs.errors import (
     IterableValidationError,
     IterableValidationNote,
 )
-from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn
+from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 from cattrs.v import format_exception as _cattrs_format_exception
 
 from .errors import DossierFormatError, Problem
@@ -49,6 +50,7 @@ from .model import (
     Source,
     Worker,
     YearMonth,
+    _money_from_str,
     parse_date,
     parse_money,
     parse_rate,
@@ -96,6 +98,12 @@ class _ShapeError(ValueError):
 def _strict_str(value: Any, _: Any) -> str:
     if type(value) is str:
         return value
+    # The value is not echoed: a number in a text field is typically an
+    # identity number exported as a spreadsheet number (personal data).
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        raise _ShapeError(
+            "must be a string (in quotes), not a number", "应为字符串(加引号),而不是数字"
+        )
     raise _ShapeError(
         f"must be a string, not {_json_type(value)}",
         f"应为字符串,而不是{_json_type_zh(value)}",
@@ -156,8 +164,11 @@ def _leaf(parse: Callable[[Any], T], zh: str) -> Callable[[Any, Any], T]:
 
 
 def _money_hook(value: Any, _: Any) -> Money:
-    # Called for every amount: inlined rather than built by _leaf().
+    # Called for every amount (millions in a large dossier): straight to the
+    # cached string parser, the general one only for errors and odd types.
     try:
+        if type(value) is str:
+            return _money_from_str(value)
         return parse_money(value)
     except (TypeError, ValueError) as exc:
         if value is None:
@@ -176,7 +187,9 @@ def _enum_hook(value: Any, cls: type[Enum]) -> Enum:
         return cls(value)
     except ValueError:
         allowed = ", ".join(repr(m.value) for m in cls)
-        shown = repr(value) if isinstance(value, str) and len(value) <= 40 else _json_type(value)
+        # The value is not echoed: a shifted spreadsheet column can put a name
+        # or an identity number here (personal data).
+        shown = "this value" if isinstance(value, str | int | float) else _json_type(value)
         raise _ShapeError(
             f"{shown} is not allowed; use one of {allowed}",
             f"取值无效,可选值:{allowed}",
@@ -240,14 +253,77 @@ def make_converter(*, detailed: bool = False) -> cattrs.Converter:
         lambda t: getattr(t, "__origin__", None) is tuple, _tuple_hook(conv, detailed)
     )
     for cls in _RECORD_CLASSES:
-        structure = make_dict_structure_fn(cls, conv, _cattrs_forbid_extra_keys=True)
+        # The detailed path runs field validators (a blank name) beside the
+        # other fields' checks, so that every problem of a record is reported.
+        overrides = _validated_fields(cls, conv) if detailed else {}
+        structure = make_dict_structure_fn(cls, conv, _cattrs_forbid_extra_keys=True, **overrides)
         # The fast path lets a non-object fail however it fails; the detailed
         # path (only run on bad input) says what was expected.
-        conv.register_structure_hook(cls, _record_hook(cls, structure) if detailed else structure)
+        if detailed:
+            conv.register_structure_hook(cls, _record_hook(cls, structure))
+        elif cls is Worker:
+            conv.register_structure_hook(cls, _mirror_aware(structure))
+        else:
+            conv.register_structure_hook(cls, structure)
         conv.register_unstructure_hook(
             cls, make_dict_unstructure_fn(cls, conv, _cattrs_omit_if_default=True)
         )
     return conv
+
+
+def _mirror_aware(inner: Callable[[Any, Any], Worker]) -> Callable[[Any, Any], Worker]:
+    """Structure a worker whose ``bureau`` block repeats its history or account
+    (what a data sync returns for data already collected) only once.
+
+    The raw lists are compared first (a C-speed equality of plain JSON data);
+    equal ones share the structured tuple, which is immutable. Only the fast
+    path does this: the detailed path reports problems in both places.
+    """
+
+    def hook(value: Any, type_: Any) -> Worker:
+        bureau = value.get("bureau")
+        if type(bureau) is not dict:
+            return inner(value, type_)
+        shared = [
+            key
+            for key in ("account", "history")
+            if bureau.get(key) is not None and bureau.get(key) == value.get(key)
+        ]
+        if not shared:
+            return inner(value, type_)
+        slim = {k: v for k, v in bureau.items() if k not in shared}
+        worker = inner({**value, "bureau": slim}, type_)
+        assert worker.bureau is not None
+        record = attrs.evolve(worker.bureau, **{k: getattr(worker, k) for k in shared})
+        return attrs.evolve(worker, bureau=record)
+
+    return hook
+
+
+def _validated_fields(cls: type[Any], conv: cattrs.Converter) -> dict[str, Any]:
+    """Per-field structure hooks that also run the model's attrs validator."""
+    out: dict[str, Any] = {}
+    for field in attrs.fields(attrs.resolve_types(cls)):
+        validator = field.validator
+        if validator is not None:
+            out[field.name] = override(
+                struct_hook=_validated(field, validator, conv.get_structure_hook(field.type))
+            )
+    return out
+
+
+def _validated(
+    field: attrs.Attribute[Any], validator: Any, inner: Callable[[Any, Any], Any]
+) -> Callable[[Any, Any], Any]:
+    def hook(value: Any, type_: Any) -> Any:
+        result = inner(value, type_)
+        try:
+            validator(None, field, result)
+        except FieldValueError as exc:
+            raise _ShapeError(str(exc), exc.message_zh) from None
+        return result
+
+    return hook
 
 
 def _record_hook(cls: type[T], inner: Callable[[Any, Any], T]) -> Callable[[Any, Any], T]:

@@ -40,6 +40,7 @@ __all__ = [
     "Worker",
     "YearMonth",
     "money",
+    "months_between",
     "parse_date",
     "parse_money",
     "parse_rate",
@@ -134,12 +135,48 @@ def _year_range(instance: object, attribute: attrs.Attribute[int], value: int) -
         raise ValueError(f"year must be 1900..2199, got {value!r}")
 
 
-@attrs.frozen(order=True)
+@attrs.frozen(eq=False, order=False)
 class YearMonth:
-    """A calendar month, written ``"YYYY-MM"`` in the dossier format."""
+    """A calendar month, written ``"YYYY-MM"`` in the dossier format.
+
+    Equality, hashing and ordering go through :attr:`index`, kept in a slot:
+    the rules compare months constantly.
+    """
 
     year: int = attrs.field(validator=_year_range)
     month: int = attrs.field(validator=_month_range)
+    _index: int = attrs.field(init=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        object.__setattr__(self, "_index", self.year * 12 + self.month - 1)
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is YearMonth:
+            return self._index == other._index
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._index)
+
+    def __lt__(self, other: YearMonth) -> bool:
+        if type(other) is YearMonth:
+            return self._index < other._index
+        return NotImplemented
+
+    def __le__(self, other: YearMonth) -> bool:
+        if type(other) is YearMonth:
+            return self._index <= other._index
+        return NotImplemented
+
+    def __gt__(self, other: YearMonth) -> bool:
+        if type(other) is YearMonth:
+            return self._index > other._index
+        return NotImplemented
+
+    def __ge__(self, other: YearMonth) -> bool:
+        if type(other) is YearMonth:
+            return self._index >= other._index
+        return NotImplemented
 
     @classmethod
     def parse(cls, value: object) -> YearMonth:
@@ -171,7 +208,7 @@ class YearMonth:
     @property
     def index(self) -> int:
         """Months since year 0: consecutive months differ by one."""
-        return self.year * 12 + self.month - 1
+        return self._index
 
     def add(self, months: int) -> YearMonth:
         """The month ``months`` later (earlier when negative)."""
