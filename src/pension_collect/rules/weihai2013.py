@@ -21,9 +21,9 @@ from ..model import AccountYear, Category, Segment, Source
 from .derive import Box, Kind, split
 from .engine import DossierView, WorkerView
 from .pack import Hit, Rule, RulePack, RulePackRegistry, Scope, Severity
-from .parameters import ParameterSet, load_parameters
+from .parameters import ParameterError, ParameterSet, load_parameters
 
-__all__ = ["NAME", "RULES", "make_pack"]
+__all__ = ["NAME", "PARAMETERS_FILE", "REQUIRED_PARAMETERS", "RULES", "make_pack"]
 
 NAME = "weihai-2013"
 PARAMETERS_FILE = Path(__file__).parent / "packs" / NAME / "parameters.toml"
@@ -758,13 +758,38 @@ RULES: tuple[Rule, ...] = (
 )
 
 
+#: Parameters every ``weihai-2013`` parameter file must define.
+REQUIRED_PARAMETERS: tuple[str, ...] = (
+    "upper_box_last_month",
+    "account_start",
+    "institution_window_start",
+    "institution_window_end",
+    "cross_city_transfer_cutoff",
+    "forms_print_until",
+    "minimum_working_age",
+    "individual_rate_reference",
+)
+
+
 def make_pack(parameters: ParameterSet | None = None) -> RulePack:
     """The pack, with its bundled parameters or the ``parameters`` given
-    (a user's own reference-rate table, say)."""
+    (a user's own reference-rate table, say).
+
+    Raises :class:`~pension_collect.rules.ParameterError` when ``parameters``
+    lacks one of :data:`REQUIRED_PARAMETERS`.
+    """
+    if parameters is None:
+        parameters = load_parameters(PARAMETERS_FILE)
+    missing = [name for name in REQUIRED_PARAMETERS if name not in parameters]
+    if missing:
+        raise ParameterError(
+            f"the weihai-2013 pack needs the parameters {', '.join(missing)}; copy them from "
+            f"the bundled {PARAMETERS_FILE.name}"
+        )
     return RulePack(
         name=NAME,
         title="Weihai 2013 pension data-quality collection (威海 2013 企业数据质量整理和采集)",
-        parameters=parameters if parameters is not None else load_parameters(PARAMETERS_FILE),
+        parameters=parameters,
         rules=RULES,
         description="The Weihai bureau's 2013 instruction sheet, paragraphs P3 to P3.7.",
     )
