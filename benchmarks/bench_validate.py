@@ -149,14 +149,23 @@ def run_validate(path: Path) -> tuple[float, int]:
     return time.perf_counter() - t, len(report.errors)
 
 
+def peak_rss_kib() -> int:
+    """This process's peak resident set (VmHWM). Unlike ru_maxrss it starts
+    afresh at exec, so a child does not inherit its parent's peak."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    raise RuntimeError("no VmHWM in /proc/self/status")
+
+
 def _peak_rss_mib(mode: str, path: Path) -> float:
     code = (
-        "import sys, resource, pathlib\n"
+        "import sys, pathlib\n"
         "sys.path[:0] = [p for p in sys.argv[3:]]\n"
         "import bench_validate as b\n"
         "path = pathlib.Path(sys.argv[2])\n"
         "b.run_baseline(path) if sys.argv[1] == 'baseline' else b.run_validate(path)\n"
-        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+        "print(b.peak_rss_kib())\n"
     )
     out = subprocess.run(
         [sys.executable, "-c", code, mode, str(path), str(Path(__file__).parent)],

@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from .._gc import gc_paused
 from ..identity import IdentityNumber, InvalidIdentityNumber
-from ..model import Category, Dossier, Worker, YearMonth
+from ..model import AccountYear, Category, Dossier, Segment, Worker, YearMonth
 from .derive import Placement, place
 from .pack import Finding, Hit, Rule, RulePack, Scope, Severity
 from .parameters import ParameterSet
@@ -88,6 +89,19 @@ class WorkerView:
         """From the identity number when it is valid, else as declared."""
         identity = self.identity
         return identity.birth_date if identity is not None else self.worker.birth_date
+
+    @functools.cached_property
+    def segments(self) -> list[tuple[int, Segment, Placement]]:
+        """``(index, segment, placement)`` for each history segment."""
+        history = self.worker.history
+        if not history:
+            return []
+        return list(zip(range(len(history)), history, self.placements, strict=True))
+
+    @functools.cached_property
+    def years(self) -> list[tuple[int, AccountYear]]:
+        """``(index, account year)`` for each collected account year."""
+        return list(enumerate(self.worker.account or ()))
 
     @functools.cached_property
     def placements(self) -> tuple[Placement, ...]:
@@ -180,7 +194,11 @@ def check(
     Raises only :class:`~pension_collect.errors.UnknownRulePack`.
     """
     rule_pack = _resolve_pack(dossier, pack, host)
-    today = today or _dt.date.today()
+    with gc_paused():
+        return _check(dossier, rule_pack, today or _dt.date.today())
+
+
+def _check(dossier: Dossier, rule_pack: RulePack, today: _dt.date) -> Report:
     as_of = dossier.as_of or YearMonth.of(today)
     context = Context(pack=rule_pack, as_of=as_of, today=today)
     params = rule_pack.parameters
@@ -199,7 +217,12 @@ def check(
     workers: list[WorkerSummary] = []
     for view in views:
         for rule in worker_rules:
-            _run(rule, view, view.path, findings)
+            # _run() inlined: this loop runs rules x workers times.
+            try:
+                for hit in rule.check(view):
+                    findings.append(_finding(rule, hit))
+            except Exception as exc:  # one rule's bug must not hide the others' findings
+                findings.append(_internal_error(rule, view.path, exc))
         workers.append(_summarize(view, segments))
     findings.sort(key=_finding_order)
     return Report(

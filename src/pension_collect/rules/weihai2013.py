@@ -17,7 +17,7 @@ from .. import credit_code
 from ..dossier import segment_to_dict
 from ..hookspecs import hookimpl
 from ..identity import IdentityNumber, InvalidIdentityNumber, compact
-from ..model import AccountYear, Category, Segment, Source
+from ..model import AccountYear, Category, Source
 from .derive import Box, Kind, split
 from .engine import DossierView, WorkerView
 from .pack import Hit, Rule, RulePack, RulePackRegistry, Scope, Severity
@@ -29,6 +29,7 @@ NAME = "weihai-2013"
 PARAMETERS_FILE = Path(__file__).parent / "packs" / NAME / "parameters.toml"
 INSTITUTION_REMARK = "机关事业缴费"
 _BALANCE_TOLERANCE = Decimal("0.01")
+_ZERO = Decimal(0)
 
 _CATEGORY_ZH = {
     Category.DEEMED: "视同缴费",
@@ -112,6 +113,8 @@ def window_only_change(view: WorkerView) -> Iterator[Hit]:
 
 def _same_id(bureau_number: str, view: WorkerView) -> bool:
     """Compare in 18-digit form, so a legacy 15-digit number is no change."""
+    if bureau_number == view.worker.id_number:
+        return True
     try:
         theirs = IdentityNumber.parse(bureau_number).number
     except InvalidIdentityNumber:
@@ -168,14 +171,8 @@ def employer_credit_code_org(view: DossierView) -> Iterator[Hit]:
 # -- history --------------------------------------------------------------------------
 
 
-def _segments(view: WorkerView) -> Iterator[tuple[int, Segment, Any]]:
-    history = view.worker.history
-    if history:
-        yield from zip(range(len(history)), history, view.placements, strict=True)
-
-
 def month_order(view: WorkerView) -> Iterator[Hit]:
-    for i, s, _ in _segments(view):
+    for i, s, _ in view.segments:
         if s.end < s.start:
             yield Hit(
                 path=view.segment_path(i),
@@ -186,7 +183,7 @@ def month_order(view: WorkerView) -> Iterator[Hit]:
 
 def future(view: WorkerView) -> Iterator[Hit]:
     as_of = view.context.as_of
-    for i, s, _ in _segments(view):
+    for i, s, _ in view.segments:
         if s.end > as_of:
             yield Hit(
                 path=view.segment_path(i),
@@ -197,7 +194,7 @@ def future(view: WorkerView) -> Iterator[Hit]:
 
 def before_first_work(view: WorkerView) -> Iterator[Hit]:
     first = view.worker.first_work
-    for i, s, _ in _segments(view):
+    for i, s, _ in view.segments:
         if s.start < first:
             yield Hit(
                 path=view.segment_path(i),
@@ -235,7 +232,7 @@ def _crossing(boundary_param: str, kinds: tuple[Kind, ...], *, after_upper: bool
             boundary = view.context.param("upper_box_last_month").add(1)
         else:
             boundary = view.context.param(boundary_param)
-        for i, s, placed in _segments(view):
+        for i, s, placed in view.segments:
             if placed.kind in kinds and boundary in placed.crosses:
                 first, second = split(s, boundary)
                 fix: dict[str, Any] = {
@@ -265,7 +262,7 @@ crosses_account_start = _crossing(
 
 
 def category(view: WorkerView) -> Iterator[Hit]:
-    for i, s, placed in _segments(view):
+    for i, s, placed in view.segments:
         if s.category is not None and placed.category is not None and s.category != placed.category:
             yield Hit(
                 path=view.segment_path(i),
@@ -281,13 +278,13 @@ def category(view: WorkerView) -> Iterator[Hit]:
 
 
 def total_required(view: WorkerView) -> Iterator[Hit]:
-    for i, s, placed in _segments(view):
+    for i, s, placed in view.segments:
         if placed.box is Box.UPPER and s.total is None:
             yield Hit(path=view.segment_path(i), field="total", expected="0")
 
 
 def institution_remark(view: WorkerView) -> Iterator[Hit]:
-    for i, s, placed in _segments(view):
+    for i, s, placed in view.segments:
         if placed.kind is Kind.INSTITUTION and (
             s.remark is None or INSTITUTION_REMARK not in s.remark
         ):
@@ -297,7 +294,7 @@ def institution_remark(view: WorkerView) -> Iterator[Hit]:
 def institution_range(view: WorkerView) -> Iterator[Hit]:
     first = view.context.param("institution_window_start")
     last = view.context.param("institution_window_end")
-    for i, s, placed in _segments(view):
+    for i, s, placed in view.segments:
         if placed.kind is Kind.INSTITUTION and (s.start < first or s.end > last):
             yield Hit(
                 path=view.segment_path(i),
@@ -307,7 +304,7 @@ def institution_range(view: WorkerView) -> Iterator[Hit]:
 
 def enterprise_after_account_start(view: WorkerView) -> Iterator[Hit]:
     start = view.context.param("account_start")
-    for i, _s, placed in _segments(view):
+    for i, _s, placed in view.segments:
         if placed.in_account:
             yield Hit(
                 path=view.segment_path(i), field="start", params={"account_start": str(start)}
@@ -316,7 +313,7 @@ def enterprise_after_account_start(view: WorkerView) -> Iterator[Hit]:
 
 def cross_city_transfer(view: WorkerView) -> Iterator[Hit]:
     cutoff = view.context.param("cross_city_transfer_cutoff")
-    for i, s, _ in _segments(view):
+    for i, s, _ in view.segments:
         if (
             s.source is Source.TRANSFER_IN
             and s.origin is not None
@@ -332,7 +329,7 @@ def cross_city_transfer(view: WorkerView) -> Iterator[Hit]:
 
 
 def transfer_date_missing(view: WorkerView) -> Iterator[Hit]:
-    for i, s, _ in _segments(view):
+    for i, s, _ in view.segments:
         if (
             s.source is Source.TRANSFER_IN
             and s.origin is not None
@@ -343,13 +340,13 @@ def transfer_date_missing(view: WorkerView) -> Iterator[Hit]:
 
 
 def transfer_origin_missing(view: WorkerView) -> Iterator[Hit]:
-    for i, s, _ in _segments(view):
+    for i, s, _ in view.segments:
         if s.source is Source.TRANSFER_IN and s.origin is None:
             yield Hit(path=view.segment_path(i), field="origin")
 
 
 def transfer_fields(view: WorkerView) -> Iterator[Hit]:
-    for i, s, _ in _segments(view):
+    for i, s, _ in view.segments:
         if s.source is not Source.TRANSFER_IN:
             for name in ("origin", "transferred_on"):
                 if getattr(s, name) is not None:
@@ -357,7 +354,7 @@ def transfer_fields(view: WorkerView) -> Iterator[Hit]:
 
 
 def negative_amount(view: WorkerView) -> Iterator[Hit]:
-    for i, s, _ in _segments(view):
+    for i, s, _ in view.segments:
         for name in ("total", "base", "rate"):
             value = getattr(s, name)
             if value is not None and value < 0:
@@ -370,7 +367,7 @@ def _rate_table_active(parameters: ParameterSet, as_of: Any) -> bool:
 
 def rate_reference(view: WorkerView) -> Iterator[Hit]:
     table = view.context.param("individual_rate_reference") or ()
-    for i, s, placed in _segments(view):
+    for i, s, placed in view.segments:
         if s.rate is None or placed.box is not Box.LOWER:
             continue
         for band in table:
@@ -392,16 +389,10 @@ def rate_reference(view: WorkerView) -> Iterator[Hit]:
 # -- account --------------------------------------------------------------------------
 
 
-def _years(view: WorkerView) -> Iterator[tuple[int, Any]]:
-    account = view.worker.account
-    if account:
-        yield from enumerate(account)
-
-
 def account_before_start(view: WorkerView) -> Iterator[Hit]:
     start = view.context.param("account_start")
     months_in_first_year = 12 - start.month + 1
-    for i, y in _years(view):
+    for i, y in view.years:
         if y.year < start.year or (y.year == start.year and y.months > months_in_first_year):
             yield Hit(
                 path=view.account_path(i),
@@ -415,14 +406,14 @@ def account_before_start(view: WorkerView) -> Iterator[Hit]:
 
 
 def account_months(view: WorkerView) -> Iterator[Hit]:
-    for i, y in _years(view):
+    for i, y in view.years:
         if not 1 <= y.months <= 12:
             yield Hit(path=view.account_path(i), field="months", params={"months": y.months})
 
 
 def account_duplicate_year(view: WorkerView) -> Iterator[Hit]:
     seen: dict[int, int] = {}
-    for i, y in _years(view):
+    for i, y in view.years:
         if y.year in seen:
             yield Hit(
                 path=view.account_path(i),
@@ -439,15 +430,27 @@ def account_balance(view: WorkerView) -> Iterator[Hit]:
     if not account:
         return
     start_year = view.context.param("account_start").year
-    by_year: dict[int, tuple[int, AccountYear]] = {}
-    for i, y in enumerate(account):
-        by_year.setdefault(y.year, (i, y))
-    for year, (i, y) in sorted(by_year.items()):
+    years = [y.year for y in account]
+    if years != sorted(set(years)):
+        # Unsorted or duplicated years: look each previous year up.
+        by_year: dict[int, tuple[int, AccountYear]] = {}
+        for i, y in enumerate(account):
+            by_year.setdefault(y.year, (i, y))
+        pairs = [
+            (i, y, by_year[y.year - 1][1] if y.year - 1 in by_year else None)
+            for _year, (i, y) in sorted(by_year.items())
+        ]
+    else:
+        pairs = [
+            (i, y, account[i - 1] if i and account[i - 1].year == y.year - 1 else None)
+            for i, y in enumerate(account)
+        ]
+    for i, y, before in pairs:
         previous: Decimal
-        if year - 1 in by_year:
-            previous = by_year[year - 1][1].balance
-        elif year == start_year:
-            previous = Decimal(0)  # no account existed before its first month
+        if before is not None:
+            previous = before.balance
+        elif y.year == start_year:
+            previous = _ZERO  # no account existed before its first month
         else:
             continue  # a gap: the previous balance is unknown
         expected = previous + y.personal + y.employer_part + y.interest
@@ -456,7 +459,7 @@ def account_balance(view: WorkerView) -> Iterator[Hit]:
                 path=view.account_path(i),
                 field="balance",
                 expected=format(expected, ".2f"),
-                params={"year": year, "expected": format(expected, ".2f")},
+                params={"year": y.year, "expected": format(expected, ".2f")},
             )
 
 
@@ -465,7 +468,7 @@ def account_not_in_bureau(view: WorkerView) -> Iterator[Hit]:
     if bureau is None or bureau.account is None or not view.worker.account:
         return
     known = {y.year for y in bureau.account}
-    for i, y in _years(view):
+    for i, y in view.years:
         if y.year not in known:
             yield Hit(path=view.account_path(i), params={"year": y.year})
 
