@@ -195,19 +195,54 @@ def _worker_index(path: str) -> int | None:
     return int(path[len("$.workers[") : path.index("]")])
 
 
-def _where(path: str, index: int | None, lang: str) -> str:
+_FIELD_ZH = {
+    "id_number": "身份证号码",
+    "name": "姓名",
+    "gender": "性别",
+    "birth_date": "出生日期",
+    "first_work": "参加工作时间",
+    "credit_code": "统一社会信用代码",
+    "history": "缴费历史",
+    "account": "养老账户",
+    "start": "起始年月",
+    "end": "终止年月",
+    "total": "缴费合计",
+    "base": "缴费基数",
+    "rate": "缴费比例",
+    "category": "账户类别",
+    "remark": "备注",
+    "origin": "转入来源",
+    "transferred_on": "转移年月",
+    "year": "年度",
+    "months": "月数",
+    "balance": "累计储存额",
+}
+_PART_ZH = {"history": "缴费历史", "account": "养老账户"}
+_PART_EN = {"history": "contribution history", "account": "pension account"}
+
+
+def _where(path: str, index: int | None, field: str | None, lang: str) -> str:
+    zh = lang == "zh"
     if index is None:
-        return path
-    rest = path[path.index("]") + 1 :]
-    if not rest:
-        return "个人信息" if lang == "zh" else "personal information"
-    part, _, tail = rest.lstrip(".").partition("[")
-    n = int(tail.rstrip("]")) + 1 if tail else None
-    if lang == "zh":
-        names = {"history": "缴费历史", "account": "养老账户"}
-        return f"{names.get(part, part)}第 {n} 行" if n else names.get(part, part)
-    names_en = {"history": "contribution history", "account": "pension account"}
-    return f"{names_en.get(part, part)} line {n}" if n else names_en.get(part, part)
+        place = ("单位信息" if zh else "employer") if path.startswith("$.employer") else path
+    else:
+        rest = path[path.index("]") + 1 :]
+        if not rest:
+            place = "个人信息" if zh else "personal information"
+        else:
+            part, _, tail = rest.lstrip(".").partition("[")
+            n = int(tail.rstrip("]")) + 1 if tail else None
+            names = _PART_ZH if zh else _PART_EN
+            label = names.get(part, part)
+            if n is None:
+                place = label
+            elif zh:
+                place = f"{label}第 {n} 行"
+            else:
+                place = f"{label} line {n}"
+    if field is not None and not (index is not None and path.endswith(f".{field}")):
+        place += f"({_FIELD_ZH.get(field, field)})" if zh else f" ({field})"
+    return place
 
 
 def format_text(report: Report, dossier: Dossier | None = None, *, lang: str = "zh") -> str:
@@ -227,7 +262,8 @@ def format_text(report: Report, dossier: Dossier | None = None, *, lang: str = "
     else:
         lines.append(
             f"Rule pack {report.rule_pack}, collection month {report.as_of}: "
-            f"{len(report.workers)} workers, {errors} errors, {warnings} warnings."
+            f"{_n(len(report.workers), 'worker')}, {_n(errors, 'error')}, "
+            f"{_n(warnings, 'warning')}."
         )
     for index, findings in _groups(report):
         lines.append("")
@@ -237,7 +273,7 @@ def format_text(report: Report, dossier: Dossier | None = None, *, lang: str = "
             lines.append(_worker_heading(index, dossier, zh))
         for f in findings:
             severity = _SEVERITY_ZH[f.severity] if zh else _SEVERITY_EN[f.severity]
-            where = _where(f.path, index, lang)
+            where = _where(f.path, index, f.field, lang)
             message = f.message_zh if zh else f.message
             para = f" [{f.procedure}]" if f.procedure else ""
             lines.append(
@@ -245,10 +281,30 @@ def format_text(report: Report, dossier: Dossier | None = None, *, lang: str = "
                 if zh
                 else f"  - {severity} {f.code}{para} at {where}: {message}"
             )
+            shown = _expected_text(f.expected, zh)
+            if shown is not None:
+                lines.append(shown)
+            if isinstance(f.fix, dict) and f.fix.get("action") == "split":
+                parts = [f"{p['start']}..{p['end']}" for p in f.fix.get("segments", ())]
+                lines.append(
+                    f"      建议拆分为:{';'.join(parts)}"
+                    if zh
+                    else f"      split into: {'; '.join(parts)}"
+                )
     if not report.findings:
         lines.append("")
         lines.append("全部通过检查。" if zh else "Everything passed.")
     return "\n".join(lines) + "\n"
+
+
+def _n(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def _expected_text(expected: Any, zh: bool) -> str | None:
+    if isinstance(expected, str | int) and not isinstance(expected, bool):
+        return f"      应为:{expected}" if zh else f"      expected: {expected}"
+    return None
 
 
 def _worker_heading(index: int, dossier: Dossier | None, zh: str | bool) -> str:
