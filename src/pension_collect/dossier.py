@@ -483,8 +483,11 @@ def _collect(exc: BaseException, path: str, out: list[Problem]) -> None:
 
 
 def loads(text: str | bytes, *, source: str | None = None) -> Dossier:
-    """Read a dossier from JSON text."""
+    """Read a dossier from JSON text (bytes must be UTF-8; a BOM is allowed)."""
     try:
+        if isinstance(text, bytes | bytearray):
+            # json.loads would guess UTF-16/32 from the bytes; the format is UTF-8.
+            text = bytes(text).decode("utf-8-sig")
         data = json.loads(text)
     except UnicodeDecodeError as exc:
         raise DossierFormatError(
