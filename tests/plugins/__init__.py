@@ -1,0 +1,1 @@
+"""Plugins used by tests/test_plugins.py: plain modules, registered without installing."""
