@@ -511,6 +511,19 @@ def loads(text: str | bytes, *, source: str | None = None) -> Dossier:
             ],
             source=source,
         ) from None
+    except (ValueError, RecursionError):
+        # json.loads' other refusals: an integer longer than Python's limit
+        # (4300 digits, ValueError) or nesting deeper than the recursion limit.
+        raise DossierFormatError(
+            [
+                Problem(
+                    "$",
+                    "not readable JSON: a number is too long or the nesting too deep",
+                    "无法读取 JSON:数字过长或嵌套层数过多",
+                )
+            ],
+            source=source,
+        ) from None
     return from_dict(data, source=source)
 
 

@@ -233,11 +233,14 @@ class IdentityNumber:
     """The 18-character normalized form (uppercase ``X``)."""
     legacy: bool = False
     """True if the number was given in the legacy 15-digit form."""
+    _birth: datetime.date = attrs.field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         if not isinstance(self.number, str):
             raise InvalidFormat()
         _check_shape(self.number)
+        # Kept: rules read the birth date several times per worker.
+        object.__setattr__(self, "_birth", _birth_date(self.number))
 
     @classmethod
     def parse(cls, raw: object, *, today: datetime.date | None = None) -> IdentityNumber:
@@ -279,7 +282,7 @@ class IdentityNumber:
     @property
     def birth_date(self) -> datetime.date:
         """The date of birth (positions 7-14)."""
-        return _birth_date(self.number)
+        return self._birth
 
     @property
     def gender(self) -> str:

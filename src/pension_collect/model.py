@@ -187,7 +187,9 @@ class YearMonth:
 
     @classmethod
     def _parse_uncached(cls, value: str) -> YearMonth:
-        if len(value) != 7 or value[4] != "-" or not (value[:4] + value[5:]).isdigit():
+        digits = value[:4] + value[5:]
+        # ASCII only: str.isdigit() and int() also take "２０１３" or "٢٠١٣".
+        if len(value) != 7 or value[4] != "-" or not (digits.isascii() and digits.isdigit()):
             raise ValueError(f'a month must be written "YYYY-MM", got {value!r}')
         month = int(value[5:])
         if not 1 <= month <= 12:
@@ -197,8 +199,7 @@ class YearMonth:
     @classmethod
     def from_index(cls, index: int) -> YearMonth:
         """The month whose :attr:`index` is ``index``."""
-        year, month0 = divmod(index, 12)
-        return cls(year, month0 + 1)
+        return _from_index(index)
 
     @classmethod
     def of(cls, day: _dt.date) -> YearMonth:
@@ -220,6 +221,12 @@ class YearMonth:
 
 # Months repeat endlessly in a dossier; YearMonth is immutable.
 _parse_year_month = functools.lru_cache(maxsize=4096)(YearMonth._parse_uncached)
+
+
+@functools.lru_cache(maxsize=4096)
+def _from_index(index: int) -> YearMonth:
+    year, month0 = divmod(index, 12)
+    return YearMonth(year, month0 + 1)
 
 
 def months_between(start: YearMonth, end: YearMonth) -> int:

@@ -454,7 +454,7 @@ def account_balance(view: WorkerView) -> Iterator[Hit]:
         else:
             continue  # a gap: the previous balance is unknown
         expected = previous + y.personal + y.employer_part + y.interest
-        if abs(expected - y.balance) > _BALANCE_TOLERANCE:
+        if expected != y.balance and abs(expected - y.balance) > _BALANCE_TOLERANCE:
             yield Hit(
                 path=view.account_path(i),
                 field="balance",
