@@ -1,0 +1,215 @@
+"""Benchmark: saving and loading N collected workers in the SQLite store.
+
+Measured in the same run, against a baseline on the same data:
+
+- baseline save: raw ``sqlite3`` -- ``json.dumps`` each worker record, then one
+  ``executemany`` INSERT in one transaction (same pragmas: WAL,
+  ``synchronous=FULL``);
+- store save: ``SQLiteStorage`` -- one transaction, ``put_many`` of the records
+  (versions checked, JSON serialized by the store);
+- store save + audit: the same plus one audit entry per worker holding the
+  record as ``after`` (what a batch save with the audit log writes);
+- baseline load: ``SELECT`` + ``json.loads`` of each record;
+- store load: ``list`` of every worker record.
+
+Each is timed ``--repeat`` times interleaved on fresh files; the best time of
+each is used. Peak memory: ``tracemalloc`` peak of one save + load, store and
+baseline, measured in separate runs after the timing.
+
+    python benchmarks/bench_storage.py              # 10,000 workers
+    python benchmarks/bench_storage.py --smoke      # tiny, for CI
+
+Target (issue 3): store / baseline <= 2.0 for save and for load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import gc
+import json
+import sqlite3
+import sys
+import tempfile
+import time
+import tracemalloc
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from pension_collect.adapters.sqlite import SQLiteStorage
+from pension_collect.cli import example_dossier_text
+from pension_collect.dossier import loads, make_converter
+from pension_collect.identity import check_digit
+from pension_collect.model import Worker
+from pension_collect.storage import AuditEntry, Kind, Write
+
+UNIT = "10012345"
+CONV = make_converter()
+
+
+def make_records(n: int) -> list[tuple[str, dict[str, Any]]]:
+    """N worker records shaped as the workflow stores them (17 account years each)."""
+    template = loads(example_dossier_text()).workers[0]
+    base = _dt.date(1960, 1, 1)
+    out = []
+    for i in range(n):
+        born = base + _dt.timedelta(days=i)
+        first17 = f"371002{born:%Y%m%d}{i % 1000:03d}"
+        key = first17 + check_digit(first17)
+        worker = attrs.evolve(template, id_number=key, birth_date=born, person_no=f"P{i:08d}")
+        data = {
+            "worker": CONV.unstructure(worker, Worker),
+            "status": "collected",
+            "warnings": [],
+            "confirmation_printed": False,
+            "form_received": False,
+            "handbook_received": False,
+            "declaration": None,
+            "outcome": None,
+            "failed_in": None,
+        }
+        out.append((key, data))
+    return out
+
+
+def _dumps(data: Any) -> str:
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+
+def baseline_save(path: Path, records: list[tuple[str, dict[str, Any]]]) -> None:
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS records (kind TEXT, unit_no TEXT, key TEXT, version INTEGER, "
+        "data TEXT, PRIMARY KEY (kind, unit_no, key)) WITHOUT ROWID"
+    )
+    conn.execute("BEGIN IMMEDIATE")
+    conn.executemany(
+        "INSERT INTO records VALUES (?,?,?,1,?)",
+        [("worker", UNIT, key, _dumps(data)) for key, data in records],
+    )
+    conn.execute("COMMIT")
+    conn.close()
+
+
+def baseline_load(path: Path) -> list[tuple[str, int, Any]]:
+    conn = sqlite3.connect(path)
+    rows = conn.execute(
+        "SELECT key, version, data FROM records WHERE kind=? AND unit_no=? ORDER BY key",
+        ("worker", UNIT),
+    )
+    out = [(k, v, json.loads(d)) for k, v, d in rows]
+    conn.close()
+    return out
+
+
+def store_save(path: Path, records: list[tuple[str, dict[str, Any]]], audit: bool) -> None:
+    store = SQLiteStorage(path)
+    with store.transaction() as tx:
+        tx.put_many(Kind.WORKER, UNIT, [Write(key, data, 0) for key, data in records])
+        if audit:
+            at = _dt.datetime.now(_dt.UTC).isoformat()
+            tx.append_audit(
+                [
+                    AuditEntry(
+                        at=at,
+                        actor="bench",
+                        unit_no=UNIT,
+                        action="worker.saved",
+                        subject_kind=Kind.WORKER,
+                        subject_key=key,
+                        message="worker collection saved as version 1",
+                        after=data,
+                    )
+                    for key, data in records
+                ]
+            )
+    store.close()
+
+
+def store_load(path: Path) -> int:
+    store = SQLiteStorage(path)
+    with store.transaction() as tx:
+        n = len(tx.list(Kind.WORKER, UNIT))
+    store.close()
+    return n
+
+
+def _time(fn: Callable[[], Any]) -> float:
+    gc.collect()
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
+def _peak(fn: Callable[[], Any]) -> int:
+    gc.collect()
+    tracemalloc.start()
+    fn()
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return peak
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workers", type=int, default=10_000)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes, seconds (CI)")
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    args = parser.parse_args(argv)
+    if args.smoke:
+        args.workers, args.repeat = 50, 1
+    records = make_records(args.workers)
+    size = sum(len(_dumps(d)) for _, d in records)
+    best: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        d = Path(tmp)
+        for r in range(args.repeat):
+            base, ours, ours_a = d / f"b{r}.db", d / f"s{r}.db", d / f"a{r}.db"
+            runs: dict[str, Callable[[], Any]] = {
+                "baseline_save": lambda b=base: baseline_save(b, records),
+                "store_save": lambda o=ours: store_save(o, records, False),
+                "store_save_audit": lambda a=ours_a: store_save(a, records, True),
+                "baseline_load": lambda b=base: baseline_load(b),
+                "store_load": lambda o=ours: store_load(o),
+            }
+            for name, fn in runs.items():
+                t = _time(fn)
+                best[name] = min(best.get(name, t), t)
+        peak_base = _peak(lambda: (baseline_save(d / "pb.db", records), baseline_load(d / "pb.db")))
+        peak_ours = _peak(lambda: (store_save(d / "ps.db", records, True), store_load(d / "ps.db")))
+    figures = {
+        "workers": args.workers,
+        "json_bytes": size,
+        "seconds": {k: round(v, 4) for k, v in best.items()},
+        "ratio_save": round(best["store_save"] / best["baseline_save"], 2),
+        "ratio_save_with_audit": round(best["store_save_audit"] / best["baseline_save"], 2),
+        "ratio_load": round(best["store_load"] / best["baseline_load"], 2),
+        "peak_mib_baseline": round(peak_base / 2**20, 1),
+        "peak_mib_store_with_audit": round(peak_ours / 2**20, 1),
+        "records_mib_in_memory_json": round(size / 2**20, 1),
+    }
+    if args.json:
+        print(json.dumps(figures, indent=2))
+    else:
+        print(f"{args.workers} workers, {size / 2**20:.1f} MiB of JSON, best of {args.repeat}")
+        for k, v in figures["seconds"].items():
+            print(f"  {k:18} {v:8.3f} s")
+        print(
+            f"  save ratio {figures['ratio_save']} (with audit {figures['ratio_save_with_audit']})"
+        )
+        print(f"  load ratio {figures['ratio_load']}  (target <= 2.0)")
+        print(
+            f"  peak memory (tracemalloc): baseline {figures['peak_mib_baseline']} MiB, "
+            f"store with audit {figures['peak_mib_store_with_audit']} MiB"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

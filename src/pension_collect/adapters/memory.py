@@ -1,0 +1,157 @@
+"""Storage ``memory:``: a store in this process's memory (tests, trials).
+
+Transactions are serialized by a lock and staged on copies, so a step that
+raises leaves nothing behind. Data is copied in and out: a caller changing a
+dictionary it got back does not change the store.
+"""
+
+from __future__ import annotations
+
+import builtins
+import copy
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from ..hookspecs import hookimpl
+from ..storage import (
+    AuditEntry,
+    ConflictError,
+    Kind,
+    Record,
+    StorageError,
+    StorageRegistry,
+    Write,
+)
+
+__all__ = ["SCHEMA_VERSION", "MemoryStorage", "MemoryTransaction"]
+
+#: The memory store's schema version (it has no migrations: it lives one process).
+SCHEMA_VERSION = 1
+
+_Key = tuple[str, str, str]
+
+
+class MemoryTransaction:
+    """A transaction of :class:`MemoryStorage` (staged; applied on commit)."""
+
+    def __init__(self, records: dict[_Key, tuple[int, dict[str, Any]]], audit_len: int) -> None:
+        self._base = records
+        self._staged: dict[_Key, tuple[int, dict[str, Any]]] = {}
+        self._audit: builtins.list[AuditEntry] = []
+        self._audit_base = audit_len
+        self.audit_source: builtins.list[AuditEntry] = []
+
+    def _lookup(self, k: _Key) -> tuple[int, dict[str, Any]] | None:
+        if k in self._staged:
+            return self._staged[k]
+        return self._base.get(k)
+
+    def get(self, kind: Kind, unit_no: str, key: str) -> Record | None:
+        found = self._lookup((kind.value, unit_no, key))
+        if found is None:
+            return None
+        return Record(kind, unit_no, key, found[0], copy.deepcopy(found[1]))
+
+    def list(self, kind: Kind, unit_no: str) -> builtins.list[Record]:
+        keys = {k for k in self._base if k[0] == kind.value and k[1] == unit_no}
+        keys.update(k for k in self._staged if k[0] == kind.value and k[1] == unit_no)
+        out = []
+        for k in sorted(keys):
+            version, data = self._lookup(k) or (0, {})
+            out.append(Record(kind, unit_no, k[2], version, copy.deepcopy(data)))
+        return out
+
+    def put(
+        self, kind: Kind, unit_no: str, key: str, data: dict[str, Any], *, expected_version: int
+    ) -> Record:
+        k = (kind.value, unit_no, key)
+        found = self._lookup(k)
+        actual = 0 if found is None else found[0]
+        if actual != expected_version:
+            raise ConflictError(kind.value, key, expected_version, actual)
+        stored = copy.deepcopy(data)
+        self._staged[k] = (actual + 1, stored)
+        return Record(kind, unit_no, key, actual + 1, copy.deepcopy(stored))
+
+    def put_many(self, kind: Kind, unit_no: str, writes: Sequence[Write]) -> builtins.list[int]:
+        return [
+            self.put(kind, unit_no, w.key, w.data, expected_version=w.expected_version).version
+            for w in writes
+        ]
+
+    def append_audit(self, entries: Sequence[AuditEntry]) -> None:
+        self._audit.extend(entries)
+
+    def audit(
+        self,
+        unit_no: str,
+        *,
+        subject: tuple[Kind, str] | None = None,
+        declaration: str | None = None,
+    ) -> builtins.list[AuditEntry]:
+        pending = [_with_seq(e, self._audit_base + i + 1) for i, e in enumerate(self._audit)]
+        out = []
+        for e in [*self.audit_source, *pending]:
+            if e.unit_no != unit_no:
+                continue
+            if subject is not None and (e.subject_kind, e.subject_key) != subject:
+                continue
+            if declaration is not None and e.declaration != declaration:
+                continue
+            out.append(copy.deepcopy(e))
+        return out
+
+
+def _with_seq(entry: AuditEntry, seq: int) -> AuditEntry:
+    from attrs import evolve
+
+    return evolve(entry, seq=seq)
+
+
+class MemoryStorage:
+    """A store held in memory; one per :meth:`open` (``memory:``)."""
+
+    schema_version = SCHEMA_VERSION
+
+    def __init__(self, url: str = "memory:") -> None:
+        self.url = url
+        self._lock = threading.RLock()
+        self._records: dict[_Key, tuple[int, dict[str, Any]]] = {}
+        self._audit: builtins.list[AuditEntry] = []
+        self._closed = False
+
+    @classmethod
+    def open(cls, url: str, **options: Any) -> MemoryStorage:
+        """Factory of the ``memory:`` scheme (no options)."""
+        if url.lower() != "memory:":
+            raise StorageError(f"a memory store URL is just 'memory:', not {url!r}")
+        if options:
+            raise StorageError(f"memory: takes no options ({', '.join(sorted(options))} given)")
+        return cls(url)
+
+    @contextmanager
+    def transaction(self) -> Iterator[MemoryTransaction]:
+        if self._closed:
+            raise StorageError("the store is closed")
+        with self._lock:
+            tx = MemoryTransaction(self._records, len(self._audit))
+            tx.audit_source = self._audit
+            yield tx
+            # commit: only reached when the block did not raise
+            self._records.update(tx._staged)
+            base = len(self._audit)
+            self._audit.extend(_with_seq(e, base + i + 1) for i, e in enumerate(tx._audit))
+
+    def close(self) -> None:
+        self._closed = True
+
+    def __repr__(self) -> str:
+        return f"MemoryStorage(url={self.url!r})"
+
+
+@hookimpl(trylast=True)
+def pension_collect_register_storage(registry: StorageRegistry) -> None:
+    """Built-in ``memory:`` storage."""
+    registry.add("memory", MemoryStorage.open, default=True)

@@ -1,0 +1,275 @@
+"""Storage: where a collection lives between steps (docs/storage.md).
+
+A store is opened by URL through the plugin host
+(:meth:`pension_collect.plugins.PluginHost.open_storage`): ``memory:`` and
+``sqlite:///path`` are built in; plugins add schemes with the hook
+``pension_collect_register_storage``.
+
+The contract every adapter keeps (and :mod:`pension_collect.testing.contract`
+checks):
+
+* everything happens inside :meth:`Storage.transaction`; a transaction is
+  whole or nothing, and nothing of it is visible to others before it commits;
+* a record carries a version; :meth:`Transaction.put` with a stale
+  ``expected_version`` raises :class:`ConflictError` (optimistic concurrency:
+  the second of two clerks saving one worker is told, nothing is lost);
+* the audit log is append-only: entries are added, never changed or removed;
+* a store has a schema version and applies forward migrations on open.
+
+Records are JSON-ready dictionaries; the workflow maps them to the model.
+"""
+
+from __future__ import annotations
+
+import builtins
+import contextlib
+import datetime as _dt
+from collections.abc import Callable, Sequence
+from enum import StrEnum
+from typing import Any, Protocol, runtime_checkable
+
+import attrs
+
+from ..errors import PensionCollectError, PluginError
+
+__all__ = [
+    "AuditEntry",
+    "ConflictError",
+    "Kind",
+    "Record",
+    "SchemaVersionError",
+    "Storage",
+    "StorageError",
+    "StorageFactory",
+    "StorageRegistry",
+    "Transaction",
+    "UnknownScheme",
+    "Write",
+    "scheme_of",
+]
+
+
+class StorageError(PensionCollectError):
+    """A store cannot do what was asked (bad URL, unreadable file, ...)."""
+
+    code = "storage.error"
+
+
+class UnknownScheme(StorageError, LookupError):
+    """No installed plugin handles the URL's scheme."""
+
+    code = "storage.unknown-scheme"
+
+    def __init__(self, what: str, scheme: str, available: Sequence[str]) -> None:
+        self.scheme = scheme
+        self.available = tuple(sorted(available))
+        super().__init__(
+            f"no {what} for URL scheme {scheme!r}; installed: {', '.join(self.available) or 'none'}"
+        )
+
+
+class SchemaVersionError(StorageError):
+    """The store was written by a newer release (its schema version is unknown here)."""
+
+    code = "storage.schema-version"
+
+
+class ConflictError(StorageError):
+    """Someone else saved the record since it was read (optimistic concurrency).
+
+    ``kind`` and ``key`` say which record; ``expected`` and ``actual`` are the
+    versions (``actual`` is 0 when the record does not exist). Reload, re-apply
+    the change, save again.
+    """
+
+    code = "storage.conflict"
+
+    def __init__(self, kind: str, key: str, expected: int, actual: int) -> None:
+        self.kind = kind
+        self.key = key
+        self.expected = expected
+        self.actual = actual
+        super().__init__(
+            f"{kind} record was changed by someone else (expected version {expected}, "
+            f"found {actual}); reload it and apply the change again"
+        )
+        self.message_zh = "该记录已被他人修改,请重新读取后再保存"
+
+
+class Kind(StrEnum):
+    """What a record is."""
+
+    SESSION = "session"
+    """The collection session of one employer (its state and the last sync)."""
+    WORKER = "worker"
+    """One worker's collected data and status."""
+    DECLARATION = "declaration"
+    """One declaration (申报) and its outcome."""
+    SYNCED = "synced"
+    """What the latest data sync returned for one person (the bureau's record)."""
+
+
+@attrs.frozen
+class Record:
+    """A stored record: its identity, version and JSON-ready data."""
+
+    kind: Kind
+    unit_no: str
+    key: str
+    version: int
+    data: dict[str, Any]
+
+    def __repr__(self) -> str:
+        # data may hold names and identity numbers: never shown
+        return f"Record(kind={self.kind.value!r}, version={self.version}, ...)"
+
+
+@attrs.frozen
+class Write:
+    """One put of a batch: ``expected_version`` 0 means "must not exist yet"."""
+
+    key: str
+    data: dict[str, Any]
+    expected_version: int
+
+
+@attrs.frozen(kw_only=True)
+class AuditEntry:
+    """One line of the append-only audit log: who did what, when, before and after.
+
+    ``message`` is a summary for people and never holds a name or an identity
+    number; ``before``/``after`` hold the data itself. ``seq`` is given by the
+    store on append (0 before).
+    """
+
+    at: str
+    """ISO 8601 timestamp (UTC) of the step."""
+    actor: str
+    """Who: the clerk (or system) that did it."""
+    unit_no: str
+    action: str
+    """What, as a dotted code: ``worker.saved``, ``declaration.submitted`` ..."""
+    subject_kind: Kind
+    subject_key: str
+    message: str
+    declaration: str | None = None
+    """The declaration the entry belongs to, if any (to read the log per declaration)."""
+    before: dict[str, Any] | None = None
+    after: dict[str, Any] | None = None
+    seq: int = 0
+
+    def __repr__(self) -> str:
+        return f"AuditEntry(seq={self.seq}, action={self.action!r}, at={self.at!r}, ...)"
+
+
+def utc_now_iso() -> str:
+    """The current time as the audit log writes it."""
+    return _dt.datetime.now(_dt.UTC).isoformat(timespec="microseconds")
+
+
+class Transaction(Protocol):
+    """What a step may do with a store; see the module docstring for the contract."""
+
+    def get(self, kind: Kind, unit_no: str, key: str) -> Record | None:
+        """The record, or ``None``."""
+        ...
+
+    def list(self, kind: Kind, unit_no: str) -> builtins.list[Record]:
+        """Every record of a kind for an employer, ordered by key."""
+        ...
+
+    def put(
+        self, kind: Kind, unit_no: str, key: str, data: dict[str, Any], *, expected_version: int
+    ) -> Record:
+        """Create (``expected_version=0``) or replace a record; raises :class:`ConflictError`."""
+        ...
+
+    def put_many(self, kind: Kind, unit_no: str, writes: Sequence[Write]) -> builtins.list[int]:
+        """Several puts at once (all or none); returns the new versions."""
+        ...
+
+    def append_audit(self, entries: Sequence[AuditEntry]) -> None:
+        """Add entries to the audit log."""
+        ...
+
+    def audit(
+        self,
+        unit_no: str,
+        *,
+        subject: tuple[Kind, str] | None = None,
+        declaration: str | None = None,
+    ) -> builtins.list[AuditEntry]:
+        """Audit entries of an employer in order, optionally of one subject or declaration."""
+        ...
+
+
+@runtime_checkable
+class Storage(Protocol):
+    """An open store."""
+
+    url: str
+    schema_version: int
+
+    def transaction(self) -> contextlib.AbstractContextManager[Transaction]:
+        """A transaction: committed when the block ends, rolled back if it raises."""
+        ...
+
+    def close(self) -> None:
+        """Release the store's resources."""
+        ...
+
+
+#: A storage factory: ``factory(url, **options) -> Storage``.
+StorageFactory = Callable[..., Storage]
+
+
+def scheme_of(url: str) -> str:
+    """The scheme of a store or transport URL (``"sqlite"`` for ``sqlite:///x.db``)."""
+    scheme, sep, _ = url.partition(":")
+    if not sep or not scheme:
+        raise StorageError(f"not a URL: {url!r} (write e.g. memory: or sqlite:///path/file.db)")
+    return scheme.lower()
+
+
+class StorageRegistry:
+    """Storage factories by URL scheme, filled by ``pension_collect_register_storage``."""
+
+    what = "storage"
+
+    def __init__(self) -> None:
+        self._factories: dict[str, Callable[..., Any]] = {}
+        self._defaults: set[str] = set()
+
+    def add(self, scheme: str, factory: Callable[..., Any], *, default: bool = False) -> None:
+        """Register ``factory`` for ``scheme``.
+
+        Built-ins pass ``default=True``: they never replace a plugin's factory
+        for the same scheme. Two plugins claiming one scheme is an error.
+        """
+        scheme = scheme.lower()
+        if scheme in self._factories:
+            if default:
+                return
+            if scheme not in self._defaults:
+                raise PluginError(f"two plugins register {self.what} scheme {scheme!r}")
+        self._factories[scheme] = factory
+        if default:
+            self._defaults.add(scheme)
+        else:
+            self._defaults.discard(scheme)
+
+    def schemes(self) -> builtins.list[str]:
+        """The registered schemes, sorted."""
+        return sorted(self._factories)
+
+    def factory(self, url: str) -> Callable[..., Any]:
+        """The factory for ``url``'s scheme; raises :class:`UnknownScheme`."""
+        scheme = scheme_of(url)
+        try:
+            return self._factories[scheme]
+        except KeyError:
+            raise UnknownScheme(self.what, scheme, self.schemes()) from None
+
+    def open(self, url: str, **options: Any) -> Any:
+        """Open ``url`` with its scheme's factory."""
+        return self.factory(url)(url, **options)
