@@ -1,0 +1,188 @@
+"""The bureau protocol: what a transport carries between an employer and the bureau.
+
+Everything here is JSON-ready (strings, numbers, lists, dictionaries), so the
+same protocol runs in-process (``local:``) and, later, over the wire. Workers
+and employers travel in the dossier format (docs/dossier.md).
+
+A transport (:class:`Transport`) answers four questions: ``sync``,
+``pending_declarations``, ``submit`` (idempotent by key) and ``status``.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any, Protocol, runtime_checkable
+
+import attrs
+
+from ..storage import StorageRegistry
+
+__all__ = [
+    "PENDING_STATES",
+    "DeclarationKind",
+    "DeclarationState",
+    "DeclarationStatus",
+    "SyncResult",
+    "Transport",
+    "TransportRegistry",
+    "WorkerOutcome",
+]
+
+
+class DeclarationKind(StrEnum):
+    """What a declaration carries."""
+
+    EMPLOYER = "employer"
+    """单位信息采集申报 ([P3.1])."""
+    WORKERS = "workers"
+    """职工信息采集申报 ([P3.6])."""
+
+
+class DeclarationState(StrEnum):
+    """申报状态 as the bureau's home page counts them."""
+
+    DRAFT = "draft"  # 草稿
+    SUBMITTED = "submitted"  # 已提交
+    PROCESSING = "processing"  # 正在处理
+    SUCCEEDED = "succeeded"  # 处理成功
+    FAILED = "failed"  # 处理失败
+    PARTIALLY_SUCCEEDED = "partially_succeeded"  # 部分成功
+
+    @property
+    def concluded(self) -> bool:
+        """True once the bureau has finished with the declaration."""
+        return self not in PENDING_STATES
+
+    @property
+    def zh(self) -> str:
+        """The Chinese name."""
+        return _STATE_ZH[self]
+
+
+#: The states [P3] requires to be empty before data-quality work starts.
+PENDING_STATES = frozenset(
+    {DeclarationState.DRAFT, DeclarationState.SUBMITTED, DeclarationState.PROCESSING}
+)
+
+_STATE_ZH = {
+    DeclarationState.DRAFT: "草稿",
+    DeclarationState.SUBMITTED: "已提交",
+    DeclarationState.PROCESSING: "正在处理",
+    DeclarationState.SUCCEEDED: "处理成功",
+    DeclarationState.FAILED: "处理失败",
+    DeclarationState.PARTIALLY_SUCCEEDED: "部分成功",
+}
+
+
+@attrs.frozen(kw_only=True)
+class WorkerOutcome:
+    """The bureau's verdict on one worker of a declaration."""
+
+    key: str
+    """The worker's key in the declaration (the 18-digit identity number)."""
+    succeeded: bool
+    code: str | None = None
+    """Why it failed, e.g. ``bureau.other-employer`` (docs/bureau.md)."""
+    message: str = ""
+    message_zh: str = ""
+
+    def __repr__(self) -> str:
+        return f"WorkerOutcome(succeeded={self.succeeded}, code={self.code!r}, ...)"
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return attrs.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> WorkerOutcome:
+        """Inverse of :meth:`to_dict`."""
+        return cls(**data)
+
+
+@attrs.frozen(kw_only=True)
+class DeclarationStatus:
+    """A declaration as the bureau shows it."""
+
+    id: str
+    """The bureau's declaration number."""
+    unit_no: str
+    kind: DeclarationKind
+    state: DeclarationState
+    submitted_at: str
+    concluded_at: str | None = None
+    linked_to: str | None = None
+    """The declaration this one re-collects ([P3.7])."""
+    outcomes: tuple[WorkerOutcome, ...] = ()
+    message: str = ""
+    message_zh: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        out = attrs.asdict(self, recurse=False)
+        out["kind"] = self.kind.value
+        out["state"] = self.state.value
+        out["outcomes"] = [o.to_dict() for o in self.outcomes]
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> DeclarationStatus:
+        """Inverse of :meth:`to_dict`."""
+        fields = dict(data)
+        fields["kind"] = DeclarationKind(fields["kind"])
+        fields["state"] = DeclarationState(fields["state"])
+        fields["outcomes"] = tuple(WorkerOutcome.from_dict(o) for o in fields.get("outcomes", ()))
+        return cls(**fields)
+
+
+@attrs.frozen(kw_only=True)
+class SyncResult:
+    """What a data sync (数据同步) returns for an employer."""
+
+    unit_no: str
+    at: str
+    employer: dict[str, Any] | None
+    """The employer as the bureau holds it (dossier format), ``None`` if unknown."""
+    persons: tuple[dict[str, Any], ...] = ()
+    """Each insured person of the employer as a ``bureau`` block (dossier format)."""
+
+    def __repr__(self) -> str:
+        return f"SyncResult(unit_no={self.unit_no!r}, persons={len(self.persons)}, ...)"
+
+
+@runtime_checkable
+class Transport(Protocol):
+    """A connection to the bureau. Credentials never appear in reprs or errors."""
+
+    def sync(self, unit_no: str) -> SyncResult:
+        """数据同步: the bureau's current records for the employer."""
+        ...
+
+    def pending_declarations(self, unit_no: str) -> list[DeclarationStatus]:
+        """The employer's declarations in draft, submitted or processing ([P3])."""
+        ...
+
+    def submit(
+        self,
+        unit_no: str,
+        kind: DeclarationKind,
+        payload: dict[str, Any],
+        *,
+        idempotency_key: str,
+        linked_to: str | None = None,
+    ) -> DeclarationStatus:
+        """Submit a declaration; the same ``idempotency_key`` twice makes one declaration."""
+        ...
+
+    def status(self, declaration_id: str) -> DeclarationStatus:
+        """The declaration's current state and, once concluded, per-worker outcomes."""
+        ...
+
+    def close(self) -> None:
+        """Release the connection."""
+        ...
+
+
+class TransportRegistry(StorageRegistry):
+    """Transport factories by URL scheme, filled by ``pension_collect_register_transport``."""
+
+    what = "transport"

@@ -1,0 +1,484 @@
+"""The reference bureau: what the bureau's back end does with a declaration.
+
+It holds the bureau's records (employers; insured persons with their history
+and account as the bureau knows them), answers data syncs and
+pending-declaration queries, accepts declarations idempotently and processes
+them with its own checks: the rule set, plus what only the bureau knows (the
+person belongs to another employer, the identity number is held by another
+person, the account was settled and never un-settled). On success its records
+change, so the next sync shows the collected data.
+
+Processing is deterministic: nothing happens until :meth:`ReferenceBureau.tick`
+is called, and times come from an injectable ``clock``.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import attrs
+
+from ..dossier import make_converter
+from ..errors import PensionCollectError
+from ..identity import IdentityNumber, InvalidIdentityNumber
+from ..model import BureauRecord, Dossier, Employer, Worker, YearMonth
+from ..rules import RulePack, check_worker
+from .protocol import (
+    PENDING_STATES,
+    DeclarationKind,
+    DeclarationState,
+    DeclarationStatus,
+    SyncResult,
+    WorkerOutcome,
+)
+
+__all__ = ["BureauError", "Person", "ReferenceBureau", "UnknownDeclaration", "canonical_id"]
+
+_CONV = make_converter()
+
+
+class BureauError(PensionCollectError):
+    """The bureau refuses a request as a whole (not a per-worker outcome)."""
+
+    code = "bureau.error"
+
+
+class UnknownDeclaration(BureauError, LookupError):
+    """No declaration has that number."""
+
+    code = "bureau.unknown-declaration"
+
+
+def canonical_id(raw: str) -> str:
+    """The 18-character form of an identity number (as given if it cannot be read)."""
+    try:
+        return IdentityNumber.parse(raw).number
+    except (InvalidIdentityNumber, TypeError, ValueError):
+        return raw.strip().upper()
+
+
+@attrs.define(kw_only=True, repr=False)
+class Person:
+    """An insured person as the bureau holds them."""
+
+    person_no: str
+    unit_no: str | None
+    """The employer the person belongs to (``None``: none)."""
+    record: BureauRecord
+    account_settled: bool = False
+    """养老账户已结清: the account was settled; it must be un-settled at the window
+    before account years can be collected ([P3.4e])."""
+
+    def __repr__(self) -> str:
+        return f"Person(person_no={self.person_no!r}, unit_no={self.unit_no!r}, ...)"
+
+
+@attrs.define(kw_only=True)
+class _Declaration:
+    id: str
+    unit_no: str
+    kind: DeclarationKind
+    idempotency_key: str
+    payload: dict[str, Any]
+    state: DeclarationState
+    submitted_at: _dt.datetime
+    linked_to: str | None = None
+    concluded_at: _dt.datetime | None = None
+    outcomes: tuple[WorkerOutcome, ...] = ()
+    message: str = ""
+    message_zh: str = ""
+
+    def status(self) -> DeclarationStatus:
+        return DeclarationStatus(
+            id=self.id,
+            unit_no=self.unit_no,
+            kind=self.kind,
+            state=self.state,
+            submitted_at=self.submitted_at.isoformat(),
+            concluded_at=None if self.concluded_at is None else self.concluded_at.isoformat(),
+            linked_to=self.linked_to,
+            outcomes=self.outcomes,
+            message=self.message,
+            message_zh=self.message_zh,
+        )
+
+
+def _utc_now() -> _dt.datetime:
+    return _dt.datetime.now(_dt.UTC)
+
+
+def _fail(key: str, code: str, message: str, message_zh: str) -> WorkerOutcome:
+    return WorkerOutcome(
+        key=key, succeeded=False, code=code, message=message, message_zh=message_zh
+    )
+
+
+class ReferenceBureau:
+    """An in-process bureau back end (see the module docstring).
+
+    ``clock`` gives the current time (default: the system clock, UTC);
+    ``processing_delay`` is how long after submission a declaration may be
+    concluded; ``pack`` is the rule pack its checks run (default: the default
+    pack of a built-in-only plugin host); ``as_of`` the collection month its
+    rules use (default: the clock's month).
+    """
+
+    def __init__(
+        self,
+        *,
+        clock: Callable[[], _dt.datetime] = _utc_now,
+        processing_delay: _dt.timedelta = _dt.timedelta(0),
+        pack: RulePack | None = None,
+        as_of: YearMonth | None = None,
+    ) -> None:
+        self.clock = clock
+        self.processing_delay = processing_delay
+        self.as_of = as_of
+        self._pack = pack
+        self._lock = threading.RLock()
+        self.employers: dict[str, Employer] = {}
+        self.persons: dict[str, Person] = {}
+        self._declarations: dict[str, _Declaration] = {}
+        self._by_key: dict[tuple[str, str], str] = {}
+        self._next_person = 1
+
+    # -- records ---------------------------------------------------------------
+
+    @property
+    def pack(self) -> RulePack:
+        """The rule pack the bureau's own checks run."""
+        if self._pack is None:
+            from ..plugins import PluginHost
+
+            self._pack = PluginHost(load_entry_points=False).rule_pack(None)
+        return self._pack
+
+    def add_employer(self, employer: Employer) -> None:
+        """Hold (or replace) an employer's record."""
+        with self._lock:
+            self.employers[employer.unit_no] = employer
+
+    def add_person(
+        self,
+        record: BureauRecord,
+        *,
+        unit_no: str | None,
+        person_no: str | None = None,
+        account_settled: bool = False,
+    ) -> Person:
+        """Hold an insured person; a person number is given when none is."""
+        with self._lock:
+            if person_no is None:
+                person_no = record.person_no or self._new_person_no()
+            record = attrs.evolve(record, person_no=person_no)
+            person = Person(
+                person_no=person_no,
+                unit_no=unit_no,
+                record=record,
+                account_settled=account_settled,
+            )
+            self.persons[person_no] = person
+            return person
+
+    def _new_person_no(self) -> str:
+        while True:
+            candidate = f"R{self._next_person:010d}"
+            self._next_person += 1
+            if candidate not in self.persons:
+                return candidate
+
+    def seed_dossier(self, dossier: Dossier) -> dict[str, Person]:
+        """Hold the dossier's employer and, for each worker, the person its ``bureau``
+        block describes (or its own personal data when it has none).
+
+        Returns the persons by the worker's canonical identity number.
+        """
+        self.add_employer(dossier.employer)
+        out = {}
+        for worker in dossier.workers:
+            block = worker.bureau or BureauRecord()
+            record = attrs.evolve(
+                block,
+                id_number=block.id_number or worker.id_number,
+                name=block.name or worker.name,
+                gender=block.gender or worker.gender,
+                birth_date=block.birth_date or worker.birth_date,
+                first_work=block.first_work or worker.first_work,
+                history=block.history if block.history is not None else (),
+                account=block.account if block.account is not None else (),
+            )
+            person = self.add_person(
+                record, unit_no=dossier.employer.unit_no, person_no=worker.person_no
+            )
+            out[canonical_id(worker.id_number)] = person
+        return out
+
+    def person_by_id(self, id_number: str) -> Person | None:
+        """The person holding an identity number, if any."""
+        wanted = canonical_id(id_number)
+        for person in self.persons.values():
+            if person.record.id_number and canonical_id(person.record.id_number) == wanted:
+                return person
+        return None
+
+    def transfer_person(self, person_no: str, unit_no: str | None) -> None:
+        """Window service: the person now belongs to ``unit_no`` (劳动关系转移)."""
+        with self._lock:
+            self.persons[person_no].unit_no = unit_no
+
+    def settle_account(self, person_no: str) -> None:
+        """Mark the person's account as settled (结清)."""
+        with self._lock:
+            self.persons[person_no].account_settled = True
+
+    def unsettle_account(self, person_no: str) -> None:
+        """Window service: 养老账户取消结清 ([P3.4e])."""
+        with self._lock:
+            self.persons[person_no].account_settled = False
+
+    def correct_identity(
+        self, person_no: str, *, id_number: str | None = None, name: str | None = None
+    ) -> None:
+        """Window service: correct a person's identity number or name ([P3.3a])."""
+        with self._lock:
+            person = self.persons[person_no]
+            changes: dict[str, Any] = {}
+            if id_number is not None:
+                changes["id_number"] = id_number
+            if name is not None:
+                changes["name"] = name
+            person.record = attrs.evolve(person.record, **changes)
+
+    # -- the protocol ----------------------------------------------------------
+
+    def sync(self, unit_no: str) -> SyncResult:
+        """数据同步: the employer's record and each of its persons' records."""
+        with self._lock:
+            employer = self.employers.get(unit_no)
+            persons = [p for p in self.persons.values() if p.unit_no == unit_no]
+            persons.sort(key=lambda p: p.person_no)
+            return SyncResult(
+                unit_no=unit_no,
+                at=self.clock().isoformat(),
+                employer=None if employer is None else _CONV.unstructure(employer, Employer),
+                persons=tuple(_CONV.unstructure(p.record, BureauRecord) for p in persons),
+            )
+
+    def pending_declarations(self, unit_no: str) -> list[DeclarationStatus]:
+        """The employer's declarations in draft, submitted or processing."""
+        with self._lock:
+            return [
+                d.status()
+                for d in self._declarations.values()
+                if d.unit_no == unit_no and d.state in PENDING_STATES
+            ]
+
+    def declarations(self, unit_no: str) -> list[DeclarationStatus]:
+        """Every declaration of the employer, oldest first."""
+        with self._lock:
+            return [d.status() for d in self._declarations.values() if d.unit_no == unit_no]
+
+    def submit(
+        self,
+        unit_no: str,
+        kind: DeclarationKind,
+        payload: dict[str, Any],
+        *,
+        idempotency_key: str,
+        linked_to: str | None = None,
+    ) -> DeclarationStatus:
+        """Accept a declaration. The same key again returns the same declaration."""
+        with self._lock:
+            existing = self._by_key.get((unit_no, idempotency_key))
+            if existing is not None:
+                return self._declarations[existing].status()
+            if unit_no not in self.employers:
+                raise BureauError("the bureau holds no employer with this unit number")
+            if linked_to is not None and linked_to not in self._declarations:
+                raise UnknownDeclaration("the linked declaration does not exist")
+            decl = _Declaration(
+                id=f"D{len(self._declarations) + 1:06d}",
+                unit_no=unit_no,
+                kind=DeclarationKind(kind),
+                idempotency_key=idempotency_key,
+                payload=payload,
+                state=DeclarationState.SUBMITTED,
+                submitted_at=self.clock(),
+                linked_to=linked_to,
+            )
+            self._declarations[decl.id] = decl
+            self._by_key[(unit_no, idempotency_key)] = decl.id
+            return decl.status()
+
+    def status(self, declaration_id: str) -> DeclarationStatus:
+        """A declaration's current state and outcomes."""
+        with self._lock:
+            try:
+                return self._declarations[declaration_id].status()
+            except KeyError:
+                raise UnknownDeclaration("no declaration has this number") from None
+
+    # -- processing -------------------------------------------------------------
+
+    def tick(self) -> list[str]:
+        """Advance every due declaration one stage (submitted -> processing ->
+        concluded); returns the ids that changed."""
+        changed = []
+        with self._lock:
+            now = self.clock()
+            for decl in self._declarations.values():
+                if decl.state is DeclarationState.SUBMITTED:
+                    decl.state = DeclarationState.PROCESSING
+                    changed.append(decl.id)
+                elif (
+                    decl.state is DeclarationState.PROCESSING
+                    and now >= decl.submitted_at + self.processing_delay
+                ):
+                    self._conclude(decl, now)
+                    changed.append(decl.id)
+        return changed
+
+    def settle(self, max_ticks: int = 10) -> None:
+        """Tick until nothing is pending (tests and the demo)."""
+        for _ in range(max_ticks):
+            if not self.tick():
+                return
+
+    def _conclude(self, decl: _Declaration, now: _dt.datetime) -> None:
+        if decl.kind is DeclarationKind.EMPLOYER:
+            outcomes: tuple[WorkerOutcome, ...] = (self._process_employer(decl),)
+        else:
+            items = decl.payload.get("workers", [])
+            outcomes = tuple(self._process_worker(decl, item) for item in items)
+        decl.outcomes = outcomes
+        ok = sum(o.succeeded for o in outcomes)
+        if outcomes and ok == len(outcomes):
+            decl.state = DeclarationState.SUCCEEDED
+            decl.message, decl.message_zh = "processed successfully", "处理成功"
+        elif ok == 0:
+            decl.state = DeclarationState.FAILED
+            decl.message, decl.message_zh = "processing failed", "处理失败"
+        else:
+            decl.state = DeclarationState.PARTIALLY_SUCCEEDED
+            decl.message = f"{ok} of {len(outcomes)} succeeded"
+            decl.message_zh = f"部分成功:{len(outcomes)} 人中 {ok} 人成功"
+        decl.concluded_at = now
+
+    def _process_employer(self, decl: _Declaration) -> WorkerOutcome:
+        try:
+            employer = _CONV.structure(decl.payload["employer"], Employer)
+        except Exception:
+            return _fail(
+                decl.unit_no,
+                "bureau.format",
+                "the employer information cannot be read",
+                "单位信息格式错误",
+            )
+        if employer.unit_no != decl.unit_no:
+            return _fail(
+                decl.unit_no,
+                "bureau.unit-mismatch",
+                "the employer information names another unit number",
+                "单位信息中的单位编号与申报单位不符",
+            )
+        self.employers[employer.unit_no] = employer
+        return WorkerOutcome(
+            key=decl.unit_no, succeeded=True, message="accepted", message_zh="成功"
+        )
+
+    def _process_worker(self, decl: _Declaration, item: dict[str, Any]) -> WorkerOutcome:
+        key = str(item.get("key", "?"))
+        try:
+            worker = _CONV.structure(item["worker"], Worker)
+        except Exception:
+            return _fail(
+                key, "bureau.format", "the worker's data cannot be read", "职工数据格式错误"
+            )
+        failure = self._bureau_checks(decl.unit_no, key, worker)
+        if failure is not None:
+            return failure
+        person = self._find(worker)
+        assert person is not None
+        checked = attrs.evolve(worker, bureau=person.record)
+        as_of = self.as_of or YearMonth.of(self.clock().date())
+        errors = [
+            f
+            for f in check_worker(checked, pack=self.pack, as_of=as_of, today=self.clock().date())
+            if f.is_error
+        ]
+        if errors:
+            codes = ", ".join(sorted({f.code for f in errors}))
+            first = errors[0]
+            return _fail(
+                key,
+                "bureau.rules",
+                f"the data fails the bureau's checks ({codes}): {first.message}",
+                f"数据未通过审核({codes}):{first.message_zh}",
+            )
+        person.record = attrs.evolve(
+            person.record,
+            gender=worker.gender or person.record.gender,
+            birth_date=worker.birth_date or person.record.birth_date,
+            ethnicity=worker.ethnicity or person.record.ethnicity,
+            hukou=worker.hukou or person.record.hukou,
+            first_work=worker.first_work,
+            history=worker.history,
+            account=worker.account,
+        )
+        return WorkerOutcome(key=key, succeeded=True, message="accepted", message_zh="成功")
+
+    def _find(self, worker: Worker) -> Person | None:
+        if worker.person_no and worker.person_no in self.persons:
+            return self.persons[worker.person_no]
+        return self.person_by_id(worker.id_number)
+
+    def _bureau_checks(self, unit_no: str, key: str, worker: Worker) -> WorkerOutcome | None:
+        person = self._find(worker)
+        if person is None:
+            return _fail(
+                key,
+                "bureau.unknown-person",
+                "the bureau holds no insured person with this identity number; "
+                "register the person at the bureau window first",
+                "社保系统中无此参保人员,请先到社保窗口办理参保登记",
+            )
+        holder = self.person_by_id(worker.id_number)
+        if holder is not None and holder.person_no != person.person_no:
+            return _fail(
+                key,
+                "bureau.id-held-by-other",
+                "the identity number is held by another insured person; "
+                "the worker must clear this up at the bureau window ([P3.3a])",
+                "该公民身份号码已被其他参保人员使用,请职工本人到社保窗口核实更正",
+            )
+        if person.unit_no != unit_no:
+            return _fail(
+                key,
+                "bureau.other-employer",
+                "the person belongs to another employer at the bureau; "
+                "the employment transfer must be done at the bureau window first",
+                "该人员在社保系统中属于其他单位,请先到社保窗口办理转移手续",
+            )
+        rec = person.record
+        if (rec.id_number and canonical_id(rec.id_number) != canonical_id(worker.id_number)) or (
+            rec.name and rec.name != worker.name
+        ):
+            return _fail(
+                key,
+                "bureau.window-only",
+                "the identity number or name differs from the bureau's record; "
+                "only the bureau window may change them ([P3.3a])",
+                "身份证号码或姓名与社保记录不符,只能由本人到社保窗口更正",
+            )
+        if person.account_settled and worker.account:
+            return _fail(
+                key,
+                "bureau.account-settled",
+                "the pension account was settled and never un-settled; un-settle it "
+                "(养老账户取消结清) at the bureau window, then collect again ([P3.4e])",
+                "养老账户已结清,请先到社保窗口办理养老账户取消结清,再重新采集",
+            )
+        return None
