@@ -1,0 +1,206 @@
+"""``pension-collect render`` and ``pension-collect verify`` (docs/forms.md).
+
+render: ``pension-collect render FORM DOSSIER --out FILE.pdf [--worker W ...]``
+draws the verification form, the confirmation forms or the summary sheet of
+the selected workers (all by default) into one PDF and says which font it used.
+
+verify: ``pension-collect verify DOSSIER [PAYLOAD ...]`` checks scanned
+confirmation-form QR payloads (arguments, else one per line of standard
+input) against the dossier: exit 0 when every paper agrees, 1 when one does
+not, 2 when the dossier cannot be read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from ..dossier import loads
+from ..errors import DossierFormatError
+from ..model import Dossier
+
+__all__ = ["add_parser", "select_workers"]
+
+EXIT_OK, EXIT_DIFFER, EXIT_UNREADABLE = 0, 1, 2
+
+
+def add_parser(sub: Any) -> None:
+    """Add the ``render`` and ``verify`` subcommands."""
+    r = sub.add_parser(
+        "render",
+        help="print forms as PDF: verification, confirmation, summary (打印核对表/确认表/汇总表)",
+        description="Draw the verification forms (核对表), the confirmation forms (确认表, "
+        "three copies) or the summary sheet (汇总表) of a dossier's workers into one PDF. "
+        "Exit status: 0 written, 2 unreadable dossier or bad option.",
+    )
+    r.add_argument(
+        "form", metavar="FORM", help="verification, confirmation, summary (or a plugin's)"
+    )
+    r.add_argument("dossier", metavar="DOSSIER", help="the dossier (JSON); - reads standard input")
+    r.add_argument("--out", metavar="FILE.pdf", required=True, help="the PDF to write")
+    r.add_argument(
+        "--worker",
+        metavar="PERSON_NO_OR_INDEX",
+        action="append",
+        default=None,
+        help="select a worker by personal number, else by 0-based position in the dossier "
+        "(repeatable; default: every worker)",
+    )
+    r.add_argument(
+        "--declaration", metavar="REF", help="declaration reference printed and in the QR"
+    )
+    r.add_argument("--rule-pack", metavar="NAME", help="rule pack (default: the dossier's)")
+    r.add_argument(
+        "--font",
+        metavar="SPEC",
+        help="auto (default), cid (STSong-Light), or a TrueType file[#index]; "
+        "default from PENSION_COLLECT_FONT",
+    )
+    r.set_defaults(run=_render)
+
+    v = sub.add_parser(
+        "verify",
+        help="check scanned confirmation-form QR payloads against a dossier (核验确认表二维码)",
+        description="Check confirmation-form QR payloads (arguments, else one per line of "
+        "standard input) against the stored dossier. Exit status: 0 every paper agrees, "
+        "1 one does not, 2 the dossier cannot be read.",
+    )
+    v.add_argument("dossier", metavar="DOSSIER", help="the stored dossier (JSON)")
+    v.add_argument("payload", metavar="PAYLOAD", nargs="*", help="scanned payload text (PC1/...)")
+    v.add_argument("--declaration", metavar="REF", help="the paper must belong to this declaration")
+    v.add_argument("--rule-pack", metavar="NAME", help="rule pack (default: the dossier's)")
+    v.add_argument("--format", choices=("text", "json"), default="text")
+    v.add_argument("--lang", choices=("zh", "en"), default="zh")
+    v.set_defaults(run=_verify)
+
+
+def _load(path: str) -> Dossier | None:
+    try:
+        if path == "-":
+            data: bytes = sys.stdin.buffer.read()
+            source = "<stdin>"
+        else:
+            data = Path(path).read_bytes()
+            source = path
+    except OSError as exc:
+        print(
+            f"pension-collect: cannot read {path}: {exc.strerror or type(exc).__name__}",
+            file=sys.stderr,
+        )
+        return None
+    try:
+        return loads(data, source=source)
+    except DossierFormatError as exc:
+        print(f"pension-collect: {exc}", file=sys.stderr)
+        return None
+
+
+def select_workers(dossier: Dossier, wanted: Sequence[str]) -> list[int]:
+    """Positions of the workers named by personal number or 0-based position.
+
+    A personal number wins over a position. Raises :class:`LookupError`
+    naming what matched nothing.
+    """
+    by_person = {w.person_no: i for i, w in enumerate(dossier.workers) if w.person_no}
+    out: list[int] = []
+    for item in wanted:
+        if item in by_person:
+            out.append(by_person[item])
+        elif item.isdigit() and int(item) < len(dossier.workers):
+            out.append(int(item))
+        else:
+            raise LookupError(item)
+    return out
+
+
+def _render(args: argparse.Namespace) -> int:
+    from ..plugins import PluginHost
+    from .errors import RenderError
+    from .registry import RenderOptions
+    from .view import forms_input
+
+    dossier = _load(args.dossier)
+    if dossier is None:
+        return EXIT_UNREADABLE
+    host = PluginHost()
+    try:
+        renderer = host.renderer(args.form)
+    except RenderError as exc:
+        print(f"pension-collect: {exc}", file=sys.stderr)
+        return EXIT_UNREADABLE
+    try:
+        select = None if not args.worker else select_workers(dossier, args.worker)
+    except LookupError as exc:
+        print(
+            f"pension-collect: no worker with personal number or position {exc.args[0]!r} "
+            f"(没有该个人编号或序号的职工)",
+            file=sys.stderr,
+        )
+        return EXIT_UNREADABLE
+    forms = forms_input(
+        dossier, pack=args.rule_pack, host=host, declaration_ref=args.declaration, select=select
+    )
+    out = Path(args.out)
+    tmp = out.with_name(out.name + ".part")
+    try:
+        with open(tmp, "wb") as stream:
+            result = renderer.render(forms, stream, options=RenderOptions(font=args.font))
+        tmp.replace(out)
+    except RenderError as exc:
+        tmp.unlink(missing_ok=True)
+        print(f"pension-collect: {exc}", file=sys.stderr)
+        return EXIT_UNREADABLE
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        print(
+            f"pension-collect: cannot write {out}: {exc.strerror or type(exc).__name__}",
+            file=sys.stderr,
+        )
+        return EXIT_UNREADABLE
+    font = result.font.describe() if result.font is not None else "-"
+    print(
+        f"{out}: {result.form}, {result.workers} workers, {result.pages} pages, "
+        f"{result.bytes_written} bytes\nfont: {font}"
+    )
+    if result.fallback_chars:
+        print(
+            f"note: the font lacks {result.fallback_chars} characters: set in STSong-Light, "
+            "or printed as 〓 (字体缺字,已用备用字体或〓代替)"
+        )
+    return EXIT_OK
+
+
+def _verify(args: argparse.Namespace) -> int:
+    from ..plugins import PluginHost
+    from .paper import verify_payload
+
+    dossier = _load(args.dossier)
+    if dossier is None:
+        return EXIT_UNREADABLE
+    payloads = list(args.payload) or [
+        line for line in sys.stdin.read().splitlines() if line.strip()
+    ]
+    host = PluginHost()
+    results = [
+        verify_payload(p, dossier, pack=args.rule_pack, host=host, declaration_ref=args.declaration)
+        for p in payloads
+    ]
+    if args.format == "json":
+        doc = {
+            "format": "pension-collect/verification",
+            "version": 1,
+            "agree": all(r.agrees for r in results) and bool(results),
+            "papers": [r.to_dict() for r in results],
+        }
+        sys.stdout.write(json.dumps(doc, ensure_ascii=False, indent=2) + "\n")
+    else:
+        for r in results:
+            who = r.payload.worker if r.payload is not None else "?"
+            where = "" if r.worker_index is None else f" $.workers[{r.worker_index}]"
+            text = r.message_zh if args.lang == "zh" else r.message
+            print(f"{r.status.value}\t{who}{where}\t{text}")
+    return EXIT_OK if results and all(r.agrees for r in results) else EXIT_DIFFER
