@@ -1,0 +1,87 @@
+"""pension-collect demo: the whole loop on the example dossier."""
+
+from __future__ import annotations
+
+import io
+import json
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pension_collect.cli import main
+from pension_collect.plugins import PluginHost
+from pension_collect.workflow.demo import run_demo
+
+
+class TestDemo:
+    def test_demo_writes_result_ending_in_success(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """demo --out DIR exits 0; result.json ends with the re-collection succeeded."""
+        out = tmp_path / "demo"
+        assert main(["demo", "--out", str(out)]) == 0
+        printed = capsys.readouterr().out
+        assert "[P3.1] 数据同步 / Data sync" in printed
+        assert "[P3.6] 提交申报 / Submit declaration" in printed
+        result = json.loads((out / "result.json").read_text(encoding="utf-8"))
+        decls = result["declarations"]
+        assert list(result)[-1] == "declarations"
+        assert [d["declaration"] for d in decls] == ["employer-1", "workers-1", "workers-2"]
+        assert decls[1]["state"] == "partially_succeeded"
+        failed = [w["worker"] for w in decls[1]["workers"] if not w["succeeded"]]
+        assert sorted(w["worker"] for w in decls[2]["workers"]) == sorted(failed)
+        assert decls[-1]["state"] == "succeeded"
+        assert decls[-1]["linked_to"] == "workers-1"
+        assert "张伟" not in printed
+        assert "371002196503021239" not in printed
+
+    def test_demo_store_is_plain_sqlite(self, tmp_path: Path) -> None:
+        """The demo's store is a SQLite file with the audit log in it; a rerun starts fresh."""
+        out = tmp_path / "demo"
+        for _ in range(2):
+            assert main(["demo", "--out", str(out)]) == 0
+        conn = sqlite3.connect(out / "collection.db")
+        (n,) = conn.execute("SELECT count(*) FROM audit WHERE action='session.started'").fetchone()
+        conn.close()
+        assert n == 1
+
+    def test_console_script_runs(self, tmp_path: Path) -> None:
+        """python -m pension_collect.cli demo runs in a fresh process and exits 0."""
+        proc = subprocess.run(
+            [sys.executable, "-m", "pension_collect.cli", "demo", "--out", str(tmp_path / "d")],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert proc.returncode == 0, proc.stderr
+        assert (tmp_path / "d" / "result.json").exists()
+
+
+class _NoRenderers(PluginHost):
+    def renderer(self, name: str) -> Any:
+        raise LookupError(name)
+
+
+class TestDemoForms:
+    def test_forms_written_when_renderers_exist(self, tmp_path: Path) -> None:
+        """With the built-in renderers the demo writes the three forms as PDFs into DIR."""
+        result = run_demo(tmp_path, out=io.StringIO(), host=PluginHost(load_entry_points=False))
+        names = sorted(Path(f).name for f in result["forms"])
+        assert names == sorted(["verification.pdf", "confirmation.pdf", "summary.pdf"] * 2)
+        for f in result["forms"]:
+            assert Path(f).read_bytes().startswith(b"%PDF")
+        assert result["forms_note"] is None
+
+    def test_runs_without_renderers(self, tmp_path: Path) -> None:
+        """Without renderers the demo still succeeds and says no form was written."""
+        out = io.StringIO()
+        result = run_demo(tmp_path, out=out, host=_NoRenderers(load_entry_points=False))
+        assert result["forms"] == []
+        assert result["declarations"][-1]["state"] == "succeeded"
+        assert "no 'confirmation' renderer is installed" in out.getvalue()
+        assert any("renderer" in n for n in result["forms_note"])
+        assert not list(tmp_path.glob("**/*.pdf"))

@@ -1,0 +1,132 @@
+"""Helpers shared by the workflow, bureau and demo tests (not a conftest)."""
+
+from __future__ import annotations
+
+import datetime as _dt
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from pension_collect.bureau import ReferenceBureau
+from pension_collect.cli import example_dossier_text
+from pension_collect.dossier import loads
+from pension_collect.model import Dossier, Worker
+from pension_collect.plugins import PluginHost
+from pension_collect.storage import Storage
+from pension_collect.workflow import CollectionSession
+
+
+class Clock:
+    """A test clock: starts 2013-08-20 09:00 UTC; ``advance`` moves it."""
+
+    def __init__(self) -> None:
+        self.now = _dt.datetime(2013, 8, 20, 9, 0, tzinfo=_dt.UTC)
+
+    def __call__(self) -> _dt.datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += _dt.timedelta(**delta)
+
+
+def example() -> Dossier:
+    """The bundled example dossier."""
+    return loads(example_dossier_text())
+
+
+def keys_of(dossier: Dossier) -> list[str]:
+    return [CollectionSession.key_of(w) for w in dossier.workers]
+
+
+@attrs.define
+class Setup:
+    dossier: Dossier
+    bureau: ReferenceBureau
+    session: CollectionSession
+    storage: Storage
+    clock: Clock
+    host: PluginHost
+    keys: list[str]
+
+    @property
+    def workers(self) -> tuple[Worker, ...]:
+        return self.dossier.workers
+
+    def reopen(self, actor: str = "clerk-2") -> CollectionSession:
+        """A second session on the same store and bureau."""
+        return CollectionSession(
+            self.storage,
+            self.session.transport,
+            unit_no=self.dossier.employer.unit_no,
+            actor=actor,
+            host=self.host,
+            as_of=self.dossier.as_of,
+            clock=self.clock,
+        )
+
+
+def make_setup(storage_url: str = "memory:", *, plugins: list[Any] | None = None) -> Setup:
+    """A fresh session on the example dossier, bureau seeded from its bureau blocks."""
+    dossier = example()
+    clock = Clock()
+    host = PluginHost(load_entry_points=False, plugins=plugins or [])
+    bureau = ReferenceBureau(clock=clock, as_of=dossier.as_of)
+    bureau.seed_dossier(dossier)
+    storage = host.open_storage(storage_url)
+    transport = host.open_transport("local:", bureau=bureau)
+    session = CollectionSession(
+        storage,
+        transport,
+        unit_no=dossier.employer.unit_no,
+        actor="clerk-1",
+        host=host,
+        as_of=dossier.as_of,
+        clock=clock,
+    )
+    return Setup(dossier, bureau, session, storage, clock, host, keys_of(dossier))
+
+
+def to_collecting(s: Setup) -> None:
+    """Start, sync, employer collected and declared (and concluded), forms printed."""
+    s.session.start()
+    s.session.sync()
+    s.session.collect_employer(s.dossier.employer)
+    decl = s.session.submit_employer_declaration()
+    s.bureau.settle()
+    s.session.refresh(decl.key)
+    s.session.print_verification_forms(s.keys)
+
+
+def to_ready(s: Setup) -> None:
+    """Every worker saved, confirmation printed, form and handbook received."""
+    to_collecting(s)
+    for w in s.workers:
+        s.session.save_worker(w)
+    s.session.print_confirmation_forms()
+    s.session.record_received(s.keys)
+
+
+def sqlite_url(tmp_path: Path, name: str = "collection.db") -> str:
+    return f"sqlite://{(tmp_path / name).resolve()}"
+
+
+def many_workers(template: Worker, n: int) -> list[Worker]:
+    """``n`` distinct valid workers shaped like ``template`` (new identity numbers)."""
+    from pension_collect.identity import check_digit
+
+    out = []
+    base = _dt.date(1975, 1, 1)
+    for i in range(n):
+        born = base + _dt.timedelta(days=i)
+        first17 = f"371002{born:%Y%m%d}{(i % 499) * 2 + 1:03d}"
+        out.append(
+            attrs.evolve(
+                template,
+                id_number=first17 + check_digit(first17),
+                birth_date=born,
+                person_no=None,
+                bureau=None,
+            )
+        )
+    return out
