@@ -11,6 +11,7 @@ import argparse
 import datetime
 import importlib
 import json
+import os
 import sys
 from collections.abc import Sequence
 from importlib import resources
@@ -31,7 +32,10 @@ EXIT_OK, EXIT_ERRORS, EXIT_UNREADABLE = 0, 1, 2
 #: Modules that contribute subcommands: each has ``add_parser(subparsers)``,
 #: which adds its parser and sets ``run=<function(args) -> int>`` as a default
 #: (``parser.set_defaults(run=...)``). Imported only when the CLI runs.
-_COMMAND_MODULES: tuple[str, ...] = ()
+_COMMAND_MODULES: tuple[str, ...] = (
+    "pension_collect.workflow.demo",
+    "pension_collect.render.cli",
+)
 
 #: Name of the bundled example dossier (three workers of a Weihai employer).
 EXAMPLE_DOSSIER = "example-dossier.json"
@@ -93,6 +97,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             reconfigure(errors="replace")
     parser = _parser()
     args = parser.parse_args(argv)
+    try:
+        return _dispatch(parser, args)
+    except BrokenPipeError:
+        # The reader went away (`pension-collect rules | head`): not an error.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_OK
+
+
+def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     try:
         if args.command == "validate":
             return _validate(args, sys.stdout)

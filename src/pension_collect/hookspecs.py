@@ -18,9 +18,23 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:
+    from .bureau.protocol import TransportRegistry
+    from .render.registry import RendererRegistry
     from .rules.pack import RulePackRegistry
+    from .storage import StorageRegistry
+    from .workflow.events import DeclarationConcluded, DeclarationSubmitted, WorkerSaved
 
-__all__ = ["hookimpl", "hookspec", "pension_collect_register_rule_packs"]
+__all__ = [
+    "hookimpl",
+    "hookspec",
+    "pension_collect_declaration_concluded",
+    "pension_collect_declaration_submitted",
+    "pension_collect_register_renderers",
+    "pension_collect_register_rule_packs",
+    "pension_collect_register_storage",
+    "pension_collect_register_transport",
+    "pension_collect_worker_saved",
+]
 
 PROJECT = "pension_collect"
 
@@ -36,4 +50,51 @@ def pension_collect_register_rule_packs(registry: RulePackRegistry) -> None:
     Call ``registry.add_pack(pack)`` for a new pack and
     ``registry.add_rule(pack_name, rule)`` to extend one (the pack may be
     registered by another plugin, before or after this one).
+    """
+
+
+@hookspec
+def pension_collect_register_storage(registry: StorageRegistry) -> None:
+    """Add storage factories by URL scheme (docs/storage.md).
+
+    Call ``registry.add(scheme, factory)``; ``factory(url, **options)`` returns
+    an object keeping the storage contract (:class:`pension_collect.storage.Storage`,
+    checked by :mod:`pension_collect.testing.contract`).
+    """
+
+
+@hookspec
+def pension_collect_register_transport(registry: TransportRegistry) -> None:
+    """Add bureau transports by URL scheme (docs/bureau.md).
+
+    Call ``registry.add(scheme, factory)``; ``factory(url, **options)`` returns
+    a :class:`pension_collect.bureau.protocol.Transport`.
+    """
+
+
+@hookspec
+def pension_collect_worker_saved(event: WorkerSaved) -> None:
+    """A worker's collection was saved (committed) by a workflow session ([P3.4])."""
+
+
+@hookspec
+def pension_collect_declaration_submitted(event: DeclarationSubmitted) -> None:
+    """A declaration was submitted to the bureau and recorded ([P3.1], [P3.6])."""
+
+
+@hookspec
+def pension_collect_declaration_concluded(event: DeclarationConcluded) -> None:
+    """The bureau concluded a declaration: succeeded, failed or partially succeeded ([P3.7])."""
+
+
+@hookspec
+def pension_collect_register_renderers(registry: RendererRegistry) -> None:
+    """Add form renderers by name (docs/forms.md).
+
+    Call ``registry.add(name, renderer)``; ``renderer.render(forms, out, *,
+    options=None)`` writes the form for a
+    :class:`pension_collect.render.view.FormsInput` to a binary stream and
+    returns a :class:`pension_collect.render.registry.RenderResult`. The
+    built-in ``verification``, ``confirmation`` and ``summary`` are registered
+    with ``default=True``: a plugin registering the same name replaces them.
     """

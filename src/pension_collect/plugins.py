@@ -15,17 +15,30 @@ from __future__ import annotations
 import importlib
 import os
 from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
 from . import hookspecs
 from .errors import PluginError
+from .render.registry import Renderer, RendererRegistry
 from .rules.pack import RulePack, RulePackRegistry
+from .storage import Storage, StorageRegistry
+
+if TYPE_CHECKING:
+    from .bureau.protocol import Transport, TransportRegistry
+    from .workflow.events import DeclarationConcluded, DeclarationSubmitted, WorkerSaved
 
 __all__ = ["DEFAULT_PLUGINS", "DISABLE_ENV", "PluginHost", "default_host"]
 
 #: Modules registered as plugins in every host, in this order.
-DEFAULT_PLUGINS: tuple[str, ...] = ("pension_collect.rules.weihai2013",)
+DEFAULT_PLUGINS: tuple[str, ...] = (
+    "pension_collect.rules.weihai2013",
+    "pension_collect.adapters.memory",
+    "pension_collect.adapters.sqlite",
+    "pension_collect.adapters.local_transport",
+    "pension_collect.render.plugin",
+)
 
 #: Environment variable: "1" blocks every entry-point plugin; a comma-separated
 #: list blocks those entry-point names.
@@ -52,8 +65,11 @@ class PluginHost:
         if load_entry_points:
             self._load_entry_points()
         for plugin in plugins:
-            self._pm.register(plugin)
+            self._register(plugin, None)
         self._rule_packs: RulePackRegistry | None = None
+        self._renderers: RendererRegistry | None = None
+        self._storage: StorageRegistry | None = None
+        self._transports: TransportRegistry | None = None
         self.check_pending()
 
     def _load_entry_points(self) -> None:
@@ -69,9 +85,20 @@ class PluginHost:
 
     def register(self, plugin: object, name: str | None = None) -> None:
         """Register one more plugin (module or object) and re-validate."""
-        self._pm.register(plugin, name=name)
+        self._register(plugin, name)
         self._rule_packs = None
+        self._renderers = None
+        self._storage = None
+        self._transports = None
         self.check_pending()
+
+    def _register(self, plugin: object, name: str | None) -> None:
+        # A hook implementation whose arguments the spec lacks, or a plugin
+        # registered twice, is a broken plugin like a misspelled hook.
+        try:
+            self._pm.register(plugin, name=name)
+        except (pluggy.PluginValidationError, ValueError) as exc:
+            raise PluginError(f"plugin {name or plugin!r} cannot be registered: {exc}") from exc
 
     def check_pending(self) -> None:
         """Fail loudly on hook implementations that match no hook (a misspelling)."""
@@ -85,6 +112,8 @@ class PluginHost:
         dists = {id(p): d for p, d in self._pm.list_plugin_distinfo()}
         out = []
         for name, plugin in self._pm.list_name_plugin():
+            if plugin is None:  # pluggy's placeholder for a blocked name
+                continue
             dist = dists.get(id(plugin))
             out.append((name, None if dist is None else f"{dist.project_name} {dist.version}"))
         return out
@@ -103,6 +132,65 @@ class PluginHost:
     def rule_pack(self, name: str | None = None) -> RulePack:
         """The rule pack called ``name`` (the default pack when ``None``)."""
         return self.rule_packs().get(name)
+
+    # -- form renderers (docs/forms.md) ------------------------------------------------
+
+    def renderers(self) -> RendererRegistry:
+        """Every form renderer the plugins provide, by name (computed once per host)."""
+        if self._renderers is None:
+            registry = RendererRegistry()
+            self._pm.hook.pension_collect_register_renderers(registry=registry)
+            registry.freeze()
+            self._renderers = registry
+        return self._renderers
+
+    def renderer(self, name: str) -> Renderer:
+        """The renderer called ``name`` (``verification``, ``confirmation``, ``summary`` ...)."""
+        return self.renderers().get(name)
+
+    # -- storage and transport (docs/storage.md, docs/bureau.md) ----------------
+
+    def storage_registry(self) -> StorageRegistry:
+        """Every storage factory the plugins provide, by URL scheme."""
+        if self._storage is None:
+            registry = StorageRegistry()
+            self._pm.hook.pension_collect_register_storage(registry=registry)
+            self._storage = registry
+        return self._storage
+
+    def open_storage(self, url: str, **options: Any) -> Storage:
+        """Open the store at ``url`` (``memory:``, ``sqlite:///path`` or a plugin's scheme)."""
+        store: Storage = self.storage_registry().open(url, **options)
+        return store
+
+    def transport_registry(self) -> TransportRegistry:
+        """Every bureau transport the plugins provide, by URL scheme."""
+        if self._transports is None:
+            from .bureau.protocol import TransportRegistry as _TransportRegistry
+
+            registry = _TransportRegistry()
+            self._pm.hook.pension_collect_register_transport(registry=registry)
+            self._transports = registry
+        return self._transports
+
+    def open_transport(self, url: str, **options: Any) -> Transport:
+        """Open a transport to the bureau at ``url`` (``local:`` or a plugin's scheme)."""
+        transport: Transport = self.transport_registry().open(url, **options)
+        return transport
+
+    # -- workflow events -------------------------------------------------------------
+
+    def worker_saved(self, event: WorkerSaved) -> None:
+        """Tell plugins a worker was saved."""
+        self._pm.hook.pension_collect_worker_saved(event=event)
+
+    def declaration_submitted(self, event: DeclarationSubmitted) -> None:
+        """Tell plugins a declaration was submitted."""
+        self._pm.hook.pension_collect_declaration_submitted(event=event)
+
+    def declaration_concluded(self, event: DeclarationConcluded) -> None:
+        """Tell plugins a declaration was concluded."""
+        self._pm.hook.pension_collect_declaration_concluded(event=event)
 
     @property
     def manager(self) -> pluggy.PluginManager:
