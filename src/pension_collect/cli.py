@@ -152,7 +152,8 @@ def _validate(args: argparse.Namespace, out: TextIO) -> int:
     host = PluginHost()
     report = check(dossier, pack=args.rule_pack, host=host)
     if args.format == "json":
-        out.write(report.to_json())
+        # Indented for a person at a terminal; compact (and fast) into a pipe or file.
+        out.write(report.to_json(indent=2 if out.isatty() else None))
     else:
         out.write(format_text(report, dossier, lang=args.lang))
     return EXIT_OK if report.ok else EXIT_ERRORS

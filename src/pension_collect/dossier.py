@@ -173,7 +173,7 @@ def _leaf(parse: Callable[[Any], T], zh: str) -> Callable[[Any, Any], T]:
 def _fast_money_hook(value: Any, _: Any) -> Money:
     if type(value) is not str:
         raise TypeError("money must be a string")
-    return _money_from_str(value)
+    return _money_from_str.__wrapped__(value)  # this cache already missed
 
 
 @functools.lru_cache(maxsize=4096)

@@ -99,6 +99,11 @@ class WorkerView:
         return list(zip(range(len(history)), history, self.placements, strict=True))
 
     @functools.cached_property
+    def account_years(self) -> list[int]:
+        """The ``year`` of each collected account year, in the dossier's order."""
+        return [y.year for y in self.worker.account or ()]
+
+    @functools.cached_property
     def years(self) -> list[tuple[int, AccountYear]]:
         """``(index, account year)`` for each collected account year."""
         return list(enumerate(self.worker.account or ()))

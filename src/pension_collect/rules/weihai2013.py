@@ -8,6 +8,7 @@ Messages never quote a name or an identity number.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -391,6 +392,9 @@ def rate_reference(view: WorkerView) -> Iterator[Hit]:
 
 def account_before_start(view: WorkerView) -> Iterator[Hit]:
     start = view.context.param("account_start")
+    years = view.account_years
+    if not years or min(years) > start.year:
+        return  # the common case, without a loop
     months_in_first_year = 12 - start.month + 1
     for i, y in view.years:
         if y.year < start.year or (y.year == start.year and y.months > months_in_first_year):
@@ -406,12 +410,18 @@ def account_before_start(view: WorkerView) -> Iterator[Hit]:
 
 
 def account_months(view: WorkerView) -> Iterator[Hit]:
+    account = view.worker.account
+    if not account or all(1 <= y.months <= 12 for y in account):
+        return
     for i, y in view.years:
         if not 1 <= y.months <= 12:
             yield Hit(path=view.account_path(i), field="months", params={"months": y.months})
 
 
 def account_duplicate_year(view: WorkerView) -> Iterator[Hit]:
+    years = view.account_years
+    if len(set(years)) == len(years):
+        return
     seen: dict[int, int] = {}
     for i, y in view.years:
         if y.year in seen:
@@ -430,8 +440,8 @@ def account_balance(view: WorkerView) -> Iterator[Hit]:
     if not account:
         return
     start_year = view.context.param("account_start").year
-    years = [y.year for y in account]
-    if years != sorted(set(years)):
+    years = view.account_years
+    if any(a >= b for a, b in itertools.pairwise(years)):
         # Unsorted or duplicated years: look each previous year up.
         by_year: dict[int, tuple[int, AccountYear]] = {}
         for i, y in enumerate(account):
@@ -465,9 +475,12 @@ def account_balance(view: WorkerView) -> Iterator[Hit]:
 
 def account_not_in_bureau(view: WorkerView) -> Iterator[Hit]:
     bureau = view.worker.bureau
-    if bureau is None or bureau.account is None or not view.worker.account:
-        return
+    account = view.worker.account
+    if bureau is None or bureau.account is None or not account or bureau.account is account:
+        return  # (the same tuple: the dossier reader shares a repeated block)
     known = {y.year for y in bureau.account}
+    if known.issuperset(view.account_years):
+        return
     for i, y in view.years:
         if y.year not in known:
             yield Hit(path=view.account_path(i), params={"year": y.year})
