@@ -85,3 +85,27 @@ class TestDemoForms:
         assert "no 'confirmation' renderer is installed" in out.getvalue()
         assert any("renderer" in n for n in result["forms_note"])
         assert not list(tmp_path.glob("**/*.pdf"))
+
+
+class _Unavailable:
+    def render(self, *args: Any, **kwargs: Any) -> Any:
+        from pension_collect.render.errors import RenderUnavailable
+
+        raise RenderUnavailable("rendering PDF forms needs reportlab")
+
+
+class _NoPdfExtra(PluginHost):
+    def renderer(self, name: str) -> Any:
+        return _Unavailable()
+
+
+class TestDemoWithoutPdfExtra:
+    def test_runs_when_renderers_cannot_draw(self, tmp_path: Path) -> None:
+        """Installed without the pdf extra, the demo still ends with the re-collection
+        succeeded, says why no form was written, and leaves no partial file."""
+        out = io.StringIO()
+        result = run_demo(tmp_path, out=out, host=_NoPdfExtra(load_entry_points=False))
+        assert result["declarations"][-1]["state"] == "succeeded"
+        assert result["forms"] == []
+        assert "needs reportlab" in out.getvalue()
+        assert not list(tmp_path.glob("**/*.pdf*"))

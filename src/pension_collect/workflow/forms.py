@@ -9,6 +9,7 @@ was written, so a collection can run without any renderer installed.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -100,12 +101,30 @@ def render_form(
             note=f"the forms cannot be drawn here ({exc}); no form file was written",
             note_zh="缺少表格渲染所需的组件,未生成表格文件",
         )
+    from ..render.errors import RenderUnavailable
+
     directory = Path(out_dir)
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"{stem or form}.pdf"
+    partial = path.with_name(path.name + ".partial")
     view = forms_input(dossier, host=host, declaration_ref=declaration_ref)
-    with path.open("wb") as fh:
-        result = renderer.render(view, fh, options=None)
+    try:
+        # Written aside and moved into place: never a half-written form.
+        with partial.open("wb") as fh:
+            result = renderer.render(view, fh, options=None)
+        os.replace(partial, path)
+    except RenderUnavailable as exc:  # e.g. installed without the pdf extra
+        partial.unlink(missing_ok=True)
+        return FormsPrinted(
+            form=form,
+            workers=n,
+            copies=copies,
+            note=f"the forms cannot be drawn here ({exc}); no form file was written",
+            note_zh="缺少表格渲染所需的组件(pip install 'pension-collect[pdf]'),未生成表格文件",
+        )
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
     return FormsPrinted(
         form=form, workers=n, copies=copies, files=(str(path),), pages=int(result.pages)
     )
