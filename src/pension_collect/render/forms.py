@@ -362,22 +362,29 @@ def _verification_blocks(
     return blocks
 
 
+def _finish(
+    form: str, doc: ChunkedDocument, fonts: FontSet, printed: list[PrintedWorker], *, workers: int
+) -> RenderResult:
+    """Close the document and say what was written."""
+    size = doc.close()
+    return RenderResult(
+        form=form,
+        pages=doc.pages,
+        workers=workers,
+        bytes_written=size,
+        font=fonts.choice,
+        printed=tuple(printed),
+        fallback_chars=len(fonts.missing),
+    )
+
+
 def render_verification(
     forms: FormsInput, out: BinaryIO, *, options: RenderOptions | None = None
 ) -> RenderResult:
     """核对表: one form per worker with the bureau's record, room to correct by hand."""
     options, fonts, layout, doc = _start(forms, options, out, "verification", styles.PORTRAIT)
     printed = draw_verification(forms, layout, doc, options)
-    size = doc.close()
-    return RenderResult(
-        form="verification",
-        pages=doc.pages,
-        workers=len(printed),
-        bytes_written=size,
-        font=fonts.choice,
-        printed=tuple(printed),
-        fallback_chars=len(fonts.missing),
-    )
+    return _finish("verification", doc, fonts, printed, workers=len(printed))
 
 
 def draw_verification(
@@ -454,16 +461,7 @@ def render_confirmation(
     """确认表: per worker, the collected data in one copy per copy marking (three)."""
     options, fonts, layout, doc = _start(forms, options, out, "confirmation", styles.PORTRAIT)
     printed = draw_confirmation(forms, layout, doc, options)
-    size = doc.close()
-    return RenderResult(
-        form="confirmation",
-        pages=doc.pages,
-        workers=len(printed),
-        bytes_written=size,
-        font=fonts.choice,
-        printed=tuple(printed),
-        fallback_chars=len(fonts.missing),
-    )
+    return _finish("confirmation", doc, fonts, printed, workers=len(printed))
 
 
 def draw_confirmation(
@@ -587,13 +585,4 @@ def render_summary(
             if isinstance(piece.block, _Table):
                 for r in rows[piece.first : min(piece.last, len(rows))]:
                     printed.append(PrintedWorker(index=r.index, key=r.key, first_page=n, pages=1))
-    size = doc.close()
-    return RenderResult(
-        form="summary",
-        pages=doc.pages,
-        workers=len(rows),
-        bytes_written=size,
-        font=fonts.choice,
-        printed=tuple(printed),
-        fallback_chars=len(fonts.missing),
-    )
+    return _finish("summary", doc, fonts, printed, workers=len(rows))
