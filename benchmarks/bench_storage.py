@@ -8,7 +8,15 @@ Measured in the same run, against a baseline on the same data:
 - store save: ``SQLiteStorage`` -- one transaction, ``put_many`` of the records
   (versions checked, JSON serialized by the store);
 - store save + audit: the same plus one audit entry per worker holding the
-  record as ``after`` (what a batch save with the audit log writes);
+  record as ``after`` (what a batch save with the audit log writes; the store
+  keeps the data once, the entry refers to the version);
+- baseline update: raw ``sqlite3`` -- ``json.dumps`` each record with a new
+  status, one ``executemany`` UPDATE;
+- store update + audit: on the saved-with-audit file, ``list`` then
+  ``put_many`` of every worker with a new status and one entry per worker
+  showing only the status (what ``worker.submitted`` writes). The first
+  update of an audited version moves it to ``record_history``: the cost the
+  save no longer pays is paid here, once per version the log refers to;
 - baseline load: ``SELECT`` + ``json.loads`` of each record;
 - store load: ``list`` of every worker record.
 
@@ -34,6 +42,7 @@ import tempfile
 import time
 import tracemalloc
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -131,12 +140,73 @@ def store_save(path: Path, records: list[tuple[str, dict[str, Any]]], audit: boo
     store.close()
 
 
+def _submitted(data: dict[str, Any]) -> dict[str, Any]:
+    return dict(data, status="submitted")
+
+
+def baseline_update(path: Path) -> None:
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute("BEGIN IMMEDIATE")
+    rows = conn.execute(
+        "SELECT key, version, data FROM records WHERE kind=? AND unit_no=? ORDER BY key",
+        ("worker", UNIT),
+    ).fetchall()
+    conn.executemany(
+        "UPDATE records SET version = version + 1, data = ? "
+        "WHERE kind=? AND unit_no=? AND key=? AND version=?",
+        [(_dumps(_submitted(json.loads(d))), "worker", UNIT, k, v) for k, v, d in rows],
+    )
+    conn.execute("COMMIT")
+    conn.close()
+
+
+def store_update(path: Path) -> None:
+    store = SQLiteStorage(path)
+    at = _dt.datetime.now(_dt.UTC).isoformat()
+    with store.transaction() as tx:
+        rows = tx.list(Kind.WORKER, UNIT)
+        tx.put_many(Kind.WORKER, UNIT, [Write(r.key, _submitted(r.data), r.version) for r in rows])
+        tx.append_audit(
+            [
+                AuditEntry(
+                    at=at,
+                    actor="bench",
+                    unit_no=UNIT,
+                    action="worker.submitted",
+                    subject_kind=Kind.WORKER,
+                    subject_key=r.key,
+                    message="worker submitted",
+                    before={"status": r.data["status"]},
+                    after={"status": "submitted"},
+                )
+                for r in rows
+            ]
+        )
+    store.close()
+
+
 def store_load(path: Path) -> int:
     store = SQLiteStorage(path)
     with store.transaction() as tx:
         n = len(tx.list(Kind.WORKER, UNIT))
     store.close()
     return n
+
+
+def _store_save_audit(path: Path, records: list[tuple[str, dict[str, Any]]]) -> None:
+    store_save(path, records, True)
+
+
+def _save_and_load(
+    save: Callable[[Path, list[tuple[str, dict[str, Any]]]], None],
+    load: Callable[[Path], Any],
+    path: Path,
+    records: list[tuple[str, dict[str, Any]]],
+) -> None:
+    save(path, records)
+    load(path)
 
 
 def _time(fn: Callable[[], Any]) -> float:
@@ -172,17 +242,23 @@ def main(argv: list[str] | None = None) -> int:
         for r in range(args.repeat):
             base, ours, ours_a = d / f"b{r}.db", d / f"s{r}.db", d / f"a{r}.db"
             runs: dict[str, Callable[[], Any]] = {
-                "baseline_save": lambda b=base: baseline_save(b, records),
-                "store_save": lambda o=ours: store_save(o, records, False),
-                "store_save_audit": lambda a=ours_a: store_save(a, records, True),
-                "baseline_load": lambda b=base: baseline_load(b),
-                "store_load": lambda o=ours: store_load(o),
+                "baseline_save": partial(baseline_save, base, records),
+                "store_save": partial(store_save, ours, records, False),
+                "store_save_audit": partial(store_save, ours_a, records, True),
+                "baseline_load": partial(baseline_load, base),
+                "store_load": partial(store_load, ours),
+                "baseline_update": partial(baseline_update, base),
+                "store_update_audit": partial(store_update, ours_a),
             }
             for name, fn in runs.items():
                 t = _time(fn)
                 best[name] = min(best.get(name, t), t)
-        peak_base = _peak(lambda: (baseline_save(d / "pb.db", records), baseline_load(d / "pb.db")))
-        peak_ours = _peak(lambda: (store_save(d / "ps.db", records, True), store_load(d / "ps.db")))
+        peak_base = _peak(
+            partial(_save_and_load, baseline_save, baseline_load, d / "pb.db", records)
+        )
+        peak_ours = _peak(
+            partial(_save_and_load, _store_save_audit, store_load, d / "ps.db", records)
+        )
     figures = {
         "workers": args.workers,
         "json_bytes": size,
@@ -190,6 +266,7 @@ def main(argv: list[str] | None = None) -> int:
         "ratio_save": round(best["store_save"] / best["baseline_save"], 2),
         "ratio_save_with_audit": round(best["store_save_audit"] / best["baseline_save"], 2),
         "ratio_load": round(best["store_load"] / best["baseline_load"], 2),
+        "ratio_update_with_audit": round(best["store_update_audit"] / best["baseline_update"], 2),
         "peak_mib_baseline": round(peak_base / 2**20, 1),
         "peak_mib_store_with_audit": round(peak_ours / 2**20, 1),
         "records_mib_in_memory_json": round(size / 2**20, 1),
@@ -199,11 +276,12 @@ def main(argv: list[str] | None = None) -> int:
     else:
         print(f"{args.workers} workers, {size / 2**20:.1f} MiB of JSON, best of {args.repeat}")
         for k, v in figures["seconds"].items():
-            print(f"  {k:18} {v:8.3f} s")
+            print(f"  {k:19} {v:8.3f} s")
         print(
             f"  save ratio {figures['ratio_save']} (with audit {figures['ratio_save_with_audit']})"
         )
         print(f"  load ratio {figures['ratio_load']}  (target <= 2.0)")
+        print(f"  update ratio (with audit) {figures['ratio_update_with_audit']}")
         print(
             f"  peak memory (tracemalloc): baseline {figures['peak_mib_baseline']} MiB, "
             f"store with audit {figures['peak_mib_store_with_audit']} MiB"
