@@ -488,7 +488,8 @@ def loads(text: str | bytes, *, source: str | None = None) -> Dossier:
         if isinstance(text, bytes | bytearray):
             # json.loads would guess UTF-16/32 from the bytes; the format is UTF-8.
             text = bytes(text).decode("utf-8-sig")
-        data = json.loads(text)
+        with gc_paused():  # millions of acyclic objects: nothing for the collector
+            data = json.loads(text)
     except UnicodeDecodeError as exc:
         raise DossierFormatError(
             [
