@@ -109,3 +109,4 @@ class TestDemoWithoutPdfExtra:
         assert result["forms"] == []
         assert "needs reportlab" in out.getvalue()
         assert not list(tmp_path.glob("**/*.pdf*"))
+        assert not [d for d in tmp_path.iterdir() if d.is_dir()]  # no empty form folders

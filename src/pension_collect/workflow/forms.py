@@ -9,6 +9,7 @@ was written, so a collection can run without any renderer installed.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 from typing import Any
@@ -115,6 +116,8 @@ def render_form(
         os.replace(partial, path)
     except RenderUnavailable as exc:  # e.g. installed without the pdf extra
         partial.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            directory.rmdir()  # only if this step left it empty
         return FormsPrinted(
             form=form,
             workers=n,
