@@ -13,7 +13,6 @@ collect every problem. Valid input, the common case, pays nothing for it.
 from __future__ import annotations
 
 import datetime as _dt
-import functools
 import json
 import os
 import tempfile
@@ -34,6 +33,7 @@ from cattrs.errors import (
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 from cattrs.v import format_exception as _cattrs_format_exception
 
+from ._fastpath import FastPath
 from ._gc import gc_paused
 from .errors import DossierFormatError, Problem
 from .model import (
@@ -165,22 +165,6 @@ def _leaf(parse: Callable[[Any], T], zh: str) -> Callable[[Any, Any], T]:
     return hook
 
 
-# The fast path's leaf hooks are the caches themselves: a hit is one C call.
-# A miss parses; anything wrong raises and sends the document down the
-# detailed path, whose hooks word the problem. (Cache keys are (value, type):
-# exceptions are never cached.)
-@functools.lru_cache(maxsize=8192)
-def _fast_money_hook(value: Any, _: Any) -> Money:
-    if type(value) is not str:
-        raise TypeError("money must be a string")
-    return _money_from_str.__wrapped__(value)  # this cache already missed
-
-
-@functools.lru_cache(maxsize=4096)
-def _fast_month_hook(value: Any, _: Any) -> YearMonth:
-    return YearMonth.parse(value)
-
-
 def _money_hook(value: Any, _: Any) -> Money:
     # Called for every amount (millions in a large dossier): straight to the
     # cached string parser, the general one only for errors and odd types.
@@ -249,15 +233,18 @@ def make_converter(*, detailed: bool = False) -> cattrs.Converter:
     ``detailed=True`` collects every problem (slower); the default stops at
     the first one and is used for the fast path.
     """
+    return _make_converter(detailed, None if detailed else FastPath(_RECORD_CLASSES))
+
+
+def _make_converter(detailed: bool, fast: FastPath | None) -> cattrs.Converter:
     conv = cattrs.Converter(forbid_extra_keys=True, detailed_validation=detailed)
     conv.register_structure_hook(str, _strict_str)
     conv.register_structure_hook(int, _strict_int)
     conv.register_structure_hook(
-        YearMonth,
-        _leaf(YearMonth.parse, '月份应写作 "YYYY-MM",月为 01-12') if detailed else _fast_month_hook,
+        YearMonth, _leaf(YearMonth.parse, '月份应写作 "YYYY-MM",月为 01-12')
     )
     conv.register_unstructure_hook(YearMonth, str)
-    conv.register_structure_hook(Money, _money_hook if detailed else _fast_money_hook)
+    conv.register_structure_hook(Money, _money_hook)
     conv.register_unstructure_hook(Money, lambda d: format(d, ".2f"))
     conv.register_structure_hook(Decimal, _leaf(parse_rate, '比例应为小数字符串,如 "0.03"'))
     conv.register_unstructure_hook(Decimal, str)
@@ -272,49 +259,29 @@ def make_converter(*, detailed: bool = False) -> cattrs.Converter:
         lambda t: getattr(t, "__origin__", None) is tuple, _tuple_hook(conv, detailed)
     )
     for cls in _RECORD_CLASSES:
-        # The detailed path runs field validators (a blank name) beside the
-        # other fields' checks, so that every problem of a record is reported.
-        overrides = _validated_fields(cls, conv) if detailed else {}
-        structure = make_dict_structure_fn(cls, conv, _cattrs_forbid_extra_keys=True, **overrides)
-        # The fast path lets a non-object fail however it fails; the detailed
-        # path (only run on bad input) says what was expected.
-        if detailed:
-            conv.register_structure_hook(cls, _record_hook(cls, structure))
-        elif cls is Worker:
-            conv.register_structure_hook(cls, _mirror_aware(structure))
+        if fast is not None:
+            # Generated from the model: inline type checks, cached leaves,
+            # no per-field hook calls (see _fastpath). Anything they do not
+            # accept goes to the detailed converter.
+            conv.register_structure_hook(cls, _plain_hook(fast.structure(cls)))
         else:
-            conv.register_structure_hook(cls, structure)
+            # The detailed path runs field validators (a blank name) beside the
+            # other fields' checks, so that every problem of a record is
+            # reported, and says what was expected of a non-object.
+            overrides = _validated_fields(cls, conv)
+            structure = make_dict_structure_fn(
+                cls, conv, _cattrs_forbid_extra_keys=True, **overrides
+            )
+            conv.register_structure_hook(cls, _record_hook(cls, structure))
         conv.register_unstructure_hook(
             cls, make_dict_unstructure_fn(cls, conv, _cattrs_omit_if_default=True)
         )
     return conv
 
 
-def _mirror_aware(inner: Callable[[Any, Any], Worker]) -> Callable[[Any, Any], Worker]:
-    """Structure a worker whose ``bureau`` block repeats its history or account
-    (what a data sync returns for data already collected) only once.
-
-    The raw lists are compared first (a C-speed equality of plain JSON data);
-    equal ones share the structured tuple, which is immutable. Only the fast
-    path does this: the detailed path reports problems in both places.
-    """
-
-    def hook(value: Any, type_: Any) -> Worker:
-        bureau = value.get("bureau")
-        if type(bureau) is not dict:
-            return inner(value, type_)
-        shared = [
-            key
-            for key in ("account", "history")
-            if bureau.get(key) is not None and bureau.get(key) == value.get(key)
-        ]
-        if not shared:
-            return inner(value, type_)
-        slim = {k: v for k, v in bureau.items() if k not in shared}
-        worker = inner({**value, "bureau": slim}, type_)
-        assert worker.bureau is not None
-        record = attrs.evolve(worker.bureau, **{k: getattr(worker, k) for k in shared})
-        return attrs.evolve(worker, bureau=record)
+def _plain_hook(structure: Callable[[Any], T]) -> Callable[[Any, Any], T]:
+    def hook(value: Any, _: Any) -> T:
+        return structure(value)
 
     return hook
 
@@ -368,7 +335,8 @@ _CLASS_ZH = {
     "Dossier": "采集档案",
 }
 
-_FAST = make_converter(detailed=False)
+_FAST_PATH = FastPath(_RECORD_CLASSES)
+_FAST = _make_converter(False, _FAST_PATH)
 _DETAILED = make_converter(detailed=True)
 
 
@@ -401,6 +369,8 @@ def from_dict(data: Any, *, source: str | None = None) -> Dossier:
             return _FAST.structure(body, Dossier)
     except Exception:
         pass  # slow path below says exactly what and where
+    finally:
+        _FAST_PATH.forget()
     try:
         return _DETAILED.structure(body, Dossier)
     except Exception as exc:
@@ -484,12 +454,24 @@ def _collect(exc: BaseException, path: str, out: list[Problem]) -> None:
 
 def loads(text: str | bytes, *, source: str | None = None) -> Dossier:
     """Read a dossier from JSON text (bytes must be UTF-8; a BOM is allowed)."""
+    # Parsing and structuring make millions of acyclic objects: nothing for
+    # the collector to find, and its passes would cost a third of the time.
+    # Each stage drops the one before: the bytes, the text and the parsed JSON
+    # are not all held at once (peak memory).
+    if isinstance(text, bytes | bytearray):
+        text = _decode(text, source)
+    with gc_paused():
+        data = _parse_json(text, source)
+        del text
+        dossier = from_dict(data, source=source)
+        del data  # the parsed JSON goes before the collector resumes
+    return dossier
+
+
+def _decode(data: bytes | bytearray, source: str | None) -> str:
     try:
-        if isinstance(text, bytes | bytearray):
-            # json.loads would guess UTF-16/32 from the bytes; the format is UTF-8.
-            text = bytes(text).decode("utf-8-sig")
-        with gc_paused():  # millions of acyclic objects: nothing for the collector
-            data = json.loads(text)
+        # json.loads would guess UTF-16/32 from the bytes; the format is UTF-8.
+        return bytes(data).decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise DossierFormatError(
             [
@@ -501,6 +483,11 @@ def loads(text: str | bytes, *, source: str | None = None) -> Dossier:
             ],
             source=source,
         ) from None
+
+
+def _parse_json(text: str, source: str | None) -> Any:
+    try:
+        return json.loads(text)
     except json.JSONDecodeError as exc:
         raise DossierFormatError(
             [
@@ -525,7 +512,6 @@ def loads(text: str | bytes, *, source: str | None = None) -> Dossier:
             ],
             source=source,
         ) from None
-    return from_dict(data, source=source)
 
 
 def load(file: str | os.PathLike[str] | IO[bytes] | IO[str]) -> Dossier:

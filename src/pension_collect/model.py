@@ -75,21 +75,16 @@ def parse_money(value: object) -> Money:
     raise TypeError(f"money must be a decimal string, not {type(value).__name__}")
 
 
-@functools.lru_cache(maxsize=4096)
+# Decimal's own canonical spelling of a finite amount with at most two places
+# (what ``str(Decimal(s)) == s`` accepts): no spaces, "+", "1_000", leading
+# zeros, exponents or non-ASCII digits.
+_money_text = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]{1,2})?").fullmatch
+
+
 def _money_from_str(value: str) -> Money:
-    # Hot path: a dossier holds millions of amounts, and the bureau's block
-    # repeats the collected ones, hence the cache (Decimals are immutable, so
-    # sharing them is safe). The text must be Decimal's own canonical spelling
-    # -- that rejects spaces, "+", "1_000", leading zeros and exponents --
-    # with at most two places and a finite value.
-    try:
-        amount = Decimal(value)
-    except ArithmeticError:
-        amount = None
-    if amount is not None and str(amount) == value and amount.is_finite():
-        dot = value.find(".")
-        if (dot == -1 or len(value) - dot <= 3) and "E" not in value:
-            return Money(amount)
+    # Hot path: a dossier holds millions of amounts.
+    if type(value) is str and _money_text(value) is not None:
+        return Money(Decimal(value))
     raise ValueError(
         'money must be a decimal string in yuan with at most two places, e.g. "453.60"'
     )
@@ -300,7 +295,7 @@ def _optional_str(instance: object, attribute: attrs.Attribute[str | None], valu
         raise FieldValueError(attribute.name, "must be a string", "应为字符串")
 
 
-@attrs.frozen(kw_only=True, repr=False)
+@attrs.frozen(kw_only=True, weakref_slot=False, repr=False)
 class Employer:
     """单位: the employer whose workers are collected."""
 
@@ -319,7 +314,7 @@ class Employer:
         return f"Employer(unit_no={self.unit_no!r}, name={self.name!r}, ...)"
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class Segment:
     """One line of the contribution history (缴费历史), inclusive months."""
 
@@ -344,7 +339,7 @@ class Segment:
         return months_between(self.start, self.end)
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class AccountYear:
     """One year of the individual pension account (养老账户), from 1996-04 on."""
 
@@ -363,7 +358,7 @@ class AccountYear:
     """累计储存额: year-end balance."""
 
 
-@attrs.frozen(kw_only=True, repr=False)
+@attrs.frozen(kw_only=True, weakref_slot=False, repr=False)
 class BureauRecord:
     """What the bureau holds for a worker today (from a data sync).
 
@@ -390,7 +385,7 @@ class BureauRecord:
         return f"BureauRecord(id_number={shown!r}, person_no={self.person_no!r}, ...)"
 
 
-@attrs.frozen(kw_only=True, repr=False)
+@attrs.frozen(kw_only=True, weakref_slot=False, repr=False)
 class Worker:
     """职工: an insured person employed by the unit, with the three collected parts.
 
@@ -421,7 +416,7 @@ class Worker:
         return f"Worker(id_number={mask(self.id_number)!r}, person_no={self.person_no!r}, ...)"
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class Dossier:
     """One employer's collection: the interchange document of docs/dossier.md."""
 
