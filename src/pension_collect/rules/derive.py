@@ -7,6 +7,7 @@ runs across a boundary where box or category change has no single placement:
 
 from __future__ import annotations
 
+import functools
 from enum import StrEnum
 
 import attrs
@@ -44,6 +45,12 @@ class Placement:
     """Enterprise period from the account start on: it is the pension account."""
 
 
+@functools.cache
+def _fixed(kind: Kind, box: Box | None, category: Category | None, in_account: bool) -> Placement:
+    # The placements without crossings are few: made once, shared (immutable).
+    return Placement(kind, box, category, in_account=in_account)
+
+
 def kind_of(segment: Segment) -> Kind:
     """Institution first (it keeps one category whatever its source), then transfers."""
     if segment.employer_kind is EmployerKind.INSTITUTION:
@@ -62,19 +69,18 @@ def place(segment: Segment, *, upper_last: YearMonth, account_start: YearMonth) 
     kind = kind_of(segment)
     start, end = segment.start, segment.end
     if end < start:
-        return Placement(kind, None, None)
+        return _fixed(kind, None, None, False)
     if kind is Kind.INSTITUTION:
-        return Placement(kind, Box.LOWER, Category.PRE_ACCOUNT)
+        return _fixed(kind, Box.LOWER, Category.PRE_ACCOUNT, False)
     if kind is Kind.TRANSFER:
         if end < account_start:
-            return Placement(kind, Box.LOWER, Category.PRE_ACCOUNT)
+            return _fixed(kind, Box.LOWER, Category.PRE_ACCOUNT, False)
         if start >= account_start:
-            return Placement(kind, Box.LOWER, Category.POST_ACCOUNT)
+            return _fixed(kind, Box.LOWER, Category.POST_ACCOUNT, False)
         return Placement(kind, Box.LOWER, None, (account_start,))
-    lower_first = upper_last.add(1)
     crosses: list[YearMonth] = []
     if start <= upper_last < end:
-        crosses.append(lower_first)
+        crosses.append(upper_last.add(1))
     if start < account_start <= end:
         crosses.append(account_start)
     if crosses:
@@ -85,10 +91,10 @@ def place(segment: Segment, *, upper_last: YearMonth, account_start: YearMonth) 
             category = None
         else:
             category = Category.DEEMED if total == 0 else Category.PRE_ACCOUNT
-        return Placement(kind, Box.UPPER, category)
+        return _fixed(kind, Box.UPPER, category, False)
     if end < account_start:
-        return Placement(kind, Box.LOWER, Category.PRE_ACCOUNT)
-    return Placement(kind, None, None, in_account=True)
+        return _fixed(kind, Box.LOWER, Category.PRE_ACCOUNT, False)
+    return _fixed(kind, None, None, True)
 
 
 def split(segment: Segment, at: YearMonth) -> tuple[Segment, Segment]:

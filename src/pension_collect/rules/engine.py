@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import datetime as _dt
 import functools
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 import attrs
 
@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 __all__ = ["Context", "DossierView", "WorkerView", "check", "check_worker"]
 
 INTERNAL_ERROR = "rules.internal-error"
+
+V = TypeVar("V")
 
 
 @attrs.frozen(kw_only=True)
@@ -50,6 +52,33 @@ class Context:
         return self.values.get(name)
 
 
+class _computed(Generic[V]):
+    """A property computed on first use and then kept on the instance.
+
+    Like :func:`functools.cached_property` without its lock (Python 3.11
+    takes one per first access; a view belongs to one ``check`` call).
+    """
+
+    def __init__(self, compute: Callable[[Any], V]) -> None:
+        self._compute = compute
+        self._name = compute.__name__
+        self.__doc__ = compute.__doc__
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self._name = name
+
+    @overload
+    def __get__(self, instance: None, owner: type | None = None) -> _computed[V]: ...
+    @overload
+    def __get__(self, instance: object, owner: type | None = None) -> V: ...
+    def __get__(self, instance: object, owner: type | None = None) -> V | _computed[V]:
+        if instance is None:
+            return self
+        value = self._compute(instance)
+        instance.__dict__[self._name] = value
+        return value
+
+
 class WorkerView:
     """One worker as the rules see it, with what several rules share computed once."""
 
@@ -65,7 +94,7 @@ class WorkerView:
     def account_path(self, i: int) -> str:
         return f"{self.path}.account[{i}]"
 
-    @functools.cached_property
+    @_computed
     def _identity(self) -> IdentityNumber | InvalidIdentityNumber:
         try:
             return IdentityNumber.parse(self.worker.id_number, today=self.context.today)
@@ -84,13 +113,13 @@ class WorkerView:
         value = self._identity
         return value if isinstance(value, InvalidIdentityNumber) else None
 
-    @functools.cached_property
+    @_computed
     def birth_date(self) -> _dt.date | None:
         """From the identity number when it is valid, else as declared."""
         identity = self.identity
         return identity.birth_date if identity is not None else self.worker.birth_date
 
-    @functools.cached_property
+    @_computed
     def segments(self) -> list[tuple[int, Segment, Placement]]:
         """``(index, segment, placement)`` for each history segment."""
         history = self.worker.history
@@ -98,17 +127,17 @@ class WorkerView:
             return []
         return list(zip(range(len(history)), history, self.placements, strict=True))
 
-    @functools.cached_property
+    @_computed
     def account_years(self) -> list[int]:
         """The ``year`` of each collected account year, in the dossier's order."""
         return [y.year for y in self.worker.account or ()]
 
-    @functools.cached_property
+    @_computed
     def years(self) -> list[tuple[int, AccountYear]]:
         """``(index, account year)`` for each collected account year."""
         return list(enumerate(self.worker.account or ()))
 
-    @functools.cached_property
+    @_computed
     def placements(self) -> tuple[Placement, ...]:
         """Box and category of each history segment (empty when not collected)."""
         history = self.worker.history or ()
