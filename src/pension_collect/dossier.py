@@ -67,6 +67,7 @@ __all__ = [
     "load",
     "loads",
     "make_converter",
+    "problems_of",
     "segment_to_dict",
     "to_dict",
 ]
@@ -377,6 +378,19 @@ def from_dict(data: Any, *, source: str | None = None) -> Dossier:
         problems: list[Problem] = []
         _collect(exc, "$", problems)
         raise DossierFormatError(problems, source=source) from None
+
+
+def problems_of(data: Any, cls: type[Any], *, path: str = "$") -> list[Problem]:
+    """Every shape problem of ``data`` read as a ``cls`` of the format (one of
+    the model's record classes), each with its JSON path under ``path``;
+    empty when it reads. Used to say where a stored record is damaged."""
+    try:
+        _DETAILED.structure(data, cls)
+    except Exception as exc:
+        problems: list[Problem] = []
+        _collect(exc, path, problems)
+        return problems
+    return []
 
 
 def _check_header(data: dict[str, Any]) -> list[Problem]:

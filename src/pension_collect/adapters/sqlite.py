@@ -24,10 +24,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from ..errors import Problem
 from ..hookspecs import hookimpl
 from ..storage import (
     AuditEntry,
     ConflictError,
+    CorruptRecord,
     Kind,
     Record,
     SchemaVersionError,
@@ -99,6 +101,26 @@ def path_of(url: str) -> Path:
     return Path(rest)
 
 
+def _record_data(kind: Kind, key: str, text: str) -> dict[str, Any]:
+    """A record's stored JSON text as data, or :class:`CorruptRecord` saying why."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        problem = Problem(
+            "$",
+            f"the stored JSON is damaged: {exc.msg} at line {exc.lineno} column {exc.colno}",
+            f"存储的 JSON 已损坏:第 {exc.lineno} 行第 {exc.colno} 列",
+        )
+        raise CorruptRecord(kind, key, [problem]) from None
+    except (ValueError, RecursionError, TypeError):
+        problem = Problem("$", "the stored data is not JSON text", "存储的数据不是 JSON 文本")
+        raise CorruptRecord(kind, key, [problem]) from None
+    if type(data) is not dict:
+        problem = Problem("$", "a stored record must be a JSON object", "存储的记录应为 JSON 对象")
+        raise CorruptRecord(kind, key, [problem])
+    return data
+
+
 def _dumps(data: dict[str, Any] | None) -> str | None:
     if data is None:
         return None
@@ -129,15 +151,23 @@ class SQLiteTransaction:
         ).fetchone()
         if row is None:
             return None
-        return Record(kind, unit_no, key, row[0], json.loads(row[1]))
+        return Record(kind, unit_no, key, row[0], _record_data(kind, key, row[1]))
 
     def list(self, kind: Kind, unit_no: str) -> builtins.list[Record]:
         rows = self._conn.execute(
             "SELECT key, version, data FROM records WHERE kind=? AND unit_no=? ORDER BY key",
             (kind.value, unit_no),
-        )
+        ).fetchall()
         loads = json.loads
-        return [Record(kind, unit_no, key, version, loads(data)) for key, version, data in rows]
+        out: builtins.list[Record] | None
+        try:
+            out = [Record(kind, unit_no, key, version, loads(data)) for key, version, data in rows]
+        except (ValueError, RecursionError, TypeError):
+            out = None
+        if out is None or any(type(r.data) is not dict for r in out):
+            # a damaged record: the row-by-row pass names it
+            return [Record(kind, unit_no, k, v, _record_data(kind, k, data)) for k, v, data in rows]
+        return out
 
     def put(
         self, kind: Kind, unit_no: str, key: str, data: dict[str, Any], *, expected_version: int

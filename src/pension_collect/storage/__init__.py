@@ -24,17 +24,19 @@ from __future__ import annotations
 import builtins
 import contextlib
 import datetime as _dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from enum import StrEnum
 from typing import Any, Protocol, runtime_checkable
 
 import attrs
 
-from ..errors import PensionCollectError, PluginError
+from ..errors import PensionCollectError, PluginError, Problem
+from ..identity import mask
 
 __all__ = [
     "AuditEntry",
     "ConflictError",
+    "CorruptRecord",
     "Kind",
     "Record",
     "SchemaVersionError",
@@ -107,6 +109,45 @@ class Kind(StrEnum):
     """One declaration (申报) and its outcome."""
     SYNCED = "synced"
     """What the latest data sync returned for one person (the bureau's record)."""
+
+
+_KIND_ZH = {
+    Kind.SESSION: "采集会话",
+    Kind.WORKER: "职工",
+    Kind.DECLARATION: "申报",
+    Kind.SYNCED: "同步数据",
+}
+
+
+class CorruptRecord(StorageError, ValueError):
+    """A stored record cannot be read back: its JSON is damaged, or its data no
+    longer has the shape this release writes (edited by hand or by another
+    program).
+
+    ``kind`` and ``key`` say which record (a worker's or a synced person's key
+    is an identity number: masked), ``problems`` what is wrong and where, as
+    JSON paths inside the record's data (``$.worker.account[3].balance``).
+    Reading changed nothing; the other records are unaffected. Restore the
+    record from a backup or from the audit log (the ``after`` of its latest
+    entry), or correct it by hand.
+    """
+
+    code = "storage.corrupt-record"
+
+    def __init__(self, kind: Kind, key: str, problems: Iterable[Problem]) -> None:
+        self.kind = kind
+        self.key = mask(key) if kind in (Kind.WORKER, Kind.SYNCED) else key
+        self.problems: tuple[Problem, ...] = tuple(problems)
+        n = len(self.problems)
+        super().__init__(
+            f"the stored {kind.value} record {self.key} cannot be read ({n} problem"
+            f"{'s' if n != 1 else ''}); nothing was changed: restore it from a backup or "
+            "from the audit log, or correct it by hand" + "".join(f"\n  {p}" for p in self.problems)
+        )
+        self.message_zh = (
+            f"存储中的{_KIND_ZH[kind]}记录 {self.key} 无法读取(共 {n} 处问题),未作任何修改;"
+            "请从备份或审计日志恢复该记录,或手工更正"
+        )
 
 
 @attrs.frozen

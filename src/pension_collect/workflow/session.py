@@ -14,7 +14,7 @@ import datetime as _dt
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 
@@ -27,12 +27,13 @@ from ..bureau.protocol import (
     WorkerOutcome,
 )
 from ..bureau.reference import canonical_id
-from ..dossier import make_converter
+from ..dossier import make_converter, problems_of
+from ..errors import Problem
 from ..identity import mask
 from ..model import BureauRecord, Dossier, Employer, Worker, YearMonth
 from ..plugins import PluginHost
 from ..rules import Finding, RulePack, check_worker
-from ..storage import AuditEntry, Kind, Record, Storage, Transaction, Write
+from ..storage import AuditEntry, CorruptRecord, Kind, Record, Storage, Transaction, Write
 from . import errors as E
 from .events import DeclarationConcluded, DeclarationSubmitted, WorkerSaved
 from .forms import FormsPrinted, render_form
@@ -46,6 +47,7 @@ __all__ = [
 ]
 
 _CONV = make_converter()
+T = TypeVar("T")
 _SESSION_KEY = "session"
 #: [P3.5]: the confirmation form is printed in three copies.
 CONFIRMATION_COPIES = 3
@@ -110,6 +112,33 @@ class StoredDeclaration:
     concluded_at: str | None = None
 
 
+def _stored(value: Any, cls: type[T], kind: Kind, key: str, path: str) -> T:
+    """A model object kept in a record; :class:`CorruptRecord` says where it is
+    damaged (a record edited by hand or by another program)."""
+    try:
+        result: T = _CONV.structure(value, cls)
+    except Exception:
+        problems = problems_of(value, cls, path=path) or [
+            Problem(path, "cannot be read", "无法读取")
+        ]
+        raise CorruptRecord(kind, key, problems) from None
+    return result
+
+
+def _unreadable(rec: Record) -> CorruptRecord:
+    return CorruptRecord(
+        rec.kind,
+        rec.key,
+        [
+            Problem(
+                "$",
+                "the record's fields do not have the shape this release writes",
+                "记录的字段与本版本写入的结构不符",
+            )
+        ],
+    )
+
+
 def _worker_data(sw: StoredWorker) -> dict[str, Any]:
     return {
         "worker": _CONV.unstructure(sw.worker, Worker),
@@ -126,10 +155,18 @@ def _worker_data(sw: StoredWorker) -> dict[str, Any]:
 
 def _worker_from(rec: Record) -> StoredWorker:
     d = rec.data
+    worker = _stored(d.get("worker"), Worker, rec.kind, rec.key, "$.worker")
+    try:
+        return _stored_worker(rec, d, worker)
+    except (KeyError, TypeError, ValueError):
+        raise _unreadable(rec) from None
+
+
+def _stored_worker(rec: Record, d: dict[str, Any], worker: Worker) -> StoredWorker:
     return StoredWorker(
         key=rec.key,
         version=rec.version,
-        worker=_CONV.structure(d["worker"], Worker),
+        worker=worker,
         status=d["status"],
         warnings=tuple(d.get("warnings", ())),
         confirmation_printed=d.get("confirmation_printed", False),
@@ -159,7 +196,13 @@ def _decl_data(sd: StoredDeclaration) -> dict[str, Any]:
 
 
 def _decl_from(rec: Record) -> StoredDeclaration:
-    d = rec.data
+    try:
+        return _stored_declaration(rec, rec.data)
+    except (KeyError, TypeError, ValueError, AttributeError):
+        raise _unreadable(rec) from None
+
+
+def _stored_declaration(rec: Record, d: dict[str, Any]) -> StoredDeclaration:
     return StoredDeclaration(
         key=rec.key,
         version=rec.version,
@@ -472,7 +515,7 @@ class CollectionSession:
     def _form_dossier(
         self, sess: dict[str, Any], keys: Sequence[str], synced: dict[str, Any]
     ) -> Dossier:
-        employer = _CONV.structure(sess["employer"], Employer)
+        employer = _stored(sess["employer"], Employer, Kind.SESSION, _SESSION_KEY, "$.employer")
         workers = []
         with self.storage.transaction() as tx:
             for key in keys:
@@ -483,7 +526,7 @@ class CollectionSession:
                 person = synced.get(key, {}).get("record")
                 if person is None:
                     continue
-                bureau = _CONV.structure(person, BureauRecord)
+                bureau = _stored(person, BureauRecord, Kind.SYNCED, key, "$.record")
                 workers.append(
                     Worker(
                         id_number=bureau.id_number or key,
@@ -540,7 +583,7 @@ class CollectionSession:
             synced = tx.get(Kind.SYNCED, self.unit_no, key)
             bureau: BureauRecord | None = None
             if synced is not None and synced.data["sync_no"] == sess["sync_no"]:
-                bureau = _CONV.structure(synced.data["record"], BureauRecord)
+                bureau = _stored(synced.data["record"], BureauRecord, Kind.SYNCED, key, "$.record")
             elif worker.person_no:
                 self._check_person_no(tx, sess, worker, key)
             if bureau is not None and bureau.name is not None and bureau.name != worker.name:
@@ -646,7 +689,7 @@ class CollectionSession:
         if missing:
             raise E.UnknownWorker(keys=missing)
         dossier = Dossier(
-            employer=_CONV.structure(sess["employer"], Employer),
+            employer=_stored(sess["employer"], Employer, Kind.SESSION, _SESSION_KEY, "$.employer"),
             workers=tuple(_worker_from(recs[k]).worker for k in selected),
             as_of=self._as_of(),
         )
@@ -672,7 +715,7 @@ class CollectionSession:
             if r.data["status"] == WorkerStatus.COLLECTED and r.data["form_received"]
         )
         dossier = Dossier(
-            employer=_CONV.structure(sess["employer"], Employer),
+            employer=_stored(sess["employer"], Employer, Kind.SESSION, _SESSION_KEY, "$.employer"),
             workers=workers,
             as_of=self._as_of(),
         )
