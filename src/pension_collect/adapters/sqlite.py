@@ -154,19 +154,25 @@ class SQLiteTransaction:
         return Record(kind, unit_no, key, row[0], _record_data(kind, key, row[1]))
 
     def list(self, kind: Kind, unit_no: str) -> builtins.list[Record]:
-        rows = self._conn.execute(
-            "SELECT key, version, data FROM records WHERE kind=? AND unit_no=? ORDER BY key",
-            (kind.value, unit_no),
-        ).fetchall()
+        sql = "SELECT key, version, data FROM records WHERE kind=? AND unit_no=? ORDER BY key"
+        args = (kind.value, unit_no)
         loads = json.loads
         out: builtins.list[Record] | None
         try:
-            out = [Record(kind, unit_no, key, version, loads(data)) for key, version, data in rows]
+            # streamed from the cursor: each row's text is freed once parsed
+            out = [
+                Record(kind, unit_no, key, version, loads(data))
+                for key, version, data in self._conn.execute(sql, args)
+            ]
         except (ValueError, RecursionError, TypeError):
             out = None
         if out is None or any(type(r.data) is not dict for r in out):
-            # a damaged record: the row-by-row pass names it
-            return [Record(kind, unit_no, k, v, _record_data(kind, k, data)) for k, v, data in rows]
+            out = None
+            # a damaged record: the row-by-row pass (same transaction) names it
+            return [
+                Record(kind, unit_no, k, v, _record_data(kind, k, data))
+                for k, v, data in self._conn.execute(sql, args)
+            ]
         return out
 
     def put(
