@@ -174,3 +174,16 @@ def test_problems_of_is_empty_for_a_good_record() -> None:
         "$.w.id_number",
         "$.w.first_work",
     ]
+
+
+def test_printing_names_the_damaged_record(saved: tuple[Setup, Path]) -> None:
+    """The form steps, which list every worker, name the damaged one too."""
+    s, db = saved
+    key = s.keys[1]
+    _edited(db, key, lambda data: data.pop("status"))
+    for step in (s.session.print_confirmation_forms, s.session.print_summary_sheet):
+        with pytest.raises(CorruptRecord) as info:
+            step()
+        assert info.value.key == mask(key)
+    with pytest.raises(CorruptRecord):
+        s.session.record_received([key])

@@ -680,9 +680,9 @@ class CollectionSession:
         (default: every worker collected and not yet declared)."""
         with self.storage.transaction() as tx:
             sess = self._session(tx).data
-            recs = {r.key: r for r in tx.list(Kind.WORKER, self.unit_no)}
+            recs = {r.key: _worker_from(r) for r in tx.list(Kind.WORKER, self.unit_no)}
         if keys is None:
-            selected = [k for k, r in recs.items() if r.data["status"] == WorkerStatus.COLLECTED]
+            selected = [k for k, sw in recs.items() if sw.status == WorkerStatus.COLLECTED]
         else:
             selected = [canonical_id(k) for k in keys]
         missing = [k for k in selected if k not in recs]
@@ -690,7 +690,7 @@ class CollectionSession:
             raise E.UnknownWorker(keys=missing)
         dossier = Dossier(
             employer=_stored(sess["employer"], Employer, Kind.SESSION, _SESSION_KEY, "$.employer"),
-            workers=tuple(_worker_from(recs[k]).worker for k in selected),
+            workers=tuple(recs[k].worker for k in selected),
             as_of=self._as_of(),
         )
         printed = render_form(
@@ -710,9 +710,9 @@ class CollectionSession:
             sess = self._session(tx).data
             recs = tx.list(Kind.WORKER, self.unit_no)
         workers = tuple(
-            _worker_from(r).worker
-            for r in recs
-            if r.data["status"] == WorkerStatus.COLLECTED and r.data["form_received"]
+            sw.worker
+            for sw in map(_worker_from, recs)
+            if sw.status == WorkerStatus.COLLECTED and sw.form_received
         )
         dossier = Dossier(
             employer=_stored(sess["employer"], Employer, Kind.SESSION, _SESSION_KEY, "$.employer"),
@@ -734,7 +734,7 @@ class CollectionSession:
                 rec = tx.get(Kind.WORKER, self.unit_no, key)
                 if rec is None:
                     raise E.UnknownWorker(keys=[key])
-                if not rec.data["confirmation_printed"]:
+                if not _worker_from(rec).confirmation_printed:
                     not_printed.append(key)
             if not_printed:
                 raise E.ConfirmationFormMissing(keys=not_printed)
