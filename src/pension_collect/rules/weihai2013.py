@@ -8,8 +8,7 @@ Messages never quote a name or an identity number.
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -441,7 +440,8 @@ def account_balance(view: WorkerView) -> Iterator[Hit]:
         return
     start_year = view.context.param("account_start").year
     years = view.account_years
-    if any(a >= b for a, b in itertools.pairwise(years)):
+    pairs: Iterable[tuple[int, AccountYear, AccountYear | None]]
+    if years != sorted(set(years)):
         # Unsorted or duplicated years: look each previous year up.
         by_year: dict[int, tuple[int, AccountYear]] = {}
         for i, y in enumerate(account):
@@ -450,14 +450,11 @@ def account_balance(view: WorkerView) -> Iterator[Hit]:
             (i, y, by_year[y.year - 1][1] if y.year - 1 in by_year else None)
             for _year, (i, y) in sorted(by_year.items())
         ]
-    else:
-        pairs = [
-            (i, y, account[i - 1] if i and account[i - 1].year == y.year - 1 else None)
-            for i, y in enumerate(account)
-        ]
+    else:  # the common case: each year after the one before it
+        pairs = zip(range(len(account)), account, (None, *account[:-1]), strict=True)
     for i, y, before in pairs:
         previous: Decimal
-        if before is not None:
+        if before is not None and before.year == y.year - 1:
             previous = before.balance
         elif y.year == start_year:
             previous = _ZERO  # no account existed before its first month
