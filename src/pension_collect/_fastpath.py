@@ -203,43 +203,36 @@ class FastPath:
         self, tp: Any, optional: bool, var: str, ns: dict[str, Any], *, indent: str
     ) -> list[str]:
         """Lines that check ``v`` and set ``var`` to its structured value."""
-        guard = "v is not None and " if optional else ""
-        none = [f"{indent}if v is None:", f"{indent}    {var} = None", f"{indent}else:"]
-        inner = indent + "    " if optional else indent
+        body = self._convert(tp, var, ns)
+        if optional:
+            body = ["if v is None:", f"    {var} = None", "else:", *("    " + b for b in body)]
+        return [indent + line for line in body]
+
+    def _convert(self, tp: Any, var: str, ns: dict[str, Any]) -> list[str]:
+        """Lines (unindented) that structure a non-null ``v`` of type ``tp`` into ``var``."""
         if tp is str or tp is int:
             check = "_str" if tp is str else "_int"
             return [
-                f"{indent}if {guard}type(v) is not {check}:",
-                f"{indent}    raise TypeError('wrong type')",
-                f"{indent}{var} = v",
+                f"if type(v) is not {check}:",
+                "    raise TypeError('wrong type')",
+                f"{var} = v",
             ]
         if tp is Money or tp is YearMonth:
             kind = "money" if tp is Money else "month"
-            body = [
-                f"{inner}{var} = _{kind}_get(v)",
-                f"{inner}if {var} is None:",
-                f"{inner}    {var} = _{kind}_miss(v)",
-            ]
-            return none + body if optional else body
+            return [f"{var} = _{kind}_get(v)", f"if {var} is None:", f"    {var} = _{kind}_miss(v)"]
         if tp is Decimal or tp is _dt.date:
-            fn = "_parse_rate" if tp is Decimal else "_parse_date"
-            body = [f"{inner}{var} = {fn}(v)"]
-            return none + body if optional else body
+            return [f"{var} = {'_parse_rate' if tp is Decimal else '_parse_date'}(v)"]
         if isinstance(tp, type) and issubclass(tp, Enum):
             table = f"_E_{tp.__name__}"
             ns[table] = {m.value: m for m in tp}
-            body = [f"{inner}{var} = {table}[v]"]
-            return none + body if optional else body
+            return [f"{var} = {table}[v]"]
         if typing.get_origin(tp) is tuple:
             item, ellipsis = typing.get_args(tp)
             if ellipsis is not Ellipsis or item not in self._classes:
                 raise TypeError(f"unsupported field type {tp!r}")
-            fn = self._tuple_function(item, ns)
-            body = [f"{inner}{var} = {fn}(v)"]
-            return none + body if optional else body
+            return [f"{var} = {self._tuple_function(item, ns)}(v)"]
         if tp in self._classes:
-            body = [f"{inner}{var} = structure_{tp.__name__}(v)"]
-            return none + body if optional else body
+            return [f"{var} = structure_{tp.__name__}(v)"]
         raise TypeError(f"unsupported field type {tp!r}")
 
     def _tuple_function(self, item: type[Any], ns: dict[str, Any]) -> str:
