@@ -38,16 +38,16 @@ from collections.abc import Iterator, Sequence
 from decimal import Decimal
 from typing import Any, overload
 
+from pension_collect.adapters.pdf import forms as render_forms
+from pension_collect.adapters.pdf.fonts import FontSet, choose_font
+from pension_collect.adapters.pdf.layout import Layout
+from pension_collect.adapters.pdf.renderers import ConfirmationRenderer
+from pension_collect.adapters.pdf.styles import A4, PORTRAIT
 from pension_collect.identity import check_digit
 from pension_collect.model import AccountYear, Employer, Segment, Source, Worker, YearMonth
 from pension_collect.plugins import PluginHost
-from pension_collect.render import forms as render_forms
-from pension_collect.render.fonts import FontSet, choose_font
-from pension_collect.render.layout import Layout
-from pension_collect.render.registry import RenderOptions
-from pension_collect.render.renderers import ConfirmationRenderer
-from pension_collect.render.styles import A4, PORTRAIT
-from pension_collect.render.view import FormsInput, forms_input_from_workers
+from pension_collect.ports.forms.registry import RenderOptions
+from pension_collect.ports.forms.view import FormsInput, forms_input_from_workers
 
 AREAS = ("371002", "371082", "371083", "371081", "370203", "110105")
 SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗"

@@ -49,11 +49,10 @@ from typing import Any
 import attrs
 
 from pension_collect.adapters.sqlite import SQLiteStorage
-from pension_collect.cli import example_dossier_text
-from pension_collect.dossier import loads, make_converter
+from pension_collect.dossier import example_dossier_text, loads, make_converter
 from pension_collect.identity import check_digit
 from pension_collect.model import Worker
-from pension_collect.storage import AuditEntry, Kind, Write
+from pension_collect.ports.storage import AuditEntry, RecordKind, Write
 
 UNIT = "10012345"
 CONV = make_converter()
@@ -119,7 +118,7 @@ def baseline_load(path: Path) -> list[tuple[str, int, Any]]:
 def store_save(path: Path, records: list[tuple[str, dict[str, Any]]], audit: bool) -> None:
     store = SQLiteStorage(path)
     with store.transaction() as tx:
-        tx.put_many(Kind.WORKER, UNIT, [Write(key, data, 0) for key, data in records])
+        tx.put_many(RecordKind.WORKER, UNIT, [Write(key, data, 0) for key, data in records])
         if audit:
             at = _dt.datetime.now(_dt.UTC).isoformat()
             tx.append_audit(
@@ -129,7 +128,7 @@ def store_save(path: Path, records: list[tuple[str, dict[str, Any]]], audit: boo
                         actor="bench",
                         unit_no=UNIT,
                         action="worker.saved",
-                        subject_kind=Kind.WORKER,
+                        subject_kind=RecordKind.WORKER,
                         subject_key=key,
                         message="worker collection saved as version 1",
                         after=data,
@@ -166,8 +165,10 @@ def store_update(path: Path) -> None:
     store = SQLiteStorage(path)
     at = _dt.datetime.now(_dt.UTC).isoformat()
     with store.transaction() as tx:
-        rows = tx.list(Kind.WORKER, UNIT)
-        tx.put_many(Kind.WORKER, UNIT, [Write(r.key, _submitted(r.data), r.version) for r in rows])
+        rows = tx.list(RecordKind.WORKER, UNIT)
+        tx.put_many(
+            RecordKind.WORKER, UNIT, [Write(r.key, _submitted(r.data), r.version) for r in rows]
+        )
         tx.append_audit(
             [
                 AuditEntry(
@@ -175,7 +176,7 @@ def store_update(path: Path) -> None:
                     actor="bench",
                     unit_no=UNIT,
                     action="worker.submitted",
-                    subject_kind=Kind.WORKER,
+                    subject_kind=RecordKind.WORKER,
                     subject_key=r.key,
                     message="worker submitted",
                     before={"status": r.data["status"]},
@@ -190,7 +191,7 @@ def store_update(path: Path) -> None:
 def store_load(path: Path) -> int:
     store = SQLiteStorage(path)
     with store.transaction() as tx:
-        n = len(tx.list(Kind.WORKER, UNIT))
+        n = len(tx.list(RecordKind.WORKER, UNIT))
     store.close()
     return n
 

@@ -145,7 +145,7 @@ def run_baseline(path: Path) -> float:
 def run_validate(path: Path, phases: dict[str, float] | None = None) -> tuple[float, int]:
     """What ``validate --format json`` does; ``phases`` gets the time of each part."""
     from pension_collect.dossier import loads
-    from pension_collect.rules import check
+    from pension_collect import check
 
     t0 = time.perf_counter()
     dossier = loads(path.read_bytes(), source=str(path))
@@ -164,7 +164,7 @@ def warm_up() -> None:
     the rule pack's parameters (validating the bundled example does it all)."""
     import pension_collect
     from pension_collect.dossier import load
-    from pension_collect.rules import check
+    from pension_collect import check
 
     check(load(Path(pension_collect.__file__).parent / "data" / "example-dossier.json"))
 

@@ -9,11 +9,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pension_collect
+from pension_collect import forms_input
+from pension_collect.adapters.pdf.fonts import find_cjk_fonts
 from pension_collect.dossier import loads
 from pension_collect.model import Dossier
 from pension_collect.plugins import PluginHost
-from pension_collect.render import RenderOptions, RenderResult, forms_input
-from pension_collect.render.fonts import find_cjk_fonts
+from pension_collect.ports.forms import RenderOptions, RenderResult
 
 EXAMPLE_PATH = Path(pension_collect.__file__).parent / "data" / "example-dossier.json"
 

@@ -9,15 +9,11 @@ import attrs
 import pytest
 
 from pension_collect.adapters.local_transport import LocalTransport
-from pension_collect.bureau import (
-    DeclarationKind,
-    DeclarationState,
-    ReferenceBureau,
-    UnknownDeclaration,
-)
+from pension_collect.adapters.reference_bureau import ReferenceBureau
 from pension_collect.dossier import make_converter
 from pension_collect.model import Worker
 from pension_collect.plugins import PluginHost
+from pension_collect.ports.transport import DeclarationKind, DeclarationState, UnknownDeclaration
 from workflow_fixtures import Clock, example, keys_of
 
 CONV = make_converter()

@@ -416,4 +416,4 @@ class TestOtherCommands:
         """``plugins`` lists the built-in rule pack as a built-in plugin."""
         assert main(["plugins"]) == 0
         lines = capsys.readouterr().out.splitlines()
-        assert "pension_collect.rules.weihai2013\t(built-in)" in lines
+        assert "pension_collect.adapters.rule_packs\t(built-in)" in lines

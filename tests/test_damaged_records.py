@@ -14,7 +14,7 @@ import pytest
 from pension_collect.dossier import problems_of
 from pension_collect.identity import mask
 from pension_collect.model import Worker
-from pension_collect.storage import CorruptRecord, Kind
+from pension_collect.ports.storage import CorruptRecord, RecordKind
 from workflow_fixtures import Setup, make_setup, sqlite_url, to_collecting
 
 
@@ -69,7 +69,7 @@ def test_a_wrong_amount_is_named_with_its_path(saved: tuple[Setup, Path]) -> Non
         s.session.worker(key)
     exc = info.value
     assert exc.code == "storage.corrupt-record"
-    assert exc.kind is Kind.WORKER
+    assert exc.kind is RecordKind.WORKER
     assert exc.key == mask(key)
     assert [p.path for p in exc.problems] == ["$.worker.account[1].balance"]
     assert "backup" in str(exc)
@@ -156,7 +156,7 @@ def test_restoring_from_the_audit_log_mends_it(saved: tuple[Setup, Path]) -> Non
     with pytest.raises(CorruptRecord):
         s.session.worker(key)
     with s.storage.transaction() as tx:
-        entries = tx.audit(s.dossier.employer.unit_no, subject=(Kind.WORKER, key))
+        entries = tx.audit(s.dossier.employer.unit_no, subject=(RecordKind.WORKER, key))
     last = next(e.after for e in reversed(entries) if e.after is not None)
     _damage(db, key, json.dumps(last, ensure_ascii=False))
     assert s.session.worker(key).worker == expected

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from pension_collect.cli import main
+from pension_collect.cli.demo import run_demo
 from pension_collect.plugins import PluginHost
-from pension_collect.workflow.demo import run_demo
 
 
 class TestDemo:
@@ -61,11 +61,6 @@ class TestDemo:
         assert (tmp_path / "d" / "result.json").exists()
 
 
-class _NoRenderers(PluginHost):
-    def renderer(self, name: str) -> Any:
-        raise LookupError(name)
-
-
 class TestDemoForms:
     def test_forms_written_when_renderers_exist(self, tmp_path: Path) -> None:
         """With the built-in renderers the demo writes the three forms as PDFs into DIR."""
@@ -79,7 +74,9 @@ class TestDemoForms:
     def test_runs_without_renderers(self, tmp_path: Path) -> None:
         """Without renderers the demo still succeeds and says no form was written."""
         out = io.StringIO()
-        result = run_demo(tmp_path, out=out, host=_NoRenderers(load_entry_points=False))
+        result = run_demo(
+            tmp_path, out=out, host=PluginHost(load_entry_points=False, exclude=["pdf.plugin"])
+        )
         assert result["forms"] == []
         assert result["declarations"][-1]["state"] == "succeeded"
         assert "no 'confirmation' renderer is installed" in out.getvalue()
@@ -89,7 +86,7 @@ class TestDemoForms:
 
 class _Unavailable:
     def render(self, *args: Any, **kwargs: Any) -> Any:
-        from pension_collect.render.errors import RenderUnavailable
+        from pension_collect.ports.forms.registry import RenderUnavailable
 
         raise RenderUnavailable("rendering PDF forms needs reportlab")
 

@@ -25,7 +25,8 @@ from pension_collect.dossier import load
 from pension_collect.errors import PluginError, UnknownRulePack
 from pension_collect.model import Dossier, Segment, YearMonth, money
 from pension_collect.plugins import DEFAULT_PLUGINS, DISABLE_ENV, PluginHost
-from pension_collect.rules import Hit, Rule, RulePack, RulePackRegistry, Severity, weihai2013
+from pension_collect.ports.rulepacks import RulePackRegistry
+from pension_collect.rules import Hit, Rule, RulePack, Severity, weihai2013
 from pension_collect.rules.parameters import ParameterSet
 
 TESTS = Path(__file__).resolve().parent
@@ -85,7 +86,7 @@ class TestExtraRule:
     def test_rule_appears_in_reports(self) -> None:
         """A dossier whose employer has no phone gets the plugin's finding."""
         dossier = attrs.evolve(EXAMPLE, employer=attrs.evolve(EXAMPLE.employer, phone=None))
-        report = rules.check(dossier, host=host(extra_rule), today=TODAY)
+        report = pension_collect.check(dossier, host=host(extra_rule), today=TODAY)
         (finding,) = [f for f in report.findings if f.code == "acme.no-phone"]
         assert (finding.path, finding.field, finding.severity, finding.procedure) == (
             "$.employer",
@@ -97,7 +98,7 @@ class TestExtraRule:
 
     def test_rule_is_silent_when_satisfied(self) -> None:
         """The example has a phone: no finding from the plugin."""
-        report = rules.check(EXAMPLE, host=host(extra_rule), today=TODAY)
+        report = pension_collect.check(EXAMPLE, host=host(extra_rule), today=TODAY)
         assert "acme.no-phone" not in report.codes()
 
     def test_without_the_plugin(self) -> None:
@@ -133,9 +134,9 @@ class TestSecondPack:
         """``check(pack="acme-2020")`` judges by the pack's own account start (1998-01)."""
         dossier = with_history(self.AFTER_1996)
         h = host(second_pack)
-        weihai = rules.check(dossier, host=h, today=TODAY)
+        weihai = pension_collect.check(dossier, host=h, today=TODAY)
         assert codes_of(weihai, 0) == ["history.enterprise-after-account-start"]
-        acme = rules.check(dossier, pack="acme-2020", host=h, today=TODAY)
+        acme = pension_collect.check(dossier, pack="acme-2020", host=h, today=TODAY)
         assert acme.rule_pack == "acme-2020"
         assert codes_of(acme, 0) == []
         assert str(acme.parameters["account_start"].value) == "1998-01"  # type: ignore[union-attr]
@@ -146,7 +147,7 @@ class TestSecondPack:
             with_history(Segment(start=ym("1997-06"), end=ym("1998-06"), total=money("0"))),
             rule_pack="acme-2020",
         )
-        report = rules.check(dossier, host=host(second_pack), today=TODAY)
+        report = pension_collect.check(dossier, host=host(second_pack), today=TODAY)
         assert report.rule_pack == "acme-2020"
         (split,) = [f for f in report.for_worker(0) if f.code == "history.crosses-account-start"]
         assert [(s["start"], s["end"]) for s in split.fix["segments"]] == [
@@ -159,14 +160,16 @@ class TestSecondPack:
     def test_argument_overrides_the_dossier(self) -> None:
         """An explicit pack wins over the dossier's rule_pack."""
         dossier = attrs.evolve(EXAMPLE, rule_pack="acme-2020")
-        report = rules.check(dossier, pack="weihai-2013", host=host(second_pack), today=TODAY)
+        report = pension_collect.check(
+            dossier, pack="weihai-2013", host=host(second_pack), today=TODAY
+        )
         assert report.rule_pack == "weihai-2013"
 
     def test_unknown_without_the_plugin(self) -> None:
         """Without the plugin the pack is unknown, and the error lists what is installed."""
         dossier = attrs.evolve(EXAMPLE, rule_pack="acme-2020")
         with pytest.raises(UnknownRulePack) as info:
-            rules.check(dossier, host=host(), today=TODAY)
+            pension_collect.check(dossier, host=host(), today=TODAY)
         assert info.value.name == "acme-2020"
         assert info.value.available == ("weihai-2013",)
 
@@ -307,7 +310,7 @@ class TestReplacingTheBuiltIn:
         h = host()
         assert h.rule_pack().title != "Weihai, locally amended"
         h.register(_Replacement())
-        report = rules.check(EXAMPLE, host=h, today=TODAY)
+        report = pension_collect.check(EXAMPLE, host=h, today=TODAY)
         assert report.codes() == {"local.always"}
         assert [f.path for f in report.findings] == ["$.workers[0]", "$.workers[1]", "$.workers[2]"]
 
@@ -316,12 +319,14 @@ class TestReplacingTheBuiltIn:
         pack = host(extra_rule, _Replacement()).rule_pack()
         assert pack.codes == ("local.always", "acme.no-phone")
 
-    def test_built_in_hook_is_trylast(self) -> None:
-        """The built-in hook implementation is marked trylast."""
-        h = host()
-        impls = h.manager.hook.pension_collect_register_rule_packs.get_hookimpls()
-        (builtin,) = [i for i in impls if i.plugin_name == "pension_collect.rules.weihai2013"]
-        assert builtin.trylast
+    def test_built_in_registered_first_is_replaced(self) -> None:
+        """A plugin's pack replaces the built-in even when the built-in registered first:
+        the registry decides, not the hook call order."""
+        registry = RulePackRegistry()
+        registry.add_pack(_pack("weihai-2013", title="built-in"), default=True)
+        registry.add_pack(_pack("weihai-2013", title="mine"))
+        registry.freeze()
+        assert registry.get("weihai-2013").title == "mine"
 
     def test_registry_default_semantics(self) -> None:
         """A default pack yields to one already registered under its name."""
@@ -380,8 +385,8 @@ class TestOtherRegistriesFollowTheSameRules:
     def test_built_ins_are_there_without_plugins(self) -> None:
         """Without plugins the built-in schemes and renderers are registered."""
         h = host()
-        assert {"memory", "sqlite"} <= set(h.storage_registry().schemes())
-        assert "local" in h.transport_registry().schemes()
+        assert {"memory", "sqlite"} <= set(h.storage_registry().names())
+        assert "local" in h.transport_registry().names()
         assert {"verification", "confirmation", "summary"} <= set(h.renderers().names())
         assert h.renderer("confirmation") is not _RENDERER
 

@@ -91,7 +91,7 @@ def assert_clean(finding: Finding, dossier: Dossier) -> None:
 def run(dossier: Dossier, **kwargs: Any) -> Report:
     """Check ``dossier`` on the fixed day and vet every finding's messages."""
     kwargs.setdefault("host", HOST)
-    report = rules.check(dossier, today=TODAY, **kwargs)
+    report = pension_collect.check(dossier, today=TODAY, **kwargs)
     for finding in report.findings:
         assert_clean(finding, dossier)
     return report

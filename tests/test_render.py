@@ -15,20 +15,19 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from pension_collect import forms_input, verify_payload
+from pension_collect.adapters.pdf.fonts import CID_FONT, FONT_ENV, FontSet, choose_font
+from pension_collect.adapters.pdf.pdfstream import PdfStreamWriter
+from pension_collect.adapters.pdf.renderers import copy_labels
 from pension_collect.model import Segment, Source, Worker, YearMonth
-from pension_collect.render import (
+from pension_collect.ports.forms import (
     QrPayload,
     RenderOptions,
     VerifyStatus,
-    forms_input,
     printed_digest,
-    verify_payload,
 )
-from pension_collect.render.fonts import CID_FONT, FONT_ENV, FontSet, choose_font
-from pension_collect.render.paper import qr_matrix
-from pension_collect.render.pdfstream import PdfStreamWriter
-from pension_collect.render.renderers import copy_labels
-from pension_collect.render.view import summary_rows
+from pension_collect.ports.forms.payload import qr_matrix
+from pension_collect.ports.forms.view import summary_rows
 from pension_collect.rules.parameters import DatedValue, ParameterSet
 from render_fixtures import example, has_ttf, host, late_year, page_texts, render_bytes
 
@@ -228,7 +227,7 @@ class TestConfirmationForm:
 
     def test_no_workers_writes_nothing(self) -> None:
         """An empty selection is a RenderError before a byte is written."""
-        from pension_collect.render.errors import RenderError
+        from pension_collect.ports.forms.registry import RenderError
 
         out = io.BytesIO()
         forms = forms_input(example(), host=host(), select=())
@@ -415,7 +414,7 @@ class TestPaper:
         """A payload printed before a correction no longer agrees after it."""
         dossier = example()
         forms = forms_input(dossier, host=host(), declaration_ref="D")
-        from pension_collect.render.paper import payload_for
+        from pension_collect.ports.forms.payload import payload_for
 
         payload = payload_for(forms, forms.workers[1]).encode()
         worker = attrs.evolve(dossier.workers[1], name="李娜娜")
@@ -450,7 +449,7 @@ class TestPaper:
         """A worker without a personal number is keyed by a hash, never the id number."""
         forms = forms_input(example(), host=host())
         sheet = forms.workers[2]
-        from pension_collect.render.paper import payload_for
+        from pension_collect.ports.forms.payload import payload_for
 
         text = payload_for(forms, sheet).encode()
         assert sheet.key.startswith("H")
@@ -507,7 +506,7 @@ class TestFonts:
     @pytest.mark.skipif(not has_ttf(), reason="no TrueType CJK font")
     def test_configured_collection_index(self) -> None:
         """A path with #index selects a face of a TrueType collection."""
-        from pension_collect.render.fonts import find_cjk_fonts
+        from pension_collect.adapters.pdf.fonts import find_cjk_fonts
 
         path, index, _ = find_cjk_fonts()[0]
         choice = choose_font(f"{path}#{index}")
@@ -541,7 +540,7 @@ class TestFonts:
 
     def test_bad_font_path_is_an_error(self, tmp_path: Path) -> None:
         """A configured font that does not exist is an error, not a silent fallback."""
-        from pension_collect.render.errors import RenderError
+        from pension_collect.ports.forms.registry import RenderError
 
         with pytest.raises(RenderError, match="not found"):
             choose_font(str(tmp_path / "nope.ttf"))
@@ -550,7 +549,7 @@ class TestFonts:
 class TestPdfStream:
     def test_rejects_what_it_cannot_copy(self) -> None:
         """A chunk that is not a classic-xref PDF is refused, not mis-copied."""
-        from pension_collect.render.errors import RenderError
+        from pension_collect.ports.forms.registry import RenderError
 
         writer = PdfStreamWriter(io.BytesIO())
         with pytest.raises(RenderError):

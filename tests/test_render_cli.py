@@ -11,21 +11,20 @@ from typing import BinaryIO
 
 import pytest
 
-from pension_collect import hookimpl
+from pension_collect import hookimpl, render
+from pension_collect.adapters.pdf.renderers import ConfirmationRenderer
 from pension_collect.cli import main
+from pension_collect.cli.render import select_workers
 from pension_collect.errors import PluginError
 from pension_collect.plugins import PluginHost
-from pension_collect.render import (
+from pension_collect.ports.forms import (
     FormsInput,
     Renderer,
     RendererRegistry,
     RenderOptions,
     RenderResult,
     UnknownRenderer,
-    render,
 )
-from pension_collect.render.cli import select_workers
-from pension_collect.render.renderers import ConfirmationRenderer
 from render_fixtures import EXAMPLE_PATH, example, page_texts
 
 pytest.importorskip("reportlab")
@@ -78,7 +77,7 @@ class TestRendererHook:
         assert isinstance(host.renderer("confirmation"), _Letterhead)
         assert host.renderer("letter").title == "letterhead"
         out = io.BytesIO()
-        from pension_collect.render import forms_input
+        from pension_collect import forms_input
 
         result = render("confirmation", forms_input(example(), host=host), out, host=host)
         assert out.getvalue() == b"letterhead"

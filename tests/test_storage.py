@@ -19,8 +19,8 @@ from pension_collect.adapters.sqlite import (
 from pension_collect.errors import PluginError
 from pension_collect.hookspecs import hookimpl
 from pension_collect.plugins import PluginHost
-from pension_collect.storage import (
-    Kind,
+from pension_collect.ports.storage import (
+    RecordKind,
     SchemaVersionError,
     Storage,
     StorageError,
@@ -43,9 +43,9 @@ class TestMemoryStorage(StorageContract):
         host = PluginHost(load_entry_points=False)
         a, b = host.open_storage("memory:"), host.open_storage("memory:")
         with a.transaction() as tx:
-            tx.put(Kind.WORKER, "u", "k", {}, expected_version=0)
+            tx.put(RecordKind.WORKER, "u", "k", {}, expected_version=0)
         with b.transaction() as tx:
-            assert tx.get(Kind.WORKER, "u", "k") is None
+            assert tx.get(RecordKind.WORKER, "u", "k") is None
 
     def test_closed_store_refuses(self) -> None:
         """A closed memory store refuses new transactions."""
@@ -81,7 +81,7 @@ class TestSQLiteStorage(StorageContract):
     def test_file_is_plain_sqlite(self, storage: Storage, db: Path) -> None:
         """The store is a file the sqlite3 module reads: records as JSON text."""
         with storage.transaction() as tx:
-            tx.put(Kind.WORKER, "u", "k", {"name": "张伟"}, expected_version=0)
+            tx.put(RecordKind.WORKER, "u", "k", {"name": "张伟"}, expected_version=0)
         conn = sqlite3.connect(db)
         rows = conn.execute("SELECT kind, key, version, data FROM records").fetchall()
         version = conn.execute("PRAGMA user_version").fetchone()[0]
@@ -115,7 +115,7 @@ class TestSQLiteStorage(StorageContract):
         store = SQLiteStorage(db)
         try:
             with store.transaction() as tx:
-                got = tx.get(Kind.WORKER, "u", "k")
+                got = tx.get(RecordKind.WORKER, "u", "k")
         finally:
             store.close()
         conn = sqlite3.connect(db)

@@ -8,10 +8,10 @@ from typing import Any
 import attrs
 import pytest
 
-from pension_collect.bureau import DeclarationKind, DeclarationState
 from pension_collect.hookspecs import hookimpl
 from pension_collect.model import Segment, YearMonth, money
-from pension_collect.storage import ConflictError, Kind
+from pension_collect.ports.storage import ConflictError, RecordKind
+from pension_collect.ports.transport import DeclarationKind, DeclarationState
 from pension_collect.workflow import (
     AlreadyAccepted,
     ConfirmationFormMissing,
@@ -244,7 +244,7 @@ class TestGuards:
 
     def test_errors_are_typed_with_code_and_paragraph(self) -> None:
         """Every workflow error has a workflow.* code, a paragraph and Chinese text."""
-        import pension_collect.workflow.errors as errors
+        import pension_collect.workflow.guards as errors
 
         classes = [getattr(errors, n) for n in errors.__all__ if n != "WorkflowError"]
         for cls in classes:
@@ -395,7 +395,9 @@ class TestEndToEnd:
             "worker.accepted",
         ]
         per_second = reopened.audit(declaration=second.key)
-        assert {e.subject_key for e in per_second if e.subject_kind is Kind.WORKER} == set(failed)
+        assert {e.subject_key for e in per_second if e.subject_kind is RecordKind.WORKER} == set(
+            failed
+        )
         for entry in reopened.audit():
             assert "张伟" not in entry.message
             assert s.keys[0] not in entry.message

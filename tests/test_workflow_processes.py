@@ -13,7 +13,7 @@ import pytest
 
 from pension_collect.dossier import make_converter
 from pension_collect.model import Worker
-from pension_collect.storage import Kind
+from pension_collect.ports.storage import RecordKind
 from workflow_fixtures import make_setup, many_workers, sqlite_url, to_collecting
 
 HERE = Path(__file__).resolve().parent
@@ -60,7 +60,7 @@ class TestCrashSafety:
         after = make_setup(url)
         expected = {after.session.key_of(w): w for w in batch}
         with after.storage.transaction() as tx:
-            records = {r.key: r for r in tx.list(Kind.WORKER, after.dossier.employer.unit_no)}
+            records = {r.key: r for r in tx.list(RecordKind.WORKER, after.dossier.employer.unit_no)}
         saved = {k: r for k, r in records.items() if k in expected}
         assert 25 <= len(saved) < len(batch)
         for key, rec in saved.items():

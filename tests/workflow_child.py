@@ -8,7 +8,7 @@ from pathlib import Path
 
 import attrs
 
-from pension_collect.storage import ConflictError
+from pension_collect.ports.storage import ConflictError
 from workflow_fixtures import make_setup, many_workers
 
 

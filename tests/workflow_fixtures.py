@@ -8,12 +8,11 @@ from typing import Any
 
 import attrs
 
-from pension_collect.bureau import ReferenceBureau
-from pension_collect.cli import example_dossier_text
-from pension_collect.dossier import loads
+from pension_collect.adapters.reference_bureau import ReferenceBureau
+from pension_collect.dossier import example_dossier_text, loads
 from pension_collect.model import Dossier, Worker
 from pension_collect.plugins import PluginHost
-from pension_collect.storage import Storage
+from pension_collect.ports.storage import Storage
 from pension_collect.workflow import CollectionSession
 
 

@@ -19,6 +19,7 @@ import tempfile
 from collections.abc import Callable
 from decimal import Decimal
 from enum import Enum
+from importlib import resources
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
@@ -59,10 +60,12 @@ from .model import (
 )
 
 __all__ = [
+    "EXAMPLE_DOSSIER",
     "FORMAT",
     "VERSION",
     "dump",
     "dumps",
+    "example_dossier_text",
     "from_dict",
     "load",
     "loads",
@@ -576,3 +579,12 @@ def dump(dossier: Dossier, path: str | os.PathLike[str]) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+#: Name of the bundled example dossier (three workers of a Weihai employer).
+EXAMPLE_DOSSIER = "example-dossier.json"
+
+
+def example_dossier_text() -> str:
+    """The bundled example dossier, as JSON text."""
+    return resources.files("pension_collect").joinpath("data", EXAMPLE_DOSSIER).read_text("utf-8")

@@ -18,11 +18,11 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:
-    from .bureau.protocol import TransportRegistry
-    from .render.registry import RendererRegistry
-    from .rules.pack import RulePackRegistry
-    from .storage import StorageRegistry
-    from .workflow.events import DeclarationConcluded, DeclarationSubmitted, WorkerSaved
+    from .ports.events import DeclarationConcluded, DeclarationSubmitted, WorkerSaved
+    from .ports.forms.registry import RendererRegistry
+    from .ports.rulepacks import RulePackRegistry
+    from .ports.storage import StorageRegistry
+    from .ports.transport import TransportRegistry
 
 __all__ = [
     "hookimpl",

@@ -41,6 +41,7 @@ __all__ = [
     "InvalidChecksum",
     "InvalidFormat",
     "InvalidIdentityNumber",
+    "canonical_id",
     "check_digit",
     "compact",
     "is_valid",
@@ -335,3 +336,16 @@ def mask(raw: str) -> str:
     if n == 15:
         return s[:6] + "*" * 6 + s[-3:]
     return "*" * n
+
+
+def canonical_id(raw: str) -> str:
+    """The key a worker is known by everywhere: the 18-character form of an
+    identity number, or ``raw`` trimmed and upper-cased when it cannot be read.
+
+    The workflow, the rules and the bureau compare identities through this one
+    function, so they agree on who is who.
+    """
+    try:
+        return IdentityNumber.parse(raw).number
+    except (InvalidIdentityNumber, TypeError, ValueError):
+        return raw.strip().upper()

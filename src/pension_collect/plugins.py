@@ -2,9 +2,14 @@
 
 Built-in adapters and the built-in rule pack are plugins too: they are listed
 in :data:`DEFAULT_PLUGINS` and registered through the same door as third-party
-plugins (with ``trylast=True``, so a plugin can replace what they provide).
-Core code calls hooks only through :class:`PluginHost`, never through
-``pm.hook`` directly.
+plugins. They register with ``default=True``, so a plugin registering the same
+name or scheme replaces them, in whichever order the two run; a host can also
+leave any of them out by name (``PluginHost(exclude=...)``). Core code calls
+hooks only through :class:`PluginHost`, never through ``pm.hook`` directly.
+
+This module is the host layer: it imports the ports and the hook
+specifications, and only the workflow, the CLI and the facade import it
+(docs/architecture.md).
 
 Set ``PENSION_COLLECT_DISABLE_PLUGINS=1`` to load no third-party plugin, or to a
 comma-separated list of entry-point names to block only those.
@@ -15,29 +20,28 @@ from __future__ import annotations
 import importlib
 import os
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pluggy
 
 from . import hookspecs
 from .errors import PluginError
-from .render.registry import Renderer, RendererRegistry
-from .rules.pack import RulePack, RulePackRegistry
-from .storage import Storage, StorageRegistry
+from .ports.events import DeclarationConcluded, DeclarationSubmitted, WorkerSaved
+from .ports.forms.registry import Renderer, RendererRegistry
+from .ports.rulepacks import RulePackRegistry
+from .ports.storage import Storage, StorageRegistry
+from .ports.transport import Transport, TransportRegistry
+from .rules.pack import RulePack
 
-if TYPE_CHECKING:
-    from .bureau.protocol import Transport, TransportRegistry
-    from .workflow.events import DeclarationConcluded, DeclarationSubmitted, WorkerSaved
-
-__all__ = ["DEFAULT_PLUGINS", "DISABLE_ENV", "PluginHost", "default_host"]
+__all__ = ["DEFAULT_PLUGINS", "DISABLE_ENV", "PluginHost"]
 
 #: Modules registered as plugins in every host, in this order.
 DEFAULT_PLUGINS: tuple[str, ...] = (
-    "pension_collect.rules.weihai2013",
+    "pension_collect.adapters.rule_packs",
     "pension_collect.adapters.memory",
     "pension_collect.adapters.sqlite",
     "pension_collect.adapters.local_transport",
-    "pension_collect.render.plugin",
+    "pension_collect.adapters.pdf.plugin",
 )
 
 #: Environment variable: "1" blocks every entry-point plugin; a comma-separated
@@ -49,7 +53,11 @@ class PluginHost:
     """Owns the plugin manager and answers the core's questions through it.
 
     ``load_entry_points=False`` gives a host with the built-ins only (useful
-    in tests); ``plugins`` registers extra plugin objects or modules.
+    in tests); ``plugins`` registers extra plugin objects or modules;
+    ``exclude`` leaves out built-ins by their name in :data:`DEFAULT_PLUGINS`
+    (``"pension_collect.adapters.pdf.plugin"``) or its last part
+    (``"pdf.plugin"``, ``"sqlite"``): a host without PDF forms, say, or with
+    a plugin's store in place of SQLite.
     """
 
     def __init__(
@@ -57,10 +65,11 @@ class PluginHost:
         *,
         load_entry_points: bool = True,
         plugins: Iterable[object] = (),
+        exclude: Iterable[str] = (),
     ) -> None:
         self._pm = pluggy.PluginManager(hookspecs.PROJECT)
         self._pm.add_hookspecs(hookspecs)
-        for module_name in DEFAULT_PLUGINS:
+        for module_name in _builtins_without(exclude):
             self._pm.register(importlib.import_module(module_name), name=module_name)
         if load_entry_points:
             self._load_entry_points()
@@ -155,6 +164,7 @@ class PluginHost:
         if self._storage is None:
             registry = StorageRegistry()
             self._pm.hook.pension_collect_register_storage(registry=registry)
+            registry.freeze()
             self._storage = registry
         return self._storage
 
@@ -166,10 +176,9 @@ class PluginHost:
     def transport_registry(self) -> TransportRegistry:
         """Every bureau transport the plugins provide, by URL scheme."""
         if self._transports is None:
-            from .bureau.protocol import TransportRegistry as _TransportRegistry
-
-            registry = _TransportRegistry()
+            registry = TransportRegistry()
             self._pm.hook.pension_collect_register_transport(registry=registry)
+            registry.freeze()
             self._transports = registry
         return self._transports
 
@@ -198,16 +207,17 @@ class PluginHost:
         return self._pm
 
 
-_default: PluginHost | None = None
-
-
-def default_host() -> PluginHost:
-    """A host with every installed plugin, created on first use.
-
-    Embedding applications that need isolation create their own
-    :class:`PluginHost` and pass it explicitly instead.
-    """
-    global _default
-    if _default is None:
-        _default = PluginHost()
-    return _default
+def _builtins_without(exclude: Iterable[str]) -> list[str]:
+    """DEFAULT_PLUGINS less the excluded ones; an unknown name is a PluginError."""
+    wanted = list(exclude)
+    if isinstance(exclude, str):
+        wanted = [exclude]
+    prefix = "pension_collect.adapters."
+    left = list(DEFAULT_PLUGINS)
+    for name in wanted:
+        matches = [m for m in left if name in (m, m.removeprefix(prefix))]
+        if not matches:
+            known = ", ".join(m.removeprefix(prefix) for m in DEFAULT_PLUGINS)
+            raise PluginError(f"no built-in plugin named {name!r} to exclude; built-ins: {known}")
+        left = [m for m in left if m not in matches]
+    return left

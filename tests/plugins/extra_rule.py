@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from pension_collect import hookimpl
-from pension_collect.rules import DossierView, Hit, Rule, RulePackRegistry, Scope, Severity
+from pension_collect.ports.rulepacks import RulePackRegistry
+from pension_collect.rules import DossierView, Hit, Rule, Scope, Severity
 
 CODE = "acme.no-phone"
 

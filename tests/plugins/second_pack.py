@@ -12,11 +12,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from pension_collect import hookimpl
+from pension_collect.ports.rulepacks import RulePackRegistry
 from pension_collect.rules import (
     Hit,
     Rule,
     RulePack,
-    RulePackRegistry,
     Severity,
     WorkerView,
     load_parameters,

@@ -9,15 +9,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ..bureau.protocol import (
+from ..errors import PensionCollectError
+from ..hookspecs import hookimpl
+from ..ports.transport import (
     DeclarationKind,
     DeclarationStatus,
     SyncResult,
     TransportRegistry,
 )
-from ..bureau.reference import ReferenceBureau
-from ..errors import PensionCollectError
-from ..hookspecs import hookimpl
+from .reference_bureau import ReferenceBureau
 
 __all__ = ["LocalTransport"]
 
@@ -88,7 +88,7 @@ class LocalTransport:
         return f"LocalTransport(url={self.url!r})"
 
 
-@hookimpl(trylast=True)
+@hookimpl
 def pension_collect_register_transport(registry: TransportRegistry) -> None:
     """Built-in ``local:`` transport."""
     registry.add("local", LocalTransport.open, default=True)

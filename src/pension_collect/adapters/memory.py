@@ -15,11 +15,11 @@ from contextlib import contextmanager
 from typing import Any
 
 from ..hookspecs import hookimpl
-from ..storage import (
+from ..ports.storage import (
     AuditEntry,
     ConflictError,
-    Kind,
     Record,
+    RecordKind,
     StorageError,
     StorageRegistry,
     Write,
@@ -48,13 +48,13 @@ class MemoryTransaction:
             return self._staged[k]
         return self._base.get(k)
 
-    def get(self, kind: Kind, unit_no: str, key: str) -> Record | None:
+    def get(self, kind: RecordKind, unit_no: str, key: str) -> Record | None:
         found = self._lookup((kind.value, unit_no, key))
         if found is None:
             return None
         return Record(kind, unit_no, key, found[0], copy.deepcopy(found[1]))
 
-    def list(self, kind: Kind, unit_no: str) -> builtins.list[Record]:
+    def list(self, kind: RecordKind, unit_no: str) -> builtins.list[Record]:
         keys = {k for k in self._base if k[0] == kind.value and k[1] == unit_no}
         keys.update(k for k in self._staged if k[0] == kind.value and k[1] == unit_no)
         out = []
@@ -64,7 +64,13 @@ class MemoryTransaction:
         return out
 
     def put(
-        self, kind: Kind, unit_no: str, key: str, data: dict[str, Any], *, expected_version: int
+        self,
+        kind: RecordKind,
+        unit_no: str,
+        key: str,
+        data: dict[str, Any],
+        *,
+        expected_version: int,
     ) -> Record:
         k = (kind.value, unit_no, key)
         found = self._lookup(k)
@@ -75,7 +81,9 @@ class MemoryTransaction:
         self._staged[k] = (actual + 1, stored)
         return Record(kind, unit_no, key, actual + 1, copy.deepcopy(stored))
 
-    def put_many(self, kind: Kind, unit_no: str, writes: Sequence[Write]) -> builtins.list[int]:
+    def put_many(
+        self, kind: RecordKind, unit_no: str, writes: Sequence[Write]
+    ) -> builtins.list[int]:
         return [
             self.put(kind, unit_no, w.key, w.data, expected_version=w.expected_version).version
             for w in writes
@@ -88,7 +96,7 @@ class MemoryTransaction:
         self,
         unit_no: str,
         *,
-        subject: tuple[Kind, str] | None = None,
+        subject: tuple[RecordKind, str] | None = None,
         declaration: str | None = None,
     ) -> builtins.list[AuditEntry]:
         pending = [_with_seq(e, self._audit_base + i + 1) for i, e in enumerate(self._audit)]
@@ -151,7 +159,7 @@ class MemoryStorage:
         return f"MemoryStorage(url={self.url!r})"
 
 
-@hookimpl(trylast=True)
+@hookimpl
 def pension_collect_register_storage(registry: StorageRegistry) -> None:
     """Built-in ``memory:`` storage."""
     registry.add("memory", MemoryStorage.open, default=True)

@@ -26,12 +26,12 @@ from typing import Any
 
 from ..errors import Problem
 from ..hookspecs import hookimpl
-from ..storage import (
+from ..ports.storage import (
     AuditEntry,
     ConflictError,
     CorruptRecord,
-    Kind,
     Record,
+    RecordKind,
     SchemaVersionError,
     StorageError,
     StorageRegistry,
@@ -101,7 +101,7 @@ def path_of(url: str) -> Path:
     return Path(rest)
 
 
-def _record_data(kind: Kind, key: str, text: str) -> dict[str, Any]:
+def _record_data(kind: RecordKind, key: str, text: str) -> dict[str, Any]:
     """A record's stored JSON text as data, or :class:`CorruptRecord` saying why."""
     try:
         data = json.loads(text)
@@ -137,14 +137,14 @@ class SQLiteTransaction:
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
 
-    def _version(self, kind: Kind, unit_no: str, key: str) -> int:
+    def _version(self, kind: RecordKind, unit_no: str, key: str) -> int:
         row = self._conn.execute(
             "SELECT version FROM records WHERE kind=? AND unit_no=? AND key=?",
             (kind.value, unit_no, key),
         ).fetchone()
         return 0 if row is None else int(row[0])
 
-    def get(self, kind: Kind, unit_no: str, key: str) -> Record | None:
+    def get(self, kind: RecordKind, unit_no: str, key: str) -> Record | None:
         row = self._conn.execute(
             "SELECT version, data FROM records WHERE kind=? AND unit_no=? AND key=?",
             (kind.value, unit_no, key),
@@ -153,7 +153,7 @@ class SQLiteTransaction:
             return None
         return Record(kind, unit_no, key, row[0], _record_data(kind, key, row[1]))
 
-    def list(self, kind: Kind, unit_no: str) -> builtins.list[Record]:
+    def list(self, kind: RecordKind, unit_no: str) -> builtins.list[Record]:
         sql = "SELECT key, version, data FROM records WHERE kind=? AND unit_no=? ORDER BY key"
         args = (kind.value, unit_no)
         loads = json.loads
@@ -176,12 +176,20 @@ class SQLiteTransaction:
         return out
 
     def put(
-        self, kind: Kind, unit_no: str, key: str, data: dict[str, Any], *, expected_version: int
+        self,
+        kind: RecordKind,
+        unit_no: str,
+        key: str,
+        data: dict[str, Any],
+        *,
+        expected_version: int,
     ) -> Record:
         (version,) = self.put_many(kind, unit_no, [Write(key, data, expected_version)])
         return Record(kind, unit_no, key, version, data)
 
-    def put_many(self, kind: Kind, unit_no: str, writes: Sequence[Write]) -> builtins.list[int]:
+    def put_many(
+        self, kind: RecordKind, unit_no: str, writes: Sequence[Write]
+    ) -> builtins.list[int]:
         k = kind.value
         inserts = [(k, unit_no, w.key, _dumps(w.data)) for w in writes if w.expected_version == 0]
         updates = [
@@ -216,7 +224,7 @@ class SQLiteTransaction:
         conn.execute("RELEASE put_many")
         return [w.expected_version + 1 for w in writes]
 
-    def _conflict(self, kind: Kind, unit_no: str, writes: Sequence[Write]) -> ConflictError:
+    def _conflict(self, kind: RecordKind, unit_no: str, writes: Sequence[Write]) -> ConflictError:
         seen: set[str] = set()
         for w in writes:
             actual = self._version(kind, unit_no, w.key)
@@ -252,7 +260,7 @@ class SQLiteTransaction:
         self,
         unit_no: str,
         *,
-        subject: tuple[Kind, str] | None = None,
+        subject: tuple[RecordKind, str] | None = None,
         declaration: str | None = None,
     ) -> builtins.list[AuditEntry]:
         sql = (
@@ -274,7 +282,7 @@ class SQLiteTransaction:
                 actor=r[2],
                 unit_no=r[3],
                 action=r[4],
-                subject_kind=Kind(r[5]),
+                subject_kind=RecordKind(r[5]),
                 subject_key=r[6],
                 declaration=r[7],
                 message=r[8],
@@ -388,7 +396,7 @@ class SQLiteStorage:
         return f"SQLiteStorage(path={str(self.path)!r}, schema_version={self.schema_version})"
 
 
-@hookimpl(trylast=True)
+@hookimpl
 def pension_collect_register_storage(registry: StorageRegistry) -> None:
     """Built-in ``sqlite:`` storage."""
     registry.add("sqlite", SQLiteStorage.open, default=True)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from .derive import Box, Kind, Placement, place, split
+from .derive import Box, Placement, SegmentKind, place, split
 from .engine import Context, DossierView, WorkerView, check, check_worker
-from .pack import DEFAULT_PACK, Finding, Hit, Rule, RulePack, RulePackRegistry, Scope, Severity
+from .pack import DEFAULT_PACK, Finding, Hit, Rule, RulePack, Scope, Severity
 from .parameters import (
     Confidence,
     DatedValue,
@@ -34,7 +34,6 @@ __all__ = [
     "DossierView",
     "Finding",
     "Hit",
-    "Kind",
     "Parameter",
     "ParameterError",
     "ParameterSet",
@@ -43,8 +42,8 @@ __all__ = [
     "Report",
     "Rule",
     "RulePack",
-    "RulePackRegistry",
     "Scope",
+    "SegmentKind",
     "SegmentSummary",
     "Severity",
     "WorkerSummary",

@@ -14,7 +14,7 @@ import attrs
 
 from ..model import Category, EmployerKind, Segment, Source, YearMonth
 
-__all__ = ["Box", "Kind", "Placement", "place", "split"]
+__all__ = ["Box", "Placement", "SegmentKind", "place", "split"]
 
 
 class Box(StrEnum):
@@ -24,7 +24,7 @@ class Box(StrEnum):
     LOWER = "lower"  # 下面的框
 
 
-class Kind(StrEnum):
+class SegmentKind(StrEnum):
     """How the derivation table reads a segment."""
 
     ENTERPRISE = "enterprise"  # enterprise period, handbook or red book
@@ -36,7 +36,7 @@ class Kind(StrEnum):
 class Placement:
     """Box and category of a segment; ``None`` where the table gives none."""
 
-    kind: Kind
+    kind: SegmentKind
     box: Box | None
     category: Category | None
     crosses: tuple[YearMonth, ...] = ()
@@ -46,18 +46,20 @@ class Placement:
 
 
 @functools.cache
-def _fixed(kind: Kind, box: Box | None, category: Category | None, in_account: bool) -> Placement:
+def _fixed(
+    kind: SegmentKind, box: Box | None, category: Category | None, in_account: bool
+) -> Placement:
     # The placements without crossings are few: made once, shared (immutable).
     return Placement(kind, box, category, in_account=in_account)
 
 
-def kind_of(segment: Segment) -> Kind:
+def kind_of(segment: Segment) -> SegmentKind:
     """Institution first (it keeps one category whatever its source), then transfers."""
     if segment.employer_kind is EmployerKind.INSTITUTION:
-        return Kind.INSTITUTION
+        return SegmentKind.INSTITUTION
     if segment.source is Source.TRANSFER_IN:
-        return Kind.TRANSFER
-    return Kind.ENTERPRISE
+        return SegmentKind.TRANSFER
+    return SegmentKind.ENTERPRISE
 
 
 def place(segment: Segment, *, upper_last: YearMonth, account_start: YearMonth) -> Placement:
@@ -70,9 +72,9 @@ def place(segment: Segment, *, upper_last: YearMonth, account_start: YearMonth) 
     start, end = segment.start, segment.end
     if end < start:
         return _fixed(kind, None, None, False)
-    if kind is Kind.INSTITUTION:
+    if kind is SegmentKind.INSTITUTION:
         return _fixed(kind, Box.LOWER, Category.PRE_ACCOUNT, False)
-    if kind is Kind.TRANSFER:
+    if kind is SegmentKind.TRANSFER:
         if end < account_start:
             return _fixed(kind, Box.LOWER, Category.PRE_ACCOUNT, False)
         if start >= account_start:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as _dt
 import functools
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
+from typing import Any, Generic, TypeVar, overload
 
 import attrs
 
@@ -21,9 +21,6 @@ from .derive import Placement, place
 from .pack import Finding, Hit, Rule, RulePack, Scope, Severity
 from .parameters import ParameterSet
 from .report import Report, SegmentSummary, WorkerSummary
-
-if TYPE_CHECKING:
-    from ..plugins import PluginHost
 
 __all__ = ["Context", "DossierView", "WorkerView", "check", "check_worker"]
 
@@ -201,35 +198,25 @@ def _run(rule: Rule, view: Any, path: str, out: list[Finding]) -> None:
         out.append(_internal_error(rule, path, exc))
 
 
-def _resolve_pack(
-    dossier: Dossier, pack: RulePack | str | None, host: PluginHost | None
-) -> RulePack:
-    if isinstance(pack, RulePack):
-        return pack
-    if host is None:
-        from ..plugins import default_host
-
-        host = default_host()
-    return host.rule_pack(pack or dossier.rule_pack)
-
-
 def check(
     dossier: Dossier,
+    pack: RulePack,
     *,
-    pack: RulePack | str | None = None,
-    host: PluginHost | None = None,
     today: _dt.date | None = None,
 ) -> Report:
-    """Check a dossier against a rule pack and report every finding.
+    """Check a dossier against ``pack`` and report every finding.
 
-    ``pack`` is a pack or its name (default: the dossier's ``rule_pack``, else
-    ``weihai-2013``), looked up through ``host`` (default: every installed
-    plugin). ``today`` fixes the current date (tests; the default ``as_of``).
-    Raises only :class:`~pension_collect.errors.UnknownRulePack`.
+    Pure: the pack is given, never looked up (``pension_collect.check`` looks a
+    pack up by name through the plugin host). ``today`` fixes the current date
+    (tests; the default ``as_of``). Never raises on domain data.
     """
-    rule_pack = _resolve_pack(dossier, pack, host)
+    if not isinstance(pack, RulePack):
+        raise TypeError(
+            "rules.check() takes a RulePack; to look a pack up by name use "
+            "pension_collect.check(dossier, pack=name)"
+        )
     with gc_paused():
-        return _check(dossier, rule_pack, today or _dt.date.today())
+        return _check(dossier, pack, today or _dt.date.today())
 
 
 def _check(dossier: Dossier, rule_pack: RulePack, today: _dt.date) -> Report:

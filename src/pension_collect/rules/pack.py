@@ -16,7 +16,7 @@ from typing import Any
 
 import attrs
 
-from ..errors import PluginError, UnknownRulePack
+from ..errors import PluginError
 from .parameters import ParameterSet
 
 __all__ = [
@@ -25,7 +25,6 @@ __all__ = [
     "Hit",
     "Rule",
     "RulePack",
-    "RulePackRegistry",
     "Scope",
     "Severity",
 ]
@@ -140,54 +139,3 @@ class RulePack:
     def with_rules(self, extra: Iterable[Rule]) -> RulePack:
         """A copy of the pack with more rules."""
         return attrs.evolve(self, rules=self.rules + tuple(extra))
-
-
-class RulePackRegistry:
-    """What the ``pension_collect_register_rule_packs`` hook fills in."""
-
-    def __init__(self) -> None:
-        self._packs: dict[str, RulePack] = {}
-        self._extra: dict[str, list[Rule]] = {}
-        self._frozen = False
-        self._resolved: dict[str, RulePack] = {}
-
-    def add_pack(self, pack: RulePack, *, default: bool = False) -> None:
-        """Register a pack. Built-ins pass ``default=True``: a plugin that
-        registered the same name first replaces them."""
-        self._ensure_open()
-        if pack.name in self._packs:
-            if default:
-                return
-            raise PluginError(f"two plugins register a rule pack named {pack.name!r}")
-        self._packs[pack.name] = pack
-
-    def add_rule(self, pack_name: str, rule: Rule) -> None:
-        """Add a rule to a pack (registered before or after this call)."""
-        self._ensure_open()
-        self._extra.setdefault(pack_name, []).append(rule)
-
-    def _ensure_open(self) -> None:
-        if self._frozen:
-            raise PluginError("rule packs can only be registered from the hook")
-
-    def freeze(self) -> None:
-        """Close registration; called by the plugin host after the hook ran."""
-        for name in self._extra:
-            if name not in self._packs:
-                raise PluginError(
-                    f"a plugin adds rules to rule pack {name!r}, which nobody provides"
-                )
-        self._frozen = True
-
-    def names(self) -> list[str]:
-        """Names of every registered pack, sorted."""
-        return sorted(self._packs)
-
-    def get(self, name: str | None = None) -> RulePack:
-        """The pack with extra rules applied; :class:`UnknownRulePack` if absent."""
-        name = name or DEFAULT_PACK
-        if name not in self._resolved:
-            if name not in self._packs:
-                raise UnknownRulePack(name, self._packs)
-            self._resolved[name] = self._packs[name].with_rules(self._extra.get(name, ()))
-        return self._resolved[name]

@@ -8,6 +8,7 @@ Messages never quote a name or an identity number.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -15,15 +16,14 @@ from typing import Any
 
 from .. import credit_code
 from ..dossier import segment_to_dict
-from ..hookspecs import hookimpl
 from ..identity import IdentityNumber, InvalidIdentityNumber, compact
 from ..model import AccountYear, Category, Source
-from .derive import Box, Kind, split
+from .derive import Box, SegmentKind, split
 from .engine import DossierView, WorkerView
-from .pack import Hit, Rule, RulePack, RulePackRegistry, Scope, Severity
+from .pack import Hit, Rule, RulePack, Scope, Severity
 from .parameters import ParameterError, ParameterSet, load_parameters
 
-__all__ = ["NAME", "PARAMETERS_FILE", "REQUIRED_PARAMETERS", "RULES", "make_pack"]
+__all__ = ["NAME", "PARAMETERS_FILE", "REQUIRED_PARAMETERS", "RULES", "default_pack", "make_pack"]
 
 NAME = "weihai-2013"
 PARAMETERS_FILE = Path(__file__).parent / "packs" / NAME / "parameters.toml"
@@ -226,7 +226,7 @@ def overlap(view: WorkerView) -> Iterator[Hit]:
         open_.append(j)
 
 
-def _crossing(boundary_param: str, kinds: tuple[Kind, ...], *, after_upper: bool) -> Any:
+def _crossing(boundary_param: str, kinds: tuple[SegmentKind, ...], *, after_upper: bool) -> Any:
     def rule(view: WorkerView) -> Iterator[Hit]:
         if after_upper:
             boundary = view.context.param("upper_box_last_month").add(1)
@@ -255,9 +255,9 @@ def _crossing(boundary_param: str, kinds: tuple[Kind, ...], *, after_upper: bool
     return rule
 
 
-crosses_box = _crossing("upper_box_last_month", (Kind.ENTERPRISE,), after_upper=True)
+crosses_box = _crossing("upper_box_last_month", (SegmentKind.ENTERPRISE,), after_upper=True)
 crosses_account_start = _crossing(
-    "account_start", (Kind.ENTERPRISE, Kind.TRANSFER), after_upper=False
+    "account_start", (SegmentKind.ENTERPRISE, SegmentKind.TRANSFER), after_upper=False
 )
 
 
@@ -285,7 +285,7 @@ def total_required(view: WorkerView) -> Iterator[Hit]:
 
 def institution_remark(view: WorkerView) -> Iterator[Hit]:
     for i, s, placed in view.segments:
-        if placed.kind is Kind.INSTITUTION and (
+        if placed.kind is SegmentKind.INSTITUTION and (
             s.remark is None or INSTITUTION_REMARK not in s.remark
         ):
             yield Hit(path=view.segment_path(i), field="remark", expected=INSTITUTION_REMARK)
@@ -295,7 +295,7 @@ def institution_range(view: WorkerView) -> Iterator[Hit]:
     first = view.context.param("institution_window_start")
     last = view.context.param("institution_window_end")
     for i, s, placed in view.segments:
-        if placed.kind is Kind.INSTITUTION and (s.start < first or s.end > last):
+        if placed.kind is SegmentKind.INSTITUTION and (s.start < first or s.end > last):
             yield Hit(
                 path=view.segment_path(i),
                 params={"first": str(first), "last": str(last)},
@@ -808,6 +808,7 @@ def make_pack(parameters: ParameterSet | None = None) -> RulePack:
     )
 
 
-@hookimpl(trylast=True)
-def pension_collect_register_rule_packs(registry: RulePackRegistry) -> None:
-    registry.add_pack(make_pack(), default=True)
+@functools.cache
+def default_pack() -> RulePack:
+    """The pack with its bundled parameters, built once per process."""
+    return make_pack()

@@ -26,7 +26,7 @@ from typing import Any
 
 import pytest
 
-from ..storage import AuditEntry, ConflictError, Kind, Storage, Write
+from ..ports.storage import AuditEntry, ConflictError, RecordKind, Storage, Write
 
 __all__ = ["StorageContract", "sample_entry"]
 
@@ -40,7 +40,7 @@ def sample_entry(action: str, key: str, *, declaration: str | None = None) -> Au
         actor="tester",
         unit_no=UNIT,
         action=action,
-        subject_kind=Kind.WORKER,
+        subject_kind=RecordKind.WORKER,
         subject_key=key,
         message=f"{action} test entry",
         declaration=declaration,
@@ -75,53 +75,53 @@ class StorageContract:
         """A created record comes back with its data and version 1."""
         data: dict[str, Any] = {"name": "张伟", "amount": "491.40", "parts": [1, None, {"a": True}]}
         with storage.transaction() as tx:
-            rec = tx.put(Kind.WORKER, UNIT, "k1", data, expected_version=0)
+            rec = tx.put(RecordKind.WORKER, UNIT, "k1", data, expected_version=0)
             assert rec.version == 1
         with storage.transaction() as tx:
-            got = tx.get(Kind.WORKER, UNIT, "k1")
+            got = tx.get(RecordKind.WORKER, UNIT, "k1")
         assert got is not None
         assert (got.version, got.data) == (1, data)
 
     def test_missing_record_is_none(self, storage: Storage) -> None:
         """Getting a record that does not exist gives None."""
         with storage.transaction() as tx:
-            assert tx.get(Kind.WORKER, UNIT, "nobody") is None
+            assert tx.get(RecordKind.WORKER, UNIT, "nobody") is None
 
     def test_update_increments_version(self, storage: Storage) -> None:
         """Replacing a record at its current version gives the next version."""
         with storage.transaction() as tx:
-            tx.put(Kind.WORKER, UNIT, "k1", {"v": 1}, expected_version=0)
+            tx.put(RecordKind.WORKER, UNIT, "k1", {"v": 1}, expected_version=0)
         with storage.transaction() as tx:
-            rec = tx.put(Kind.WORKER, UNIT, "k1", {"v": 2}, expected_version=1)
+            rec = tx.put(RecordKind.WORKER, UNIT, "k1", {"v": 2}, expected_version=1)
         assert rec.version == 2
         with storage.transaction() as tx:
-            got = tx.get(Kind.WORKER, UNIT, "k1")
+            got = tx.get(RecordKind.WORKER, UNIT, "k1")
         assert got is not None
         assert got.data == {"v": 2}
 
     def test_create_existing_conflicts(self, storage: Storage) -> None:
         """Creating a record that exists raises a conflict and changes nothing."""
         with storage.transaction() as tx:
-            tx.put(Kind.WORKER, UNIT, "k1", {"v": 1}, expected_version=0)
+            tx.put(RecordKind.WORKER, UNIT, "k1", {"v": 1}, expected_version=0)
         with pytest.raises(ConflictError) as info, storage.transaction() as tx:
-            tx.put(Kind.WORKER, UNIT, "k1", {"v": 99}, expected_version=0)
+            tx.put(RecordKind.WORKER, UNIT, "k1", {"v": 99}, expected_version=0)
         assert (info.value.expected, info.value.actual) == (0, 1)
         with storage.transaction() as tx:
-            got = tx.get(Kind.WORKER, UNIT, "k1")
+            got = tx.get(RecordKind.WORKER, UNIT, "k1")
         assert got is not None
         assert got.data == {"v": 1}
 
     def test_stale_version_conflicts(self, storage: Storage) -> None:
         """Saving with a stale version raises a conflict; the newer data stays."""
         with storage.transaction() as tx:
-            tx.put(Kind.WORKER, UNIT, "k1", {"v": 1}, expected_version=0)
-            tx.put(Kind.WORKER, UNIT, "k1", {"v": 2}, expected_version=1)
+            tx.put(RecordKind.WORKER, UNIT, "k1", {"v": 1}, expected_version=0)
+            tx.put(RecordKind.WORKER, UNIT, "k1", {"v": 2}, expected_version=1)
         with pytest.raises(ConflictError) as info, storage.transaction() as tx:
-            tx.put(Kind.WORKER, UNIT, "k1", {"v": "lost?"}, expected_version=1)
+            tx.put(RecordKind.WORKER, UNIT, "k1", {"v": "lost?"}, expected_version=1)
         assert info.value.actual == 2
         assert info.value.code == "storage.conflict"
         with storage.transaction() as tx:
-            got = tx.get(Kind.WORKER, UNIT, "k1")
+            got = tx.get(RecordKind.WORKER, UNIT, "k1")
         assert got is not None
         assert (got.version, got.data) == (2, {"v": 2})
 
@@ -129,9 +129,9 @@ class StorageContract:
         """A conflict's message does not contain the record's key or data."""
         key = "371002196503021239"
         with storage.transaction() as tx:
-            tx.put(Kind.WORKER, UNIT, key, {"name": "张伟"}, expected_version=0)
+            tx.put(RecordKind.WORKER, UNIT, key, {"name": "张伟"}, expected_version=0)
         with pytest.raises(ConflictError) as info, storage.transaction() as tx:
-            tx.put(Kind.WORKER, UNIT, key, {"name": "张伟"}, expected_version=0)
+            tx.put(RecordKind.WORKER, UNIT, key, {"name": "张伟"}, expected_version=0)
         assert key not in str(info.value)
         assert "张伟" not in str(info.value)
 
@@ -140,43 +140,43 @@ class StorageContract:
 
         def failing_step() -> None:
             with storage.transaction() as tx:
-                tx.put(Kind.WORKER, UNIT, "k1", {"v": 1}, expected_version=0)
+                tx.put(RecordKind.WORKER, UNIT, "k1", {"v": 1}, expected_version=0)
                 tx.append_audit([sample_entry("worker.saved", "k1")])
                 raise _Boom
 
         with pytest.raises(_Boom):
             failing_step()
         with storage.transaction() as tx:
-            assert tx.get(Kind.WORKER, UNIT, "k1") is None
+            assert tx.get(RecordKind.WORKER, UNIT, "k1") is None
             assert tx.audit(UNIT) == []
 
     def test_reads_see_own_writes(self, storage: Storage) -> None:
         """Inside a transaction, reads see the transaction's own writes."""
         with storage.transaction() as tx:
-            tx.put(Kind.WORKER, UNIT, "k1", {"v": 1}, expected_version=0)
-            got = tx.get(Kind.WORKER, UNIT, "k1")
+            tx.put(RecordKind.WORKER, UNIT, "k1", {"v": 1}, expected_version=0)
+            got = tx.get(RecordKind.WORKER, UNIT, "k1")
             assert got is not None
             assert got.version == 1
-            assert [r.key for r in tx.list(Kind.WORKER, UNIT)] == ["k1"]
+            assert [r.key for r in tx.list(RecordKind.WORKER, UNIT)] == ["k1"]
 
     def test_put_many_is_all_or_nothing(self, storage: Storage) -> None:
         """A batch with one stale write applies none of its writes."""
         with storage.transaction() as tx:
-            tx.put(Kind.WORKER, UNIT, "b", {"v": 1}, expected_version=0)
+            tx.put(RecordKind.WORKER, UNIT, "b", {"v": 1}, expected_version=0)
         writes = [Write("a", {"v": 1}, 0), Write("b", {"v": 2}, 5), Write("c", {"v": 1}, 0)]
         with pytest.raises(ConflictError) as info, storage.transaction() as tx:
-            tx.put_many(Kind.WORKER, UNIT, writes)
+            tx.put_many(RecordKind.WORKER, UNIT, writes)
         assert info.value.key == "b"
         with storage.transaction() as tx:
-            assert [r.key for r in tx.list(Kind.WORKER, UNIT)] == ["b"]
+            assert [r.key for r in tx.list(RecordKind.WORKER, UNIT)] == ["b"]
 
     def test_put_many_returns_versions(self, storage: Storage) -> None:
         """A batch of creates and updates returns each record's new version."""
         with storage.transaction() as tx:
-            tx.put(Kind.WORKER, UNIT, "b", {"v": 1}, expected_version=0)
+            tx.put(RecordKind.WORKER, UNIT, "b", {"v": 1}, expected_version=0)
         with storage.transaction() as tx:
             versions = tx.put_many(
-                Kind.WORKER, UNIT, [Write("a", {"v": 1}, 0), Write("b", {"v": 2}, 1)]
+                RecordKind.WORKER, UNIT, [Write("a", {"v": 1}, 0), Write("b", {"v": 2}, 1)]
             )
         assert versions == [1, 2]
 
@@ -184,23 +184,23 @@ class StorageContract:
         """Listing gives one kind of one employer, ordered by key."""
         with storage.transaction() as tx:
             for key in ("c", "a", "b"):
-                tx.put(Kind.WORKER, UNIT, key, {"k": key}, expected_version=0)
-            tx.put(Kind.WORKER, "other-unit", "a0", {}, expected_version=0)
-            tx.put(Kind.DECLARATION, UNIT, "a1", {}, expected_version=0)
+                tx.put(RecordKind.WORKER, UNIT, key, {"k": key}, expected_version=0)
+            tx.put(RecordKind.WORKER, "other-unit", "a0", {}, expected_version=0)
+            tx.put(RecordKind.DECLARATION, UNIT, "a1", {}, expected_version=0)
         with storage.transaction() as tx:
-            assert [r.key for r in tx.list(Kind.WORKER, UNIT)] == ["a", "b", "c"]
-            assert [r.data["k"] for r in tx.list(Kind.WORKER, UNIT)] == ["a", "b", "c"]
+            assert [r.key for r in tx.list(RecordKind.WORKER, UNIT)] == ["a", "b", "c"]
+            assert [r.data["k"] for r in tx.list(RecordKind.WORKER, UNIT)] == ["a", "b", "c"]
 
     def test_returned_data_is_a_copy(self, storage: Storage) -> None:
         """Changing data a read returned does not change the store."""
         with storage.transaction() as tx:
-            tx.put(Kind.WORKER, UNIT, "k1", {"list": [1]}, expected_version=0)
+            tx.put(RecordKind.WORKER, UNIT, "k1", {"list": [1]}, expected_version=0)
         with storage.transaction() as tx:
-            got = tx.get(Kind.WORKER, UNIT, "k1")
+            got = tx.get(RecordKind.WORKER, UNIT, "k1")
             assert got is not None
             got.data["list"].append(2)
         with storage.transaction() as tx:
-            again = tx.get(Kind.WORKER, UNIT, "k1")
+            again = tx.get(RecordKind.WORKER, UNIT, "k1")
         assert again is not None
         assert again.data == {"list": [1]}
 
@@ -216,7 +216,7 @@ class StorageContract:
             )
         with storage.transaction() as tx:
             everything = tx.audit(UNIT)
-            per_worker = tx.audit(UNIT, subject=(Kind.WORKER, "k1"))
+            per_worker = tx.audit(UNIT, subject=(RecordKind.WORKER, "k1"))
             per_decl = tx.audit(UNIT, declaration="workers-1")
             other = tx.audit("other-unit")
         assert [e.action for e in everything] == [
@@ -239,11 +239,11 @@ class StorageContract:
     ) -> None:
         """A committed write is visible through a second handle on the store."""
         with storage.transaction() as tx:
-            tx.put(Kind.WORKER, UNIT, "k1", {"v": 1}, expected_version=0)
+            tx.put(RecordKind.WORKER, UNIT, "k1", {"v": 1}, expected_version=0)
             tx.append_audit([sample_entry("worker.saved", "k1")])
         other = reopen()
         with other.transaction() as tx:
-            got = tx.get(Kind.WORKER, UNIT, "k1")
+            got = tx.get(RecordKind.WORKER, UNIT, "k1")
             log = tx.audit(UNIT)
         assert got is not None
         assert got.data == {"v": 1}
@@ -254,13 +254,13 @@ class StorageContract:
     ) -> None:
         """Two handles saving the same read version: the second gets a conflict."""
         with storage.transaction() as tx:
-            tx.put(Kind.WORKER, UNIT, "k1", {"by": "nobody"}, expected_version=0)
+            tx.put(RecordKind.WORKER, UNIT, "k1", {"by": "nobody"}, expected_version=0)
         other = reopen()
         with storage.transaction() as tx:
-            tx.put(Kind.WORKER, UNIT, "k1", {"by": "first"}, expected_version=1)
+            tx.put(RecordKind.WORKER, UNIT, "k1", {"by": "first"}, expected_version=1)
         with pytest.raises(ConflictError), other.transaction() as tx:
-            tx.put(Kind.WORKER, UNIT, "k1", {"by": "second"}, expected_version=1)
+            tx.put(RecordKind.WORKER, UNIT, "k1", {"by": "second"}, expected_version=1)
         with other.transaction() as tx:
-            got = tx.get(Kind.WORKER, UNIT, "k1")
+            got = tx.get(RecordKind.WORKER, UNIT, "k1")
         assert got is not None
         assert (got.version, got.data) == (2, {"by": "first"})

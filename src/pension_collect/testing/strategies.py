@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import calendar
 import datetime as _dt
-import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Literal, TypeVar
@@ -709,21 +708,23 @@ def dossiers(
 # --------------------------------------------------------------------------- the pack's calendar
 
 
-@functools.cache
 def _bundled_pack() -> RulePack:
-    from ..rules.weihai2013 import make_pack
+    from ..rules.weihai2013 import default_pack
 
-    return make_pack()
+    return default_pack()
 
 
 def _resolve_pack(pack: RulePack | str | None) -> RulePack:
-    if pack is None:
+    from ..rules.weihai2013 import NAME
+
+    if pack is None or pack == NAME:
         return _bundled_pack()
     if isinstance(pack, RulePack):
         return pack
-    from ..plugins import default_host
-
-    return default_host().rule_pack(pack)
+    raise ValueError(
+        f"strategies know the built-in pack {NAME!r} by name; pass the RulePack object "
+        f"for {pack!r} (e.g. pension_collect.rule_pack({pack!r}))"
+    )
 
 
 @attrs.frozen

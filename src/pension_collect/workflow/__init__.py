@@ -3,7 +3,8 @@
 
 from __future__ import annotations
 
-from .errors import (
+from ..ports.events import DeclarationConcluded, DeclarationSubmitted, WorkerSaved
+from .guards import (
     AlreadyAccepted,
     ConfirmationFormMissing,
     DeclarationInFlight,
@@ -23,8 +24,7 @@ from .errors import (
     WorkerLocked,
     WorkflowError,
 )
-from .events import DeclarationConcluded, DeclarationSubmitted, WorkerSaved
-from .forms import FormsPrinted
+from .printing import FormsPrinted
 from .session import (
     CONFIRMATION_COPIES,
     CollectionSession,

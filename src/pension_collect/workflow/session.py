@@ -18,7 +18,22 @@ from typing import Any, TypeVar
 
 import attrs
 
-from ..bureau.protocol import (
+from ..dossier import make_converter, problems_of
+from ..errors import Problem
+from ..identity import canonical_id, mask
+from ..model import BureauRecord, Dossier, Employer, Worker, YearMonth
+from ..plugins import PluginHost
+from ..ports.events import DeclarationConcluded, DeclarationSubmitted, WorkerSaved
+from ..ports.storage import (
+    AuditEntry,
+    CorruptRecord,
+    Record,
+    RecordKind,
+    Storage,
+    Transaction,
+    Write,
+)
+from ..ports.transport import (
     DeclarationKind,
     DeclarationState,
     DeclarationStatus,
@@ -26,17 +41,9 @@ from ..bureau.protocol import (
     Transport,
     WorkerOutcome,
 )
-from ..bureau.reference import canonical_id
-from ..dossier import make_converter, problems_of
-from ..errors import Problem
-from ..identity import mask
-from ..model import BureauRecord, Dossier, Employer, Worker, YearMonth
-from ..plugins import PluginHost
 from ..rules import Finding, RulePack, check_worker
-from ..storage import AuditEntry, CorruptRecord, Kind, Record, Storage, Transaction, Write
-from . import errors as E
-from .events import DeclarationConcluded, DeclarationSubmitted, WorkerSaved
-from .forms import FormsPrinted, render_form
+from . import guards as E
+from .printing import FormsPrinted, render_form
 
 __all__ = [
     "CONFIRMATION_COPIES",
@@ -112,7 +119,7 @@ class StoredDeclaration:
     concluded_at: str | None = None
 
 
-def _stored(value: Any, cls: type[T], kind: Kind, key: str, path: str) -> T:
+def _stored(value: Any, cls: type[T], kind: RecordKind, key: str, path: str) -> T:
     """A model object kept in a record; :class:`CorruptRecord` says where it is
     damaged (a record edited by hand or by another program)."""
     try:
@@ -240,7 +247,9 @@ class CollectionSession:
     """The collection of one employer (``unit_no``) over a store and a bureau transport.
 
     ``actor`` is who does the steps (written to the audit log); ``host`` the
-    plugin host (rule packs, renderers, event hooks; default: built-ins only);
+    plugin host (rule packs, renderers, event hooks; default: a new
+    :class:`~pension_collect.plugins.PluginHost` with every installed plugin, as
+    the facade's functions use);
     ``pack`` the rule pack or its name; ``as_of`` the collection month for the
     rules (default: the clock's month); ``clock`` the time source (tests).
 
@@ -266,7 +275,7 @@ class CollectionSession:
         self.transport = transport
         self.unit_no = unit_no
         self.actor = actor
-        self.host = host if host is not None else PluginHost(load_entry_points=False)
+        self.host = host if host is not None else PluginHost()
         self._pack = pack if isinstance(pack, RulePack) else self.host.rule_pack(pack)
         self.as_of = as_of
         self.clock = clock
@@ -285,7 +294,7 @@ class CollectionSession:
     def _entry(
         self,
         action: str,
-        subject_kind: Kind,
+        subject_kind: RecordKind,
         subject_key: str,
         message: str,
         *,
@@ -307,13 +316,13 @@ class CollectionSession:
         )
 
     def _session(self, tx: Transaction) -> Record:
-        rec = tx.get(Kind.SESSION, self.unit_no, _SESSION_KEY)
+        rec = tx.get(RecordKind.SESSION, self.unit_no, _SESSION_KEY)
         if rec is None:
             raise E.NotStarted()
         return rec
 
     def _put_session(self, tx: Transaction, rec: Record, data: dict[str, Any]) -> None:
-        tx.put(Kind.SESSION, self.unit_no, _SESSION_KEY, data, expected_version=rec.version)
+        tx.put(RecordKind.SESSION, self.unit_no, _SESSION_KEY, data, expected_version=rec.version)
 
     def _synced(self, tx: Transaction, sess: dict[str, Any]) -> None:
         if not sess.get("sync_no"):
@@ -327,13 +336,13 @@ class CollectionSession:
         """The session's stored state (started, sync number, employer, ...); ``{}``
         before :meth:`start`."""
         with self.storage.transaction() as tx:
-            rec = tx.get(Kind.SESSION, self.unit_no, _SESSION_KEY)
+            rec = tx.get(RecordKind.SESSION, self.unit_no, _SESSION_KEY)
             return {} if rec is None else rec.data
 
     def worker(self, key: str) -> StoredWorker:
         """A stored worker (remembering its version for the next save)."""
         with self.storage.transaction() as tx:
-            rec = tx.get(Kind.WORKER, self.unit_no, key)
+            rec = tx.get(RecordKind.WORKER, self.unit_no, key)
         if rec is None:
             raise E.UnknownWorker(keys=[key])
         self._seen[key] = rec.version
@@ -342,7 +351,7 @@ class CollectionSession:
     def workers(self) -> list[StoredWorker]:
         """Every stored worker, by key."""
         with self.storage.transaction() as tx:
-            recs = tx.list(Kind.WORKER, self.unit_no)
+            recs = tx.list(RecordKind.WORKER, self.unit_no)
         for rec in recs:
             self._seen[rec.key] = rec.version
         return [_worker_from(r) for r in recs]
@@ -350,7 +359,7 @@ class CollectionSession:
     def declaration(self, key: str) -> StoredDeclaration:
         """A stored declaration by its session key."""
         with self.storage.transaction() as tx:
-            rec = tx.get(Kind.DECLARATION, self.unit_no, key)
+            rec = tx.get(RecordKind.DECLARATION, self.unit_no, key)
         if rec is None:
             raise LookupError(f"no declaration {key!r}")
         return _decl_from(rec)
@@ -358,7 +367,7 @@ class CollectionSession:
     def declarations(self) -> list[StoredDeclaration]:
         """Every declaration of the session, in the order they were made."""
         with self.storage.transaction() as tx:
-            recs = tx.list(Kind.DECLARATION, self.unit_no)
+            recs = tx.list(RecordKind.DECLARATION, self.unit_no)
         decls = [_decl_from(r) for r in recs]
         return sorted(decls, key=lambda d: (d.created_at, d.key))
 
@@ -368,7 +377,7 @@ class CollectionSession:
         """The audit log of the session, or of one worker (key) or declaration (key)."""
         with self.storage.transaction() as tx:
             if worker is not None:
-                return tx.audit(self.unit_no, subject=(Kind.WORKER, worker))
+                return tx.audit(self.unit_no, subject=(RecordKind.WORKER, worker))
             return tx.audit(self.unit_no, declaration=declaration)
 
     def failed_workers(self) -> list[str]:
@@ -384,7 +393,7 @@ class CollectionSession:
         if pending:
             raise E.PendingDeclaration(details=[p.id for p in pending])
         with self.storage.transaction() as tx:
-            if tx.get(Kind.SESSION, self.unit_no, _SESSION_KEY) is not None:
+            if tx.get(RecordKind.SESSION, self.unit_no, _SESSION_KEY) is not None:
                 return  # already started: starting again is harmless
             data = {
                 "started_at": self._now(),
@@ -396,9 +405,13 @@ class CollectionSession:
                 "employer_declaration": None,
                 "verification": {},
             }
-            tx.put(Kind.SESSION, self.unit_no, _SESSION_KEY, data, expected_version=0)
+            tx.put(RecordKind.SESSION, self.unit_no, _SESSION_KEY, data, expected_version=0)
             tx.append_audit(
-                [self._entry("session.started", Kind.SESSION, _SESSION_KEY, "collection started")]
+                [
+                    self._entry(
+                        "session.started", RecordKind.SESSION, _SESSION_KEY, "collection started"
+                    )
+                ]
             )
 
     # -- [P3.1] sync and employer ------------------------------------------------------
@@ -412,13 +425,13 @@ class CollectionSession:
             rec = self._session(tx)
             sess = dict(rec.data)
             sync_no = int(sess.get("sync_no", 0)) + 1
-            existing = {r.key: r.version for r in tx.list(Kind.SYNCED, self.unit_no)}
+            existing = {r.key: r.version for r in tx.list(RecordKind.SYNCED, self.unit_no)}
             writes = []
             for person in result.persons:
                 key = canonical_id(str(person.get("id_number") or person.get("person_no")))
                 data = {"sync_no": sync_no, "record": person}
                 writes.append(Write(key, data, existing.get(key, 0)))
-            tx.put_many(Kind.SYNCED, self.unit_no, writes)
+            tx.put_many(RecordKind.SYNCED, self.unit_no, writes)
             sess.update(
                 sync_no=sync_no,
                 synced_at=result.at,
@@ -430,7 +443,7 @@ class CollectionSession:
                 [
                     self._entry(
                         "session.synced",
-                        Kind.SESSION,
+                        RecordKind.SESSION,
                         _SESSION_KEY,
                         f"data sync {sync_no}: {len(result.persons)} persons",
                     )
@@ -453,7 +466,7 @@ class CollectionSession:
                 [
                     self._entry(
                         "employer.collected",
-                        Kind.SESSION,
+                        RecordKind.SESSION,
                         _SESSION_KEY,
                         "employer information collected",
                         before=before,
@@ -485,12 +498,17 @@ class CollectionSession:
             self._synced(tx, sess)
             if sess.get("employer") is None:
                 raise E.EmployerFirst()
-            synced = {r.key: r.data for r in tx.list(Kind.SYNCED, self.unit_no)}
+            synced = {r.key: r.data for r in tx.list(RecordKind.SYNCED, self.unit_no)}
             current = {k: v for k, v in synced.items() if v["sync_no"] == sess["sync_no"]}
             selected = sorted(current) if keys is None else [canonical_id(k) for k in keys]
         dossier = self._form_dossier(sess, selected, current)
         printed = render_form(
-            self.host, "verification", dossier, out_dir=out_dir, workers=len(selected)
+            self.host,
+            "verification",
+            dossier,
+            pack=self._pack,
+            out_dir=out_dir,
+            workers=len(selected),
         )
         with self.storage.transaction() as tx:
             rec = self._session(tx)
@@ -504,7 +522,7 @@ class CollectionSession:
                 [
                     self._entry(
                         "forms.verification",
-                        Kind.SESSION,
+                        RecordKind.SESSION,
                         _SESSION_KEY,
                         f"verification forms printed for {len(selected)} workers",
                     )
@@ -515,18 +533,20 @@ class CollectionSession:
     def _form_dossier(
         self, sess: dict[str, Any], keys: Sequence[str], synced: dict[str, Any]
     ) -> Dossier:
-        employer = _stored(sess["employer"], Employer, Kind.SESSION, _SESSION_KEY, "$.employer")
+        employer = _stored(
+            sess["employer"], Employer, RecordKind.SESSION, _SESSION_KEY, "$.employer"
+        )
         workers = []
         with self.storage.transaction() as tx:
             for key in keys:
-                rec = tx.get(Kind.WORKER, self.unit_no, key)
+                rec = tx.get(RecordKind.WORKER, self.unit_no, key)
                 if rec is not None:
                     workers.append(_worker_from(rec).worker)
                     continue
                 person = synced.get(key, {}).get("record")
                 if person is None:
                     continue
-                bureau = _stored(person, BureauRecord, Kind.SYNCED, key, "$.record")
+                bureau = _stored(person, BureauRecord, RecordKind.SYNCED, key, "$.record")
                 workers.append(
                     Worker(
                         id_number=bureau.id_number or key,
@@ -558,7 +578,7 @@ class CollectionSession:
                 [
                     self._entry(
                         "worker.window-visit",
-                        Kind.WORKER,
+                        RecordKind.WORKER,
                         key,
                         "correction at the bureau window" + (f": {note}" if note else ""),
                     )
@@ -580,10 +600,12 @@ class CollectionSession:
             self._synced(tx, sess)
             if sess.get("verification", {}).get(key) != sess["sync_no"]:
                 raise E.VerificationFormMissing(keys=[key])
-            synced = tx.get(Kind.SYNCED, self.unit_no, key)
+            synced = tx.get(RecordKind.SYNCED, self.unit_no, key)
             bureau: BureauRecord | None = None
             if synced is not None and synced.data["sync_no"] == sess["sync_no"]:
-                bureau = _stored(synced.data["record"], BureauRecord, Kind.SYNCED, key, "$.record")
+                bureau = _stored(
+                    synced.data["record"], BureauRecord, RecordKind.SYNCED, key, "$.record"
+                )
             elif worker.person_no:
                 self._check_person_no(tx, sess, worker, key)
             if bureau is not None and bureau.name is not None and bureau.name != worker.name:
@@ -606,7 +628,7 @@ class CollectionSession:
                     details=[_finding_dict(f) for f in errors],
                 )
             warnings = tuple(_finding_dict(f) for f in findings if not f.is_error)
-            old = tx.get(Kind.WORKER, self.unit_no, key)
+            old = tx.get(RecordKind.WORKER, self.unit_no, key)
             failed_in = None
             if old is not None:
                 prev = _worker_from(old)
@@ -630,13 +652,13 @@ class CollectionSession:
                 declaration=None if old is None else _worker_from(old).declaration,
             )
             data = _worker_data(stored)
-            new = tx.put(Kind.WORKER, self.unit_no, key, data, expected_version=expected)
+            new = tx.put(RecordKind.WORKER, self.unit_no, key, data, expected_version=expected)
             n_warn = len(warnings)
             tx.append_audit(
                 [
                     self._entry(
                         "worker.saved",
-                        Kind.WORKER,
+                        RecordKind.WORKER,
                         key,
                         f"worker collection saved as version {new.version}"
                         + (f" ({n_warn} warning{'s' if n_warn != 1 else ''})" if n_warn else "")
@@ -662,7 +684,7 @@ class CollectionSession:
     def _check_person_no(
         self, tx: Transaction, sess: dict[str, Any], worker: Worker, key: str
     ) -> None:
-        for rec in tx.list(Kind.SYNCED, self.unit_no):
+        for rec in tx.list(RecordKind.SYNCED, self.unit_no):
             person = rec.data["record"]
             if rec.data["sync_no"] == sess["sync_no"] and person.get("person_no") == (
                 worker.person_no
@@ -680,7 +702,7 @@ class CollectionSession:
         (default: every worker collected and not yet declared)."""
         with self.storage.transaction() as tx:
             sess = self._session(tx).data
-            recs = {r.key: _worker_from(r) for r in tx.list(Kind.WORKER, self.unit_no)}
+            recs = {r.key: _worker_from(r) for r in tx.list(RecordKind.WORKER, self.unit_no)}
         if keys is None:
             selected = [k for k, sw in recs.items() if sw.status == WorkerStatus.COLLECTED]
         else:
@@ -689,12 +711,19 @@ class CollectionSession:
         if missing:
             raise E.UnknownWorker(keys=missing)
         dossier = Dossier(
-            employer=_stored(sess["employer"], Employer, Kind.SESSION, _SESSION_KEY, "$.employer"),
+            employer=_stored(
+                sess["employer"], Employer, RecordKind.SESSION, _SESSION_KEY, "$.employer"
+            ),
             workers=tuple(recs[k].worker for k in selected),
             as_of=self._as_of(),
         )
         printed = render_form(
-            self.host, "confirmation", dossier, out_dir=out_dir, copies=CONFIRMATION_COPIES
+            self.host,
+            "confirmation",
+            dossier,
+            pack=self._pack,
+            out_dir=out_dir,
+            copies=CONFIRMATION_COPIES,
         )
         self._mark(
             selected,
@@ -708,18 +737,20 @@ class CollectionSession:
         """[P3.6] Print the summary sheet (汇总表) of the confirmation forms handed in."""
         with self.storage.transaction() as tx:
             sess = self._session(tx).data
-            recs = tx.list(Kind.WORKER, self.unit_no)
+            recs = tx.list(RecordKind.WORKER, self.unit_no)
         workers = tuple(
             sw.worker
             for sw in map(_worker_from, recs)
             if sw.status == WorkerStatus.COLLECTED and sw.form_received
         )
         dossier = Dossier(
-            employer=_stored(sess["employer"], Employer, Kind.SESSION, _SESSION_KEY, "$.employer"),
+            employer=_stored(
+                sess["employer"], Employer, RecordKind.SESSION, _SESSION_KEY, "$.employer"
+            ),
             workers=workers,
             as_of=self._as_of(),
         )
-        return render_form(self.host, "summary", dossier, out_dir=out_dir)
+        return render_form(self.host, "summary", dossier, pack=self._pack, out_dir=out_dir)
 
     def record_received(
         self, keys: Iterable[str], *, form: bool = True, handbook: bool = True
@@ -731,7 +762,7 @@ class CollectionSession:
             self._session(tx)
             not_printed = []
             for key in selected:
-                rec = tx.get(Kind.WORKER, self.unit_no, key)
+                rec = tx.get(RecordKind.WORKER, self.unit_no, key)
                 if rec is None:
                     raise E.UnknownWorker(keys=[key])
                 if not _worker_from(rec).confirmation_printed:
@@ -753,16 +784,18 @@ class CollectionSession:
             self._session(tx)
             entries = []
             for key in keys:
-                rec = tx.get(Kind.WORKER, self.unit_no, key)
+                rec = tx.get(RecordKind.WORKER, self.unit_no, key)
                 if rec is None:
                     raise E.UnknownWorker(keys=[key])
                 data = {**rec.data, **changes}
-                new = tx.put(Kind.WORKER, self.unit_no, key, data, expected_version=rec.version)
+                new = tx.put(
+                    RecordKind.WORKER, self.unit_no, key, data, expected_version=rec.version
+                )
                 self._seen[key] = new.version
                 entries.append(
                     self._entry(
                         action,
-                        Kind.WORKER,
+                        RecordKind.WORKER,
                         key,
                         message,
                         before={k: rec.data.get(k) for k in changes},
@@ -782,7 +815,7 @@ class CollectionSession:
             self._synced(tx, sess)
             if sess.get("employer_declaration") is None:
                 raise E.EmployerFirst()
-            decls = [_decl_from(r) for r in tx.list(Kind.DECLARATION, self.unit_no)]
+            decls = [_decl_from(r) for r in tx.list(RecordKind.DECLARATION, self.unit_no)]
             drafts = [d for d in decls if d.state is DeclarationState.DRAFT]
             for d in drafts:
                 if d.kind is DeclarationKind.WORKERS:
@@ -795,7 +828,7 @@ class CollectionSession:
             ]
             if in_flight:
                 raise E.DeclarationInFlight(details=[d.key for d in in_flight])
-            workers = [_worker_from(r) for r in tx.list(Kind.WORKER, self.unit_no)]
+            workers = [_worker_from(r) for r in tx.list(RecordKind.WORKER, self.unit_no)]
         failed = [w.key for w in workers if w.status == WorkerStatus.FAILED]
         if failed:
             raise E.RecollectionIncomplete(keys=failed)
@@ -837,7 +870,9 @@ class CollectionSession:
         # stored first, so a crash after the bureau accepted it resubmits with
         # the same key and the bureau still holds one declaration.
         with self.storage.transaction() as tx:
-            n = sum(1 for r in tx.list(Kind.DECLARATION, self.unit_no) if r.data["kind"] == kind)
+            n = sum(
+                1 for r in tx.list(RecordKind.DECLARATION, self.unit_no) if r.data["kind"] == kind
+            )
             key = f"{kind.value}-{n + 1}"
             draft = StoredDeclaration(
                 key=key,
@@ -851,12 +886,12 @@ class CollectionSession:
             )
             data = _decl_data(draft)
             data["payload"] = payload
-            tx.put(Kind.DECLARATION, self.unit_no, key, data, expected_version=0)
+            tx.put(RecordKind.DECLARATION, self.unit_no, key, data, expected_version=0)
             tx.append_audit(
                 [
                     self._entry(
                         "declaration.created",
-                        Kind.DECLARATION,
+                        RecordKind.DECLARATION,
                         key,
                         f"{kind.value} declaration drafted with {len(workers)} workers"
                         + (f", re-collecting {linked_to}" if linked_to else ""),
@@ -868,12 +903,12 @@ class CollectionSession:
 
     def _send(self, draft: StoredDeclaration) -> StoredDeclaration:
         with self.storage.transaction() as tx:
-            rec = tx.get(Kind.DECLARATION, self.unit_no, draft.key)
+            rec = tx.get(RecordKind.DECLARATION, self.unit_no, draft.key)
             assert rec is not None
             payload = rec.data["payload"]
             linked_bureau = None
             if draft.linked_to:
-                linked = tx.get(Kind.DECLARATION, self.unit_no, draft.linked_to)
+                linked = tx.get(RecordKind.DECLARATION, self.unit_no, draft.linked_to)
                 linked_bureau = None if linked is None else linked.data.get("bureau_id")
         status = self.transport.submit(
             self.unit_no,
@@ -883,7 +918,7 @@ class CollectionSession:
             linked_to=linked_bureau,
         )
         with self.storage.transaction() as tx:
-            rec = tx.get(Kind.DECLARATION, self.unit_no, draft.key)
+            rec = tx.get(RecordKind.DECLARATION, self.unit_no, draft.key)
             assert rec is not None
             data = dict(rec.data)
             data.pop("payload", None)
@@ -893,12 +928,12 @@ class CollectionSession:
                 submitted_at=status.submitted_at,
             )
             new = tx.put(
-                Kind.DECLARATION, self.unit_no, draft.key, data, expected_version=rec.version
+                RecordKind.DECLARATION, self.unit_no, draft.key, data, expected_version=rec.version
             )
             entries = [
                 self._entry(
                     "declaration.submitted",
-                    Kind.DECLARATION,
+                    RecordKind.DECLARATION,
                     draft.key,
                     f"{draft.kind.value} declaration submitted as {status.id}",
                     declaration=draft.key,
@@ -906,15 +941,15 @@ class CollectionSession:
                 )
             ]
             for key in draft.workers:
-                wrec = tx.get(Kind.WORKER, self.unit_no, key)
+                wrec = tx.get(RecordKind.WORKER, self.unit_no, key)
                 assert wrec is not None
                 wdata = {**wrec.data, "status": WorkerStatus.SUBMITTED, "declaration": draft.key}
-                tx.put(Kind.WORKER, self.unit_no, key, wdata, expected_version=wrec.version)
+                tx.put(RecordKind.WORKER, self.unit_no, key, wdata, expected_version=wrec.version)
                 self._seen[key] = wrec.version + 1
                 entries.append(
                     self._entry(
                         "worker.submitted",
-                        Kind.WORKER,
+                        RecordKind.WORKER,
                         key,
                         f"declared in {draft.key}",
                         declaration=draft.key,
@@ -951,7 +986,7 @@ class CollectionSession:
         if status.state is current.state:
             return current
         with self.storage.transaction() as tx:
-            rec = tx.get(Kind.DECLARATION, self.unit_no, key)
+            rec = tx.get(RecordKind.DECLARATION, self.unit_no, key)
             assert rec is not None
             data = {
                 **rec.data,
@@ -961,7 +996,9 @@ class CollectionSession:
                 "message_zh": status.message_zh,
                 "concluded_at": status.concluded_at,
             }
-            new = tx.put(Kind.DECLARATION, self.unit_no, key, data, expected_version=rec.version)
+            new = tx.put(
+                RecordKind.DECLARATION, self.unit_no, key, data, expected_version=rec.version
+            )
             entries = []
             if status.state.concluded and current.kind is DeclarationKind.WORKERS:
                 entries.extend(self._record_outcomes(tx, key, status))
@@ -969,7 +1006,7 @@ class CollectionSession:
             entries.append(
                 self._entry(
                     "declaration.concluded" if status.state.concluded else "declaration.status",
-                    Kind.DECLARATION,
+                    RecordKind.DECLARATION,
                     key,
                     f"{key} is {status.state.value}"
                     + (
@@ -1002,7 +1039,7 @@ class CollectionSession:
     ) -> list[AuditEntry]:
         entries = []
         for outcome in status.outcomes:
-            wrec = tx.get(Kind.WORKER, self.unit_no, outcome.key)
+            wrec = tx.get(RecordKind.WORKER, self.unit_no, outcome.key)
             if wrec is None:
                 continue
             new_status = WorkerStatus.ACCEPTED if outcome.succeeded else WorkerStatus.FAILED
@@ -1018,12 +1055,14 @@ class CollectionSession:
                 "outcome": verdict,
                 "failed_in": None if outcome.succeeded else key,
             }
-            tx.put(Kind.WORKER, self.unit_no, outcome.key, wdata, expected_version=wrec.version)
+            tx.put(
+                RecordKind.WORKER, self.unit_no, outcome.key, wdata, expected_version=wrec.version
+            )
             self._seen[outcome.key] = wrec.version + 1
             entries.append(
                 self._entry(
                     "worker.accepted" if outcome.succeeded else "worker.failed",
-                    Kind.WORKER,
+                    RecordKind.WORKER,
                     outcome.key,
                     "the bureau accepted the worker"
                     if outcome.succeeded

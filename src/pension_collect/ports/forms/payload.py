@@ -21,18 +21,15 @@ import hashlib
 import json
 from collections.abc import Sequence
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import quote, unquote
 
 import attrs
 
-from ..model import Dossier
-from ..rules.pack import RulePack
-from .errors import RenderUnavailable
+from ...model import Dossier
+from ...rules.pack import RulePack
+from .registry import RenderUnavailable
 from .view import FormsInput, WorkerData, WorkerSheet, forms_input, worker_key
-
-if TYPE_CHECKING:
-    from ..plugins import PluginHost
 
 __all__ = [
     "PAYLOAD_PREFIX",
@@ -271,8 +268,7 @@ def verify_payload(
     payload: str | QrPayload,
     dossier: Dossier,
     *,
-    pack: RulePack | str | None = None,
-    host: PluginHost | None = None,
+    pack: RulePack,
     declaration_ref: str | None = None,
 ) -> Verification:
     """Check a scanned confirmation-form payload against stored data.
@@ -301,7 +297,6 @@ def verify_payload(
         forms = forms_input(
             dossier,
             pack=pack,
-            host=host,
             declaration_ref=parsed.declaration_ref,
             select=(index,),
             cut_off=parsed.print_until,

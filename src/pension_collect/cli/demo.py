@@ -22,12 +22,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
-from ..bureau.reference import ReferenceBureau
-from ..dossier import loads
+from ..adapters.reference_bureau import ReferenceBureau
+from ..dossier import example_dossier_text, loads
 from ..identity import mask
 from ..plugins import PluginHost
-from .forms import FormsPrinted
-from .session import CollectionSession, StoredDeclaration
+from ..workflow.printing import FormsPrinted
+from ..workflow.session import CollectionSession, StoredDeclaration
 
 __all__ = ["RESULT_FORMAT", "add_parser", "run_demo"]
 
@@ -77,8 +77,6 @@ def run_demo(
     host: PluginHost | None = None,
 ) -> dict[str, Any]:
     """Run the demo into ``out_dir``; print the steps to ``out``; return result.json's content."""
-    from ..cli import example_dossier_text
-
     stream = out if out is not None else sys.stdout
     directory = Path(out_dir)
     directory.mkdir(parents=True, exist_ok=True)

@@ -27,9 +27,7 @@ import shutil
 import subprocess
 from collections.abc import Sequence
 
-import attrs
-
-from .errors import RenderError, RenderUnavailable
+from ...ports.forms.registry import FontChoice, RenderError, RenderUnavailable
 
 __all__ = ["CID_FONT", "FONT_ENV", "GETA", "FontChoice", "FontSet", "choose_font", "find_cjk_fonts"]
 
@@ -47,33 +45,6 @@ PREFERRED_FAMILIES = (
     "WenQuanYi Micro Hei",
     "Droid Sans Fallback",
 )
-
-
-@attrs.frozen(kw_only=True)
-class FontChoice:
-    """The font a document's text is set in (reported by every render)."""
-
-    name: str
-    """The name registered with reportlab."""
-    family: str
-    """Human name: ``WenQuanYi Zen Hei`` or ``STSong-Light``."""
-    kind: str
-    """``ttf`` (embedded TrueType subset) or ``cid`` (CID font, not embedded)."""
-    path: str | None = None
-    subfont_index: int | None = None
-    """Index into a TrueType collection (``.ttc``)."""
-    how: str = ""
-    """How it was chosen: ``configured``, ``fontconfig``, ``fallback``, ``forced``."""
-    note: str | None = None
-    """Why a TrueType font was not used, when it was not."""
-
-    def describe(self) -> str:
-        """One line for a clerk or a log: family, kind and file."""
-        if self.kind == "ttf":
-            where = f"{self.path}#{self.subfont_index}" if self.subfont_index else f"{self.path}"
-            return f"{self.family} (TrueType subset embedded, {where}; {self.how})"
-        tail = f"; {self.note}" if self.note else ""
-        return f"{self.family} (CID font, not embedded; {self.how}{tail})"
 
 
 def _require_reportlab() -> None:

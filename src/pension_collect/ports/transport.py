@@ -10,23 +10,62 @@ A transport (:class:`Transport`) answers four questions: ``sync``,
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from enum import StrEnum
 from typing import Any, Protocol, runtime_checkable
 
 import attrs
 
-from ..storage import StorageRegistry
+from ..errors import PensionCollectError, PluginError
+from .registry import Registry, split_scheme
 
 __all__ = [
     "PENDING_STATES",
+    "BureauError",
     "DeclarationKind",
     "DeclarationState",
     "DeclarationStatus",
     "SyncResult",
     "Transport",
+    "TransportError",
+    "TransportFactory",
     "TransportRegistry",
+    "UnknownDeclaration",
+    "UnknownTransport",
     "WorkerOutcome",
 ]
+
+
+class TransportError(PensionCollectError):
+    """The bureau cannot be reached as asked (bad URL, no such transport, a broken link)."""
+
+    code = "transport.error"
+
+
+class UnknownTransport(TransportError, LookupError):
+    """No installed plugin handles the bureau URL's scheme."""
+
+    code = "transport.unknown-scheme"
+
+    def __init__(self, scheme: str, available: Sequence[str]) -> None:
+        self.scheme = scheme
+        self.available = tuple(sorted(available))
+        super().__init__(
+            f"no transport for URL scheme {scheme!r}; installed: "
+            f"{', '.join(self.available) or 'none'}"
+        )
+
+
+class BureauError(PensionCollectError):
+    """The bureau refuses a request as a whole (not a per-worker outcome)."""
+
+    code = "bureau.error"
+
+
+class UnknownDeclaration(BureauError, LookupError):
+    """No declaration has that number."""
+
+    code = "bureau.unknown-declaration"
 
 
 class DeclarationKind(StrEnum):
@@ -182,7 +221,38 @@ class Transport(Protocol):
         ...
 
 
-class TransportRegistry(StorageRegistry):
-    """Transport factories by URL scheme, filled by ``pension_collect_register_transport``."""
+#: A transport factory: ``factory(url, **options) -> Transport``.
+TransportFactory = Callable[..., Transport]
 
-    what = "transport"
+
+class TransportRegistry(Registry[TransportFactory]):
+    """Transport factories by URL scheme, filled by ``pension_collect_register_transport``.
+
+    The one registry behaviour (:class:`~pension_collect.ports.registry.Registry`);
+    names are URL schemes, lower-cased.
+    """
+
+    what = "transport scheme"
+
+    def normalize(self, name: str) -> str:
+        return name.lower()
+
+    def validate(self, name: str, item: TransportFactory) -> None:
+        if not callable(item):
+            raise PluginError(f"the {self.what} {name!r} factory is not callable")
+
+    def unknown(self, name: str) -> PensionCollectError:
+        return UnknownTransport(name, self.names())
+
+    def factory(self, url: str) -> TransportFactory:
+        """The factory for ``url``'s scheme; raises :class:`UnknownTransport`."""
+        scheme = split_scheme(url)
+        if scheme is None:
+            raise TransportError(
+                f"not a bureau URL: {url!r} (write e.g. local:) (不是有效的经办机构地址)"
+            )
+        return self.get(scheme)
+
+    def open(self, url: str, **options: Any) -> Transport:
+        """Open ``url`` with its scheme's factory."""
+        return self.factory(url)(url, **options)

@@ -3,8 +3,11 @@
 The forms themselves (核对表 verification, 确认表 confirmation, 汇总表 summary)
 are drawn by renderer plugins registered with
 ``pension_collect_register_renderers`` (docs/forms.md). When the host has no
-renderer of that name, printing is recorded as done with a note that no file
-was written, so a collection can run without any renderer installed.
+renderer of that name (:class:`~pension_collect.ports.forms.UnknownRenderer`),
+printing is recorded as done with a note that no file was written, so a
+collection can run without any renderer installed. A *broken* renderer set-up
+(two plugins claiming one name: a :class:`~pension_collect.errors.PluginError`)
+is raised, never mistaken for "no renderer".
 """
 
 from __future__ import annotations
@@ -12,12 +15,13 @@ from __future__ import annotations
 import contextlib
 import os
 from pathlib import Path
-from typing import Any
 
 import attrs
 
-from ..errors import PensionCollectError
 from ..model import Dossier
+from ..plugins import PluginHost
+from ..ports.forms import Renderer, RenderUnavailable, UnknownRenderer, forms_input
+from ..rules.pack import RulePack
 
 __all__ = ["FORM_NAMES", "FormsPrinted", "render_form"]
 
@@ -42,21 +46,19 @@ class FormsPrinted:
     """Pages written (0 when nothing was)."""
 
 
-def _lookup(host: Any, name: str) -> Any:
-    get = getattr(host, "renderer", None)
-    if get is None:
-        return None
+def _lookup(host: PluginHost, name: str) -> Renderer | None:
     try:
-        return get(name)
-    except (LookupError, PensionCollectError):
+        return host.renderer(name)
+    except UnknownRenderer:
         return None
 
 
 def render_form(
-    host: Any,
+    host: PluginHost,
     form: str,
     dossier: Dossier,
     *,
+    pack: RulePack,
     out_dir: str | Path | None,
     copies: int = 1,
     stem: str | None = None,
@@ -67,8 +69,9 @@ def render_form(
 
     The renderer is asked for by name through the plugin host
     (``host.renderer(form)``) and draws the view model
-    (``pension_collect.render.view.forms_input``) into ``out_dir/<stem>.pdf``
-    (docs/forms.md); the confirmation renderer prints its copies itself.
+    (:func:`pension_collect.ports.forms.forms_input`, with the session's
+    ``pack``) into ``out_dir/<stem>.pdf`` (docs/forms.md); the confirmation
+    renderer prints its copies itself.
     ``workers`` is the count to report when it differs from the dossier's
     (a selected worker the bureau has no data for).
     Without a renderer or without ``out_dir`` nothing is written and
@@ -92,23 +95,11 @@ def render_form(
             note="no output directory given; no form file was written",
             note_zh="未指定输出目录,未生成表格文件",
         )
-    try:
-        from ..render.view import forms_input
-    except ImportError as exc:  # the forms' optional dependencies are missing
-        return FormsPrinted(
-            form=form,
-            workers=n,
-            copies=copies,
-            note=f"the forms cannot be drawn here ({exc}); no form file was written",
-            note_zh="缺少表格渲染所需的组件,未生成表格文件",
-        )
-    from ..render.errors import RenderUnavailable
-
     directory = Path(out_dir)
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"{stem or form}.pdf"
     partial = path.with_name(path.name + ".partial")
-    view = forms_input(dossier, host=host, declaration_ref=declaration_ref)
+    view = forms_input(dossier, pack=pack, declaration_ref=declaration_ref)
     try:
         # Written aside and moved into place: never a half-written form.
         with partial.open("wb") as fh:

@@ -18,15 +18,14 @@ from typing import BinaryIO
 
 import attrs
 
+from ...ports.forms.payload import payload_for, qr_matrix
+from ...ports.forms.registry import PrintedWorker, RenderError, RenderOptions, RenderResult
+from ...ports.forms.view import FormsInput, HistoryLine, WorkerData, WorkerSheet, summary_rows
 from . import labels, styles
-from .errors import RenderError
 from .fonts import FontSet, choose_font
 from .layout import Layout, Row
 from .paint import ChunkedDocument, Document, Painter
-from .paper import payload_for, qr_matrix
-from .registry import PrintedWorker, RenderOptions, RenderResult
 from .styles import Column, Style
-from .view import FormsInput, HistoryLine, WorkerData, WorkerSheet, summary_rows
 
 __all__ = [
     "draw_confirmation",

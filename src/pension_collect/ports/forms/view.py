@@ -16,11 +16,11 @@ from __future__ import annotations
 import datetime as _dt
 from collections.abc import Iterator, Mapping, Sequence
 from decimal import Decimal
-from typing import TYPE_CHECKING, overload
+from typing import overload
 
 import attrs
 
-from ..model import (
+from ...model import (
     AccountYear,
     BureauRecord,
     Dossier,
@@ -30,11 +30,8 @@ from ..model import (
     YearMonth,
     months_between,
 )
-from ..rules.derive import place
-from ..rules.pack import RulePack
-
-if TYPE_CHECKING:
-    from ..plugins import PluginHost
+from ...rules.derive import place
+from ...rules.pack import RulePack
 
 __all__ = [
     "AccountLine",
@@ -215,7 +212,7 @@ def worker_key(person_no: str | None, id_number: str) -> str:
         return "P" + person_no
     import hashlib
 
-    from ..identity import InvalidIdentityNumber, compact, to_18
+    from ...identity import InvalidIdentityNumber, compact, to_18
 
     try:
         number = compact(id_number)
@@ -363,18 +360,6 @@ def _param(pack: RulePack, name: str, month: YearMonth) -> YearMonth | None:
     return value if isinstance(value, YearMonth) else None
 
 
-def _resolve_pack(
-    pack: RulePack | str | None, rule_pack: str | None, host: PluginHost | None
-) -> RulePack:
-    if isinstance(pack, RulePack):
-        return pack
-    if host is None:
-        from ..plugins import default_host
-
-        host = default_host()
-    return host.rule_pack(pack or rule_pack)
-
-
 def forms_input_from_workers(
     employer: Employer,
     workers: Sequence[Worker],
@@ -425,24 +410,22 @@ def forms_input_from_workers(
 def forms_input(
     dossier: Dossier,
     *,
-    pack: RulePack | str | None = None,
-    host: PluginHost | None = None,
+    pack: RulePack,
     declaration_ref: str | None = None,
     select: Sequence[int] | None = None,
     cut_off: str | None = "pack",
 ) -> FormsInput:
     """The view model of a dossier, for any renderer.
 
-    ``pack`` is a pack or its name (default: the dossier's, else
-    ``weihai-2013``), looked up through ``host`` (default: every installed
-    plugin). ``select`` picks workers by position (default: all); ``cut_off``
+    ``pack`` gives the cut-off month and the box boundaries
+    (``pension_collect.forms_input`` looks it up by name through the plugin
+    host). ``select`` picks workers by position (default: all); ``cut_off``
     overrides the pack's cut-off month (``"2011-12"``, or ``None`` for none).
     """
-    rule_pack = _resolve_pack(pack, dossier.rule_pack, host)
     return forms_input_from_workers(
         dossier.employer,
         dossier.workers,
-        pack=rule_pack,
+        pack=pack,
         as_of=dossier.as_of,
         declaration_ref=declaration_ref,
         select=select,

@@ -32,13 +32,14 @@ import attrs
 
 from ..errors import PensionCollectError, PluginError, Problem
 from ..identity import mask
+from .registry import Registry, split_scheme
 
 __all__ = [
     "AuditEntry",
     "ConflictError",
     "CorruptRecord",
-    "Kind",
     "Record",
+    "RecordKind",
     "SchemaVersionError",
     "Storage",
     "StorageError",
@@ -98,7 +99,7 @@ class ConflictError(StorageError):
         self.message_zh = "该记录已被他人修改,请重新读取后再保存"
 
 
-class Kind(StrEnum):
+class RecordKind(StrEnum):
     """What a record is."""
 
     SESSION = "session"
@@ -112,10 +113,10 @@ class Kind(StrEnum):
 
 
 _KIND_ZH = {
-    Kind.SESSION: "采集会话",
-    Kind.WORKER: "职工",
-    Kind.DECLARATION: "申报",
-    Kind.SYNCED: "同步数据",
+    RecordKind.SESSION: "采集会话",
+    RecordKind.WORKER: "职工",
+    RecordKind.DECLARATION: "申报",
+    RecordKind.SYNCED: "同步数据",
 }
 
 
@@ -134,9 +135,9 @@ class CorruptRecord(StorageError, ValueError):
 
     code = "storage.corrupt-record"
 
-    def __init__(self, kind: Kind, key: str, problems: Iterable[Problem]) -> None:
+    def __init__(self, kind: RecordKind, key: str, problems: Iterable[Problem]) -> None:
         self.kind = kind
-        self.key = mask(key) if kind in (Kind.WORKER, Kind.SYNCED) else key
+        self.key = mask(key) if kind in (RecordKind.WORKER, RecordKind.SYNCED) else key
         self.problems: tuple[Problem, ...] = tuple(problems)
         n = len(self.problems)
         super().__init__(
@@ -154,7 +155,7 @@ class CorruptRecord(StorageError, ValueError):
 class Record:
     """A stored record: its identity, version and JSON-ready data."""
 
-    kind: Kind
+    kind: RecordKind
     unit_no: str
     key: str
     version: int
@@ -190,7 +191,7 @@ class AuditEntry:
     unit_no: str
     action: str
     """What, as a dotted code: ``worker.saved``, ``declaration.submitted`` ..."""
-    subject_kind: Kind
+    subject_kind: RecordKind
     subject_key: str
     message: str
     declaration: str | None = None
@@ -211,21 +212,29 @@ def utc_now_iso() -> str:
 class Transaction(Protocol):
     """What a step may do with a store; see the module docstring for the contract."""
 
-    def get(self, kind: Kind, unit_no: str, key: str) -> Record | None:
+    def get(self, kind: RecordKind, unit_no: str, key: str) -> Record | None:
         """The record, or ``None``."""
         ...
 
-    def list(self, kind: Kind, unit_no: str) -> builtins.list[Record]:
+    def list(self, kind: RecordKind, unit_no: str) -> builtins.list[Record]:
         """Every record of a kind for an employer, ordered by key."""
         ...
 
     def put(
-        self, kind: Kind, unit_no: str, key: str, data: dict[str, Any], *, expected_version: int
+        self,
+        kind: RecordKind,
+        unit_no: str,
+        key: str,
+        data: dict[str, Any],
+        *,
+        expected_version: int,
     ) -> Record:
         """Create (``expected_version=0``) or replace a record; raises :class:`ConflictError`."""
         ...
 
-    def put_many(self, kind: Kind, unit_no: str, writes: Sequence[Write]) -> builtins.list[int]:
+    def put_many(
+        self, kind: RecordKind, unit_no: str, writes: Sequence[Write]
+    ) -> builtins.list[int]:
         """Several puts at once (all or none); returns the new versions."""
         ...
 
@@ -237,7 +246,7 @@ class Transaction(Protocol):
         self,
         unit_no: str,
         *,
-        subject: tuple[Kind, str] | None = None,
+        subject: tuple[RecordKind, str] | None = None,
         declaration: str | None = None,
     ) -> builtins.list[AuditEntry]:
         """Audit entries of an employer in order, optionally of one subject or declaration."""
@@ -266,51 +275,35 @@ StorageFactory = Callable[..., Storage]
 
 def scheme_of(url: str) -> str:
     """The scheme of a store or transport URL (``"sqlite"`` for ``sqlite:///x.db``)."""
-    scheme, sep, _ = url.partition(":")
-    if not sep or not scheme:
+    scheme = split_scheme(url)
+    if scheme is None:
         raise StorageError(f"not a URL: {url!r} (write e.g. memory: or sqlite:///path/file.db)")
-    return scheme.lower()
+    return scheme
 
 
-class StorageRegistry:
-    """Storage factories by URL scheme, filled by ``pension_collect_register_storage``."""
+class StorageRegistry(Registry[StorageFactory]):
+    """Storage factories by URL scheme, filled by ``pension_collect_register_storage``.
 
-    what = "storage"
+    The one registry behaviour (:class:`~pension_collect.ports.registry.Registry`);
+    names are URL schemes, lower-cased.
+    """
 
-    def __init__(self) -> None:
-        self._factories: dict[str, Callable[..., Any]] = {}
-        self._defaults: set[str] = set()
+    what = "storage scheme"
 
-    def add(self, scheme: str, factory: Callable[..., Any], *, default: bool = False) -> None:
-        """Register ``factory`` for ``scheme``.
+    def normalize(self, name: str) -> str:
+        return name.lower()
 
-        Built-ins pass ``default=True``: they never replace a plugin's factory
-        for the same scheme. Two plugins claiming one scheme is an error.
-        """
-        scheme = scheme.lower()
-        if scheme in self._factories:
-            if default:
-                return
-            if scheme not in self._defaults:
-                raise PluginError(f"two plugins register {self.what} scheme {scheme!r}")
-        self._factories[scheme] = factory
-        if default:
-            self._defaults.add(scheme)
-        else:
-            self._defaults.discard(scheme)
+    def validate(self, name: str, item: StorageFactory) -> None:
+        if not callable(item):
+            raise PluginError(f"the {self.what} {name!r} factory is not callable")
 
-    def schemes(self) -> builtins.list[str]:
-        """The registered schemes, sorted."""
-        return sorted(self._factories)
+    def unknown(self, name: str) -> PensionCollectError:
+        return UnknownScheme("storage", name, self.names())
 
-    def factory(self, url: str) -> Callable[..., Any]:
+    def factory(self, url: str) -> StorageFactory:
         """The factory for ``url``'s scheme; raises :class:`UnknownScheme`."""
-        scheme = scheme_of(url)
-        try:
-            return self._factories[scheme]
-        except KeyError:
-            raise UnknownScheme(self.what, scheme, self.schemes()) from None
+        return self.get(scheme_of(url))
 
-    def open(self, url: str, **options: Any) -> Any:
+    def open(self, url: str, **options: Any) -> Storage:
         """Open ``url`` with its scheme's factory."""
         return self.factory(url)(url, **options)

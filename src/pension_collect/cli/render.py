@@ -119,9 +119,8 @@ def select_workers(dossier: Dossier, wanted: Sequence[str]) -> list[int]:
 
 def _render(args: argparse.Namespace) -> int:
     from ..plugins import PluginHost
-    from .errors import RenderError
-    from .registry import RenderOptions
-    from .view import forms_input
+    from ..ports.forms.registry import RenderError, RenderOptions
+    from ..ports.forms.view import forms_input
 
     dossier = _load(args.dossier)
     if dossier is None:
@@ -141,9 +140,8 @@ def _render(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_UNREADABLE
-    forms = forms_input(
-        dossier, pack=args.rule_pack, host=host, declaration_ref=args.declaration, select=select
-    )
+    pack = host.rule_pack(args.rule_pack or dossier.rule_pack)
+    forms = forms_input(dossier, pack=pack, declaration_ref=args.declaration, select=select)
     out = Path(args.out)
     tmp = out.with_name(out.name + ".part")
     try:
@@ -176,7 +174,7 @@ def _render(args: argparse.Namespace) -> int:
 
 def _verify(args: argparse.Namespace) -> int:
     from ..plugins import PluginHost
-    from .paper import verify_payload
+    from ..ports.forms.payload import verify_payload
 
     dossier = _load(args.dossier)
     if dossier is None:
@@ -184,10 +182,9 @@ def _verify(args: argparse.Namespace) -> int:
     payloads = list(args.payload) or [
         line for line in sys.stdin.read().splitlines() if line.strip()
     ]
-    host = PluginHost()
+    pack = PluginHost().rule_pack(args.rule_pack or dossier.rule_pack)
     results = [
-        verify_payload(p, dossier, pack=args.rule_pack, host=host, declaration_ref=args.declaration)
-        for p in payloads
+        verify_payload(p, dossier, pack=pack, declaration_ref=args.declaration) for p in payloads
     ]
     if args.format == "json":
         doc = {

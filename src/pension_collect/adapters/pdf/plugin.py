@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from ..hookspecs import hookimpl
-from .registry import RendererRegistry
+from ...hookspecs import hookimpl
+from ...ports.forms.registry import RendererRegistry
 from .renderers import ConfirmationRenderer, SummaryRenderer, VerificationRenderer
 
 __all__ = ["pension_collect_register_renderers"]
 
 
-@hookimpl(trylast=True)
+@hookimpl
 def pension_collect_register_renderers(registry: RendererRegistry) -> None:
     """Register ``verification``, ``confirmation`` and ``summary`` (a plugin may replace them)."""
     registry.add("verification", VerificationRenderer(), default=True)

@@ -1,59 +1,26 @@
-"""The ``pension-collect`` command line (docs/cli.md).
-
-Exit statuses: 0 success (no error finding), 1 an error finding, 2 input that
-cannot be read as a dossier (or another usage problem). No traceback reaches
-the user for bad input: every problem is printed with its path.
-"""
+"""The dossier commands: ``validate``, ``example``, ``rules`` and ``plugins`` (docs/cli.md)."""
 
 from __future__ import annotations
 
 import argparse
 import datetime
-import importlib
 import json
-import os
 import sys
-from collections.abc import Sequence
-from importlib import resources
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
-from . import __version__
-from .dossier import loads
-from .errors import DossierFormatError, PensionCollectError
-from .model import YearMonth
-from .plugins import PluginHost
-from .rules import check, format_text
+from ..dossier import EXAMPLE_DOSSIER, example_dossier_text, loads
+from ..errors import DossierFormatError
+from ..model import YearMonth
+from ..plugins import PluginHost
+from ..rules import check, format_text
+from . import EXIT_ERRORS, EXIT_OK, EXIT_UNREADABLE
 
-__all__ = ["EXAMPLE_DOSSIER", "main"]
-
-EXIT_OK, EXIT_ERRORS, EXIT_UNREADABLE = 0, 1, 2
-
-#: Modules that contribute subcommands: each has ``add_parser(subparsers)``,
-#: which adds its parser and sets ``run=<function(args) -> int>`` as a default
-#: (``parser.set_defaults(run=...)``). Imported only when the CLI runs.
-_COMMAND_MODULES: tuple[str, ...] = (
-    "pension_collect.workflow.demo",
-    "pension_collect.render.cli",
-)
-
-#: Name of the bundled example dossier (three workers of a Weihai employer).
-EXAMPLE_DOSSIER = "example-dossier.json"
+__all__ = ["add_parser"]
 
 
-def example_dossier_text() -> str:
-    """The bundled example dossier, as JSON text."""
-    return resources.files("pension_collect").joinpath("data", EXAMPLE_DOSSIER).read_text("utf-8")
-
-
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="pension-collect",
-        description="Pension data-quality collection (养老保险数据质量整理和采集) for employers.",
-    )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-
+def add_parser(sub: Any) -> None:
+    """Add ``validate``, ``example``, ``rules`` and ``plugins``."""
     v = sub.add_parser(
         "validate",
         help="check a dossier against a rule pack (检查采集档案)",
@@ -83,49 +50,11 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--rule-pack", metavar="NAME", help="rule pack (default weihai-2013)")
     r.add_argument("--format", choices=("text", "json"), default="text")
 
-    sub.add_parser("plugins", help="list the registered plugins")
-    for module_name in _COMMAND_MODULES:
-        importlib.import_module(module_name).add_parser(sub)
-    return parser
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the console script; returns the exit status."""
-    for stream in (sys.stdout, sys.stderr):
-        reconfigure = getattr(stream, "reconfigure", None)
-        if reconfigure is not None:
-            reconfigure(errors="replace")
-    parser = _parser()
-    args = parser.parse_args(argv)
-    try:
-        return _dispatch(parser, args)
-    except BrokenPipeError:
-        # The reader went away (`pension-collect rules | head`): not an error.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        return EXIT_OK
-
-
-def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
-    try:
-        if args.command == "validate":
-            return _validate(args, sys.stdout)
-        if args.command == "example":
-            return _example(args)
-        if args.command == "rules":
-            return _rules(args, sys.stdout)
-        if args.command == "plugins":
-            for name, dist in PluginHost().plugins():
-                print(f"{name}\t{dist or '(built-in)'}")
-            return EXIT_OK
-        if getattr(args, "run", None) is not None:
-            status: int = args.run(args)
-            return status
-    except PensionCollectError as exc:
-        print(f"pension-collect: {exc}", file=sys.stderr)
-        return EXIT_UNREADABLE
-    parser.print_help()
-    return EXIT_UNREADABLE
+    p = sub.add_parser("plugins", help="list the registered plugins")
+    v.set_defaults(run=lambda args: _validate(args, sys.stdout))
+    e.set_defaults(run=_example)
+    r.set_defaults(run=lambda args: _rules(args, sys.stdout))
+    p.set_defaults(run=_plugins)
 
 
 def _read(args: argparse.Namespace) -> tuple[bytes | str, str]:
@@ -149,8 +78,8 @@ def _validate(args: argparse.Namespace, out: TextIO) -> int:
     except DossierFormatError as exc:
         _print_problems(exc, args, out)
         return EXIT_UNREADABLE
-    host = PluginHost()
-    report = check(dossier, pack=args.rule_pack, host=host)
+    pack = PluginHost().rule_pack(args.rule_pack or dossier.rule_pack)
+    report = check(dossier, pack)
     if args.format == "json":
         # Indented for a person at a terminal; compact (and fast) into a pipe or file.
         out.write(report.to_json(indent=2 if out.isatty() else None))
@@ -218,5 +147,7 @@ def _rules(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+def _plugins(args: argparse.Namespace) -> int:
+    for name, dist in PluginHost().plugins():
+        print(f"{name}\t{dist or '(built-in)'}")
+    return EXIT_OK

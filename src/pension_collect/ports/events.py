@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import attrs
 
-from ..bureau.protocol import DeclarationKind, DeclarationState, WorkerOutcome
+from .transport import DeclarationKind, DeclarationState, WorkerOutcome
 
 __all__ = ["DeclarationConcluded", "DeclarationSubmitted", "WorkerSaved"]
 

@@ -20,7 +20,7 @@ import re
 from array import array
 from typing import BinaryIO
 
-from .errors import RenderError
+from ...ports.forms.registry import RenderError
 
 __all__ = ["PdfStreamWriter"]
 

@@ -22,42 +22,24 @@ from typing import Any
 import attrs
 
 from ..dossier import make_converter
-from ..errors import PensionCollectError
-from ..identity import IdentityNumber, InvalidIdentityNumber
+from ..identity import canonical_id
 from ..model import BureauRecord, Dossier, Employer, Worker, YearMonth
-from ..rules import RulePack, check_worker
-from .protocol import (
+from ..ports.transport import (
     PENDING_STATES,
+    BureauError,
     DeclarationKind,
     DeclarationState,
     DeclarationStatus,
     SyncResult,
+    UnknownDeclaration,
     WorkerOutcome,
 )
+from ..rules import RulePack, check_worker
+from ..rules.weihai2013 import default_pack
 
-__all__ = ["BureauError", "Person", "ReferenceBureau", "UnknownDeclaration", "canonical_id"]
+__all__ = ["Person", "ReferenceBureau"]
 
 _CONV = make_converter()
-
-
-class BureauError(PensionCollectError):
-    """The bureau refuses a request as a whole (not a per-worker outcome)."""
-
-    code = "bureau.error"
-
-
-class UnknownDeclaration(BureauError, LookupError):
-    """No declaration has that number."""
-
-    code = "bureau.unknown-declaration"
-
-
-def canonical_id(raw: str) -> str:
-    """The 18-character form of an identity number (as given if it cannot be read)."""
-    try:
-        return IdentityNumber.parse(raw).number
-    except (InvalidIdentityNumber, TypeError, ValueError):
-        return raw.strip().upper()
 
 
 @attrs.define(kw_only=True, repr=False)
@@ -121,8 +103,9 @@ class ReferenceBureau:
 
     ``clock`` gives the current time (default: the system clock, UTC);
     ``processing_delay`` is how long after submission a declaration may be
-    concluded; ``pack`` is the rule pack its checks run (default: the default
-    pack of a built-in-only plugin host); ``as_of`` the collection month its
+    concluded; ``pack`` is the rule pack its checks run (default: the
+    built-in weihai-2013 pack: the bureau runs its own published rules, not
+    the employer's plugins); ``as_of`` the collection month its
     rules use (default: the clock's month).
     """
 
@@ -151,9 +134,7 @@ class ReferenceBureau:
     def pack(self) -> RulePack:
         """The rule pack the bureau's own checks run."""
         if self._pack is None:
-            from ..plugins import PluginHost
-
-            self._pack = PluginHost(load_entry_points=False).rule_pack(None)
+            self._pack = default_pack()
         return self._pack
 
     def add_employer(self, employer: Employer) -> None:

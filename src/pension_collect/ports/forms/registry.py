@@ -9,23 +9,28 @@ Renderers reach the core through the hook ``pension_collect_register_renderers``
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, BinaryIO, Protocol, runtime_checkable
 
 import attrs
 
-from ..errors import PluginError
-from .errors import UnknownRenderer
+from ...errors import PensionCollectError, PluginError
+from ..registry import Registry
 
 if TYPE_CHECKING:
-    from .fonts import FontChoice
     from .view import FormsInput
 
 __all__ = [
+    "DEFAULT_COPIES",
+    "FontChoice",
     "PrintedWorker",
+    "RenderError",
     "RenderOptions",
     "RenderResult",
+    "RenderUnavailable",
     "Renderer",
     "RendererRegistry",
+    "UnknownRenderer",
 ]
 
 #: The copies of a confirmation form [P3.5]: three, each marked which it is.
@@ -34,6 +39,65 @@ DEFAULT_COPIES: tuple[str, ...] = (
     "第二联 用人单位留存",
     "第三联 职工本人留存",
 )
+
+
+class RenderError(PensionCollectError):
+    """A form could not be rendered (a bad font path, a broken plugin renderer ...)."""
+
+    code = "render.error"
+
+
+class RenderUnavailable(RenderError):
+    """The PDF renderers need the optional ``pdf`` extra (reportlab, segno)."""
+
+    code = "render.unavailable"
+
+    def __init__(self, missing: str) -> None:
+        self.missing = missing
+        super().__init__(
+            f"rendering PDF forms needs {missing}: pip install 'pension-collect[pdf]' "
+            f"(打印表格需要安装 {missing})"
+        )
+
+
+class UnknownRenderer(RenderError, LookupError):
+    """A renderer was asked for by a name no plugin registers."""
+
+    code = "render.unknown"
+
+    def __init__(self, name: str, available: Iterable[str]) -> None:
+        self.name = name
+        self.available = tuple(sorted(available))
+        super().__init__(
+            f"no form renderer named {name!r}; available: {', '.join(self.available) or 'none'}"
+        )
+
+
+@attrs.frozen(kw_only=True)
+class FontChoice:
+    """The font a document's text is set in (reported by every render)."""
+
+    name: str
+    """The name registered with reportlab."""
+    family: str
+    """Human name: ``WenQuanYi Zen Hei`` or ``STSong-Light``."""
+    kind: str
+    """``ttf`` (embedded TrueType subset) or ``cid`` (CID font, not embedded)."""
+    path: str | None = None
+    subfont_index: int | None = None
+    """Index into a TrueType collection (``.ttc``)."""
+    how: str = ""
+    """How it was chosen: ``configured``, ``fontconfig``, ``fallback``, ``forced``."""
+    note: str | None = None
+    """Why a TrueType font was not used, when it was not."""
+
+    def describe(self) -> str:
+        """One line for a clerk or a log: family, kind and file."""
+        if self.kind == "ttf":
+            where = f"{self.path}#{self.subfont_index}" if self.subfont_index else f"{self.path}"
+            return f"{self.family} (TrueType subset embedded, {where}; {self.how})"
+        tail = f"; {self.note}" if self.note else ""
+        return f"{self.family} (CID font, not embedded; {self.how}{tail})"
 
 
 @attrs.frozen(kw_only=True)
@@ -103,40 +167,15 @@ class Renderer(Protocol):
     ) -> RenderResult: ...
 
 
-class RendererRegistry:
-    """What the ``pension_collect_register_renderers`` hook fills in."""
+class RendererRegistry(Registry[Renderer]):
+    """What the ``pension_collect_register_renderers`` hook fills in: renderers by
+    name (the one registry behaviour of :class:`~pension_collect.ports.registry.Registry`)."""
 
-    def __init__(self) -> None:
-        self._renderers: dict[str, Renderer] = {}
-        self._frozen = False
+    what = "renderer"
 
-    def add(self, name: str, renderer: Renderer, *, default: bool = False) -> None:
-        """Register ``renderer`` under ``name``. Built-ins pass ``default=True``:
-        a plugin that registered the same name replaces them."""
-        if self._frozen:
-            raise PluginError("renderers can only be registered from the hook")
-        if not isinstance(renderer, Renderer):
+    def validate(self, name: str, item: Renderer) -> None:
+        if not isinstance(item, Renderer):
             raise PluginError(f"renderer {name!r} has no render(forms, out) method")
-        if name in self._renderers:
-            if default:
-                return
-            raise PluginError(f"two plugins register a renderer named {name!r}")
-        self._renderers[name] = renderer
 
-    def freeze(self) -> None:
-        """Close registration; called by the plugin host after the hook ran."""
-        self._frozen = True
-
-    def names(self) -> list[str]:
-        """Names of every registered renderer, sorted."""
-        return sorted(self._renderers)
-
-    def get(self, name: str) -> Renderer:
-        """The renderer called ``name``; :class:`UnknownRenderer` if none is."""
-        try:
-            return self._renderers[name]
-        except KeyError:
-            raise UnknownRenderer(name, self._renderers) from None
-
-    def __contains__(self, name: object) -> bool:
-        return name in self._renderers
+    def unknown(self, name: str) -> PensionCollectError:
+        return UnknownRenderer(name, self.names())

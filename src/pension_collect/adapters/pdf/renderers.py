@@ -2,7 +2,8 @@
 
 Besides the protocol's ``render(forms, out, *, options=None)`` they accept, for
 convenience, a :class:`~pension_collect.model.Dossier` instead of the view model
-(built with the dossier's rule pack through the default plugin host), a path
+(built with ``pack``, by default the built-in weihai-2013 pack when the
+dossier names no other), a path
 instead of a stream, and ``copies=N`` as a short form of the copy markings.
 """
 
@@ -10,17 +11,22 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from typing import TYPE_CHECKING, BinaryIO
+from typing import BinaryIO
 
 import attrs
 
-from ..model import Dossier
-from .errors import RenderUnavailable
-from .registry import DEFAULT_COPIES, RenderOptions, RenderResult
-from .view import FormsInput, forms_input
-
-if TYPE_CHECKING:
-    from ..plugins import PluginHost
+from ...model import Dossier
+from ...ports.forms.registry import (
+    DEFAULT_COPIES,
+    RenderError,
+    RenderOptions,
+    RenderResult,
+    RenderUnavailable,
+)
+from ...ports.forms.view import FormsInput, forms_input
+from ...rules.pack import RulePack
+from ...rules.weihai2013 import NAME as _WEIHAI
+from ...rules.weihai2013 import default_pack
 
 __all__ = ["ConfirmationRenderer", "SummaryRenderer", "VerificationRenderer", "copy_labels"]
 
@@ -42,6 +48,15 @@ def _draw(name: str) -> _Draw:
     return draw
 
 
+def _builtin_pack(dossier: Dossier) -> RulePack:
+    if dossier.rule_pack not in (None, _WEIHAI):
+        raise RenderError(
+            f"the dossier names rule pack {dossier.rule_pack!r}: pass pack= (or render "
+            f"through pension_collect.render, which looks it up)"
+        )
+    return default_pack()
+
+
 class _Builtin:
     name = ""
     title = ""
@@ -54,11 +69,13 @@ class _Builtin:
         options: RenderOptions | None = None,
         copies: int | None = None,
         declaration_ref: str | None = None,
-        host: PluginHost | None = None,
+        pack: RulePack | None = None,
     ) -> RenderResult:
         """Write the form to ``out`` (a binary stream, or a path to create)."""
         if isinstance(forms, Dossier):
-            forms = forms_input(forms, host=host, declaration_ref=declaration_ref)
+            forms = forms_input(
+                forms, pack=pack or _builtin_pack(forms), declaration_ref=declaration_ref
+            )
         options = options or RenderOptions()
         if copies is not None:
             options = attrs.evolve(options, copies=copy_labels(copies))

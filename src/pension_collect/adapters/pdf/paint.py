@@ -14,7 +14,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, BinaryIO, Protocol
 
-from .. import __version__
+from ..._version import __version__
 from .fonts import FontSet
 from .pdfstream import PdfStreamWriter
 

@@ -1,0 +1,3 @@
+"""The release number, in one place (pyproject.toml reads it)."""
+
+__version__ = "0.1.0"
