@@ -43,7 +43,7 @@ from pension_collect.adapters.pdf.fonts import FontSet, choose_font
 from pension_collect.adapters.pdf.layout import Layout
 from pension_collect.adapters.pdf.renderers import ConfirmationRenderer
 from pension_collect.adapters.pdf.styles import A4, PORTRAIT
-from pension_collect.identity import check_digit
+from pension_collect.identity import check_char
 from pension_collect.model import AccountYear, Employer, Segment, Source, Worker, YearMonth
 from pension_collect.plugins import PluginHost
 from pension_collect.ports.forms.registry import RenderOptions
@@ -108,7 +108,7 @@ def make_worker(i: int) -> Worker:
         )
         base = (base * Decimal("1.08")).quantize(Decimal(1))
     return Worker(
-        id_number=body + check_digit(body),
+        id_number=body + check_char(body),
         name=rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.randrange(1, 3))),
         first_work=first,
         person_no=f"371{i:08d}",

@@ -50,7 +50,7 @@ import attrs
 
 from pension_collect.adapters.sqlite import SQLiteStorage
 from pension_collect.dossier import example_dossier_text, loads, make_converter
-from pension_collect.identity import check_digit
+from pension_collect.identity import check_char
 from pension_collect.model import Worker
 from pension_collect.ports.storage import AuditEntry, RecordKind, Write
 
@@ -66,7 +66,7 @@ def make_records(n: int) -> list[tuple[str, dict[str, Any]]]:
     for i in range(n):
         born = base + _dt.timedelta(days=i)
         first17 = f"371002{born:%Y%m%d}{i % 1000:03d}"
-        key = first17 + check_digit(first17)
+        key = first17 + check_char(first17)
         worker = attrs.evolve(template, id_number=key, birth_date=born, person_no=f"P{i:08d}")
         data = {
             "worker": CONV.unstructure(worker, Worker),

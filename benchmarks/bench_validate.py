@@ -35,7 +35,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from pension_collect.identity import check_digit
+from pension_collect.identity import check_char
 
 AREAS = ("371002", "371082", "371083", "371081", "370203", "110105")
 SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗"
@@ -44,7 +44,7 @@ GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平�
 
 def _id_number(rng: random.Random, born: datetime.date) -> str:
     body = f"{rng.choice(AREAS)}{born:%Y%m%d}{rng.randrange(1000):03d}"
-    return body + check_digit(body)
+    return body + check_char(body)
 
 
 def _money(value: Decimal) -> str:
@@ -144,8 +144,8 @@ def run_baseline(path: Path) -> float:
 
 def run_validate(path: Path, phases: dict[str, float] | None = None) -> tuple[float, int]:
     """What ``validate --format json`` does; ``phases`` gets the time of each part."""
-    from pension_collect.dossier import loads
     from pension_collect import check
+    from pension_collect.dossier import loads
 
     t0 = time.perf_counter()
     dossier = loads(path.read_bytes(), source=str(path))
@@ -163,8 +163,8 @@ def warm_up() -> None:
     """What a program does once, not per file: import, find the plugins, load
     the rule pack's parameters (validating the bundled example does it all)."""
     import pension_collect
-    from pension_collect.dossier import load
     from pension_collect import check
+    from pension_collect.dossier import load
 
     check(load(Path(pension_collect.__file__).parent / "data" / "example-dossier.json"))
 

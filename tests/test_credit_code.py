@@ -326,3 +326,18 @@ class TestProperties:
         """Makes a valid code invalid by changing any one character."""
         assume(code[position] != replacement)
         assert credit_code.is_valid(with_char(code, position, replacement)) is False
+
+
+class TestErrorTree:
+    """Credit-code errors belong to the library's one error tree."""
+
+    @pytest.mark.parametrize(
+        "raw", ["91371000MA3C0EXA3", "91371000MA3C0EXA34", "IO371000MA3C0EXA33"]
+    )
+    def test_every_refusal_is_a_pension_collect_error(self, raw: str) -> None:
+        from pension_collect.errors import PensionCollectError
+
+        with pytest.raises(PensionCollectError) as info:
+            credit_code.validate(raw)
+        assert isinstance(info.value, ValueError)
+        assert info.value.code == "employer.credit-code"

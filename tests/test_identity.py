@@ -12,9 +12,9 @@ from hypothesis import strategies as st
 from pension_collect import identity
 from pension_collect.identity import (
     IdentityNumber,
-    InvalidBirthDate,
-    InvalidChecksum,
-    InvalidFormat,
+    InvalidIdentityBirthDate,
+    InvalidIdentityChecksum,
+    InvalidIdentityFormat,
     InvalidIdentityNumber,
 )
 
@@ -56,13 +56,13 @@ JUNK: list[object] = [
 def make_number(area: str, born: datetime.date, seq: str) -> str:
     """Build an 18-character number with a computed check digit."""
     first17 = f"{area}{born.year:04d}{born.month:02d}{born.day:02d}{seq}"
-    return first17 + identity.check_digit(first17)
+    return first17 + identity.check_char(first17)
 
 
 def make_raw_first17(area: str, ymd: str, seq: str) -> str:
     """Build a number from a raw (possibly impossible) YYYYMMDD with a right check digit."""
     first17 = area + ymd + seq
-    return first17 + identity.check_digit(first17)
+    return first17 + identity.check_char(first17)
 
 
 def char_value(c: str) -> int:
@@ -113,22 +113,22 @@ class TestCompact:
         assert identity.compact("ab-1") == "ab-1"
 
     def test_rejects_non_string(self) -> None:
-        """Raises InvalidFormat for a non-string."""
-        with pytest.raises(InvalidFormat):
+        """Raises InvalidIdentityFormat for a non-string."""
+        with pytest.raises(InvalidIdentityFormat):
             identity.compact(12)  # type: ignore[arg-type]
 
 
 class TestCheckDigit:
-    """check_digit()."""
+    """check_char()."""
 
     @pytest.mark.parametrize("number", KNOWN_NUMBERS)
     def test_matches_known_numbers(self, number: str) -> None:
         """Returns the 18th character of each known valid number."""
-        assert identity.check_digit(number[:17]) == number[17]
+        assert identity.check_char(number[:17]) == number[17]
 
     def test_returns_x_for_ten(self) -> None:
         """Returns X when the check value is ten."""
-        assert identity.check_digit("11010519491231002") == "X"
+        assert identity.check_char("11010519491231002") == "X"
 
     @pytest.mark.parametrize(
         "bad",
@@ -143,14 +143,14 @@ class TestCheckDigit:
         ],
     )
     def test_rejects_anything_but_17_ascii_digits(self, bad: object) -> None:
-        """Raises InvalidFormat unless given exactly 17 ASCII digits."""
-        with pytest.raises(InvalidFormat):
-            identity.check_digit(bad)  # type: ignore[arg-type]
+        """Raises InvalidIdentityFormat unless given exactly 17 ASCII digits."""
+        with pytest.raises(InvalidIdentityFormat):
+            identity.check_char(bad)  # type: ignore[arg-type]
 
     @given(st.text(alphabet=DIGITS, min_size=17, max_size=17))
     def test_satisfies_iso_7064_mod_11_2(self, first17: str) -> None:
         """Makes sum(a_i * 2**(18-i)) over all 18 characters congruent to 1 mod 11."""
-        c = identity.check_digit(first17)
+        c = identity.check_char(first17)
         total = sum(int(d) * w for d, w in zip(first17, WEIGHTS_2_POW, strict=True))
         assert (total + char_value(c)) % 11 == 1
 
@@ -170,8 +170,8 @@ class TestTo18:
         "bad", ["37100265030212", "3710026503021234", "37100265030212X", "", None]
     )
     def test_rejects_anything_but_15_digits(self, bad: object) -> None:
-        """Raises InvalidFormat unless given 15 digits."""
-        with pytest.raises(InvalidFormat):
+        """Raises InvalidIdentityFormat unless given 15 digits."""
+        with pytest.raises(InvalidIdentityFormat):
             identity.to_18(bad)  # type: ignore[arg-type]
 
 
@@ -181,9 +181,9 @@ class TestExceptions:
     @pytest.mark.parametrize(
         ("cls", "code"),
         [
-            (InvalidFormat, "person.id-format"),
-            (InvalidChecksum, "person.id-checksum"),
-            (InvalidBirthDate, "person.id-birth-date"),
+            (InvalidIdentityFormat, "person.id-format"),
+            (InvalidIdentityChecksum, "person.id-checksum"),
+            (InvalidIdentityBirthDate, "person.id-birth-date"),
         ],
     )
     def test_codes_and_hierarchy(self, cls: type[InvalidIdentityNumber], code: str) -> None:
@@ -199,14 +199,14 @@ class TestExceptions:
     @pytest.mark.parametrize(
         ("raw", "cls"),
         [
-            ("371002196503021238", InvalidChecksum),
-            ("37100219650302123", InvalidFormat),
-            ("3710021965030212399", InvalidFormat),
-            ("37100219650302123A", InvalidFormat),
-            (make_raw_first17("371002", "19650230", "123"), InvalidBirthDate),
-            (make_raw_first17("371002", "18701201", "123"), InvalidBirthDate),
-            (make_raw_first17("071002", "19650302", "123"), InvalidFormat),
-            ("071002650302123", InvalidFormat),
+            ("371002196503021238", InvalidIdentityChecksum),
+            ("37100219650302123", InvalidIdentityFormat),
+            ("3710021965030212399", InvalidIdentityFormat),
+            ("37100219650302123A", InvalidIdentityFormat),
+            (make_raw_first17("371002", "19650230", "123"), InvalidIdentityBirthDate),
+            (make_raw_first17("371002", "18701201", "123"), InvalidIdentityBirthDate),
+            (make_raw_first17("071002", "19650302", "123"), InvalidIdentityFormat),
+            ("071002650302123", InvalidIdentityFormat),
         ],
     )
     def test_messages_never_contain_the_number(
@@ -223,7 +223,7 @@ class TestExceptions:
     def test_future_birth_message_never_contains_the_number(self) -> None:
         """Reports a future birth date without any part of the number."""
         raw = "371002196503021239"
-        with pytest.raises(InvalidBirthDate) as info:
+        with pytest.raises(InvalidIdentityBirthDate) as info:
             identity.validate(raw, today=datetime.date(1965, 3, 1))
         assert_no_part_of(raw, info.value)
         assert "future" in str(info.value)
@@ -283,19 +283,19 @@ class TestIdentityNumber:
             parsed.number = "371082197011152423"  # type: ignore[misc]
 
     def test_rejects_wrong_check_digit(self) -> None:
-        """Raises InvalidChecksum when the 18th character does not match."""
-        with pytest.raises(InvalidChecksum):
+        """Raises InvalidIdentityChecksum when the 18th character does not match."""
+        with pytest.raises(InvalidIdentityChecksum):
             IdentityNumber.parse("371002196503021238")
 
     def test_rejects_wrong_check_x(self) -> None:
-        """Raises InvalidChecksum for an X where a digit belongs."""
-        with pytest.raises(InvalidChecksum):
+        """Raises InvalidIdentityChecksum for an X where a digit belongs."""
+        with pytest.raises(InvalidIdentityChecksum):
             IdentityNumber.parse("37100219650302123X")
 
     @pytest.mark.parametrize("ymd", ["19650230", "19651301", "19650001", "19650300", "19000229"])
     def test_rejects_impossible_dates(self, ymd: str) -> None:
-        """Raises InvalidBirthDate for a date that does not exist."""
-        with pytest.raises(InvalidBirthDate):
+        """Raises InvalidIdentityBirthDate for a date that does not exist."""
+        with pytest.raises(InvalidIdentityBirthDate):
             IdentityNumber.parse(make_raw_first17("371002", ymd, "123"))
 
     def test_accepts_leap_day(self) -> None:
@@ -304,22 +304,22 @@ class TestIdentityNumber:
         assert IdentityNumber.parse(number).birth_date == datetime.date(2000, 2, 29)
 
     def test_rejects_legacy_impossible_date(self) -> None:
-        """Raises InvalidBirthDate for a 15-digit number with an impossible date."""
-        with pytest.raises(InvalidBirthDate):
+        """Raises InvalidIdentityBirthDate for a 15-digit number with an impossible date."""
+        with pytest.raises(InvalidIdentityBirthDate):
             IdentityNumber.parse("371002650230123")
 
     def test_birth_year_bounds(self) -> None:
         """Accepts 1880 and refuses 1879."""
         ok = make_number("371002", datetime.date(1880, 1, 1), "123")
         assert IdentityNumber.parse(ok).birth_date.year == 1880
-        with pytest.raises(InvalidBirthDate):
+        with pytest.raises(InvalidIdentityBirthDate):
             IdentityNumber.parse(make_number("371002", datetime.date(1879, 12, 31), "123"))
 
     def test_today_bounds_birth_date(self) -> None:
         """Accepts a birth on today's date and refuses one after it."""
         number = "371002196503021239"
         assert IdentityNumber.parse(number, today=datetime.date(1965, 3, 2)).number == number
-        with pytest.raises(InvalidBirthDate):
+        with pytest.raises(InvalidIdentityBirthDate):
             IdentityNumber.parse(number, today=datetime.date(1965, 3, 1))
 
     def test_future_date_allowed_without_today(self) -> None:
@@ -329,15 +329,15 @@ class TestIdentityNumber:
 
     def test_future_legacy_date_refused_with_today(self) -> None:
         """Refuses a legacy number born after today."""
-        with pytest.raises(InvalidBirthDate):
+        with pytest.raises(InvalidIdentityBirthDate):
             IdentityNumber.parse("371002650302123", today=datetime.date(1960, 1, 1))
 
     @pytest.mark.parametrize(
         "raw", [make_raw_first17("071002", "19650302", "123"), "071002650302123"]
     )
     def test_rejects_leading_zero(self, raw: str) -> None:
-        """Raises InvalidFormat when the area code starts with 0."""
-        with pytest.raises(InvalidFormat):
+        """Raises InvalidIdentityFormat when the area code starts with 0."""
+        with pytest.raises(InvalidIdentityFormat):
             IdentityNumber.parse(raw)
 
     def test_area_code_not_checked_against_birth_year(self) -> None:
@@ -354,10 +354,10 @@ class TestIdentityNumber:
     @pytest.mark.parametrize(
         ("raw", "cls"),
         [
-            ("371002196503021238", InvalidChecksum),
-            ("37100219650302123x", InvalidFormat),
-            ("371002650302123", InvalidFormat),
-            (make_raw_first17("371002", "19650230", "123"), InvalidBirthDate),
+            ("371002196503021238", InvalidIdentityChecksum),
+            ("37100219650302123x", InvalidIdentityFormat),
+            ("371002650302123", InvalidIdentityFormat),
+            (make_raw_first17("371002", "19650230", "123"), InvalidIdentityBirthDate),
         ],
     )
     def test_constructor_validates(self, raw: str, cls: type[InvalidIdentityNumber]) -> None:
@@ -366,8 +366,8 @@ class TestIdentityNumber:
             IdentityNumber(raw)
 
     def test_constructor_rejects_non_string(self) -> None:
-        """Raises InvalidFormat when built from a non-string."""
-        with pytest.raises(InvalidFormat):
+        """Raises InvalidIdentityFormat when built from a non-string."""
+        with pytest.raises(InvalidIdentityFormat):
             IdentityNumber(371002196503021239)  # type: ignore[arg-type]
 
 
@@ -404,9 +404,9 @@ class TestValidate:
     @pytest.mark.parametrize(
         ("raw", "cls"),
         [
-            ("371002196503021238", InvalidChecksum),
-            ("37100219650302123", InvalidFormat),
-            (make_raw_first17("371002", "19651301", "123"), InvalidBirthDate),
+            ("371002196503021238", InvalidIdentityChecksum),
+            ("37100219650302123", InvalidIdentityFormat),
+            (make_raw_first17("371002", "19651301", "123"), InvalidIdentityBirthDate),
         ],
     )
     def test_raises_specific_errors(self, raw: str, cls: type[InvalidIdentityNumber]) -> None:
@@ -447,8 +447,8 @@ class TestRobustness:
 
     @pytest.mark.parametrize("raw", JUNK, ids=repr)
     def test_junk_raises_only_invalid_format(self, raw: object) -> None:
-        """Raises InvalidFormat, never TypeError or AttributeError, for junk."""
-        with pytest.raises(InvalidFormat):
+        """Raises InvalidIdentityFormat, never TypeError or AttributeError, for junk."""
+        with pytest.raises(InvalidIdentityFormat):
             IdentityNumber.parse(raw)
         assert identity.is_valid(raw) is False
         assert isinstance(identity.mask(raw), str)  # type: ignore[arg-type]
@@ -514,3 +514,20 @@ class TestProperties:
         assert masked == number[:6] + "*" * 8 + number[14:]
         assert masked == IdentityNumber.parse(number).masked
         assert number[6:14] not in repr(IdentityNumber.parse(number))
+
+
+class TestErrorTree:
+    """Identity errors belong to the library's one error tree (issue: one error tree)."""
+
+    @pytest.mark.parametrize(
+        "raw",
+        ["12345", "37100219650302123A", "371002196503021230", "371002196502301234"],
+    )
+    def test_every_refusal_is_a_pension_collect_error(self, raw: str) -> None:
+        from pension_collect.errors import PensionCollectError
+
+        with pytest.raises(PensionCollectError) as info:
+            identity.validate(raw)
+        assert isinstance(info.value, ValueError)
+        assert info.value.code.startswith("person.id")
+        assert raw not in str(info.value)

@@ -112,7 +112,7 @@ def sqlite_url(tmp_path: Path, name: str = "collection.db") -> str:
 
 def many_workers(template: Worker, n: int) -> list[Worker]:
     """``n`` distinct valid workers shaped like ``template`` (new identity numbers)."""
-    from pension_collect.identity import check_digit
+    from pension_collect.identity import check_char
 
     out = []
     base = _dt.date(1975, 1, 1)
@@ -122,7 +122,7 @@ def many_workers(template: Worker, n: int) -> list[Worker]:
         out.append(
             attrs.evolve(
                 template,
-                id_number=first17 + check_digit(first17),
+                id_number=first17 + check_char(first17),
                 birth_date=born,
                 person_no=None,
                 bureau=None,

@@ -44,6 +44,8 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from .errors import PensionCollectError
+
 __all__ = [
     "ALPHABET",
     "InvalidCreditCode",
@@ -71,7 +73,7 @@ _ASCII_UPPER = str.maketrans("abcdefghijklmnopqrstuvwxyz", "ABCDEFGHIJKLMNOPQRST
 # --------------------------------------------------------------------------- errors
 
 
-class InvalidCreditCode(ValueError):
+class InvalidCreditCode(PensionCollectError, ValueError):
     """The text is not a valid unified social credit code.
 
     ``str(error)`` says in English what is wrong and what to do;

@@ -8,6 +8,7 @@ identity number or a credential into its message or repr.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import ClassVar
 
 import attrs
 
@@ -24,7 +25,7 @@ class PensionCollectError(Exception):
     """Base class of every error this library raises on purpose."""
 
     #: A stable, dotted code naming the kind of error.
-    code: str = "error"
+    code: ClassVar[str] = "error"
 
 
 @attrs.frozen

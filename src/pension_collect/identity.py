@@ -35,14 +35,16 @@ from typing import ClassVar
 
 import attrs
 
+from .errors import PensionCollectError
+
 __all__ = [
     "IdentityNumber",
-    "InvalidBirthDate",
-    "InvalidChecksum",
-    "InvalidFormat",
+    "InvalidIdentityBirthDate",
+    "InvalidIdentityChecksum",
+    "InvalidIdentityFormat",
     "InvalidIdentityNumber",
     "canonical_id",
-    "check_digit",
+    "check_char",
     "compact",
     "is_valid",
     "mask",
@@ -63,7 +65,7 @@ MIN_BIRTH_YEAR = 1880
 # --------------------------------------------------------------------------- errors
 
 
-class InvalidIdentityNumber(ValueError):
+class InvalidIdentityNumber(PensionCollectError, ValueError):
     """The text is not a valid identity number.
 
     ``str(error)`` says in English what is wrong and what to do;
@@ -84,7 +86,7 @@ class InvalidIdentityNumber(ValueError):
         super().__init__(self.message)
 
 
-class InvalidFormat(InvalidIdentityNumber):
+class InvalidIdentityFormat(InvalidIdentityNumber):
     """Wrong length, wrong characters, or not a string at all."""
 
     code: ClassVar[str] = "person.id-format"
@@ -99,7 +101,7 @@ class InvalidFormat(InvalidIdentityNumber):
     )
 
 
-class InvalidChecksum(InvalidIdentityNumber):
+class InvalidIdentityChecksum(InvalidIdentityNumber):
     """The 18th character does not match the first 17 (usually a typo)."""
 
     code: ClassVar[str] = "person.id-checksum"
@@ -114,7 +116,7 @@ class InvalidChecksum(InvalidIdentityNumber):
     )
 
 
-class InvalidBirthDate(InvalidIdentityNumber):
+class InvalidIdentityBirthDate(InvalidIdentityNumber):
     """The embedded date of birth is impossible, too early, or in the future."""
 
     code: ClassVar[str] = "person.id-birth-date"
@@ -140,20 +142,20 @@ def compact(raw: str) -> str:
     """Remove all whitespace and turn a lowercase ``x`` into ``X``.
 
     Nothing else is changed; the result is not validated. Raises
-    :class:`InvalidFormat` if *raw* is not a string.
+    :class:`InvalidIdentityFormat` if *raw* is not a string.
     """
     if not isinstance(raw, str):
-        raise InvalidFormat()
+        raise InvalidIdentityFormat()
     return "".join(raw.split()).replace("x", "X")
 
 
-def check_digit(first17: str) -> str:
+def check_char(first17: str) -> str:
     """Return the ISO 7064 MOD 11-2 check character (``0``-``9`` or ``X``).
 
-    *first17* must be exactly 17 ASCII digits, else :class:`InvalidFormat`.
+    *first17* must be exactly 17 ASCII digits, else :class:`InvalidIdentityFormat`.
     """
     if not isinstance(first17, str) or len(first17) != 17 or not _is_digits(first17):
-        raise InvalidFormat(
+        raise InvalidIdentityFormat(
             "The first 17 characters of an identity number must all be digits.",
             message_zh="公民身份号码前17位必须全部为数字。",
         )
@@ -166,21 +168,21 @@ def to_18(number15: str) -> str:
     """Convert a legacy 15-digit number to its 18-character form.
 
     Inserts ``19`` before the two-digit birth year and appends the check
-    digit. Only the shape is checked here (:class:`InvalidFormat` unless 15
+    digit. Only the shape is checked here (:class:`InvalidIdentityFormat` unless 15
     digits after :func:`compact`); use :func:`validate` for the date.
     """
     s = compact(number15)
     if len(s) != 15 or not _is_digits(s):
-        raise InvalidFormat(
+        raise InvalidIdentityFormat(
             "A legacy identity number must be exactly 15 digits.",
             message_zh="15位旧身份证号码必须为15位数字。",
         )
     first17 = s[:6] + "19" + s[6:]
-    return first17 + check_digit(first17)
+    return first17 + check_char(first17)
 
 
-def _leading_zero() -> InvalidFormat:
-    return InvalidFormat(
+def _leading_zero() -> InvalidIdentityFormat:
+    return InvalidIdentityFormat(
         "The identity number cannot start with 0: the first six digits are an "
         "area code starting with 1-9. Check it against the identity card.",
         message_zh="公民身份号码首位不能为0（前6位为地址码，首位应为1-9）。请对照居民身份证核对。",
@@ -192,18 +194,18 @@ def _check_shape(number: str) -> datetime.date:
 
     Returns the birth date."""
     if len(number) != 18 or not _is_digits(number[:17]) or number[17] not in _CHECK_CHARS:
-        raise InvalidFormat()
+        raise InvalidIdentityFormat()
     if number[0] == "0":
         raise _leading_zero()
-    if check_digit(number[:17]) != number[17]:
-        raise InvalidChecksum()
+    if check_char(number[:17]) != number[17]:
+        raise InvalidIdentityChecksum()
     return _birth_date(number)
 
 
 def _birth_date(number: str) -> datetime.date:
     year, month, day = int(number[6:10]), int(number[10:12]), int(number[12:14])
     if year < MIN_BIRTH_YEAR:
-        raise InvalidBirthDate(
+        raise InvalidIdentityBirthDate(
             f"The birth year inside the identity number is before {MIN_BIRTH_YEAR}, "
             "which is not possible for a living holder. Check the birth-date digits "
             "against the identity card.",
@@ -213,7 +215,7 @@ def _birth_date(number: str) -> datetime.date:
     try:
         return datetime.date(year, month, day)
     except ValueError:
-        raise InvalidBirthDate(
+        raise InvalidIdentityBirthDate(
             "The date of birth inside the identity number is not a real calendar date "
             "(month or day out of range). Check the birth-date digits against the "
             "identity card.",
@@ -242,7 +244,7 @@ class IdentityNumber:
 
     def __attrs_post_init__(self) -> None:
         if not isinstance(self.number, str):
-            raise InvalidFormat()
+            raise InvalidIdentityFormat()
         # Kept: rules read the birth date several times per worker.
         object.__setattr__(self, "_birth", _check_shape(self.number))
 
@@ -250,14 +252,14 @@ class IdentityNumber:
     def parse(cls, raw: object, *, today: datetime.date | None = None) -> IdentityNumber:
         """Validate *raw* (18 or legacy 15 characters) and return the number.
 
-        Checks, in this order: format (raises :class:`InvalidFormat`), the
-        check digit of an 18-character number (:class:`InvalidChecksum`), and
+        Checks, in this order: format (raises :class:`InvalidIdentityFormat`), the
+        check digit of an 18-character number (:class:`InvalidIdentityChecksum`), and
         the birth date -- a real date, year >= 1880, and not after *today*
-        when given (:class:`InvalidBirthDate`). Whitespace is ignored and
-        ``x`` accepted for ``X``. Any non-string raises :class:`InvalidFormat`.
+        when given (:class:`InvalidIdentityBirthDate`). Whitespace is ignored and
+        ``x`` accepted for ``X``. Any non-string raises :class:`InvalidIdentityFormat`.
         """
         if not isinstance(raw, str):
-            raise InvalidFormat(
+            raise InvalidIdentityFormat(
                 "The identity number must be given as text.",
                 message_zh="公民身份号码必须以文本形式填写。",
             )
@@ -269,9 +271,9 @@ class IdentityNumber:
         elif len(s) == 18:
             result = cls(s, legacy=False)
         else:
-            raise InvalidFormat()
+            raise InvalidIdentityFormat()
         if today is not None and result.birth_date > today:
-            raise InvalidBirthDate(
+            raise InvalidIdentityBirthDate(
                 "The date of birth inside the identity number is in the future. Check "
                 "the birth-date digits against the identity card.",
                 message_zh="公民身份号码中的出生日期晚于今天。请对照居民身份证核对出生日期部分。",

@@ -45,7 +45,7 @@ from hypothesis import strategies as st
 from hypothesis.strategies import DrawFn, SearchStrategy
 
 from .. import credit_code as _cc
-from ..identity import IdentityNumber, InvalidIdentityNumber, check_digit, compact
+from ..identity import IdentityNumber, InvalidIdentityNumber, check_char, compact
 from ..model import (
     AccountYear,
     BureauRecord,
@@ -314,7 +314,7 @@ def _id_number(area: int, born: _dt.date, seq: int, legacy: bool) -> str:
     if legacy:
         return f"{area:06d}{born:%y%m%d}{seq:03d}"
     first17 = f"{area:06d}{born.year:04d}{born.month:02d}{born.day:02d}{seq:03d}"
-    return first17 + check_digit(first17)
+    return first17 + check_char(first17)
 
 
 def _areas() -> SearchStrategy[int]:
@@ -338,7 +338,7 @@ def identity_numbers(
     """Valid identity numbers (GB 11643), as text.
 
     18 characters with the check character computed by
-    :func:`pension_collect.identity.check_digit`, or with ``legacy=True`` the
+    :func:`pension_collect.identity.check_char`, or with ``legacy=True`` the
     15-digit form (birth years 1900..1999 only). The area code is any six
     digits with a first digit 1-9 (Weihai's codes are drawn often); the birth
     date lies in ``born_from .. born_until`` (1930 .. 1995 by default);
@@ -583,7 +583,7 @@ def _broken_ids() -> SearchStrategy[str]:
 
     def bad_date(area: int, year: int, month: int, day: int, seq: int) -> str:
         first17 = f"{area:06d}{year:04d}{month:02d}{day:02d}{seq:03d}"
-        return first17 + check_digit(first17)
+        return first17 + check_char(first17)
 
     return st.one_of(
         st.builds(wrong_check, identity_numbers(), st.sampled_from("0123456789X")),
@@ -1573,7 +1573,7 @@ def _id_birth_date(draw: DrawFn, cal: _Calendar, w: Worker) -> Worker:
     else:
         year = draw(st.integers(1000, 1879))
     first17 = f"{w.id_number[:6]}{year:04d}{month:02d}{day:02d}{w.id_number[14:17]}"
-    return _replace_id(draw, w, first17 + check_digit(first17))
+    return _replace_id(draw, w, first17 + check_char(first17))
 
 
 def _id_legacy(draw: DrawFn, cal: _Calendar, w: Worker) -> Worker:
@@ -1610,7 +1610,7 @@ def _window_only(draw: DrawFn, cal: _Calendar, w: Worker) -> Worker:
     if which != "name":
         seq = (int(w.id_number[14:17]) + 2 * draw(st.integers(1, 499))) % 1000
         first17 = f"{w.id_number[:14]}{seq:03d}"
-        number = first17 + check_digit(first17)
+        number = first17 + check_char(first17)
     return attrs.evolve(w, bureau=attrs.evolve(bureau, name=name, id_number=number))
 
 
