@@ -167,9 +167,9 @@ def test_problems_of_is_empty_for_a_good_record() -> None:
     s = make_setup()
     to_collecting(s)
     stored = s.session.save_worker(s.workers[0])
-    from pension_collect.workflow.session import _CONV
+    from pension_collect.workflow.records import CONVERTER
 
-    assert problems_of(_CONV.unstructure(stored.worker, Worker), Worker) == []
+    assert problems_of(CONVERTER.unstructure(stored.worker, Worker), Worker) == []
     assert [p.path for p in problems_of({"name": "x"}, Worker, path="$.w")] == [
         "$.w.id_number",
         "$.w.first_work",

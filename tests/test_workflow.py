@@ -10,7 +10,7 @@ import pytest
 
 from pension_collect.hookspecs import hookimpl
 from pension_collect.model import Segment, YearMonth, money
-from pension_collect.ports.storage import ConflictError, RecordKind
+from pension_collect.ports.storage import ConflictError, CorruptRecord, RecordKind
 from pension_collect.ports.transport import DeclarationKind, DeclarationState
 from pension_collect.workflow import (
     AlreadyAccepted,
@@ -26,6 +26,8 @@ from pension_collect.workflow import (
     PendingDeclaration,
     RecollectionIncomplete,
     RuleErrors,
+    SessionClosed,
+    StoredWorker,
     SyncFirst,
     SyncRequired,
     VerificationFormMissing,
@@ -430,3 +432,138 @@ class TestEndToEnd:
             if d.kind is DeclarationKind.WORKERS
         ]
         assert len(workers_decls) == 1
+
+
+def _store_url(name: str, tmp_path: Path) -> str:
+    return "memory:" if name == "memory" else sqlite_url(tmp_path)
+
+
+class TestWorkerStatus:
+    def test_is_a_string_enum_with_the_stored_values(self) -> None:
+        """WorkerStatus is a StrEnum whose values are the strings stored before."""
+        from enum import StrEnum
+
+        assert issubclass(WorkerStatus, StrEnum)
+        assert [m.value for m in WorkerStatus] == ["collected", "submitted", "accepted", "failed"]
+        assert WorkerStatus.FAILED == "failed"
+        assert WorkerStatus("submitted") is WorkerStatus.SUBMITTED
+
+    def test_stored_worker_converts_a_string_status(self) -> None:
+        """A StoredWorker built with the plain string holds the member."""
+        from workflow_fixtures import example
+
+        sw = StoredWorker(key="k", version=1, worker=example().workers[0], status="failed")
+        assert sw.status is WorkerStatus.FAILED
+        assert repr(sw) == "StoredWorker(key='*', version=1, status='failed')"
+
+    @pytest.mark.parametrize("store", ["memory", "sqlite"])
+    def test_read_back_as_the_enum(self, store: str, tmp_path: Path) -> None:
+        """Every status read back from the store is the enum member; the record
+        itself holds the plain string."""
+        s = make_setup(_store_url(store, tmp_path))
+        settled = s.bureau.person_by_id(s.keys[1])
+        assert settled is not None
+        s.bureau.settle_account(settled.person_no)
+        to_ready(s)
+        seen = {type(w.status) for w in s.session.workers()}
+        assert seen == {WorkerStatus}
+        assert {w.status for w in s.session.workers()} == {WorkerStatus.COLLECTED}
+        decl = s.session.submit_declaration()
+        assert s.session.worker(s.keys[0]).status is WorkerStatus.SUBMITTED
+        s.bureau.settle()
+        s.session.refresh(decl.key)
+        by_key = {w.key: w.status for w in s.reopen().workers()}
+        assert by_key == {
+            s.keys[0]: WorkerStatus.ACCEPTED,
+            s.keys[1]: WorkerStatus.FAILED,
+            s.keys[2]: WorkerStatus.ACCEPTED,
+        }
+        assert all(type(v) is WorkerStatus for v in by_key.values())
+        assert s.session.failed_workers() == [s.keys[1]]
+        with s.storage.transaction() as tx:
+            raw = tx.get(RecordKind.WORKER, s.dossier.employer.unit_no, s.keys[1])
+        assert raw is not None
+        assert type(raw.data["status"]) is str
+        assert raw.data["status"] == "failed"
+
+    @pytest.mark.parametrize("store", ["memory", "sqlite"])
+    def test_unknown_status_is_a_corrupt_record(self, store: str, tmp_path: Path) -> None:
+        """A record whose status is not a WorkerStatus value is reported as damaged."""
+        s = make_setup(_store_url(store, tmp_path))
+        to_collecting(s)
+        s.session.save_worker(s.workers[0])
+        unit = s.dossier.employer.unit_no
+        with s.storage.transaction() as tx:
+            rec = tx.get(RecordKind.WORKER, unit, s.keys[0])
+            assert rec is not None
+            tx.put(
+                RecordKind.WORKER,
+                unit,
+                s.keys[0],
+                {**rec.data, "status": "approved"},
+                expected_version=rec.version,
+            )
+        with pytest.raises(CorruptRecord) as info:
+            s.session.worker(s.keys[0])
+        assert info.value.kind is RecordKind.WORKER
+
+
+class TestLifecycle:
+    @pytest.mark.parametrize("store", ["memory", "sqlite"])
+    def test_with_block_closes_the_session_not_the_store(self, store: str, tmp_path: Path) -> None:
+        """Leaving ``with`` closes the session; the store and transport it was given
+        stay open for a new session, which sees what the first one did."""
+        s = make_setup(_store_url(store, tmp_path))
+        with s.session as session:
+            assert session is s.session
+            assert not session.closed
+            to_collecting(s)
+            session.save_worker(s.workers[0])
+        assert s.session.closed
+        other = s.reopen()
+        assert [w.key for w in other.workers()] == [s.keys[0]]
+        assert other.sync().persons  # the transport still answers
+
+    def test_closed_session_refuses_every_step(self, s: Setup) -> None:
+        """After close() steps and queries raise SessionClosed, before reaching the
+        store or the bureau."""
+        to_collecting(s)
+        pending_calls: list[str] = []
+        transport = s.session.transport
+        real = transport.pending_declarations
+
+        def spy(unit_no: str) -> Any:
+            pending_calls.append(unit_no)
+            return real(unit_no)
+
+        transport.pending_declarations = spy  # type: ignore[method-assign]
+        s.session.close()
+        steps = [
+            s.session.start,
+            s.session.sync,
+            s.session.state,
+            s.session.workers,
+            lambda: s.session.save_worker(s.workers[0]),
+            lambda: s.session.print_verification_forms(s.keys),
+            s.session.submit_declaration,
+        ]
+        for step in steps:
+            with pytest.raises(SessionClosed) as info:
+                step()
+            assert info.value.code == "workflow.session-closed"
+        assert pending_calls == []
+        assert s.reopen().workers() == []
+
+    def test_close_is_idempotent(self, s: Setup) -> None:
+        """Closing twice is harmless; entering a closed session is refused."""
+        s.session.close()
+        s.session.close()
+        assert s.session.closed
+        with pytest.raises(SessionClosed), s.session:
+            pass
+
+    def test_exception_in_block_closes_and_propagates(self, s: Setup) -> None:
+        """An error inside ``with`` still closes the session and is not swallowed."""
+        with pytest.raises(NotStarted), s.session:
+            s.session.sync()
+        assert s.session.closed

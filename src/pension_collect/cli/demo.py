@@ -27,7 +27,8 @@ from ..dossier import example_dossier_text, loads
 from ..identity import mask
 from ..plugins import PluginHost
 from ..workflow.printing import FormsPrinted
-from ..workflow.session import CollectionSession, StoredDeclaration
+from ..workflow.records import StoredDeclaration
+from ..workflow.session import CollectionSession
 
 __all__ = ["RESULT_FORMAT", "add_parser", "run_demo"]
 

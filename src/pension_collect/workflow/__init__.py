@@ -1,5 +1,10 @@
 """The collection workflow: a session carrying one employer through [P3] .. [P3.7]
-(docs/workflow.md)."""
+(docs/workflow.md).
+
+``session`` holds the steps, ``guards`` the checks that decide whether a step
+may run and the typed errors they raise, ``records`` what the session stores
+and its mapping to storage records, ``printing`` the bridge to form renderers.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +21,7 @@ from .guards import (
     PendingDeclaration,
     RecollectionIncomplete,
     RuleErrors,
+    SessionClosed,
     SyncFirst,
     SyncRequired,
     UnknownWorker,
@@ -25,13 +31,8 @@ from .guards import (
     WorkflowError,
 )
 from .printing import FormsPrinted
-from .session import (
-    CONFIRMATION_COPIES,
-    CollectionSession,
-    StoredDeclaration,
-    StoredWorker,
-    WorkerStatus,
-)
+from .records import StoredDeclaration, StoredWorker, WorkerStatus
+from .session import CONFIRMATION_COPIES, CollectionSession
 
 __all__ = [
     "CONFIRMATION_COPIES",
@@ -50,6 +51,7 @@ __all__ = [
     "PendingDeclaration",
     "RecollectionIncomplete",
     "RuleErrors",
+    "SessionClosed",
     "StoredDeclaration",
     "StoredWorker",
     "SyncFirst",

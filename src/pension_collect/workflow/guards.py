@@ -1,18 +1,28 @@
-"""The typed errors a collection session raises when a step is out of order.
+"""The guards of the collection's steps and the typed errors they raise.
 
-Each has a stable ``code`` (``workflow.*``), the ``procedure`` paragraph it
-enforces, an English sentence and a Chinese one (``message_zh``), and
+Each error has a stable ``code`` (``workflow.*``), the ``procedure`` paragraph
+it enforces, an English sentence and a Chinese one (``message_zh``), and
 ``keys``: the workers concerned, masked (never a full identity number or a
 name).
+
+The ``require_*`` functions are the guards themselves: each decides from what
+the session read whether a step may go on, and raises the error when it may
+not. They read and write nothing, so the session's steps are what remains:
+read, guard, write.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any, ClassVar
 
 from ..errors import PensionCollectError
 from ..identity import mask
+from ..model import BureauRecord, Employer, Worker
+from ..ports.storage import Record
+from ..ports.transport import DeclarationKind, DeclarationState, DeclarationStatus
+from ..rules import Finding
+from .records import StoredDeclaration, StoredWorker, WorkerStatus, finding_dict
 
 __all__ = [
     "AlreadyAccepted",
@@ -26,6 +36,7 @@ __all__ = [
     "PendingDeclaration",
     "RecollectionIncomplete",
     "RuleErrors",
+    "SessionClosed",
     "SyncFirst",
     "SyncRequired",
     "UnknownWorker",
@@ -70,6 +81,15 @@ class NotStarted(WorkflowError):
     default = (
         "the collection has not been started; start it first",
         "尚未开始数据质量采集,请先开始",
+    )
+
+
+class SessionClosed(WorkflowError):
+    code = "workflow.session-closed"
+    procedure = "P3"
+    default = (
+        "this session is closed; open a new session on the same store to go on",
+        "本采集会话已关闭,请在同一存储上新建会话继续",
     )
 
 
@@ -209,3 +229,160 @@ class UnknownWorker(WorkflowError):
     code = "workflow.unknown-worker"
     procedure = "P3.4"
     default = ("no collected worker with this key", "没有该职工的采集记录")
+
+
+# -- the guards ------------------------------------------------------------------------------
+
+
+def require_started(rec: Record | None) -> Record:
+    """[P3] The session record, which exists once the collection is started."""
+    if rec is None:
+        raise NotStarted()
+    return rec
+
+
+def require_no_pending(pending: Sequence[DeclarationStatus]) -> None:
+    """[P3] The bureau shows no declaration in draft, submitted or processing."""
+    if pending:
+        raise PendingDeclaration(details=[p.id for p in pending])
+
+
+def require_synced(sess: Mapping[str, Any]) -> None:
+    """[P3.1]/[P3.3a] A data sync was run, and none is due after a window correction."""
+    if not sess.get("sync_no"):
+        raise SyncFirst()
+    if sess.get("needs_sync"):
+        raise SyncRequired()
+
+
+def require_own_unit(employer: Employer, unit_no: str) -> None:
+    """The employer information is the session's employer's."""
+    if employer.unit_no != unit_no:
+        raise WorkflowError("the employer information names another unit number")
+
+
+def require_employer(sess: Mapping[str, Any]) -> None:
+    """[P3.1] The employer information is collected (before verification forms)."""
+    if sess.get("employer") is None:
+        raise EmployerFirst()
+
+
+def require_employer_to_declare(sess: Mapping[str, Any]) -> None:
+    """[P3.1] The employer information is collected (before its declaration)."""
+    if sess.get("employer") is None:
+        raise EmployerFirst("collect the employer information first", "请先采集单位信息")
+
+
+def require_employer_declared(sess: Mapping[str, Any]) -> None:
+    """[P3.1] The employer declaration was submitted (before the workers')."""
+    if sess.get("employer_declaration") is None:
+        raise EmployerFirst()
+
+
+def require_complete(worker: Worker, key: str) -> None:
+    """[P3.4f] All three parts are collected (an empty part is an empty tuple)."""
+    if worker.history is None or worker.account is None:
+        missing = [p for p in ("history", "account") if getattr(worker, p) is None]
+        raise IncompleteWorker(keys=[key], details=missing)
+
+
+def require_verification_form(sess: Mapping[str, Any], key: str) -> None:
+    """[P3.2] The worker's verification form was printed after the latest sync."""
+    if sess.get("verification", {}).get(key) != sess["sync_no"]:
+        raise VerificationFormMissing(keys=[key])
+
+
+def require_bureau_identity(
+    synced: Iterable[Record], sync_no: int, worker: Worker, key: str
+) -> None:
+    """[P3.3a] A worker the latest sync holds under their person number keeps the
+    identity number the bureau holds."""
+    for rec in synced:
+        person = rec.data["record"]
+        if rec.data["sync_no"] == sync_no and person.get("person_no") == worker.person_no:
+            if rec.key != key:
+                raise WindowOnlyChange(keys=[key], details=["id_number"])
+            return
+
+
+def require_bureau_name(bureau: BureauRecord | None, worker: Worker, key: str) -> None:
+    """[P3.3a] The worker keeps the name the bureau holds."""
+    if bureau is not None and bureau.name is not None and bureau.name != worker.name:
+        raise WindowOnlyChange(keys=[key], details=["name"])
+
+
+def require_no_rule_errors(findings: Iterable[Finding], key: str) -> None:
+    """[P3.4] No finding of the rule set is an error (warnings are kept)."""
+    errors = [f for f in findings if f.is_error]
+    if not errors:
+        return
+    if any(f.code == "person.window-only-change" for f in errors):
+        raise WindowOnlyChange(keys=[key], details=[finding_dict(f) for f in errors])
+    codes = ", ".join(sorted({f.code for f in errors}))
+    raise RuleErrors(
+        f"the data has errors ({codes}); correct them and save again",
+        f"数据有错误({codes}),请更正后再保存",
+        keys=[key],
+        details=[finding_dict(f) for f in errors],
+    )
+
+
+def require_collectable(prev: StoredWorker | None) -> None:
+    """[P3.6]/[P3.7] A stored worker is saved again only when it is not being
+    processed and the bureau has not accepted it."""
+    if prev is None:
+        return
+    if prev.status is WorkerStatus.SUBMITTED:
+        raise WorkerLocked(keys=[prev.key])
+    if prev.status is WorkerStatus.ACCEPTED:
+        raise AlreadyAccepted(keys=[prev.key])
+
+
+def require_worker(rec: Record | None, key: str) -> Record:
+    """The worker record of ``key``, which must exist."""
+    if rec is None:
+        raise UnknownWorker(keys=[key])
+    return rec
+
+
+def require_known(keys: Iterable[str], known: Collection[str]) -> None:
+    """Every key names a stored worker (all unknown ones are named)."""
+    missing = [k for k in keys if k not in known]
+    if missing:
+        raise UnknownWorker(keys=missing)
+
+
+def require_confirmation_printed(workers: Iterable[StoredWorker]) -> None:
+    """[P3.5] Each worker's confirmation form was printed for their current data."""
+    unprinted = [w.key for w in workers if not w.confirmation_printed]
+    if unprinted:
+        raise ConfirmationFormMissing(keys=unprinted)
+
+
+def require_nothing_in_flight(decls: Iterable[StoredDeclaration]) -> None:
+    """[P3.7] No workers' declaration is submitted or processing."""
+    in_flight = [
+        d.key
+        for d in decls
+        if d.kind is DeclarationKind.WORKERS
+        and d.state in (DeclarationState.SUBMITTED, DeclarationState.PROCESSING)
+    ]
+    if in_flight:
+        raise DeclarationInFlight(details=in_flight)
+
+
+def require_submittable(workers: Sequence[StoredWorker]) -> list[StoredWorker]:
+    """[P3.6]/[P3.7] The workers to declare: every failed one collected again,
+    someone collected, each one's confirmation printed [P3.5] and signed form
+    and handbook received [P3.4g]."""
+    failed = [w.key for w in workers if w.status is WorkerStatus.FAILED]
+    if failed:
+        raise RecollectionIncomplete(keys=failed)
+    batch = [w for w in workers if w.status is WorkerStatus.COLLECTED]
+    if not batch:
+        raise NothingToSubmit()
+    require_confirmation_printed(batch)
+    missing = [w.key for w in batch if not (w.form_received and w.handbook_received)]
+    if missing:
+        raise NotReceived(keys=missing)
+    return batch

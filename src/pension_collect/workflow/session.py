@@ -1,242 +1,50 @@
 """The collection session: one employer carried through [P3] .. [P3.7].
 
 A :class:`CollectionSession` is a state machine over storage: every step reads
-what earlier steps stored, checks its guard (raising a typed
-:class:`~pension_collect.workflow.errors.WorkflowError` that names the
-paragraph), and commits its change and its audit entries in one transaction.
-Storage, the bureau transport and form renderers are reached only through
-what the caller passes in and the plugin host.
+what earlier steps stored, checks its guards (:mod:`.guards`, raising a typed
+:class:`~pension_collect.workflow.guards.WorkflowError` that names the
+paragraph), and commits its change and its audit entries (:mod:`._audit`) in
+one transaction. What it stores and reads back is :mod:`.records`; forms are
+printed through :mod:`.printing`. Storage, the bureau transport and form
+renderers are reached only through what the caller passes in and the plugin
+host.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from types import TracebackType
+from typing import Any, Self
 
 import attrs
 
-from ..dossier import make_converter, problems_of
-from ..errors import Problem
-from ..identity import canonical_id, mask
+from ..identity import canonical_id
 from ..model import BureauRecord, Dossier, Employer, Worker, YearMonth
 from ..plugins import PluginHost
 from ..ports.events import DeclarationConcluded, DeclarationSubmitted, WorkerSaved
-from ..ports.storage import (
-    AuditEntry,
-    CorruptRecord,
-    Record,
-    RecordKind,
-    Storage,
-    Transaction,
-    Write,
-)
+from ..ports.storage import AuditEntry, Record, RecordKind, Storage, Transaction, Write
 from ..ports.transport import (
     DeclarationKind,
     DeclarationState,
     DeclarationStatus,
     SyncResult,
     Transport,
-    WorkerOutcome,
 )
-from ..rules import Finding, RulePack, check_worker
-from . import guards as E
+from ..rules import RulePack, check_worker
+from . import guards as G
+from . import records as R
+from ._audit import Audit
 from .printing import FormsPrinted, render_form
+from .records import StoredDeclaration, StoredWorker, WorkerStatus
 
-__all__ = [
-    "CONFIRMATION_COPIES",
-    "CollectionSession",
-    "StoredDeclaration",
-    "StoredWorker",
-    "WorkerStatus",
-]
+__all__ = ["CONFIRMATION_COPIES", "CollectionSession"]
 
-_CONV = make_converter()
-T = TypeVar("T")
-_SESSION_KEY = "session"
 #: [P3.5]: the confirmation form is printed in three copies.
 CONFIRMATION_COPIES = 3
-
-
-class WorkerStatus:
-    """Where a worker stands (the ``status`` of :class:`StoredWorker`)."""
-
-    COLLECTED = "collected"
-    """Saved, not yet declared (or collected again after a failure)."""
-    SUBMITTED = "submitted"
-    """In a declaration the bureau is processing."""
-    ACCEPTED = "accepted"
-    """The bureau processed the worker successfully."""
-    FAILED = "failed"
-    """The bureau failed the worker: collect again ([P3.7])."""
-
-
-@attrs.frozen(kw_only=True, repr=False)
-class StoredWorker:
-    """A worker as the session stores it."""
-
-    key: str
-    version: int
-    worker: Worker
-    status: str
-    warnings: tuple[dict[str, Any], ...] = ()
-    confirmation_printed: bool = False
-    form_received: bool = False
-    handbook_received: bool = False
-    declaration: str | None = None
-    """The declaration the worker was last submitted in."""
-    outcome: dict[str, Any] | None = None
-    """The bureau's last verdict: ``succeeded``, ``code``, ``message``, ``message_zh``."""
-    failed_in: str | None = None
-    """The declaration that failed the worker, while being collected again."""
-
-    def __repr__(self) -> str:
-        return (
-            f"StoredWorker(key={mask(self.key)!r}, version={self.version}, status={self.status!r})"
-        )
-
-
-@attrs.frozen(kw_only=True)
-class StoredDeclaration:
-    """A declaration as the session stores it."""
-
-    key: str
-    """The session's name for it: ``employer-1``, ``workers-1``, ``workers-2`` ..."""
-    version: int
-    kind: DeclarationKind
-    state: DeclarationState
-    idempotency_key: str
-    workers: tuple[str, ...] = ()
-    bureau_id: str | None = None
-    linked_to: str | None = None
-    outcomes: tuple[WorkerOutcome, ...] = ()
-    message: str = ""
-    message_zh: str = ""
-    created_at: str = ""
-    submitted_at: str | None = None
-    concluded_at: str | None = None
-
-
-def _stored(value: Any, cls: type[T], kind: RecordKind, key: str, path: str) -> T:
-    """A model object kept in a record; :class:`CorruptRecord` says where it is
-    damaged (a record edited by hand or by another program)."""
-    try:
-        result: T = _CONV.structure(value, cls)
-    except Exception:
-        problems = problems_of(value, cls, path=path) or [
-            Problem(path, "cannot be read", "无法读取")
-        ]
-        raise CorruptRecord(kind, key, problems) from None
-    return result
-
-
-def _unreadable(rec: Record) -> CorruptRecord:
-    return CorruptRecord(
-        rec.kind,
-        rec.key,
-        [
-            Problem(
-                "$",
-                "the record's fields do not have the shape this release writes",
-                "记录的字段与本版本写入的结构不符",
-            )
-        ],
-    )
-
-
-def _worker_data(sw: StoredWorker) -> dict[str, Any]:
-    return {
-        "worker": _CONV.unstructure(sw.worker, Worker),
-        "status": sw.status,
-        "warnings": list(sw.warnings),
-        "confirmation_printed": sw.confirmation_printed,
-        "form_received": sw.form_received,
-        "handbook_received": sw.handbook_received,
-        "declaration": sw.declaration,
-        "outcome": sw.outcome,
-        "failed_in": sw.failed_in,
-    }
-
-
-def _worker_from(rec: Record) -> StoredWorker:
-    d = rec.data
-    worker = _stored(d.get("worker"), Worker, rec.kind, rec.key, "$.worker")
-    try:
-        return _stored_worker(rec, d, worker)
-    except (KeyError, TypeError, ValueError):
-        raise _unreadable(rec) from None
-
-
-def _stored_worker(rec: Record, d: dict[str, Any], worker: Worker) -> StoredWorker:
-    return StoredWorker(
-        key=rec.key,
-        version=rec.version,
-        worker=worker,
-        status=d["status"],
-        warnings=tuple(d.get("warnings", ())),
-        confirmation_printed=d.get("confirmation_printed", False),
-        form_received=d.get("form_received", False),
-        handbook_received=d.get("handbook_received", False),
-        declaration=d.get("declaration"),
-        outcome=d.get("outcome"),
-        failed_in=d.get("failed_in"),
-    )
-
-
-def _decl_data(sd: StoredDeclaration) -> dict[str, Any]:
-    return {
-        "kind": sd.kind.value,
-        "state": sd.state.value,
-        "idempotency_key": sd.idempotency_key,
-        "workers": list(sd.workers),
-        "bureau_id": sd.bureau_id,
-        "linked_to": sd.linked_to,
-        "outcomes": [o.to_dict() for o in sd.outcomes],
-        "message": sd.message,
-        "message_zh": sd.message_zh,
-        "created_at": sd.created_at,
-        "submitted_at": sd.submitted_at,
-        "concluded_at": sd.concluded_at,
-    }
-
-
-def _decl_from(rec: Record) -> StoredDeclaration:
-    try:
-        return _stored_declaration(rec, rec.data)
-    except (KeyError, TypeError, ValueError, AttributeError):
-        raise _unreadable(rec) from None
-
-
-def _stored_declaration(rec: Record, d: dict[str, Any]) -> StoredDeclaration:
-    return StoredDeclaration(
-        key=rec.key,
-        version=rec.version,
-        kind=DeclarationKind(d["kind"]),
-        state=DeclarationState(d["state"]),
-        idempotency_key=d["idempotency_key"],
-        workers=tuple(d.get("workers", ())),
-        bureau_id=d.get("bureau_id"),
-        linked_to=d.get("linked_to"),
-        outcomes=tuple(WorkerOutcome.from_dict(o) for o in d.get("outcomes", ())),
-        message=d.get("message", ""),
-        message_zh=d.get("message_zh", ""),
-        created_at=d.get("created_at", ""),
-        submitted_at=d.get("submitted_at"),
-        concluded_at=d.get("concluded_at"),
-    )
-
-
-def _finding_dict(f: Finding) -> dict[str, Any]:
-    return {
-        "code": f.code,
-        "severity": f.severity.value,
-        "path": f.path,
-        "procedure": f.procedure,
-        "message": f.message,
-        "message_zh": f.message_zh,
-    }
 
 
 def _utc_now() -> _dt.datetime:
@@ -256,7 +64,12 @@ class CollectionSession:
     Workers are keyed by their 18-digit identity number (:meth:`key_of`).
     Saving a worker that exists needs the version last read: the session
     remembers the versions it read or wrote; pass ``expected_version`` to
-    override. A stale version raises :class:`~pension_collect.storage.ConflictError`.
+    override. A stale version raises
+    :class:`~pension_collect.ports.storage.ConflictError`.
+
+    The session is a context manager: leaving the ``with`` block calls
+    :meth:`close`. The store and the transport belong to the caller, who opened
+    them, and are not closed by the session.
     """
 
     def __init__(
@@ -280,8 +93,40 @@ class CollectionSession:
         self.as_of = as_of
         self.clock = clock
         self._seen: dict[str, int] = {}
+        self._closed = False
 
-    # -- helpers ------------------------------------------------------------------
+    # -- lifecycle ----------------------------------------------------------------------
+
+    def __enter__(self) -> Self:
+        self._require_open()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """End the session: it forgets the worker versions it remembered, and every
+        later step or query raises :class:`~pension_collect.workflow.SessionClosed`.
+
+        Closes neither the store nor the transport (the caller opened them and
+        closes them; other sessions may share them). Everything the steps did is
+        committed already: a new session on the same store goes on from there.
+        Closing again does nothing.
+        """
+        self._closed = True
+        self._seen.clear()
+
+    @property
+    def closed(self) -> bool:
+        """True once :meth:`close` was called."""
+        return self._closed
+
+    # -- helpers ------------------------------------------------------------------------
 
     @staticmethod
     def key_of(worker: Worker) -> str:
@@ -291,146 +136,113 @@ class CollectionSession:
     def _now(self) -> str:
         return self.clock().isoformat()
 
-    def _entry(
-        self,
-        action: str,
-        subject_kind: RecordKind,
-        subject_key: str,
-        message: str,
-        *,
-        declaration: str | None = None,
-        before: dict[str, Any] | None = None,
-        after: dict[str, Any] | None = None,
-    ) -> AuditEntry:
-        return AuditEntry(
-            at=self._now(),
-            actor=self.actor,
-            unit_no=self.unit_no,
-            action=action,
-            subject_kind=subject_kind,
-            subject_key=subject_key,
-            message=message,
-            declaration=declaration,
-            before=before,
-            after=after,
-        )
+    def _as_of(self) -> YearMonth:
+        return self.as_of or YearMonth.of(self.clock().date())
+
+    @property
+    def _audit(self) -> Audit:
+        return Audit(self.unit_no, self.actor, self._now)
+
+    def _require_open(self) -> None:
+        if self._closed:
+            raise G.SessionClosed()
+
+    def _transaction(self) -> contextlib.AbstractContextManager[Transaction]:
+        self._require_open()
+        return self.storage.transaction()
 
     def _session(self, tx: Transaction) -> Record:
-        rec = tx.get(RecordKind.SESSION, self.unit_no, _SESSION_KEY)
-        if rec is None:
-            raise E.NotStarted()
-        return rec
+        return G.require_started(tx.get(RecordKind.SESSION, self.unit_no, R.SESSION_KEY))
 
     def _put_session(self, tx: Transaction, rec: Record, data: dict[str, Any]) -> None:
-        tx.put(RecordKind.SESSION, self.unit_no, _SESSION_KEY, data, expected_version=rec.version)
+        tx.put(RecordKind.SESSION, self.unit_no, R.SESSION_KEY, data, expected_version=rec.version)
 
-    def _synced(self, tx: Transaction, sess: dict[str, Any]) -> None:
-        if not sess.get("sync_no"):
-            raise E.SyncFirst()
-        if sess.get("needs_sync"):
-            raise E.SyncRequired()
+    def _workers(self, tx: Transaction) -> list[StoredWorker]:
+        return [R.worker_from(r) for r in tx.list(RecordKind.WORKER, self.unit_no)]
 
-    # -- queries ------------------------------------------------------------------
+    # -- queries ------------------------------------------------------------------------
 
     def state(self) -> dict[str, Any]:
         """The session's stored state (started, sync number, employer, ...); ``{}``
         before :meth:`start`."""
-        with self.storage.transaction() as tx:
-            rec = tx.get(RecordKind.SESSION, self.unit_no, _SESSION_KEY)
+        with self._transaction() as tx:
+            rec = tx.get(RecordKind.SESSION, self.unit_no, R.SESSION_KEY)
             return {} if rec is None else rec.data
 
     def worker(self, key: str) -> StoredWorker:
         """A stored worker (remembering its version for the next save)."""
-        with self.storage.transaction() as tx:
+        with self._transaction() as tx:
             rec = tx.get(RecordKind.WORKER, self.unit_no, key)
-        if rec is None:
-            raise E.UnknownWorker(keys=[key])
+        rec = G.require_worker(rec, key)
         self._seen[key] = rec.version
-        return _worker_from(rec)
+        return R.worker_from(rec)
 
     def workers(self) -> list[StoredWorker]:
         """Every stored worker, by key."""
-        with self.storage.transaction() as tx:
+        with self._transaction() as tx:
             recs = tx.list(RecordKind.WORKER, self.unit_no)
         for rec in recs:
             self._seen[rec.key] = rec.version
-        return [_worker_from(r) for r in recs]
+        return [R.worker_from(r) for r in recs]
 
     def declaration(self, key: str) -> StoredDeclaration:
         """A stored declaration by its session key."""
-        with self.storage.transaction() as tx:
+        with self._transaction() as tx:
             rec = tx.get(RecordKind.DECLARATION, self.unit_no, key)
         if rec is None:
             raise LookupError(f"no declaration {key!r}")
-        return _decl_from(rec)
+        return R.declaration_from(rec)
 
     def declarations(self) -> list[StoredDeclaration]:
         """Every declaration of the session, in the order they were made."""
-        with self.storage.transaction() as tx:
+        with self._transaction() as tx:
             recs = tx.list(RecordKind.DECLARATION, self.unit_no)
-        decls = [_decl_from(r) for r in recs]
+        decls = [R.declaration_from(r) for r in recs]
         return sorted(decls, key=lambda d: (d.created_at, d.key))
 
     def audit(
         self, *, worker: str | None = None, declaration: str | None = None
     ) -> list[AuditEntry]:
         """The audit log of the session, or of one worker (key) or declaration (key)."""
-        with self.storage.transaction() as tx:
+        with self._transaction() as tx:
             if worker is not None:
                 return tx.audit(self.unit_no, subject=(RecordKind.WORKER, worker))
             return tx.audit(self.unit_no, declaration=declaration)
 
     def failed_workers(self) -> list[str]:
         """Keys of the workers the bureau failed and that are not collected again yet."""
-        return [w.key for w in self.workers() if w.status == WorkerStatus.FAILED]
+        return [w.key for w in self.workers() if w.status is WorkerStatus.FAILED]
 
-    # -- [P3] start -----------------------------------------------------------------
+    # -- [P3] start ---------------------------------------------------------------------
 
     def start(self) -> None:
         """[P3] Start data-quality work: only when the bureau shows no declaration
         of this employer in draft, submitted or processing."""
-        pending = self.transport.pending_declarations(self.unit_no)
-        if pending:
-            raise E.PendingDeclaration(details=[p.id for p in pending])
-        with self.storage.transaction() as tx:
-            if tx.get(RecordKind.SESSION, self.unit_no, _SESSION_KEY) is not None:
+        self._require_open()
+        G.require_no_pending(self.transport.pending_declarations(self.unit_no))
+        with self._transaction() as tx:
+            if tx.get(RecordKind.SESSION, self.unit_no, R.SESSION_KEY) is not None:
                 return  # already started: starting again is harmless
-            data = {
-                "started_at": self._now(),
-                "started_by": self.actor,
-                "sync_no": 0,
-                "synced_at": None,
-                "needs_sync": False,
-                "employer": None,
-                "employer_declaration": None,
-                "verification": {},
-            }
-            tx.put(RecordKind.SESSION, self.unit_no, _SESSION_KEY, data, expected_version=0)
-            tx.append_audit(
-                [
-                    self._entry(
-                        "session.started", RecordKind.SESSION, _SESSION_KEY, "collection started"
-                    )
-                ]
-            )
+            data = R.new_session_data(started_at=self._now(), started_by=self.actor)
+            tx.put(RecordKind.SESSION, self.unit_no, R.SESSION_KEY, data, expected_version=0)
+            tx.append_audit([self._audit.started()])
 
-    # -- [P3.1] sync and employer ------------------------------------------------------
+    # -- [P3.1] sync and employer -------------------------------------------------------
 
     def sync(self) -> SyncResult:
         """[P3.1] 数据同步: store the bureau's current records for the employer."""
-        with self.storage.transaction() as tx:
+        with self._transaction() as tx:
             self._session(tx)
         result = self.transport.sync(self.unit_no)
-        with self.storage.transaction() as tx:
+        with self._transaction() as tx:
             rec = self._session(tx)
             sess = dict(rec.data)
             sync_no = int(sess.get("sync_no", 0)) + 1
             existing = {r.key: r.version for r in tx.list(RecordKind.SYNCED, self.unit_no)}
             writes = []
             for person in result.persons:
-                key = canonical_id(str(person.get("id_number") or person.get("person_no")))
-                data = {"sync_no": sync_no, "record": person}
-                writes.append(Write(key, data, existing.get(key, 0)))
+                key = R.synced_key(person)
+                writes.append(Write(key, R.synced_data(sync_no, person), existing.get(key, 0)))
             tx.put_many(RecordKind.SYNCED, self.unit_no, writes)
             sess.update(
                 sync_no=sync_no,
@@ -439,65 +251,41 @@ class CollectionSession:
                 bureau_employer=result.employer,
             )
             self._put_session(tx, rec, sess)
-            tx.append_audit(
-                [
-                    self._entry(
-                        "session.synced",
-                        RecordKind.SESSION,
-                        _SESSION_KEY,
-                        f"data sync {sync_no}: {len(result.persons)} persons",
-                    )
-                ]
-            )
+            tx.append_audit([self._audit.synced(sync_no, len(result.persons))])
         return result
 
     def collect_employer(self, employer: Employer) -> None:
         """[P3.1] 单位信息采集: store the employer information (after a sync)."""
-        if employer.unit_no != self.unit_no:
-            raise E.WorkflowError("the employer information names another unit number")
-        with self.storage.transaction() as tx:
+        G.require_own_unit(employer, self.unit_no)
+        with self._transaction() as tx:
             rec = self._session(tx)
             sess = dict(rec.data)
-            self._synced(tx, sess)
+            G.require_synced(sess)
             before = sess.get("employer")
-            sess["employer"] = _CONV.unstructure(employer, Employer)
+            sess["employer"] = R.employer_data(employer)
             self._put_session(tx, rec, sess)
-            tx.append_audit(
-                [
-                    self._entry(
-                        "employer.collected",
-                        RecordKind.SESSION,
-                        _SESSION_KEY,
-                        "employer information collected",
-                        before=before,
-                        after=sess["employer"],
-                    )
-                ]
-            )
+            tx.append_audit([self._audit.employer_collected(before, sess["employer"])])
 
     def submit_employer_declaration(self) -> StoredDeclaration:
         """[P3.1] Submit the employer-information declaration (allowed at once)."""
-        with self.storage.transaction() as tx:
+        with self._transaction() as tx:
             sess = self._session(tx).data
-            self._synced(tx, sess)
-            if sess.get("employer") is None:
-                raise E.EmployerFirst("collect the employer information first", "请先采集单位信息")
+            G.require_synced(sess)
+            G.require_employer_to_declare(sess)
             payload = {"employer": sess["employer"]}
         return self._submit(DeclarationKind.EMPLOYER, payload, workers=(), linked_to=None)
 
-    # -- [P3.2] verification forms -------------------------------------------------------
+    # -- [P3.2] verification forms ------------------------------------------------------
 
     def print_verification_forms(
         self, keys: Iterable[str] | None = None, *, out_dir: str | Path | None = None
     ) -> FormsPrinted:
         """[P3.2] Print verification forms (核对表) for the selected workers (by key;
         default: every person of the latest sync) and record them as printed."""
-        with self.storage.transaction() as tx:
-            rec = self._session(tx)
-            sess = dict(rec.data)
-            self._synced(tx, sess)
-            if sess.get("employer") is None:
-                raise E.EmployerFirst()
+        with self._transaction() as tx:
+            sess = dict(self._session(tx).data)
+            G.require_synced(sess)
+            G.require_employer(sess)
             synced = {r.key: r.data for r in tx.list(RecordKind.SYNCED, self.unit_no)}
             current = {k: v for k, v in synced.items() if v["sync_no"] == sess["sync_no"]}
             selected = sorted(current) if keys is None else [canonical_id(k) for k in keys]
@@ -510,7 +298,7 @@ class CollectionSession:
             out_dir=out_dir,
             workers=len(selected),
         )
-        with self.storage.transaction() as tx:
+        with self._transaction() as tx:
             rec = self._session(tx)
             sess = dict(rec.data)
             verification = dict(sess.get("verification", {}))
@@ -518,152 +306,80 @@ class CollectionSession:
                 verification[key] = sess["sync_no"]
             sess["verification"] = verification
             self._put_session(tx, rec, sess)
-            tx.append_audit(
-                [
-                    self._entry(
-                        "forms.verification",
-                        RecordKind.SESSION,
-                        _SESSION_KEY,
-                        f"verification forms printed for {len(selected)} workers",
-                    )
-                ]
-            )
+            tx.append_audit([self._audit.verification_printed(len(selected))])
         return printed
 
     def _form_dossier(
         self, sess: dict[str, Any], keys: Sequence[str], synced: dict[str, Any]
     ) -> Dossier:
-        employer = _stored(
-            sess["employer"], Employer, RecordKind.SESSION, _SESSION_KEY, "$.employer"
-        )
+        """The workers of a verification form: as collected, else as the bureau
+        holds them (a key neither knows is left out)."""
+        employer = R.employer_from(sess)
         workers = []
-        with self.storage.transaction() as tx:
+        with self._transaction() as tx:
             for key in keys:
                 rec = tx.get(RecordKind.WORKER, self.unit_no, key)
                 if rec is not None:
-                    workers.append(_worker_from(rec).worker)
-                    continue
-                person = synced.get(key, {}).get("record")
-                if person is None:
-                    continue
-                bureau = _stored(person, BureauRecord, RecordKind.SYNCED, key, "$.record")
-                workers.append(
-                    Worker(
-                        id_number=bureau.id_number or key,
-                        name=bureau.name or "-",
-                        first_work=bureau.first_work or YearMonth(1900, 1),
-                        person_no=bureau.person_no,
-                        gender=bureau.gender,
-                        birth_date=bureau.birth_date,
-                        bureau=bureau,
-                    )
-                )
+                    workers.append(R.worker_from(rec).worker)
+                elif key in synced and synced[key].get("record") is not None:
+                    workers.append(R.worker_from_bureau(key, R.bureau_record(key, synced[key])))
         return Dossier(employer=employer, workers=tuple(workers), as_of=self._as_of())
 
-    def _as_of(self) -> YearMonth:
-        return self.as_of or YearMonth.of(self.clock().date())
-
-    # -- [P3.3a] window corrections -------------------------------------------------------
+    # -- [P3.3a] window corrections -----------------------------------------------------
 
     def record_window_visit(self, key: str, note: str = "") -> None:
         """[P3.3a]/[P3.4e] A worker had data corrected at the bureau window: a new
         data sync (and new verification forms) is required before the next batch.
         ``note`` must not hold a name or identity number."""
-        with self.storage.transaction() as tx:
+        with self._transaction() as tx:
             rec = self._session(tx)
-            sess = dict(rec.data)
-            sess["needs_sync"] = True
-            self._put_session(tx, rec, sess)
-            tx.append_audit(
-                [
-                    self._entry(
-                        "worker.window-visit",
-                        RecordKind.WORKER,
-                        key,
-                        "correction at the bureau window" + (f": {note}" if note else ""),
-                    )
-                ]
-            )
+            self._put_session(tx, rec, {**rec.data, "needs_sync": True})
+            tx.append_audit([self._audit.window_visit(key, note)])
 
-    # -- [P3.4] collect and save ---------------------------------------------------------
+    # -- [P3.4] collect and save --------------------------------------------------------
 
     def save_worker(self, worker: Worker, *, expected_version: int | None = None) -> StoredWorker:
         """[P3.4] Save a worker's collection: all three parts collected [P3.4f],
         no identity-number or name change [P3.3a], no rule error (warnings are
         kept), verification form printed since the latest sync [P3.2]."""
         key = self.key_of(worker)
-        if worker.history is None or worker.account is None:
-            missing = [p for p in ("history", "account") if getattr(worker, p) is None]
-            raise E.IncompleteWorker(keys=[key], details=missing)
-        with self.storage.transaction() as tx:
+        G.require_complete(worker, key)
+        with self._transaction() as tx:
             sess = self._session(tx).data
-            self._synced(tx, sess)
-            if sess.get("verification", {}).get(key) != sess["sync_no"]:
-                raise E.VerificationFormMissing(keys=[key])
-            synced = tx.get(RecordKind.SYNCED, self.unit_no, key)
-            bureau: BureauRecord | None = None
-            if synced is not None and synced.data["sync_no"] == sess["sync_no"]:
-                bureau = _stored(
-                    synced.data["record"], BureauRecord, RecordKind.SYNCED, key, "$.record"
-                )
-            elif worker.person_no:
-                self._check_person_no(tx, sess, worker, key)
-            if bureau is not None and bureau.name is not None and bureau.name != worker.name:
-                raise E.WindowOnlyChange(keys=[key], details=["name"])
+            G.require_synced(sess)
+            G.require_verification_form(sess, key)
+            bureau = self._bureau_record(tx, sess, worker, key)
+            G.require_bureau_name(bureau, worker, key)
             checked = attrs.evolve(
                 worker,
                 bureau=bureau,
                 person_no=worker.person_no or (bureau.person_no if bureau else None),
             )
             findings = check_worker(checked, pack=self._pack, as_of=self._as_of())
-            errors = [f for f in findings if f.is_error]
-            if errors:
-                if any(f.code == "person.window-only-change" for f in errors):
-                    raise E.WindowOnlyChange(keys=[key], details=[_finding_dict(f) for f in errors])
-                codes = ", ".join(sorted({f.code for f in errors}))
-                raise E.RuleErrors(
-                    f"the data has errors ({codes}); correct them and save again",
-                    f"数据有错误({codes}),请更正后再保存",
-                    keys=[key],
-                    details=[_finding_dict(f) for f in errors],
-                )
-            warnings = tuple(_finding_dict(f) for f in findings if not f.is_error)
+            G.require_no_rule_errors(findings, key)
+            warnings = tuple(R.finding_dict(f) for f in findings if not f.is_error)
             old = tx.get(RecordKind.WORKER, self.unit_no, key)
-            failed_in = None
-            if old is not None:
-                prev = _worker_from(old)
-                if prev.status == WorkerStatus.SUBMITTED:
-                    raise E.WorkerLocked(keys=[key])
-                if prev.status == WorkerStatus.ACCEPTED:
-                    raise E.AlreadyAccepted(keys=[key])
-                failed_in = prev.failed_in or (
-                    prev.declaration if prev.status == WorkerStatus.FAILED else None
-                )
-            expected = expected_version
-            if expected is None:
-                expected = self._seen.get(key, 0)
+            prev = None if old is None else R.worker_from(old)
+            G.require_collectable(prev)
+            expected = self._seen.get(key, 0) if expected_version is None else expected_version
             stored = StoredWorker(
                 key=key,
                 version=expected + 1,
                 worker=checked,
                 status=WorkerStatus.COLLECTED,
                 warnings=warnings,
-                failed_in=failed_in,
-                declaration=None if old is None else _worker_from(old).declaration,
+                failed_in=_failed_in(prev),
+                declaration=None if prev is None else prev.declaration,
             )
-            data = _worker_data(stored)
+            data = R.worker_data(stored)
             new = tx.put(RecordKind.WORKER, self.unit_no, key, data, expected_version=expected)
-            n_warn = len(warnings)
             tx.append_audit(
                 [
-                    self._entry(
-                        "worker.saved",
-                        RecordKind.WORKER,
+                    self._audit.worker_saved(
                         key,
-                        f"worker collection saved as version {new.version}"
-                        + (f" ({n_warn} warning{'s' if n_warn != 1 else ''})" if n_warn else "")
-                        + (" (collected again)" if failed_in else ""),
-                        declaration=failed_in,
+                        version=new.version,
+                        warnings=len(warnings),
+                        failed_in=stored.failed_in,
                         before=None if old is None else old.data,
                         after=data,
                     )
@@ -681,39 +397,37 @@ class CollectionSession:
         )
         return attrs.evolve(stored, version=new.version)
 
-    def _check_person_no(
+    def _bureau_record(
         self, tx: Transaction, sess: dict[str, Any], worker: Worker, key: str
-    ) -> None:
-        for rec in tx.list(RecordKind.SYNCED, self.unit_no):
-            person = rec.data["record"]
-            if rec.data["sync_no"] == sess["sync_no"] and person.get("person_no") == (
-                worker.person_no
-            ):
-                if rec.key != key:
-                    raise E.WindowOnlyChange(keys=[key], details=["id_number"])
-                return
+    ) -> BureauRecord | None:
+        """The bureau's record of the worker from the latest sync; without one, the
+        worker's person number must not belong to another identity there."""
+        synced = tx.get(RecordKind.SYNCED, self.unit_no, key)
+        if synced is not None and synced.data["sync_no"] == sess["sync_no"]:
+            return R.bureau_record(key, synced.data)
+        if worker.person_no:
+            G.require_bureau_identity(
+                tx.list(RecordKind.SYNCED, self.unit_no), sess["sync_no"], worker, key
+            )
+        return None
 
-    # -- [P3.5] confirmation forms and [P3.4g] receipts -----------------------------------------
+    # -- [P3.5] confirmation forms and [P3.4g] receipts ---------------------------------
 
     def print_confirmation_forms(
         self, keys: Iterable[str] | None = None, *, out_dir: str | Path | None = None
     ) -> FormsPrinted:
         """[P3.5] Print confirmation forms (确认表, 3 copies) of collected workers
         (default: every worker collected and not yet declared)."""
-        with self.storage.transaction() as tx:
+        with self._transaction() as tx:
             sess = self._session(tx).data
-            recs = {r.key: _worker_from(r) for r in tx.list(RecordKind.WORKER, self.unit_no)}
+            recs = {sw.key: sw for sw in self._workers(tx)}
         if keys is None:
-            selected = [k for k, sw in recs.items() if sw.status == WorkerStatus.COLLECTED]
+            selected = [k for k, sw in recs.items() if sw.status is WorkerStatus.COLLECTED]
         else:
             selected = [canonical_id(k) for k in keys]
-        missing = [k for k in selected if k not in recs]
-        if missing:
-            raise E.UnknownWorker(keys=missing)
+        G.require_known(selected, recs)
         dossier = Dossier(
-            employer=_stored(
-                sess["employer"], Employer, RecordKind.SESSION, _SESSION_KEY, "$.employer"
-            ),
+            employer=R.employer_from(sess),
             workers=tuple(recs[k].worker for k in selected),
             as_of=self._as_of(),
         )
@@ -735,21 +449,13 @@ class CollectionSession:
 
     def print_summary_sheet(self, *, out_dir: str | Path | None = None) -> FormsPrinted:
         """[P3.6] Print the summary sheet (汇总表) of the confirmation forms handed in."""
-        with self.storage.transaction() as tx:
+        with self._transaction() as tx:
             sess = self._session(tx).data
-            recs = tx.list(RecordKind.WORKER, self.unit_no)
+            stored = self._workers(tx)
         workers = tuple(
-            sw.worker
-            for sw in map(_worker_from, recs)
-            if sw.status == WorkerStatus.COLLECTED and sw.form_received
+            sw.worker for sw in stored if sw.status is WorkerStatus.COLLECTED and sw.form_received
         )
-        dossier = Dossier(
-            employer=_stored(
-                sess["employer"], Employer, RecordKind.SESSION, _SESSION_KEY, "$.employer"
-            ),
-            workers=workers,
-            as_of=self._as_of(),
-        )
+        dossier = Dossier(employer=R.employer_from(sess), workers=workers, as_of=self._as_of())
         return render_form(self.host, "summary", dossier, pack=self._pack, out_dir=out_dir)
 
     def record_received(
@@ -758,17 +464,13 @@ class CollectionSession:
         """[P3.4g] Record each worker's signed confirmation form and/or handbook as
         received. The form must have been printed for the worker's current data."""
         selected = [canonical_id(k) for k in keys]
-        with self.storage.transaction() as tx:
+        with self._transaction() as tx:
             self._session(tx)
-            not_printed = []
-            for key in selected:
-                rec = tx.get(RecordKind.WORKER, self.unit_no, key)
-                if rec is None:
-                    raise E.UnknownWorker(keys=[key])
-                if not _worker_from(rec).confirmation_printed:
-                    not_printed.append(key)
-            if not_printed:
-                raise E.ConfirmationFormMissing(keys=not_printed)
+            workers = [
+                R.worker_from(G.require_worker(tx.get(RecordKind.WORKER, self.unit_no, k), k))
+                for k in selected
+            ]
+            G.require_confirmation_printed(workers)
         changes: dict[str, Any] = {}
         if form:
             changes["form_received"] = True
@@ -780,80 +482,45 @@ class CollectionSession:
     def _mark(
         self, keys: Sequence[str], action: str, message: str, changes: dict[str, Any]
     ) -> None:
-        with self.storage.transaction() as tx:
+        """Set ``changes`` in each worker's record, with one audit entry each."""
+        with self._transaction() as tx:
             self._session(tx)
             entries = []
             for key in keys:
-                rec = tx.get(RecordKind.WORKER, self.unit_no, key)
-                if rec is None:
-                    raise E.UnknownWorker(keys=[key])
-                data = {**rec.data, **changes}
+                rec = G.require_worker(tx.get(RecordKind.WORKER, self.unit_no, key), key)
                 new = tx.put(
-                    RecordKind.WORKER, self.unit_no, key, data, expected_version=rec.version
+                    RecordKind.WORKER,
+                    self.unit_no,
+                    key,
+                    {**rec.data, **changes},
+                    expected_version=rec.version,
                 )
                 self._seen[key] = new.version
-                entries.append(
-                    self._entry(
-                        action,
-                        RecordKind.WORKER,
-                        key,
-                        message,
-                        before={k: rec.data.get(k) for k in changes},
-                        after=changes,
-                    )
-                )
+                before = {k: rec.data.get(k) for k in changes}
+                entries.append(self._audit.worker_marked(key, action, message, before, changes))
             tx.append_audit(entries)
 
-    # -- [P3.6] submit -----------------------------------------------------------------
+    # -- [P3.6] submit ------------------------------------------------------------------
 
     def submit_declaration(self) -> StoredDeclaration:
         """[P3.6] Submit one declaration of every collected worker. After a failure
         ([P3.7]) it holds exactly the re-collected workers and links to the
         declaration that failed them."""
-        with self.storage.transaction() as tx:
+        with self._transaction() as tx:
             sess = self._session(tx).data
-            self._synced(tx, sess)
-            if sess.get("employer_declaration") is None:
-                raise E.EmployerFirst()
-            decls = [_decl_from(r) for r in tx.list(RecordKind.DECLARATION, self.unit_no)]
-            drafts = [d for d in decls if d.state is DeclarationState.DRAFT]
-            for d in drafts:
-                if d.kind is DeclarationKind.WORKERS:
+            G.require_synced(sess)
+            G.require_employer_declared(sess)
+            decls = [R.declaration_from(r) for r in tx.list(RecordKind.DECLARATION, self.unit_no)]
+            for d in decls:
+                if d.state is DeclarationState.DRAFT and d.kind is DeclarationKind.WORKERS:
                     return self._send(d)  # resume a submission cut short
-            in_flight = [
-                d
-                for d in decls
-                if d.kind is DeclarationKind.WORKERS
-                and d.state in (DeclarationState.SUBMITTED, DeclarationState.PROCESSING)
-            ]
-            if in_flight:
-                raise E.DeclarationInFlight(details=[d.key for d in in_flight])
-            workers = [_worker_from(r) for r in tx.list(RecordKind.WORKER, self.unit_no)]
-        failed = [w.key for w in workers if w.status == WorkerStatus.FAILED]
-        if failed:
-            raise E.RecollectionIncomplete(keys=failed)
-        batch = [w for w in workers if w.status == WorkerStatus.COLLECTED]
-        if not batch:
-            raise E.NothingToSubmit()
-        unprinted = [w.key for w in batch if not w.confirmation_printed]
-        if unprinted:
-            raise E.ConfirmationFormMissing(keys=unprinted)
-        missing = [w.key for w in batch if not (w.form_received and w.handbook_received)]
-        if missing:
-            raise E.NotReceived(keys=missing)
-        linked = sorted({w.failed_in for w in batch if w.failed_in}, key=_decl_order)
-        payload = {
-            "workers": [
-                {
-                    "key": w.key,
-                    "worker": _CONV.unstructure(attrs.evolve(w.worker, bureau=None), Worker),
-                }
-                for w in batch
-            ]
-        }
+            G.require_nothing_in_flight(decls)
+            workers = self._workers(tx)
+        batch = G.require_submittable(workers)
+        linked = sorted({w.failed_in for w in batch if w.failed_in}, key=R.declaration_order)
         return self._submit(
             DeclarationKind.WORKERS,
-            payload,
+            R.workers_payload(batch),
             workers=tuple(w.key for w in batch),
             linked_to=linked[-1] if linked else None,
         )
@@ -869,7 +536,7 @@ class CollectionSession:
         # Two commits around the call: the draft (with its idempotency key) is
         # stored first, so a crash after the bureau accepted it resubmits with
         # the same key and the bureau still holds one declaration.
-        with self.storage.transaction() as tx:
+        with self._transaction() as tx:
             n = sum(
                 1 for r in tx.list(RecordKind.DECLARATION, self.unit_no) if r.data["kind"] == kind
             )
@@ -884,25 +551,15 @@ class CollectionSession:
                 linked_to=linked_to,
                 created_at=self._now(),
             )
-            data = _decl_data(draft)
-            data["payload"] = payload
+            data = {**R.declaration_data(draft), "payload": payload}
             tx.put(RecordKind.DECLARATION, self.unit_no, key, data, expected_version=0)
-            tx.append_audit(
-                [
-                    self._entry(
-                        "declaration.created",
-                        RecordKind.DECLARATION,
-                        key,
-                        f"{kind.value} declaration drafted with {len(workers)} workers"
-                        + (f", re-collecting {linked_to}" if linked_to else ""),
-                        declaration=key,
-                    )
-                ]
-            )
+            tx.append_audit([self._audit.declaration_created(key, kind, len(workers), linked_to)])
         return self._send(draft)
 
     def _send(self, draft: StoredDeclaration) -> StoredDeclaration:
-        with self.storage.transaction() as tx:
+        """Send a stored draft to the bureau (with its idempotency key) and record
+        the answer: the declaration submitted, its workers submitted."""
+        with self._transaction() as tx:
             rec = tx.get(RecordKind.DECLARATION, self.unit_no, draft.key)
             assert rec is not None
             payload = rec.data["payload"]
@@ -917,51 +574,9 @@ class CollectionSession:
             idempotency_key=draft.idempotency_key,
             linked_to=linked_bureau,
         )
-        with self.storage.transaction() as tx:
-            rec = tx.get(RecordKind.DECLARATION, self.unit_no, draft.key)
-            assert rec is not None
-            data = dict(rec.data)
-            data.pop("payload", None)
-            data.update(
-                state=status.state.value,
-                bureau_id=status.id,
-                submitted_at=status.submitted_at,
-            )
-            new = tx.put(
-                RecordKind.DECLARATION, self.unit_no, draft.key, data, expected_version=rec.version
-            )
-            entries = [
-                self._entry(
-                    "declaration.submitted",
-                    RecordKind.DECLARATION,
-                    draft.key,
-                    f"{draft.kind.value} declaration submitted as {status.id}",
-                    declaration=draft.key,
-                    after={"bureau_id": status.id, "state": status.state.value},
-                )
-            ]
-            for key in draft.workers:
-                wrec = tx.get(RecordKind.WORKER, self.unit_no, key)
-                assert wrec is not None
-                wdata = {**wrec.data, "status": WorkerStatus.SUBMITTED, "declaration": draft.key}
-                tx.put(RecordKind.WORKER, self.unit_no, key, wdata, expected_version=wrec.version)
-                self._seen[key] = wrec.version + 1
-                entries.append(
-                    self._entry(
-                        "worker.submitted",
-                        RecordKind.WORKER,
-                        key,
-                        f"declared in {draft.key}",
-                        declaration=draft.key,
-                        before={"status": wrec.data["status"]},
-                        after={"status": WorkerStatus.SUBMITTED},
-                    )
-                )
-            if draft.kind is DeclarationKind.EMPLOYER:
-                srec = self._session(tx)
-                self._put_session(tx, srec, {**srec.data, "employer_declaration": draft.key})
-            tx.append_audit(entries)
-        stored = _decl_from(new)
+        with self._transaction() as tx:
+            new = self._record_submitted(tx, draft, status)
+        stored = R.declaration_from(new)
         self.host.declaration_submitted(
             DeclarationSubmitted(
                 unit_no=self.unit_no,
@@ -974,7 +589,35 @@ class CollectionSession:
         )
         return stored
 
-    # -- [P3.7] follow the result -----------------------------------------------------------
+    def _record_submitted(
+        self, tx: Transaction, draft: StoredDeclaration, status: DeclarationStatus
+    ) -> Record:
+        rec = tx.get(RecordKind.DECLARATION, self.unit_no, draft.key)
+        assert rec is not None
+        data = {k: v for k, v in rec.data.items() if k != "payload"}
+        data.update(state=status.state.value, bureau_id=status.id, submitted_at=status.submitted_at)
+        new = tx.put(
+            RecordKind.DECLARATION, self.unit_no, draft.key, data, expected_version=rec.version
+        )
+        entries = [self._audit.declaration_submitted(draft.key, draft.kind, status)]
+        for key in draft.workers:
+            wrec = tx.get(RecordKind.WORKER, self.unit_no, key)
+            assert wrec is not None
+            wdata = {
+                **wrec.data,
+                "status": WorkerStatus.SUBMITTED.value,
+                "declaration": draft.key,
+            }
+            tx.put(RecordKind.WORKER, self.unit_no, key, wdata, expected_version=wrec.version)
+            self._seen[key] = wrec.version + 1
+            entries.append(self._audit.worker_submitted(key, draft.key, wrec.data["status"]))
+        if draft.kind is DeclarationKind.EMPLOYER:
+            srec = self._session(tx)
+            self._put_session(tx, srec, {**srec.data, "employer_declaration": draft.key})
+        tx.append_audit(entries)
+        return new
+
+    # -- [P3.7] follow the result -------------------------------------------------------
 
     def refresh(self, key: str) -> StoredDeclaration:
         """[P3.7] Ask the bureau for the declaration's state; once concluded, record
@@ -985,7 +628,7 @@ class CollectionSession:
         status = self.transport.status(current.bureau_id)
         if status.state is current.state:
             return current
-        with self.storage.transaction() as tx:
+        with self._transaction() as tx:
             rec = tx.get(RecordKind.DECLARATION, self.unit_no, key)
             assert rec is not None
             data = {
@@ -1002,25 +645,9 @@ class CollectionSession:
             entries = []
             if status.state.concluded and current.kind is DeclarationKind.WORKERS:
                 entries.extend(self._record_outcomes(tx, key, status))
-            ok = sum(o.succeeded for o in status.outcomes)
-            entries.append(
-                self._entry(
-                    "declaration.concluded" if status.state.concluded else "declaration.status",
-                    RecordKind.DECLARATION,
-                    key,
-                    f"{key} is {status.state.value}"
-                    + (
-                        f": {ok} of {len(status.outcomes)} succeeded"
-                        if status.state.concluded
-                        else ""
-                    ),
-                    declaration=key,
-                    before={"state": current.state.value},
-                    after={"state": status.state.value},
-                )
-            )
+            entries.append(self._audit.declaration_state(key, current.state, status))
             tx.append_audit(entries)
-        stored = _decl_from(new)
+        stored = R.declaration_from(new)
         if status.state.concluded:
             self.host.declaration_concluded(
                 DeclarationConcluded(
@@ -1037,21 +664,17 @@ class CollectionSession:
     def _record_outcomes(
         self, tx: Transaction, key: str, status: DeclarationStatus
     ) -> list[AuditEntry]:
+        """Each worker of a concluded declaration becomes accepted or failed."""
         entries = []
         for outcome in status.outcomes:
             wrec = tx.get(RecordKind.WORKER, self.unit_no, outcome.key)
             if wrec is None:
                 continue
             new_status = WorkerStatus.ACCEPTED if outcome.succeeded else WorkerStatus.FAILED
-            verdict = {
-                "succeeded": outcome.succeeded,
-                "code": outcome.code,
-                "message": outcome.message,
-                "message_zh": outcome.message_zh,
-            }
+            verdict = R.verdict_data(outcome)
             wdata = {
                 **wrec.data,
-                "status": new_status,
+                "status": new_status.value,
                 "outcome": verdict,
                 "failed_in": None if outcome.succeeded else key,
             }
@@ -1060,21 +683,19 @@ class CollectionSession:
             )
             self._seen[outcome.key] = wrec.version + 1
             entries.append(
-                self._entry(
-                    "worker.accepted" if outcome.succeeded else "worker.failed",
-                    RecordKind.WORKER,
-                    outcome.key,
-                    "the bureau accepted the worker"
-                    if outcome.succeeded
-                    else f"the bureau failed the worker ({outcome.code}); collect again",
-                    declaration=key,
-                    before={"status": wrec.data["status"]},
-                    after={"status": new_status, "outcome": verdict},
+                self._audit.worker_concluded(
+                    outcome,
+                    key,
+                    previous=wrec.data["status"],
+                    status=new_status,
+                    verdict=verdict,
                 )
             )
         return entries
 
 
-def _decl_order(key: str) -> tuple[str, int]:
-    kind, _, n = key.rpartition("-")
-    return (kind, int(n) if n.isdigit() else 0)
+def _failed_in(prev: StoredWorker | None) -> str | None:
+    """The declaration a worker saved again is re-collected for ([P3.7]), if any."""
+    if prev is None:
+        return None
+    return prev.failed_in or (prev.declaration if prev.status is WorkerStatus.FAILED else None)
