@@ -10,24 +10,36 @@ from __future__ import annotations
 import datetime
 import importlib.metadata
 import importlib.util
+import io
 import re
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, BinaryIO
 
 import attrs
 import pytest
 
 import pension_collect
 from pension_collect import hookimpl, hookspecs, rules
+from pension_collect.adapters.local_transport import LocalTransport
+from pension_collect.adapters.memory import MemoryStorage
+from pension_collect.adapters.reference_bureau import ReferenceBureau
 from pension_collect.dossier import load
 from pension_collect.errors import PluginError, UnknownRulePack
 from pension_collect.model import Dossier, Segment, YearMonth, money
 from pension_collect.plugins import DEFAULT_PLUGINS, DISABLE_ENV, PluginHost
+from pension_collect.ports.events import DeclarationConcluded, DeclarationSubmitted, WorkerSaved
+from pension_collect.ports.forms import FormsInput, RenderResult
+from pension_collect.ports.forms.registry import RendererRegistry
 from pension_collect.ports.rulepacks import RulePackRegistry
-from pension_collect.rules import Hit, Rule, RulePack, Severity, weihai2013
+from pension_collect.ports.storage import RecordKind, Storage, StorageRegistry
+from pension_collect.ports.transport import DeclarationKind, DeclarationState, TransportRegistry
+from pension_collect.rules import Hit, Rule, RulePack, Scope, Severity, weihai2013
 from pension_collect.rules.parameters import ParameterSet
+from pension_collect.workflow import CollectionSession
+from workflow_fixtures import Clock, make_setup, to_collecting
 
 TESTS = Path(__file__).resolve().parent
 DOCS = TESTS.parent / "docs"
@@ -500,16 +512,294 @@ def _hook_names() -> list[str]:
     )
 
 
-def _test_sources() -> dict[Path, str]:
-    return {p: p.read_text(encoding="utf-8") for p in sorted(TESTS.glob("**/test_*.py"))}
+class _Probe:
+    """Watches one host of a hook's test: every hook call, with the plugins
+    whose implementations it ran."""
+
+    def __init__(self) -> None:
+        self.host: PluginHost | None = None
+        self.plugin: object = None
+        self.calls: list[tuple[str, list[object]]] = []
+
+    def host_with(self, plugin: object) -> PluginHost:
+        """A host with the built-ins and ``plugin``, watched from the start."""
+        return self.watch(host(plugin), plugin)
+
+    def watch(self, h: PluginHost, plugin: object) -> PluginHost:
+        assert self.host is None, "a hook's test watches one host"
+        self.host, self.plugin = h, plugin
+        h.manager.add_hookcall_monitoring(self._before, lambda *args: None)
+        return h
+
+    def _before(self, hook_name: str, impls: list[Any], kwargs: dict[str, Any]) -> None:
+        self.calls.append((hook_name, [impl.plugin for impl in impls]))
+
+
+def _session(
+    h: PluginHost, *, storage: Storage | None = None, transport: Any = None
+) -> CollectionSession:
+    """A session for the example's employer on the given store and transport
+    (default: memory and a local transport to a bureau seeded with the example)."""
+    clock = Clock()
+    if transport is None:
+        bureau = ReferenceBureau(clock=clock, as_of=EXAMPLE.as_of)
+        bureau.seed_dossier(EXAMPLE)
+        transport = h.open_transport("local:", bureau=bureau)
+    return CollectionSession(
+        storage if storage is not None else h.open_storage("memory:"),
+        transport,
+        unit_no=EXAMPLE.employer.unit_no,
+        actor="clerk-1",
+        host=h,
+        as_of=EXAMPLE.as_of,
+        clock=clock,
+    )
+
+
+def _always(view: Any) -> Iterator[Hit]:
+    yield Hit(path="$.employer", field="name")
+
+
+class _RulePacksPlugin:
+    pack = RulePack(
+        name="hook-probe",
+        title="weihai-2013's parameters, one rule",
+        parameters=weihai2013.make_pack().parameters,
+        rules=(
+            Rule(
+                code="probe.always",
+                severity=Severity.WARNING,
+                scope=Scope.DOSSIER,
+                procedure="P3.1",
+                message="always reported",
+                message_zh="总是报告",
+                check=_always,
+            ),
+        ),
+    )
+
+    @hookimpl
+    def pension_collect_register_rule_packs(self, registry: RulePackRegistry) -> None:
+        registry.add_pack(self.pack)
+
+
+def _rule_packs_case(probe: _Probe) -> None:
+    """A plugin's pack is found by name by the facade's check, and its rule runs."""
+    h = probe.host_with(_RulePacksPlugin())
+    report = pension_collect.check(EXAMPLE, pack="hook-probe", host=h, today=TODAY)
+    assert report.codes() == {"probe.always"}
+    assert pension_collect.rule_pack("hook-probe", host=h) == _RulePacksPlugin.pack
+
+
+class _StoragePlugin:
+    def __init__(self) -> None:
+        self.opened: list[tuple[str, dict[str, Any]]] = []
+        self.stores: list[MemoryStorage] = []
+
+    @hookimpl
+    def pension_collect_register_storage(self, registry: StorageRegistry) -> None:
+        registry.add("probe", self.open)
+
+    def open(self, url: str, **options: Any) -> MemoryStorage:
+        self.opened.append((url, options))
+        self.stores.append(MemoryStorage())
+        return self.stores[-1]
+
+
+def _storage_case(probe: _Probe) -> None:
+    """A plugin's scheme opens its store with the URL and options, and the
+    workflow writes into that store."""
+    plugin = _StoragePlugin()
+    h = probe.host_with(plugin)
+    session = _session(h, storage=h.open_storage("PROBE://desk-1", shelf="A"))
+    assert plugin.opened == [("PROBE://desk-1", {"shelf": "A"})]
+    session.start()
+    session.sync()
+    (store,) = plugin.stores
+    with store.transaction() as tx:
+        synced = tx.list(RecordKind.SYNCED, EXAMPLE.employer.unit_no)
+        audit = tx.audit(EXAMPLE.employer.unit_no)
+    assert len(synced) == len(EXAMPLE.workers)
+    assert len(audit) >= 2
+
+
+class _TransportPlugin:
+    def __init__(self) -> None:
+        self.opened: list[str] = []
+        self.called: list[str] = []
+
+    @hookimpl
+    def pension_collect_register_transport(self, registry: TransportRegistry) -> None:
+        registry.add("probe", self.open)
+
+    def open(self, url: str, **options: Any) -> Any:
+        self.opened.append(url)
+        local = LocalTransport.open("local:", **options)
+        plugin = self
+
+        class Counting:
+            def __getattr__(self, name: str) -> Any:
+                plugin.called.append(name)
+                return getattr(local, name)
+
+        return Counting()
+
+
+def _transport_case(probe: _Probe) -> None:
+    """A plugin's scheme opens the transport the workflow then talks to the bureau through."""
+    plugin = _TransportPlugin()
+    h = probe.host_with(plugin)
+    bureau = ReferenceBureau(as_of=EXAMPLE.as_of)
+    bureau.seed_dossier(EXAMPLE)
+    session = _session(h, transport=h.open_transport("probe://bureau", bureau=bureau))
+    assert plugin.opened == ["probe://bureau"]
+    session.start()
+    result = session.sync()
+    assert {"pending_declarations", "sync"} <= set(plugin.called)
+    assert len(result.persons) == len(EXAMPLE.workers)
+
+
+class _RenderersPlugin:
+    """Registers itself as the renderer ``probe-form``."""
+
+    name = "probe-form"
+    title = "probe form"
+
+    def __init__(self) -> None:
+        self.seen: list[FormsInput] = []
+
+    @hookimpl
+    def pension_collect_register_renderers(self, registry: RendererRegistry) -> None:
+        registry.add("probe-form", self)
+
+    def render(self, forms: FormsInput, out: BinaryIO, *, options: Any = None) -> RenderResult:
+        self.seen.append(forms)
+        data = f"probe {forms.employer.unit_no} {len(forms.workers)}".encode()
+        out.write(data)
+        return RenderResult(
+            form="probe-form",
+            pages=1,
+            workers=len(forms.workers),
+            bytes_written=len(data),
+            font=None,
+        )
+
+
+def _renderers_case(probe: _Probe) -> None:
+    """The facade's render reaches a plugin's form by name with the dossier's view model."""
+    plugin = _RenderersPlugin()
+    h = probe.host_with(plugin)
+    out = io.BytesIO()
+    result = pension_collect.render("probe-form", EXAMPLE, out, host=h)
+    assert out.getvalue() == f"probe {EXAMPLE.employer.unit_no} 3".encode()
+    assert (result.form, result.workers, result.bytes_written) == (
+        "probe-form",
+        3,
+        len(out.getvalue()),
+    )
+    (forms,) = plugin.seen
+    assert forms.employer.unit_no == EXAMPLE.employer.unit_no
+
+
+class _WorkerSavedPlugin:
+    def __init__(self) -> None:
+        self.events: list[WorkerSaved] = []
+
+    @hookimpl
+    def pension_collect_worker_saved(self, event: WorkerSaved) -> None:
+        self.events.append(event)
+
+
+def _worker_saved_case(probe: _Probe) -> None:
+    """Saving a worker tells the plugin which worker, which version, who."""
+    plugin = _WorkerSavedPlugin()
+    s = make_setup(plugins=[plugin])
+    probe.watch(s.host, plugin)
+    to_collecting(s)
+    assert plugin.events == []
+    s.session.save_worker(s.workers[1])
+    (event,) = plugin.events
+    assert (event.unit_no, event.key, event.version, event.actor) == (
+        EXAMPLE.employer.unit_no,
+        s.keys[1],
+        1,
+        "clerk-1",
+    )
+
+
+class _DeclarationSubmittedPlugin:
+    def __init__(self) -> None:
+        self.events: list[DeclarationSubmitted] = []
+
+    @hookimpl
+    def pension_collect_declaration_submitted(self, event: DeclarationSubmitted) -> None:
+        self.events.append(event)
+
+
+def _declaration_submitted_case(probe: _Probe) -> None:
+    """Submitting the employer declaration tells the plugin which declaration went."""
+    plugin = _DeclarationSubmittedPlugin()
+    s = make_setup(plugins=[plugin])
+    probe.watch(s.host, plugin)
+    s.session.start()
+    s.session.sync()
+    s.session.collect_employer(s.dossier.employer)
+    assert plugin.events == []
+    decl = s.session.submit_employer_declaration()
+    (event,) = plugin.events
+    assert (event.declaration, event.kind) == (decl.key, DeclarationKind.EMPLOYER)
+    assert event.bureau_id
+
+
+class _DeclarationConcludedPlugin:
+    def __init__(self) -> None:
+        self.events: list[DeclarationConcluded] = []
+
+    @hookimpl
+    def pension_collect_declaration_concluded(self, event: DeclarationConcluded) -> None:
+        self.events.append(event)
+
+
+def _declaration_concluded_case(probe: _Probe) -> None:
+    """The bureau concluding a declaration reaches the plugin on the next refresh."""
+    plugin = _DeclarationConcludedPlugin()
+    s = make_setup(plugins=[plugin])
+    probe.watch(s.host, plugin)
+    s.session.start()
+    s.session.sync()
+    s.session.collect_employer(s.dossier.employer)
+    decl = s.session.submit_employer_declaration()
+    assert plugin.events == []
+    s.bureau.settle()
+    s.session.refresh(decl.key)
+    (event,) = plugin.events
+    assert (event.declaration, event.state) == (decl.key, DeclarationState.SUCCEEDED)
+
+
+#: Each hook's test: it registers an implementation of that hook (and of no
+#: other) on a watched host and asserts the effect of the implementation.
+HOOK_TESTS: dict[str, Callable[[_Probe], None]] = {
+    "pension_collect_register_rule_packs": _rule_packs_case,
+    "pension_collect_register_storage": _storage_case,
+    "pension_collect_register_transport": _transport_case,
+    "pension_collect_register_renderers": _renderers_case,
+    "pension_collect_worker_saved": _worker_saved_case,
+    "pension_collect_declaration_submitted": _declaration_submitted_case,
+    "pension_collect_declaration_concluded": _declaration_concluded_case,
+}
 
 
 class TestHooksAreDocumentedAndTested:
-    """Every hook has a section in docs/plugins.md and a test that names it."""
+    """Every hook has a section in docs/plugins.md and a test that registers
+    an implementation of it and sees that implementation called and its effect."""
 
     def test_there_are_hooks(self) -> None:
         """The hook list is read from hookspecs and is not empty."""
         assert "pension_collect_register_rule_packs" in _hook_names()
+
+    def test_no_test_for_a_hook_that_is_gone(self) -> None:
+        """HOOK_TESTS names only hooks that exist."""
+        assert sorted(set(HOOK_TESTS) - set(_hook_names())) == []
 
     @pytest.mark.parametrize("hook", _hook_names())
     def test_hook_is_documented(self, hook: str) -> None:
@@ -520,7 +810,14 @@ class TestHooksAreDocumentedAndTested:
         )
 
     @pytest.mark.parametrize("hook", _hook_names())
-    def test_hook_has_a_test(self, hook: str) -> None:
-        """Some tests/**/test_*.py file names the hook (a test exercises it)."""
-        mentions = [p.name for p, text in _test_sources().items() if hook in text]
-        assert mentions, f"no test under tests/ mentions {hook}"
+    def test_hook_takes_effect(self, hook: str) -> None:
+        """The hook's test (HOOK_TESTS) passes; its plugin implements exactly
+        this hook; the host called the hook and ran the plugin's implementation."""
+        assert hook in HOOK_TESTS, f"add a test of {hook} to HOOK_TESTS in tests/test_plugins.py"
+        probe = _Probe()
+        HOOK_TESTS[hook](probe)
+        assert probe.host is not None, "the hook's test must watch its host (_Probe.watch)"
+        implemented = [c.name for c in probe.host.manager.get_hookcallers(probe.plugin) or []]
+        assert implemented == [hook], f"the test's plugin implements {implemented}, not [{hook}]"
+        ran = {name for name, impls in probe.calls if probe.plugin in impls}
+        assert ran == {hook}, f"the host ran the plugin's {sorted(ran)}, not {hook}"
