@@ -560,3 +560,143 @@ class TestPdfStream:
         pdf, result = render_bytes("summary", attrs.evolve(example(), workers=()))
         assert result.pages == 1
         assert "0 人" in page_texts(pdf)[0]
+
+
+#: Words each form prints in its own fixed text (the procedure sheet's wording),
+#: whatever font sets them.
+FORM_WORDS = {
+    "verification": ("职工养老保险信息核对表", "更正（手写）", "社保经办窗口", "职工签字"),
+    "confirmation": ("职工养老保险信息确认表", "第一联", "第二联", "第三联", "职工签字"),
+    "summary": ("职工养老保险信息确认表汇总表", "合计", "3 人", "社保经办机构受理人"),
+}
+#: Pages of each form for the example's three workers.
+FORM_PAGES = {"verification": 3, "confirmation": 9, "summary": 1}
+_NEEDS_TTF = pytest.mark.skipif(
+    not has_ttf(), reason="no TrueType CJK font (apt-get install fonts-wqy-zenhei fontconfig)"
+)
+_NEEDS_POPPLER = pytest.mark.skipif(
+    shutil.which("pdftoppm") is None or shutil.which("pdffonts") is None,
+    reason="pdftoppm/pdffonts (poppler-utils) missing",
+)
+
+
+@pytest.fixture(scope="module")
+def default_forms() -> dict[str, tuple[bytes, object]]:
+    """Each form of the example rendered as production does: the facade's
+    ``render`` with no options (font ``auto``) and PENSION_COLLECT_FONT unset."""
+    import pension_collect
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.delenv(FONT_ENV, raising=False)
+        out = {}
+        for form in FORM_PAGES:
+            buffer = io.BytesIO()
+            result = pension_collect.render(form, example(), buffer, host=host())
+            out[form] = (buffer.getvalue(), result)
+    return out
+
+
+def _embedded_fonts(pdf: bytes, page_index: int) -> list[tuple[str, str, bool]]:
+    """(BaseFont, Subtype, has FontFile2) of every font on a page; a Type0
+    font's program is looked up in its descendant font."""
+    from pypdf import PdfReader
+
+    page = PdfReader(io.BytesIO(pdf)).pages[page_index]
+    fonts = []
+    for ref in page["/Resources"]["/Font"].values():
+        font = ref.get_object()
+        program = font
+        if font["/Subtype"] == "/Type0":
+            program = font["/DescendantFonts"][0].get_object()
+        descriptor = program.get("/FontDescriptor")
+        has_file2 = descriptor is not None and "/FontFile2" in descriptor.get_object()
+        fonts.append((str(font["/BaseFont"]), str(font["/Subtype"]), has_file2))
+    return fonts
+
+
+@_NEEDS_TTF
+@pytest.mark.parametrize("form", list(FORM_PAGES))
+class TestDefaultFont:
+    """The production default (font ``auto``) embeds the installed TrueType
+    CJK font in every form; the other form tests force the CID font."""
+
+    def test_truetype_font_is_embedded(
+        self, default_forms: dict[str, tuple[bytes, object]], form: str
+    ) -> None:
+        """Every page's Chinese text is set in an embedded TrueType subset
+        (/TrueType, or /Type0 over a CIDFontType2, with /FontFile2), not in
+        the non-embedded CID font STSong-Light."""
+        pdf, result = default_forms[form]
+        assert result.font is not None  # type: ignore[attr-defined]
+        assert result.font.kind == "ttf"  # type: ignore[attr-defined]
+        assert result.font.how == "fontconfig"  # type: ignore[attr-defined]
+        assert result.pages == FORM_PAGES[form]  # type: ignore[attr-defined]
+        for index in range(FORM_PAGES[form]):
+            fonts = _embedded_fonts(pdf, index)
+            truetype = [
+                name
+                for name, subtype, has_file2 in fonts
+                if subtype in ("/TrueType", "/Type0") and has_file2
+            ]
+            assert truetype, f"page {index + 1}: {fonts}"
+            # a subset carries a six-letter tag: AAAAAA+FamilyName
+            assert all(name[1:7].isalpha() and name[7] == "+" for name in truetype)
+            assert not [name for name, _, _ in fonts if CID_FONT in name]
+
+    def test_chinese_labels_read_back(
+        self, default_forms: dict[str, tuple[bytes, object]], form: str
+    ) -> None:
+        """The form's fixed wording and the workers' names extract as text."""
+        pdf, _ = default_forms[form]
+        texts = page_texts(pdf)
+        flat = "".join(texts)
+        assert [w for w in FORM_WORDS[form] if w not in flat] == []
+        for name in ("张伟", "李娜", "王强"):
+            assert name in flat
+        assert all("单位（盖章）" in page for page in texts)
+
+    @_NEEDS_POPPLER
+    def test_poppler_sees_an_embedded_subset(
+        self, default_forms: dict[str, tuple[bytes, object]], form: str, tmp_path: Path
+    ) -> None:
+        """poppler's pdffonts, a second reader, lists the TrueType fonts as
+        embedded subsets."""
+        pdf, _ = default_forms[form]
+        source = tmp_path / f"{form}.pdf"
+        source.write_bytes(pdf)
+        listing = subprocess.run(
+            ["pdffonts", str(source)], check=True, capture_output=True, text=True
+        ).stdout
+        rows = [line.split() for line in listing.splitlines()[2:]]
+        truetype = [r for r in rows if "TrueType" in r]
+        assert truetype
+        # name type... emb sub uni object-id generation: emb and sub are "yes"
+        assert all(r[-5:-2] == ["yes", "yes", "yes"] for r in truetype), listing
+        assert CID_FONT not in listing
+
+    @_NEEDS_POPPLER
+    def test_pages_rasterize(
+        self, default_forms: dict[str, tuple[bytes, object]], form: str, tmp_path: Path
+    ) -> None:
+        """pdftoppm renders every page without a complaint, each with ink on it;
+        the confirmation form's QR code still scans and verifies."""
+        image_mod = pytest.importorskip("PIL.Image")
+        pdf, result = default_forms[form]
+        source = tmp_path / f"{form}.pdf"
+        source.write_bytes(pdf)
+        run = subprocess.run(
+            ["pdftoppm", "-r", "150", "-png", str(source), str(tmp_path / "p")],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        assert run.stderr == ""
+        pngs = sorted(tmp_path.glob("p*.png"))
+        assert len(pngs) == FORM_PAGES[form]
+        for png in pngs:
+            assert image_mod.open(png).convert("L").getextrema() == (0, 255), png.name
+        if form == "confirmation":
+            zxingcpp = pytest.importorskip("zxingcpp")
+            decoded = [r.text for r in zxingcpp.read_barcodes(image_mod.open(pngs[1]))]
+            assert decoded == [result.printed[0].payload]  # type: ignore[attr-defined]
+            assert verify_payload(decoded[0], example(), host=host()).agrees
