@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -20,6 +21,7 @@ from pension_collect.errors import PluginError
 from pension_collect.hookspecs import hookimpl
 from pension_collect.plugins import PluginHost
 from pension_collect.ports.storage import (
+    NestedTransaction,
     RecordKind,
     SchemaVersionError,
     Storage,
@@ -37,6 +39,32 @@ class TestMemoryStorage(StorageContract):
         store = PluginHost(load_entry_points=False).open_storage("memory:")
         yield store
         store.close()
+
+    @pytest.fixture
+    def reopen(self, storage: MemoryStorage) -> Callable[[], Storage]:
+        return storage.handle
+
+    def test_second_handle_in_the_same_thread_is_refused_not_deadlocked(self) -> None:
+        """A thread with a transaction open through one handle that opens another
+        through a second handle is refused (it would wait for itself)."""
+        store = MemoryStorage()
+        other = store.handle()
+        with store.transaction(), pytest.raises(NestedTransaction), other.transaction():
+            pass  # pragma: no cover - never entered
+        with other.transaction() as tx:
+            assert tx.list(RecordKind.WORKER, "u") == []
+
+    def test_closing_a_handle_keeps_the_store(self) -> None:
+        """Closing one handle closes neither the store nor its other handles."""
+        store = MemoryStorage()
+        other = store.handle()
+        with store.transaction() as tx:
+            tx.put(RecordKind.WORKER, "u", "k", {}, expected_version=0)
+        store.close()
+        with pytest.raises(StorageError), store.transaction():
+            pass  # pragma: no cover - never entered
+        with other.transaction() as tx:
+            assert tx.get(RecordKind.WORKER, "u", "k") is not None
 
     def test_each_open_is_a_new_store(self) -> None:
         """Two opens of memory: are two separate stores."""
@@ -77,6 +105,10 @@ class TestSQLiteStorage(StorageContract):
         yield again
         for store in opened:
             store.close()
+
+    @pytest.fixture
+    def process_opener(self, db: Path) -> Callable[[], Storage]:
+        return functools.partial(SQLiteStorage, db)
 
     def test_file_is_plain_sqlite(self, storage: Storage, db: Path) -> None:
         """The store is a file the sqlite3 module reads: records as JSON text."""
@@ -160,10 +192,11 @@ class TestSQLiteStorage(StorageContract):
         with pytest.raises(StorageError, match="not a pension_collect store"):
             SQLiteStorage(db)
 
-    def test_transactions_do_not_nest(self, storage: Storage) -> None:
-        """Opening a transaction inside another on one handle is refused."""
-        with storage.transaction(), pytest.raises(StorageError), storage.transaction():
-            pass
+    def test_closed_store_refuses(self, storage: Storage) -> None:
+        """A closed SQLite handle refuses new transactions with a StorageError."""
+        storage.close()
+        with pytest.raises(StorageError, match="closed"), storage.transaction():
+            pass  # pragma: no cover - never entered
 
 
 class TestStorageUrls:

@@ -3,6 +3,15 @@
 Transactions are serialized by a lock and staged on copies, so a step that
 raises leaves nothing behind. Data is copied in and out: a caller changing a
 dictionary it got back does not change the store.
+
+Each open of ``memory:`` is a new, empty store; :meth:`MemoryStorage.handle`
+gives a second handle on the same store (another thread's, or another
+session's), isolated as the storage contract requires: a transaction of one
+handle waits for the other's to end and never sees its uncommitted writes.
+Transactions do not nest: a thread that opens a transaction on the store while
+it has one open (through any handle) gets
+:class:`~pension_collect.ports.storage.NestedTransaction` rather than a
+deadlock.
 """
 
 from __future__ import annotations
@@ -18,6 +27,7 @@ from ..hookspecs import hookimpl
 from ..ports.storage import (
     AuditEntry,
     ConflictError,
+    NestedTransaction,
     Record,
     RecordKind,
     StorageError,
@@ -118,16 +128,26 @@ def _with_seq(entry: AuditEntry, seq: int) -> AuditEntry:
     return evolve(entry, seq=seq)
 
 
+class _Store:
+    """The data of one memory store, shared by its handles."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.owner: int | None = None
+        """The thread holding the open transaction, if any."""
+        self.records: dict[_Key, tuple[int, dict[str, Any]]] = {}
+        self.audit: builtins.list[AuditEntry] = []
+
+
 class MemoryStorage:
-    """A store held in memory; one per :meth:`open` (``memory:``)."""
+    """A handle on a store held in memory; one new store per :meth:`open`
+    (``memory:``), more handles on it with :meth:`handle`."""
 
     schema_version = SCHEMA_VERSION
 
     def __init__(self, url: str = "memory:") -> None:
         self.url = url
-        self._lock = threading.RLock()
-        self._records: dict[_Key, tuple[int, dict[str, Any]]] = {}
-        self._audit: builtins.list[AuditEntry] = []
+        self._store = _Store()
         self._closed = False
 
     @classmethod
@@ -139,20 +159,36 @@ class MemoryStorage:
             raise StorageError(f"memory: takes no options ({', '.join(sorted(options))} given)")
         return cls(url)
 
+    def handle(self) -> MemoryStorage:
+        """A second, independent handle on this same store: its own
+        transactions and its own :meth:`close`, the same records and audit log."""
+        other = MemoryStorage(self.url)
+        other._store = self._store
+        return other
+
     @contextmanager
     def transaction(self) -> Iterator[MemoryTransaction]:
         if self._closed:
             raise StorageError("the store is closed")
-        with self._lock:
-            tx = MemoryTransaction(self._records, len(self._audit))
-            tx.audit_source = self._audit
-            yield tx
-            # commit: only reached when the block did not raise
-            self._records.update(tx._staged)
-            base = len(self._audit)
-            self._audit.extend(_with_seq(e, base + i + 1) for i, e in enumerate(tx._audit))
+        store = self._store
+        me = threading.get_ident()
+        if store.owner == me:
+            raise NestedTransaction()
+        with store.lock:
+            store.owner = me
+            try:
+                tx = MemoryTransaction(store.records, len(store.audit))
+                tx.audit_source = store.audit
+                yield tx
+                # commit: only reached when the block did not raise
+                store.records.update(tx._staged)
+                base = len(store.audit)
+                store.audit.extend(_with_seq(e, base + i + 1) for i, e in enumerate(tx._audit))
+            finally:
+                store.owner = None
 
     def close(self) -> None:
+        """Close this handle (other handles on the store stay open)."""
         self._closed = True
 
     def __repr__(self) -> str:

@@ -9,7 +9,11 @@ refuse UPDATE and DELETE). ``PRAGMA user_version`` is the schema version;
 Each transaction is ``BEGIN IMMEDIATE`` .. ``COMMIT`` in WAL mode with
 ``synchronous=FULL``: a killed process leaves every transaction either
 committed whole or not at all, and a second process waits for the first
-(``timeout`` seconds) rather than failing.
+(``timeout`` seconds) rather than failing. Because every transaction takes the
+write lock when it begins, a step that reads, checks and then writes (the
+workflow's "is a declaration already being sent? if not, create it") is
+serialized across handles and processes. Transactions do not nest
+(:class:`~pension_collect.ports.storage.NestedTransaction`).
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from ..ports.storage import (
     AuditEntry,
     ConflictError,
     CorruptRecord,
+    NestedTransaction,
     Record,
     RecordKind,
     SchemaVersionError,
@@ -317,6 +322,7 @@ class SQLiteStorage:
         self.url = url or f"sqlite:///{self.path}"
         self._lock = threading.RLock()
         self._in_tx = False
+        self._closed = False
         try:
             self._conn = sqlite3.connect(
                 self.path, timeout=timeout, isolation_level=None, check_same_thread=False
@@ -372,8 +378,10 @@ class SQLiteStorage:
     @contextmanager
     def transaction(self) -> Iterator[SQLiteTransaction]:
         with self._lock:
+            if self._closed:
+                raise StorageError("the store is closed")
             if self._in_tx:
-                raise StorageError("transactions do not nest")
+                raise NestedTransaction()
             try:
                 self._conn.execute("BEGIN IMMEDIATE")
             except sqlite3.Error as exc:
@@ -390,6 +398,7 @@ class SQLiteStorage:
                 self._in_tx = False
 
     def close(self) -> None:
+        self._closed = True
         self._conn.close()
 
     def __repr__(self) -> str:

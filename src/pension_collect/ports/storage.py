@@ -10,9 +10,18 @@ checks):
 
 * everything happens inside :meth:`Storage.transaction`; a transaction is
   whole or nothing, and nothing of it is visible to others before it commits;
+* transactions do not nest: opening one while the same thread has one open
+  on the store raises :class:`NestedTransaction` (the workflow never nests,
+  and never calls the bureau inside a transaction);
+* two handles on one store (two opens of the same file or database; for a
+  store in this process's memory, a second handle on the same store object)
+  are isolated from each other: a transaction of one never sees what
+  the other has not committed; a store that lives in a file or a server is
+  shared the same way by handles in other processes;
 * a record carries a version; :meth:`Transaction.put` with a stale
   ``expected_version`` raises :class:`ConflictError` (optimistic concurrency:
-  the second of two clerks saving one worker is told, nothing is lost);
+  the second of two clerks saving one worker is told, nothing is lost), also
+  between handles and processes: of two creating one key, one is told;
 * the audit log is append-only: entries are added, never changed or removed;
 * a store has a schema version and applies forward migrations on open.
 
@@ -38,6 +47,7 @@ __all__ = [
     "AuditEntry",
     "ConflictError",
     "CorruptRecord",
+    "NestedTransaction",
     "Record",
     "RecordKind",
     "SchemaVersionError",
@@ -97,6 +107,21 @@ class ConflictError(StorageError):
             f"found {actual}); reload it and apply the change again"
         )
         self.message_zh = "该记录已被他人修改,请重新读取后再保存"
+
+
+class NestedTransaction(StorageError):
+    """A transaction was opened while this thread already has one open on the
+    store. Finish the open transaction first: a step reads, decides and writes
+    in one transaction, and calls nothing slow (the bureau) inside it."""
+
+    code = "storage.nested-transaction"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "transactions do not nest: this thread already has a transaction open on the "
+            "store; finish it first"
+        )
+        self.message_zh = "事务不能嵌套:本线程在该存储上已有未结束的事务,请先结束它"
 
 
 class RecordKind(StrEnum):
@@ -261,7 +286,13 @@ class Storage(Protocol):
     schema_version: int
 
     def transaction(self) -> contextlib.AbstractContextManager[Transaction]:
-        """A transaction: committed when the block ends, rolled back if it raises."""
+        """A transaction: committed when the block ends, rolled back if it raises.
+
+        Raises :class:`NestedTransaction` when this thread already has one open
+        on the store. Another thread's (or process's) transaction on the same
+        store either waits for this one or works on what was committed before
+        it; it never sees this one's uncommitted writes.
+        """
         ...
 
     def close(self) -> None:

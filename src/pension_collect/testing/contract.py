@@ -1,7 +1,8 @@
 """The storage contract suite: what every storage adapter must pass (docs/storage.md).
 
-Subclass :class:`StorageContract` in a test module and provide two fixtures::
+Subclass :class:`StorageContract` in a test module and provide the fixtures::
 
+    import functools
     from pension_collect.testing.contract import StorageContract
 
     class TestMyStorage(StorageContract):
@@ -12,21 +13,45 @@ Subclass :class:`StorageContract` in a test module and provide two fixtures::
             store.close()
 
         @pytest.fixture
-        def reopen(self, storage):
-            # a second, independent handle on the same store
-            return lambda: open_my_store_again(...)
+        def reopen(self, storage, tmp_path):
+            # a second, really distinct handle on the same store
+            handles = []
+            yield lambda: handles.append(open_my_store(tmp_path)) or handles[-1]
+            for h in handles:
+                h.close()
 
-Needs pytest; imports nothing else from :mod:`pension_collect.testing`.
+        @pytest.fixture
+        def process_opener(self, tmp_path):
+            # picklable, opens the same store in another process (None: cannot)
+            return functools.partial(open_my_store, tmp_path)
+
+``storage`` and ``reopen`` are required; ``process_opener`` is optional: a
+store that lives in one process (``memory:``) keeps the default ``None`` and
+the tests with several processes are skipped for it.
+
+Needs pytest; imports nothing else from :mod:`pension_collect.testing`. The
+tests with several processes start them with :mod:`multiprocessing`'s
+``spawn`` method, so they run the same on Linux, macOS and Windows.
 """
 
 from __future__ import annotations
 
+import multiprocessing
+import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from ..ports.storage import AuditEntry, ConflictError, RecordKind, Storage, Write
+from ..ports.storage import (
+    AuditEntry,
+    ConflictError,
+    NestedTransaction,
+    RecordKind,
+    Storage,
+    Write,
+)
 
 __all__ = ["StorageContract", "sample_entry"]
 
@@ -59,12 +84,21 @@ class StorageContract:
     @pytest.fixture
     def storage(self) -> Storage:
         """An empty, open store (override)."""
-        raise NotImplementedError("the adapter's test class provides a 'storage' fixture")
+        pytest.fail("the adapter's test class provides a 'storage' fixture")
 
     @pytest.fixture
     def reopen(self, storage: Storage) -> Callable[[], Storage]:
-        """A second handle on the same store (override; default: the same object)."""
-        return lambda: storage
+        """A callable giving a second, really distinct handle on the same store
+        (override): another connection to the same file or database; for a
+        store in this process's memory, another handle on the same store object."""
+        pytest.fail("the adapter's test class provides a 'reopen' fixture")
+
+    @pytest.fixture
+    def process_opener(self) -> Callable[[], Storage] | None:
+        """A picklable callable that opens the same store in another process
+        (override); ``None`` (the default) when the store cannot be shared
+        between processes: the tests with several processes are skipped."""
+        return None
 
     def test_schema_version(self, storage: Storage) -> None:
         """A store reports a positive schema version."""
@@ -264,3 +298,296 @@ class StorageContract:
             got = tx.get(RecordKind.WORKER, UNIT, "k1")
         assert got is not None
         assert (got.version, got.data) == (2, {"by": "first"})
+
+    # -- transactions do not nest ----------------------------------------------------------
+
+    def test_nested_transaction_refused(self, storage: Storage) -> None:
+        """A transaction opened inside another on the same handle is refused with
+        NestedTransaction; the outer one goes on and commits."""
+        with storage.transaction() as tx:
+            tx.put(RecordKind.WORKER, UNIT, "k1", {"v": 1}, expected_version=0)
+            with pytest.raises(NestedTransaction) as info, storage.transaction():
+                pass  # pragma: no cover - never entered
+            tx.put(RecordKind.WORKER, UNIT, "k2", {"v": 2}, expected_version=0)
+        assert info.value.code == "storage.nested-transaction"
+        with storage.transaction() as tx:
+            assert [r.key for r in tx.list(RecordKind.WORKER, UNIT)] == ["k1", "k2"]
+
+    def test_nested_refusal_leaves_the_store_usable(self, storage: Storage) -> None:
+        """A refused nested transaction that ends the outer one rolls the outer
+        back, and the next transaction starts normally."""
+
+        def nesting_step() -> None:
+            with storage.transaction() as tx:
+                tx.put(RecordKind.WORKER, UNIT, "k1", {"v": 1}, expected_version=0)
+                with storage.transaction():
+                    pass  # pragma: no cover - never entered
+
+        with pytest.raises(NestedTransaction):
+            nesting_step()
+        with storage.transaction() as tx:
+            assert tx.get(RecordKind.WORKER, UNIT, "k1") is None
+            tx.put(RecordKind.WORKER, UNIT, "k1", {"v": 1}, expected_version=0)
+        with storage.transaction() as tx:
+            assert tx.get(RecordKind.WORKER, UNIT, "k1") is not None
+
+    # -- two handles -----------------------------------------------------------------------
+
+    def test_reopen_is_a_distinct_handle(
+        self, storage: Storage, reopen: Callable[[], Storage]
+    ) -> None:
+        """``reopen`` gives another handle: writes through either are seen by the
+        other, and closing it leaves the first open."""
+        other = reopen()
+        assert other is not storage
+        with other.transaction() as tx:
+            tx.put(RecordKind.WORKER, UNIT, "k1", {"by": "other"}, expected_version=0)
+        with storage.transaction() as tx:
+            got = tx.get(RecordKind.WORKER, UNIT, "k1")
+            tx.put(RecordKind.WORKER, UNIT, "k2", {"by": "first"}, expected_version=0)
+        assert got is not None
+        assert got.data == {"by": "other"}
+        with other.transaction() as tx:
+            assert [r.key for r in tx.list(RecordKind.WORKER, UNIT)] == ["k1", "k2"]
+        other.close()
+        with storage.transaction() as tx:
+            assert len(tx.list(RecordKind.WORKER, UNIT)) == 2
+
+    def test_uncommitted_writes_invisible_to_other_handle(
+        self, storage: Storage, reopen: Callable[[], Storage]
+    ) -> None:
+        """While one handle's transaction has written and not committed, another
+        handle's transaction (in another thread) either waits or reads around
+        it; it never sees those writes, which are then rolled back."""
+        with storage.transaction() as tx:
+            tx.put(RecordKind.WORKER, UNIT, "k1", {"v": 1}, expected_version=0)
+        other = reopen()
+        seen: dict[str, Any] = {}
+
+        def read() -> None:
+            with other.transaction() as tx:
+                rec = tx.get(RecordKind.WORKER, UNIT, "k1")
+                seen["k1"] = None if rec is None else (rec.version, rec.data)
+                seen["k2"] = tx.get(RecordKind.WORKER, UNIT, "k2")
+                seen["audit"] = len(tx.audit(UNIT))
+
+        reader = threading.Thread(target=read)
+
+        def writing_step() -> None:
+            with storage.transaction() as tx:
+                tx.put(RecordKind.WORKER, UNIT, "k1", {"v": 2}, expected_version=1)
+                tx.put(RecordKind.WORKER, UNIT, "k2", {"v": 1}, expected_version=0)
+                tx.append_audit([sample_entry("worker.saved", "k1")])
+                reader.start()
+                reader.join(0.3)  # a store that does not make it wait reads now
+                raise _Boom
+
+        with pytest.raises(_Boom):
+            writing_step()
+        reader.join(60)
+        assert not reader.is_alive()
+        assert seen == {"k1": (1, {"v": 1}), "k2": None, "audit": 0}
+
+    def test_other_handle_sees_a_commit_whole(
+        self, storage: Storage, reopen: Callable[[], Storage]
+    ) -> None:
+        """A transaction of another handle sees all of a concurrent commit or
+        none of it, never a part."""
+        with storage.transaction() as tx:
+            tx.put(RecordKind.WORKER, UNIT, "k1", {"v": 1}, expected_version=0)
+        other = reopen()
+        seen: dict[str, Any] = {}
+
+        def read() -> None:
+            with other.transaction() as tx:
+                rec = tx.get(RecordKind.WORKER, UNIT, "k1")
+                seen["k1"] = None if rec is None else rec.version
+                seen["k2"] = tx.get(RecordKind.WORKER, UNIT, "k2") is not None
+
+        reader = threading.Thread(target=read)
+        with storage.transaction() as tx:
+            tx.put(RecordKind.WORKER, UNIT, "k1", {"v": 2}, expected_version=1)
+            reader.start()
+            reader.join(0.2)
+            tx.put(RecordKind.WORKER, UNIT, "k2", {"v": 1}, expected_version=0)
+        reader.join(60)
+        assert not reader.is_alive()
+        assert (seen["k1"], seen["k2"]) in ((1, False), (2, True))
+
+    def test_two_handles_create_one_key_once(
+        self, storage: Storage, reopen: Callable[[], Storage]
+    ) -> None:
+        """Two handles creating one key: the second is told (ConflictError), the
+        first one's record stays."""
+        other = reopen()
+        with storage.transaction() as tx:
+            tx.put(RecordKind.DECLARATION, UNIT, "d1", {"by": "first"}, expected_version=0)
+        with pytest.raises(ConflictError), other.transaction() as tx:
+            tx.put(RecordKind.DECLARATION, UNIT, "d1", {"by": "second"}, expected_version=0)
+        with other.transaction() as tx:
+            got = tx.get(RecordKind.DECLARATION, UNIT, "d1")
+        assert got is not None
+        assert (got.version, got.data) == (1, {"by": "first"})
+
+    # -- several processes -----------------------------------------------------------------
+
+    def _processes(self, opener: Callable[[], Storage] | None) -> Any:
+        if opener is None:
+            pytest.skip("this store is not shared between processes")
+        return multiprocessing.get_context("spawn")
+
+    def test_processes_stale_version_conflicts(
+        self, storage: Storage, process_opener: Callable[[], Storage] | None
+    ) -> None:
+        """Another process reads a record, this one saves it, the other saves
+        its stale version: the other is told (ConflictError); this one's save stays."""
+        ctx = self._processes(process_opener)
+        with storage.transaction() as tx:
+            tx.put(RecordKind.WORKER, UNIT, "k1", {"by": "nobody"}, expected_version=0)
+        read, go, results = ctx.Event(), ctx.Event(), ctx.Queue()
+        child = ctx.Process(target=_save_stale, args=(process_opener, read, go, results))
+        child.start()
+        try:
+            assert read.wait(120), "the other process never read the record"
+            with storage.transaction() as tx:
+                tx.put(RecordKind.WORKER, UNIT, "k1", {"by": "this"}, expected_version=1)
+            go.set()
+            outcome = results.get(timeout=120)
+        finally:
+            child.join(120)
+        assert outcome == "conflict"
+        with storage.transaction() as tx:
+            got = tx.get(RecordKind.WORKER, UNIT, "k1")
+        assert got is not None
+        assert (got.version, got.data) == (2, {"by": "this"})
+
+    def test_processes_increment_without_lost_update(
+        self, storage: Storage, process_opener: Callable[[], Storage] | None
+    ) -> None:
+        """Three processes increment one counter, each reading it in one
+        transaction and writing it with the version read in the next (retrying
+        on a conflict): every increment is kept, with its audit entry."""
+        ctx = self._processes(process_opener)
+        n, each = 3, 15
+        with storage.transaction() as tx:
+            tx.put(RecordKind.SESSION, UNIT, "counter", {"n": 0}, expected_version=0)
+        together, results = ctx.Barrier(n), ctx.Queue()
+        children = [
+            ctx.Process(target=_increment, args=(process_opener, f"p{i}", each, together, results))
+            for i in range(n)
+        ]
+        for child in children:
+            child.start()
+        try:
+            outcomes = [results.get(timeout=120) for _ in children]
+        finally:
+            for child in children:
+                child.join(120)
+        assert [o[3] for o in outcomes] == [None] * n  # no process failed
+        assert sorted(o[1] for o in outcomes) == [each] * n
+        with storage.transaction() as tx:
+            got = tx.get(RecordKind.SESSION, UNIT, "counter")
+            log = tx.audit(UNIT, subject=(RecordKind.WORKER, "counter"))
+        assert got is not None
+        assert got.data["n"] == n * each
+        assert got.version == n * each + 1
+        assert len(log) == n * each
+
+    def test_processes_create_one_key_once(
+        self, storage: Storage, process_opener: Callable[[], Storage] | None
+    ) -> None:
+        """Four processes at once each check whether a key exists and create it
+        if not, in one transaction: exactly one creates it; the others find it
+        or are told (ConflictError)."""
+        ctx = self._processes(process_opener)
+        together, results = ctx.Barrier(4), ctx.Queue()
+        children = [
+            ctx.Process(target=_create_once, args=(process_opener, f"p{i}", together, results))
+            for i in range(4)
+        ]
+        for child in children:
+            child.start()
+        try:
+            outcomes = dict(results.get(timeout=120) for _ in children)
+        finally:
+            for child in children:
+                child.join(120)
+        created = [name for name, what in outcomes.items() if what == "created"]
+        assert len(created) == 1
+        assert set(outcomes.values()) <= {"created", "found", "conflict"}
+        with storage.transaction() as tx:
+            got = tx.get(RecordKind.DECLARATION, UNIT, "draft")
+        assert got is not None
+        assert (got.version, got.data) == (1, {"by": created[0]})
+
+
+# -- what the other processes run (module level: the spawn method imports them) ----------------
+
+
+def _save_stale(opener: Callable[[], Storage], read: Any, go: Any, results: Any) -> None:
+    store = opener()
+    try:
+        with store.transaction() as tx:
+            rec = tx.get(RecordKind.WORKER, UNIT, "k1")
+        assert rec is not None
+        read.set()
+        go.wait(120)
+        try:
+            with store.transaction() as tx:
+                tx.put(RecordKind.WORKER, UNIT, "k1", {"by": "other"}, expected_version=rec.version)
+        except ConflictError:
+            results.put("conflict")
+        else:
+            results.put("saved")
+    except BaseException as exc:  # reported, so the parent fails with it
+        results.put(repr(exc))
+    finally:
+        store.close()
+
+
+def _increment(
+    opener: Callable[[], Storage], name: str, each: int, together: Any, results: Any
+) -> None:
+    store = opener()
+    done = conflicts = 0
+    try:
+        together.wait(120)  # every process has opened the store: all start at once
+        while done < each:
+            with store.transaction() as tx:
+                rec = tx.get(RecordKind.SESSION, UNIT, "counter")
+            assert rec is not None
+            time.sleep(0.002)  # a clerk between reading and saving: others may save
+            try:
+                with store.transaction() as tx:
+                    data = {"n": rec.data["n"] + 1, "by": name}
+                    tx.put(RecordKind.SESSION, UNIT, "counter", data, expected_version=rec.version)
+                    tx.append_audit([sample_entry("counter.incremented", "counter")])
+            except ConflictError:
+                conflicts += 1
+                continue
+            done += 1
+        results.put((name, done, conflicts, None))
+    except BaseException as exc:  # reported, so the parent fails with it
+        results.put((name, done, conflicts, repr(exc)))
+    finally:
+        store.close()
+
+
+def _create_once(opener: Callable[[], Storage], name: str, together: Any, results: Any) -> None:
+    store = opener()
+    try:
+        together.wait(120)  # every process has opened the store: all start at once
+        try:
+            with store.transaction() as tx:
+                if tx.get(RecordKind.DECLARATION, UNIT, "draft") is not None:
+                    what = "found"
+                else:
+                    tx.put(RecordKind.DECLARATION, UNIT, "draft", {"by": name}, expected_version=0)
+                    what = "created"
+        except ConflictError:
+            what = "conflict"
+        results.put((name, what))
+    except BaseException as exc:  # reported, so the parent fails with it
+        results.put((name, repr(exc)))
+    finally:
+        store.close()
