@@ -531,3 +531,142 @@ class TestErrorTree:
         assert isinstance(info.value, ValueError)
         assert info.value.code.startswith("person.id")
         assert raw not in str(info.value)
+
+
+# --------------------------------------------------------------------------- comparison
+
+
+def _full_width(text: str) -> str:
+    """ASCII letters, digits and signs as their full-width forms, a space as U+3000."""
+    return "".join(
+        "\u3000" if ch == " " else chr(ord(ch) + 0xFEE0) if "!" <= ch <= "~" else ch for ch in text
+    )
+
+
+#: Names as a clerk may type them: ASCII, Chinese, the spaces and dots
+#: canonical_name folds, and other characters it must leave alone.
+name_text = st.text(
+    alphabet=st.sampled_from(
+        [
+            *"张伟买提艾力Zhang wei.·•‧・．",
+            *("\u3000", "\u00a0", "\t", "\u200b", "\ufeff", "Ｚ", "ｗ", "０", "\uf900", "\u2f08"),
+        ]
+    )
+    | st.characters(),
+    max_size=20,
+)
+
+
+class TestCanonicalId:
+    """identity.canonical_id: the one key workflow, rules and bureau compare by."""
+
+    @pytest.mark.parametrize(
+        "raw",
+        [
+            "371002196503021239",
+            "371002650302123",  # legacy form
+            " 371002 19650302 1239 ",
+            "３７１００２１９６５０３０２１２３９",  # full-width digits
+            "３７１００２６５０３０２１２３",
+            "371002196503021239\u200b",  # a zero-width space pasted along
+            "\u3000371002196503021239",
+        ],
+    )
+    def test_spellings_of_one_number(self, raw: str) -> None:
+        """Every spelling of one number has the same key, its 18-digit form."""
+        assert identity.canonical_id(raw) == "371002196503021239"
+
+    def test_x_in_any_form(self) -> None:
+        """A check character x, X or full-width ｘ/Ｘ is X."""
+        for x in "xXｘＸ":
+            assert identity.canonical_id("11010519491231002" + x) == "11010519491231002X"
+
+    def test_legacy_number_with_an_impossible_date(self) -> None:
+        """Issue 9 finding 5: a 15-digit number that cannot be parsed (month 13) still
+        has the key of its 18-digit form."""
+        number15 = "371002651302123"
+        assert not identity.is_valid(number15)
+        assert identity.canonical_id(number15) == identity.canonical_id(identity.to_18(number15))
+
+    def test_not_a_number_is_cleaned_not_judged(self) -> None:
+        """Text that is no identity number comes back trimmed and upper-cased."""
+        assert identity.canonical_id(" ab 12 ") == "AB12"
+
+    @given(st.from_regex(r"[0-9]{15}", fullmatch=True))
+    def test_legacy_and_18_digit_form_agree(self, number15: str) -> None:
+        """canonical_id(to_18(x)) == canonical_id(x) for every 15-digit x."""
+        assert identity.canonical_id(identity.to_18(number15)) == identity.canonical_id(number15)
+
+    @given(st.text(max_size=25) | valid_numbers)
+    def test_idempotent(self, raw: str) -> None:
+        """The key of a key is the key."""
+        key = identity.canonical_id(raw)
+        assert identity.canonical_id(key) == key
+
+    @given(valid_numbers)
+    def test_full_width_form_agrees(self, number: str) -> None:
+        """The full-width spelling of a number has the number's key."""
+        assert identity.canonical_id(_full_width(number)) == number
+
+
+class TestCanonicalName:
+    """identity.canonical_name: how names are compared ([P3.3a])."""
+
+    @pytest.mark.parametrize(
+        ("raw", "canonical"),
+        [
+            (" 张伟 ", "张伟"),
+            ("张伟\u3000", "张伟"),
+            ("张\u3000伟", "张伟"),  # padded to the width of a three-character name
+            ("张\u00a0 伟", "张伟"),
+            ("\u200b张伟\ufeff", "张伟"),
+            ("买买提·艾力", "买买提·艾力"),
+            ("买买提•艾力", "买买提·艾力"),
+            ("买买提．艾力", "买买提·艾力"),
+            ("买买提・艾力", "买买提·艾力"),
+            ("买买提‧艾力", "买买提·艾力"),
+            ("买买提.艾力", "买买提·艾力"),
+            ("买买提 · 艾力", "买买提·艾力"),
+            ("ＺＨＡＮＧ　Ｗｅｉ", "ZHANG Wei"),
+            ("Zhang   Wei", "Zhang Wei"),
+            ("Zhang\tWei", "Zhang Wei"),
+            ("", ""),
+            ("\u3000 ", ""),
+        ],
+    )
+    def test_examples(self, raw: str, canonical: str) -> None:
+        """Each spelling's canonical form."""
+        assert identity.canonical_name(raw) == canonical
+
+    @pytest.mark.parametrize(
+        "kept",
+        [
+            "\uf900伟",  # CJK compatibility ideograph: NFC would fold it to U+8C48
+            "\u2f08伟",  # Kangxi radical: NFKC would fold it to 人
+            "\u2460张",  # circled digit one: NFKC would make it 1
+            "\ue000伟",  # a private-use code point (a rare character)
+            "ZHANG Wei",  # letter case
+        ],
+    )
+    def test_what_is_not_folded(self, kept: str) -> None:
+        """No NFC/NFKC over the whole name: Chinese characters and case stay as given."""
+        assert identity.canonical_name(kept) == kept
+        assert identity.MIDDLE_DOT == "\u00b7"
+
+    @given(name_text)
+    def test_idempotent(self, name: str) -> None:
+        """canonical_name(canonical_name(x)) == canonical_name(x)."""
+        once = identity.canonical_name(name)
+        assert identity.canonical_name(once) == once
+
+    @given(name_text)
+    def test_surrounding_spaces_do_not_count(self, name: str) -> None:
+        """Any spaces around a name (ASCII, ideographic, no-break) do not count."""
+        canonical = identity.canonical_name(name)
+        assert identity.canonical_name(f" \u3000{name}\u00a0 ") == canonical
+        assert canonical == canonical.strip()
+
+    @given(st.text(alphabet=st.sampled_from("ABCxyz0129 -'"), max_size=20))
+    def test_full_width_latin_counts_as_ascii(self, name: str) -> None:
+        """A Latin name typed in full-width forms is the same name."""
+        assert identity.canonical_name(_full_width(name)) == identity.canonical_name(name)

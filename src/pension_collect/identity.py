@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import datetime
 import operator
+import unicodedata
 from typing import ClassVar
 
 import attrs
@@ -38,12 +39,14 @@ import attrs
 from .errors import PensionCollectError
 
 __all__ = [
+    "MIDDLE_DOT",
     "IdentityNumber",
     "InvalidIdentityBirthDate",
     "InvalidIdentityChecksum",
     "InvalidIdentityFormat",
     "InvalidIdentityNumber",
     "canonical_id",
+    "canonical_name",
     "check_char",
     "compact",
     "is_valid",
@@ -342,12 +345,104 @@ def mask(raw: str) -> str:
 
 def canonical_id(raw: str) -> str:
     """The key a worker is known by everywhere: the 18-character form of an
-    identity number, or ``raw`` trimmed and upper-cased when it cannot be read.
+    identity number, whatever form it was given in.
+
+    Full-width digits and ``Ｘ`` count as their ASCII forms, whitespace
+    (the ideographic space U+3000 too) and invisible format characters (a
+    zero-width space, say) are left out, ``x`` is ``X``, and a 15-digit legacy
+    number becomes its 18-character form (:func:`to_18`), so that
+    ``canonical_id(to_18(x)) == canonical_id(x)`` for every 15-digit ``x``,
+    even one whose birth date is impossible. Text that is no identity number
+    at all comes back cleaned that way and upper-cased; this function never
+    judges validity (the rules do).
 
     The workflow, the rules and the bureau compare identities through this one
     function, so they agree on who is who.
     """
+    text = _fold(raw)
     try:
-        return IdentityNumber.parse(raw).number
-    except (InvalidIdentityNumber, TypeError, ValueError):
-        return raw.strip().upper()
+        return IdentityNumber.parse(text).number
+    except InvalidIdentityNumber:
+        pass
+    s = compact(text).upper()
+    if len(s) == 15 and _is_digits(s):
+        return to_18(s)
+    return s
+
+
+#: The separator of transcribed minority names (买买提·艾力) as the identity
+#: card prints it (GB 18030 A1A4): U+00B7 MIDDLE DOT.
+MIDDLE_DOT = "\u00b7"
+
+#: Characters typed for that separator: the middle dot itself, the bullet,
+#: the hyphenation point (Big5 input), the bullet and dot operators, the
+#: Japanese middle dots (full and half width), the Greek ano teleia, the word
+#: separator middle dot, the Latin sinological dot, the small, full-width and
+#: ASCII full stops.
+_DOTS = frozenset("\u00b7\u2022\u2027\u2219\u22c5\u30fb\uff65\u0387\u2e31\ua78f\ufe52\uff0e.")
+
+#: The full-width forms of ASCII (U+FF01..U+FF5E) and the ideographic space:
+#: exactly the NFKC mapping of these characters, and nothing else.
+_WIDTH = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
+
+
+def _fold(text: str) -> str:
+    """Full-width ASCII to ASCII, U+3000 to a space, format characters (Cf:
+    zero-width spaces and joiners, the BOM, bidi marks) left out."""
+    if text.isascii():
+        return text
+    text = text.translate(_WIDTH)
+    return "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
+
+
+def _wide(ch: str) -> bool:
+    """A character of Chinese (East Asian wide) text: the ideographs, their
+    extensions and private-use code points that systems give rare characters."""
+    return (
+        unicodedata.east_asian_width(ch) in ("W", "F")
+        or 0x20000 <= ord(ch) <= 0x3FFFF
+        or unicodedata.category(ch) == "Co"
+    )
+
+
+def canonical_name(name: str) -> str:
+    """A name in the form it is compared in: two names are the same name when
+    their ``canonical_name`` is equal. For comparing only; keep and show the
+    name as it was given.
+
+    What is normalised, and only that (no name differs from another by these):
+
+    * full-width ASCII letters, digits and signs (U+FF01..U+FF5E) become ASCII,
+      as NFKC maps them;
+    * whitespace of any kind (the ideographic space U+3000, a no-break space)
+      is trimmed at both ends; inside, a run of it becomes one space, and
+      none at all between two Chinese characters (张　伟, padded for
+      alignment, is 张伟) or next to a middle dot;
+    * every character typed for the middle dot of a transcribed minority
+      name (``·`` U+00B7, ``•``, ``‧``, ``・``, ``．``, ``.`` ...) becomes
+      :data:`MIDDLE_DOT`;
+    * invisible format characters (zero-width space, BOM) are left out.
+
+    Deliberately **not** applied: NFKC or NFC to the whole name. They rewrite
+    Chinese characters too (NFC maps the CJK compatibility ideographs
+    U+F900..U+FAFF to unified ones, NFKC also Kangxi radicals and circled
+    forms), and the bureau's records hold rare characters (生僻字) as
+    distinct code points. A false difference is the safe mistake (the clerk
+    keeps the bureau's spelling); a false equality would let a change through
+    that only the bureau window may make. Letter case is kept as well.
+
+    Idempotent: ``canonical_name(canonical_name(x)) == canonical_name(x)``.
+    """
+    text = _fold(name)
+    if not _DOTS.isdisjoint(text):
+        text = "".join(MIDDLE_DOT if ch in _DOTS else ch for ch in text)
+    words = text.split()
+    if len(words) <= 1:
+        return words[0] if words else ""
+    out = [words[0]]
+    for word in words[1:]:
+        left, right = out[-1][-1], word[0]
+        if left != MIDDLE_DOT and right != MIDDLE_DOT and not (_wide(left) and _wide(right)):
+            out.append(" ")
+        out.append(word)
+    return "".join(out)
