@@ -12,8 +12,10 @@ from __future__ import annotations
 import copy
 import gc
 import json
+import linecache
 import re
 import sys
+import traceback
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -35,7 +37,10 @@ from pension_collect.model import (
     Employer,
     Segment,
     Worker,
+    YearMonth,
     _money_from_str,
+    _month,
+    _name_fields,
 )
 from pension_collect.testing import strategies as pst
 
@@ -121,6 +126,40 @@ def test_setattr_construction_gives_the_same(dossier: Dossier) -> None:
     assert by_setattr is not None
     assert by_switch is not None
     assert exact(by_setattr) == exact(by_switch)
+
+
+@given(pst.dossiers(max_workers=2))
+def test_what_it_builds_the_constructors_keep_as_it_is(dossier: Dossier) -> None:
+    """The fast path calls no converter: every value it sets already has its
+    field's type, so the model's constructor, given the same values, accepts
+    them and keeps each one as it is (its converters' checks hold)."""
+    built = fast(body_of(dossier))
+    assert built is not None
+    for record in records(built):
+        if type(record) is YearMonth:
+            continue
+        values = {f.name: getattr(record, f.name) for f in attrs.fields(type(record))}
+        again = type(record)(**values)
+        for name, value in values.items():
+            assert getattr(again, name) is value, f"{type(record).__name__}.{name}"
+
+
+@attrs.frozen(kw_only=True, weakref_slot=False)
+class _Stripped:
+    name: str = attrs.field(converter=str.strip)
+
+
+@attrs.frozen(kw_only=True, weakref_slot=False, field_transformer=_name_fields)
+class _Mismatched:
+    year: int = attrs.field(converter=_month)
+
+
+@pytest.mark.parametrize("cls", [_Stripped, _Mismatched])
+def test_a_converter_it_does_not_stand_for_is_refused(cls: type[Any]) -> None:
+    """A field whose converter is not its type's shape converter stops the
+    generation: the fast path would skip a conversion the model makes."""
+    with pytest.raises(TypeError, match="shape converter"):
+        FastPath((cls,))
 
 
 def test_the_class_switch_is_used_here() -> None:
@@ -241,6 +280,42 @@ def test_a_float_in_a_repeated_account_is_reported() -> None:
     with pytest.raises(DossierFormatError) as info:
         fmt.loads(json.dumps(data))
     assert [p.path for p in info.value.problems] == [f"$.workers[{index}].bureau.account[0].months"]
+
+
+# -- generated source in tracebacks ------------------------------------------------
+
+
+def _traceback_of(call: Any, *args: Any) -> str:
+    try:
+        call(*args)
+    except Exception as exc:
+        return "".join(traceback.format_exception(exc))
+    raise AssertionError("expected an exception")
+
+
+def test_a_traceback_shows_the_generated_source() -> None:
+    """A traceback through a generated function shows its file name and line."""
+    year = {"year": "1996", "months": 12}
+    text = _traceback_of(FAST.structure(AccountYear), year)
+    assert 'File "<pension_collect generated structure_AccountYear' in text
+    assert "raise TypeError('wrong type')" in text
+    worker = {"id_number": "1", "name": "x", "first_work": "1990-01", "history": [{}]}
+    nested = _traceback_of(FAST.structure(Worker), worker)
+    for function in ("structure_Worker", "tuple_of_Segment", "structure_Segment"):
+        assert f"<pension_collect generated {function}" in nested
+    assert "f_history = tuple_of_Segment(v)" in nested
+
+
+def test_each_generated_source_has_its_own_name() -> None:
+    """Two fast paths with different code register two names, each with its lines."""
+    switched = FAST.structure(AccountYear).__code__.co_filename
+    set_one_by_one = SETATTR.structure(AccountYear).__code__.co_filename
+    assert switched != set_one_by_one
+    assert any("o.__class__ = " in line for line in linecache.getlines(switched))
+    assert any("_setattr(o, " in line for line in linecache.getlines(set_one_by_one))
+    assert not any("o.__class__ = " in line for line in linecache.getlines(set_one_by_one))
+    again = FastPath(RECORDS).structure(AccountYear).__code__.co_filename
+    assert again == switched  # the same source: the same entry
 
 
 # -- leaves ----------------------------------------------------------------------

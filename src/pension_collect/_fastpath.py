@@ -9,7 +9,12 @@ its attrs fields (so a new field cannot be forgotten):
 
 - check each value's JSON type inline and parse amounts and months through
   plain dictionaries used as bounded caches (amounts and months repeat);
-- run the model's attrs validators on the fields that have them;
+- guarantee by those inline checks what the model's converters check: a
+  value they let through has exactly its field's type, on which the field's
+  shape converter is the identity, so it is not called (an import-time check
+  refuses a field whose converter is not its type's shape converter);
+- run the model's attrs validators on the fields that have them (a blank
+  name);
 - build the frozen instance through a mutable twin class with the same slots,
   whose class is then switched to the frozen one (one ``__class__``
   assignment instead of one ``object.__setattr__`` per field). An import-time
@@ -22,12 +27,18 @@ its attrs fields (so a new field cannot be forgotten):
 They vouch for nothing: any input they do not accept exactly as the detailed
 cattrs converter would makes them raise (any exception), and the reader then
 runs the detailed converter, which names every problem with its path. The test
-suite checks both paths agree on generated and corrupted documents.
+suite checks both paths agree on generated and corrupted documents, and that
+what they build is what the model's constructors build from the same values.
+
+Their source is registered in :mod:`linecache` under a unique name, as cattrs
+does for its generated functions, so that a traceback through one shows its
+lines.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+import linecache
 import types
 import typing
 from collections.abc import Callable
@@ -37,6 +48,7 @@ from typing import Any
 
 import attrs
 
+from . import model as _model
 from .model import Money, YearMonth, _money_from_str, parse_date, parse_rate
 
 __all__ = ["CACHE_LIMIT", "FastPath"]
@@ -180,6 +192,8 @@ class FastPath:
                 lines.append("    else:")
                 lines.append("        n += 1")
                 lines.extend(self._leaf(tp, optional, var, ns, indent="        "))
+            if field.converter is not None:
+                _check_converter(name, field)
             if field.validator is not None:
                 ns[f"_V_{name}_{field.name}"] = field.validator
                 ns[f"_A_{name}_{field.name}"] = field
@@ -196,7 +210,8 @@ class FastPath:
             lines.append(f"    o = _new(_C_{name})")
             lines.extend(f"    _setattr(o, {f.name!r}, f_{f.name})" for f in fields)
         lines.append("    return o")
-        exec(compile("\n".join(lines), f"<fastpath {name}>", "exec"), ns)
+        source = "\n".join(lines)
+        exec(compile(source, _register_source(f"structure_{name}", source), "exec"), ns)
         self._functions[cls] = ns[f"structure_{name}"]
 
     def _leaf(
@@ -281,7 +296,7 @@ class FastPath:
                     "    return result",
                 ]
             )
-        exec(compile(source, f"<fastpath {name}>", "exec"), ns)
+        exec(compile(source, _register_source(name, source), "exec"), ns)
         return name
 
 
@@ -297,3 +312,32 @@ def _int_checker(keys: tuple[str, ...]) -> Callable[[list[Any]], bool]:
         return True
 
     return check
+
+
+def _check_converter(name: str, field: attrs.Attribute[Any]) -> None:
+    """Refuse a field whose converter the inline checks do not stand for."""
+    shape = getattr(field.converter, "__wrapped__", None)
+    if shape is None or _model._CONVERTER_OF.get(field.type) is not shape:
+        raise TypeError(
+            f"{name}.{field.name}: the fast path stands only for the shape converter "
+            "of the field's type (pension_collect.model._CONVERTER_OF)"
+        )
+
+
+def _register_source(function: str, source: str) -> str:
+    """A file name for generated ``source``, with its lines put in
+    :mod:`linecache` so that tracebacks show them (as cattrs does).
+
+    The name is unique: another source for the same function (another
+    :class:`FastPath`, other options) gets ``-2``, ``-3`` ...
+    """
+    lines = [line + "\n" for line in source.splitlines()]
+    count = 1
+    while True:
+        suffix = "" if count == 1 else f"-{count}"
+        filename = f"<pension_collect generated {function}{suffix}>"
+        # (size, mtime, lines, name); no mtime: linecache.checkcache keeps it
+        cached = (len(source), None, lines, filename)
+        if linecache.cache.setdefault(filename, cached) == cached:
+            return filename
+        count += 1

@@ -184,6 +184,10 @@ def _money_hook(value: Any, _: Any) -> Money:
         ) from None
 
 
+def _plain_decimal(value: Decimal) -> str:
+    return format(value, "f")
+
+
 def _enum_value(member: Enum) -> Any:
     return member.value
 
@@ -251,7 +255,8 @@ def _make_converter(detailed: bool, fast: FastPath | None) -> cattrs.Converter:
     conv.register_structure_hook(Money, _money_hook)
     conv.register_unstructure_hook(Money, lambda d: format(d, ".2f"))
     conv.register_structure_hook(Decimal, _leaf(parse_rate, '比例应为小数字符串,如 "0.03"'))
-    conv.register_unstructure_hook(Decimal, str)
+    # A rate in plain notation: Decimal("1E+1") is written "10", as it is read.
+    conv.register_unstructure_hook(Decimal, _plain_decimal)
     conv.register_structure_hook(_dt.date, _leaf(parse_date, '日期应写作 "YYYY-MM-DD"'))
     conv.register_unstructure_hook(_dt.date, _dt.date.isoformat)
     # Each enum class by name: they are str subclasses, and singledispatch
@@ -310,7 +315,8 @@ def _validated(
         try:
             validator(None, field, result)
         except FieldValueError as exc:
-            raise _ShapeError(str(exc), exc.message_zh) from None
+            # The path names the field; the message says what is wrong with it.
+            raise _ShapeError(exc.message, exc.message_zh) from None
         return result
 
     return hook
@@ -461,7 +467,7 @@ def _collect(exc: BaseException, path: str, out: list[Problem]) -> None:
         return
     if isinstance(exc, FieldValueError):
         # attrs validators of the model (e.g. a blank name)
-        out.append(Problem(f"{path}.{exc.field}", str(exc), exc.message_zh))
+        out.append(Problem(f"{path}.{exc.field}", exc.message, exc.message_zh))
         return
     if isinstance(exc, TypeError | ValueError):
         out.append(Problem(path, str(exc), "取值无效"))

@@ -1,10 +1,16 @@
 """The domain model: employers, workers, contribution-history segments, account years.
 
-Classes here are frozen, slotted attrs classes validated on construction for
-*shape* only (a month is a month, money is a :class:`~decimal.Decimal` with at
-most two places). Domain *judgement* -- is this segment in the right box, is
-the identity number's check digit right -- lives in :mod:`pension_collect.rules`
-so that a dossier with wrong data can still be loaded and reported on.
+Classes here are frozen, slotted attrs classes checked on construction for
+*shape* only: a month is a :class:`YearMonth`, money is a
+:class:`~decimal.Decimal` with at most two places, a category is a
+:class:`Category` -- what the dossier format can write and read back. The
+obvious is converted (``"1993-01"`` to a month, ``"453.60"`` or ``453`` to
+money, ``"deemed"`` to :attr:`Category.DEEMED`, a list to a tuple); anything
+else is refused with a :class:`FieldValueError` naming the class and field.
+Domain *judgement* -- is this segment in the right box, is the identity
+number's check digit right, does the period end after it starts -- lives in
+:mod:`pension_collect.rules` so that a dossier with wrong data can still be
+loaded and reported on.
 
 Glossary (see docs/glossary.md): a *segment* is one line of the contribution
 history (缴费历史); an *account year* is one year of the individual pension
@@ -17,11 +23,14 @@ from __future__ import annotations
 import datetime as _dt
 import functools
 import re
+from collections.abc import Callable
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any, NewType
+from typing import Any, NewType, TypeVar
 
 import attrs
+
+from .errors import PensionCollectError
 
 __all__ = [
     "AccountYear",
@@ -30,6 +39,7 @@ __all__ = [
     "Dossier",
     "Employer",
     "EmployerKind",
+    "FieldTypeError",
     "FieldValueError",
     "Gender",
     "Hukou",
@@ -120,14 +130,86 @@ def parse_date(value: object) -> _dt.date:
         raise ValueError(f"{value!r} is not a real calendar date") from None
 
 
+class FieldValueError(PensionCollectError, ValueError):
+    """A model field was given a value of the wrong shape.
+
+    ``class_name`` and ``field`` name it (``Segment.total``); ``message`` and
+    ``message_zh`` say what the field takes and what it was given -- by type
+    (``float``, ``a str that is not a "YYYY-MM" month``), never the value
+    itself, which may be a name or an identity number.
+    """
+
+    code = "model.field-value"
+
+    def __init__(self, class_name: str, field: str, message: str, message_zh: str) -> None:
+        super().__init__(f"{class_name}.{field}: {message}")
+        self.class_name = class_name
+        self.field = field
+        self.message = message
+        self.message_zh = message_zh
+
+
+class FieldTypeError(FieldValueError, TypeError):
+    """A model field was given a value of a type it does not take (a float for
+    money, an int for a month); also a :class:`TypeError`."""
+
+    code = "model.field-type"
+
+
+class _Refused(Exception):
+    """Raised by a shape converter or validator; re-raised as ``error`` with
+    the class and field named (see :func:`_name_fields`)."""
+
+    def __init__(self, error: type[FieldValueError], message: str, message_zh: str) -> None:
+        super().__init__(message)
+        self.error = error
+        self.message = message
+        self.message_zh = message_zh
+
+    def named(self, class_name: str, field: str) -> FieldValueError:
+        return self.error(class_name, field, self.message, self.message_zh)
+
+
+def _type_name(value: object) -> str:
+    return "None" if value is None else type(value).__name__
+
+
+def _wrong_type(value: object, expected: str, expected_zh: str) -> _Refused:
+    given = _type_name(value)
+    return _Refused(
+        FieldTypeError, f"must be {expected}, not {given}", f"应为{expected_zh},而不是 {given}"
+    )
+
+
+def _wrong_value(given: str, given_zh: str, expected: _Expected) -> _Refused:
+    return _Refused(
+        FieldValueError,
+        f"must be {expected[0]}, not {given}",
+        f"应为{expected[1]},而不是{given_zh}",
+    )
+
+
 def _month_range(instance: object, attribute: attrs.Attribute[int], value: int) -> None:
-    if type(value) is not int or not 1 <= value <= 12:
-        raise ValueError(f"month must be 1..12, got {value!r}")
+    _int_in(value, 1, 12, "YearMonth", attribute.name)
 
 
 def _year_range(instance: object, attribute: attrs.Attribute[int], value: int) -> None:
-    if type(value) is not int or not 1900 <= value <= 2199:
-        raise ValueError(f"year must be 1900..2199, got {value!r}")
+    _int_in(value, 1900, 2199, "YearMonth", attribute.name)
+
+
+def _int_in(value: object, low: int, high: int, class_name: str, field: str) -> None:
+    if type(value) is not int:
+        raise _wrong_type(value, f"an int {low}..{high}", f"{low}..{high} 的整数").named(
+            class_name, field
+        )
+    if not low <= value <= high:
+        # A month or year number is not personal data: it is shown.
+        raise FieldValueError(
+            class_name,
+            field,
+            f"must be {low}..{high}, not {value}",
+            f"应为 {low}..{high},而不是 {value}",
+        )
 
 
 @attrs.frozen(eq=False, order=False)
@@ -276,62 +358,306 @@ class Origin(StrEnum):
     OTHER_CITY = "other_city"  # 跨市
 
 
-class FieldValueError(ValueError):
-    """A model field failed its shape check; ``field`` names it."""
+# -- shape: converters and validators -------------------------------------------
+#
+# A field's converter checks the type of what it is given and converts the
+# obvious; given a value that already has the field's type it returns that
+# very value. The dossier reader's fast path, whose inline checks produce
+# exactly those types, therefore need not call it (pension_collect._fastpath
+# checks at import that every field's converter is its type's one below).
+# Validators check what a type cannot say (a blank name). Both raise _Refused;
+# _name_fields makes that a FieldValueError naming the class and the field.
 
-    def __init__(self, field: str, message: str, message_zh: str) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message_zh = message_zh
+_E = TypeVar("_E", bound=StrEnum)
+_R = TypeVar("_R")
+_Expected = tuple[str, str]
+
+_MONTH: _Expected = ('a YearMonth or a "YYYY-MM" string', 'YearMonth 或 "YYYY-MM" 字符串')
+_MONEY: _Expected = (
+    'Money (a Decimal with at most two places), a decimal string such as "453.60" or an int',
+    '金额(最多两位小数的 Decimal)、如 "453.60" 的小数字符串或整数',
+)
+_RATE: _Expected = (
+    'a finite Decimal, a decimal string such as "0.03" or an int',
+    '有限的 Decimal、如 "0.03" 的小数字符串或整数',
+)
+# A plain decimal number: what Decimal reads without exponent, spaces or "+".
+_decimal_text = re.compile(r"-?[0-9]+(?:\.[0-9]+)?").fullmatch
+_DATE: _Expected = (
+    'a datetime.date or a "YYYY-MM-DD" string',
+    'datetime.date 或 "YYYY-MM-DD" 字符串',
+)
+
+
+def _expect(expected: _Expected, optional: bool) -> _Expected:
+    return (f"{expected[0]} (or None)", f"{expected[1]}(或 None)") if optional else expected
+
+
+def _wrong_str(what: str, what_zh: str, expected: _Expected) -> _Refused:
+    """A str of the right type that says nothing the field takes (not echoed:
+    a shifted column can put a name or an identity number anywhere)."""
+    return _Refused(
+        FieldValueError,
+        f"must be {expected[0]}, not a str that is {what}",
+        f"应为{expected[1]},而不是{what_zh}的字符串",
+    )
+
+
+def _to_month(value: object, optional: bool) -> YearMonth:
+    if type(value) is YearMonth:
+        return value
+    if type(value) is str:
+        try:
+            return _parse_year_month(value)
+        except ValueError:
+            raise _wrong_str(
+                "not a month 01..12 of 1900..2199", "无效月份", _expect(_MONTH, optional)
+            ) from None
+    raise _wrong_type(value, *_expect(_MONTH, optional))
+
+
+def _to_money(value: object, optional: bool) -> Money:
+    if type(value) is Decimal:
+        exponent = value.as_tuple().exponent
+        if type(exponent) is int and exponent >= -2:
+            return Money(value)
+        expected = _expect(_MONEY, optional)
+        if type(exponent) is int:
+            raise _wrong_value(
+                "a Decimal with more than two places", "超过两位小数的 Decimal", expected
+            )
+        raise _wrong_value("a Decimal that is not finite", "非有限的 Decimal", expected)
+    if type(value) is str:
+        if _money_text(value) is not None:
+            return Money(Decimal(value))
+        raise _wrong_str("not such an amount", "无效金额", _expect(_MONEY, optional))
+    if type(value) is int:
+        return Money(Decimal(value))
+    if isinstance(value, Decimal):  # a subclass: as a plain Decimal
+        return _to_money(Decimal(value), optional)
+    raise _wrong_type(value, *_expect(_MONEY, optional))
+
+
+def _to_rate(value: object, optional: bool) -> Decimal:
+    # Any finite rate: a negative one is for rule history.negative-amount to
+    # report (the dossier format writes only 0 <= rate < 1000).
+    if type(value) is Decimal:
+        if value.is_finite():
+            return value
+        raise _wrong_value(
+            "a Decimal that is not finite", "非有限的 Decimal", _expect(_RATE, optional)
+        )
+    if type(value) is str:
+        if _decimal_text(value) is not None:
+            return Decimal(value)
+        raise _wrong_str("not a decimal number", "无效小数", _expect(_RATE, optional))
+    if type(value) is int:
+        return Decimal(value)
+    if isinstance(value, Decimal):
+        return _to_rate(Decimal(value), optional)
+    raise _wrong_type(value, *_expect(_RATE, optional))
+
+
+def _to_date(value: object, optional: bool) -> _dt.date:
+    if type(value) is _dt.date:
+        return value
+    if type(value) is str:
+        try:
+            return parse_date(value)
+        except ValueError:
+            raise _wrong_str("not a real date", "无效日期", _expect(_DATE, optional)) from None
+    raise _wrong_type(value, *_expect(_DATE, optional))  # a datetime too: it has a time
+
+
+def _to_enum(cls: type[_E], value: object, optional: bool) -> _E:
+    if type(value) is cls:
+        return value
+    values = ", ".join(f'"{m.value}"' for m in cls)
+    expected = _expect(
+        (f"a {cls.__name__} or one of {values}", f"{cls.__name__} 或 {values}"), optional
+    )
+    if type(value) is str:  # a plain str; another enum's member is refused
+        try:
+            return cls(value)
+        except ValueError:
+            raise _wrong_str("none of them", "取值不在其中", expected) from None
+    raise _wrong_type(value, *expected)
+
+
+def _a(name: str) -> str:
+    return f"{'an' if name[0] in 'AEIOU' else 'a'} {name}"
+
+
+def _to_record(cls: type[_R], value: object, optional: bool) -> _R:
+    if isinstance(value, cls):
+        return value
+    name = cls.__name__
+    raise _wrong_type(value, *_expect((_a(name), name), optional))
+
+
+def _to_records(cls: type[_R], value: object, optional: bool) -> tuple[_R, ...]:
+    name = cls.__name__
+    expected = _expect((f"a tuple or list of {name}", f"{name} 的元组或列表"), optional)
+    if type(value) is tuple:
+        items: tuple[Any, ...] = value
+    elif type(value) is list:
+        items = tuple(value)
+    else:
+        raise _wrong_type(value, *expected)
+    for i, item in enumerate(items):
+        if not isinstance(item, cls):
+            given = _type_name(item)
+            raise _Refused(
+                FieldTypeError,
+                f"must be {expected[0]}, not one holding {given} at index {i}",
+                f"应为{expected[1]},而第 {i} 项是 {given}",
+            )
+    return items
+
+
+def _int(value: int) -> int:
+    if type(value) is int:
+        return value
+    raise _wrong_type(value, "an int", "整数")
+
+
+def _text_or_none(value: str | None) -> str | None:
+    if value is None or type(value) is str:
+        return value
+    raise _wrong_type(value, "a str or None", "字符串或 None")
 
 
 def _non_blank(instance: object, attribute: attrs.Attribute[str], value: str) -> None:
-    if type(value) is not str or not value.strip():
-        raise FieldValueError(attribute.name, "must be a non-empty string", "不能为空")
+    if type(value) is not str:
+        raise _wrong_type(value, "a non-empty string", "非空字符串")
+    if not value.strip():
+        raise _Refused(FieldValueError, "must be a non-empty string", "不能为空")
 
 
-def _optional_str(instance: object, attribute: attrs.Attribute[str | None], value: Any) -> None:
-    if value is not None and type(value) is not str:
-        raise FieldValueError(attribute.name, "must be a string", "应为字符串")
+def _month(value: YearMonth | str) -> YearMonth:
+    return _to_month(value, False)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False, repr=False)
+def _month_or_none(value: YearMonth | str | None) -> YearMonth | None:
+    return None if value is None else _to_month(value, True)
+
+
+def _money(value: Decimal | str | int) -> Money:
+    return _to_money(value, False)
+
+
+def _money_or_none(value: Decimal | str | int | None) -> Money | None:
+    return None if value is None else _to_money(value, True)
+
+
+def _rate_or_none(value: Decimal | str | int | None) -> Decimal | None:
+    return None if value is None else _to_rate(value, True)
+
+
+def _date_or_none(value: _dt.date | str | None) -> _dt.date | None:
+    return None if value is None else _to_date(value, True)
+
+
+def _gender_or_none(value: Gender | str | None) -> Gender | None:
+    return None if value is None else _to_enum(Gender, value, True)
+
+
+def _hukou_or_none(value: Hukou | str | None) -> Hukou | None:
+    return None if value is None else _to_enum(Hukou, value, True)
+
+
+def _category_or_none(value: Category | str | None) -> Category | None:
+    return None if value is None else _to_enum(Category, value, True)
+
+
+def _source(value: Source | str) -> Source:
+    return _to_enum(Source, value, False)
+
+
+def _employer_kind(value: EmployerKind | str) -> EmployerKind:
+    return _to_enum(EmployerKind, value, False)
+
+
+def _origin_or_none(value: Origin | str | None) -> Origin | None:
+    return None if value is None else _to_enum(Origin, value, True)
+
+
+def _name_fields(cls: type, fields: list[attrs.Attribute[Any]]) -> list[attrs.Attribute[Any]]:
+    """attrs field transformer: the class's converters and validators raise a
+    :class:`FieldValueError` (or :class:`FieldTypeError`) naming the class and
+    the field. The converter keeps the shape converter as ``__wrapped__``."""
+    out = []
+    for field in fields:
+        changes: dict[str, Any] = {}
+        if field.converter is not None:
+            changes["converter"] = _named_converter(cls.__name__, field.name, field.converter)
+        if field.validator is not None:
+            changes["validator"] = _named_validator(cls.__name__, field.name, field.validator)
+        out.append(field.evolve(**changes) if changes else field)
+    return out
+
+
+def _named_converter(class_name: str, name: str, convert: Any) -> Callable[[Any], Any]:
+    @functools.wraps(convert)
+    def converter(value: Any) -> Any:
+        try:
+            return convert(value)
+        except _Refused as refused:
+            raise refused.named(class_name, name) from None
+
+    return converter
+
+
+def _named_validator(class_name: str, name: str, validate: Any) -> Callable[..., None]:
+    @functools.wraps(validate)
+    def validator(instance: Any, attribute: Any, value: Any) -> None:
+        try:
+            validate(instance, attribute, value)
+        except _Refused as refused:
+            raise refused.named(class_name, name) from None
+
+    return validator
+
+
+@attrs.frozen(kw_only=True, weakref_slot=False, repr=False, field_transformer=_name_fields)
 class Employer:
     """单位: the employer whose workers are collected."""
 
     unit_no: str = attrs.field(validator=_non_blank)
     """单位编号: the bureau's employer number, printed on the contribution invoice."""
     name: str = attrs.field(validator=_non_blank)
-    credit_code: str | None = attrs.field(default=None, validator=_optional_str)
+    credit_code: str | None = attrs.field(default=None, converter=_text_or_none)
     """统一社会信用代码 (GB 32100); checked by rule ``employer.credit-code``."""
-    legal_representative: str | None = attrs.field(default=None, validator=_optional_str)
-    address: str | None = attrs.field(default=None, validator=_optional_str)
-    contact: str | None = attrs.field(default=None, validator=_optional_str)
-    phone: str | None = attrs.field(default=None, validator=_optional_str)
+    legal_representative: str | None = attrs.field(default=None, converter=_text_or_none)
+    address: str | None = attrs.field(default=None, converter=_text_or_none)
+    contact: str | None = attrs.field(default=None, converter=_text_or_none)
+    phone: str | None = attrs.field(default=None, converter=_text_or_none)
 
     def __repr__(self) -> str:
         # The legal representative and contact are people: left out of reprs.
         return f"Employer(unit_no={self.unit_no!r}, name={self.name!r}, ...)"
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
+@attrs.frozen(kw_only=True, weakref_slot=False, field_transformer=_name_fields)
 class Segment:
     """One line of the contribution history (缴费历史), inclusive months."""
 
-    start: YearMonth
-    end: YearMonth
-    total: Money | None = None
+    start: YearMonth = attrs.field(converter=_month)
+    end: YearMonth = attrs.field(converter=_month)
+    total: Money | None = attrs.field(default=None, converter=_money_or_none)
     """缴费合计; required in the upper box, ``0`` when there was none."""
-    base: Money | None = None
-    rate: Decimal | None = None
-    category: Category | None = None
+    base: Money | None = attrs.field(default=None, converter=_money_or_none)
+    rate: Decimal | None = attrs.field(default=None, converter=_rate_or_none)
+    category: Category | None = attrs.field(default=None, converter=_category_or_none)
     """Given category; derived by the rule pack when absent, checked when present."""
-    source: Source = Source.HANDBOOK
-    employer_kind: EmployerKind = EmployerKind.ENTERPRISE
-    origin: Origin | None = None
-    transferred_on: YearMonth | None = None
-    employer_name: str | None = attrs.field(default=None, validator=_optional_str)
-    remark: str | None = attrs.field(default=None, validator=_optional_str)
+    source: Source = attrs.field(default=Source.HANDBOOK, converter=_source)
+    employer_kind: EmployerKind = attrs.field(
+        default=EmployerKind.ENTERPRISE, converter=_employer_kind
+    )
+    origin: Origin | None = attrs.field(default=None, converter=_origin_or_none)
+    transferred_on: YearMonth | None = attrs.field(default=None, converter=_month_or_none)
+    employer_name: str | None = attrs.field(default=None, converter=_text_or_none)
+    remark: str | None = attrs.field(default=None, converter=_text_or_none)
 
     @property
     def months(self) -> int:
@@ -339,26 +665,38 @@ class Segment:
         return months_between(self.start, self.end)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
+@attrs.frozen(kw_only=True, weakref_slot=False, field_transformer=_name_fields)
 class AccountYear:
     """One year of the individual pension account (养老账户), from 1996-04 on."""
 
-    year: int
-    months: int
+    year: int = attrs.field(converter=_int)
+    months: int = attrs.field(converter=_int)
     """Months contributed in the year."""
-    base: Money
+    base: Money = attrs.field(converter=_money)
     """缴费基数."""
-    personal: Money
+    personal: Money = attrs.field(converter=_money)
     """个人缴费划入."""
-    employer_part: Money
+    employer_part: Money = attrs.field(converter=_money)
     """单位划入."""
-    interest: Money
+    interest: Money = attrs.field(converter=_money)
     """利息."""
-    balance: Money
+    balance: Money = attrs.field(converter=_money)
     """累计储存额: year-end balance."""
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False, repr=False)
+def _segments_or_none(
+    value: tuple[Segment, ...] | list[Segment] | None,
+) -> tuple[Segment, ...] | None:
+    return None if value is None else _to_records(Segment, value, True)
+
+
+def _account_or_none(
+    value: tuple[AccountYear, ...] | list[AccountYear] | None,
+) -> tuple[AccountYear, ...] | None:
+    return None if value is None else _to_records(AccountYear, value, True)
+
+
+@attrs.frozen(kw_only=True, weakref_slot=False, repr=False, field_transformer=_name_fields)
 class BureauRecord:
     """What the bureau holds for a worker today (from a data sync).
 
@@ -366,16 +704,16 @@ class BureauRecord:
     the window-only and account checks compare against.
     """
 
-    person_no: str | None = attrs.field(default=None, validator=_optional_str)
-    id_number: str | None = attrs.field(default=None, validator=_optional_str)
-    name: str | None = attrs.field(default=None, validator=_optional_str)
-    gender: Gender | None = None
-    birth_date: _dt.date | None = None
-    ethnicity: str | None = attrs.field(default=None, validator=_optional_str)
-    hukou: Hukou | None = None
-    first_work: YearMonth | None = None
-    history: tuple[Segment, ...] | None = None
-    account: tuple[AccountYear, ...] | None = None
+    person_no: str | None = attrs.field(default=None, converter=_text_or_none)
+    id_number: str | None = attrs.field(default=None, converter=_text_or_none)
+    name: str | None = attrs.field(default=None, converter=_text_or_none)
+    gender: Gender | None = attrs.field(default=None, converter=_gender_or_none)
+    birth_date: _dt.date | None = attrs.field(default=None, converter=_date_or_none)
+    ethnicity: str | None = attrs.field(default=None, converter=_text_or_none)
+    hukou: Hukou | None = attrs.field(default=None, converter=_hukou_or_none)
+    first_work: YearMonth | None = attrs.field(default=None, converter=_month_or_none)
+    history: tuple[Segment, ...] | None = attrs.field(default=None, converter=_segments_or_none)
+    account: tuple[AccountYear, ...] | None = attrs.field(default=None, converter=_account_or_none)
 
     def __repr__(self) -> str:
         # Never print a name or a full identity number (personal data).
@@ -385,7 +723,11 @@ class BureauRecord:
         return f"BureauRecord(id_number={shown!r}, person_no={self.person_no!r}, ...)"
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False, repr=False)
+def _bureau_or_none(value: BureauRecord | None) -> BureauRecord | None:
+    return None if value is None else _to_record(BureauRecord, value, True)
+
+
+@attrs.frozen(kw_only=True, weakref_slot=False, repr=False, field_transformer=_name_fields)
 class Worker:
     """职工: an insured person employed by the unit, with the three collected parts.
 
@@ -397,17 +739,17 @@ class Worker:
     id_number: str = attrs.field(validator=_non_blank)
     """Identity number as given: 18 chars or a legacy 15-digit number (checked by rules)."""
     name: str = attrs.field(validator=_non_blank)
-    first_work: YearMonth
+    first_work: YearMonth = attrs.field(converter=_month)
     """参加工作时间."""
-    person_no: str | None = attrs.field(default=None, validator=_optional_str)
+    person_no: str | None = attrs.field(default=None, converter=_text_or_none)
     """个人编号: the bureau's personal number."""
-    gender: Gender | None = None
-    birth_date: _dt.date | None = None
-    ethnicity: str | None = attrs.field(default=None, validator=_optional_str)
-    hukou: Hukou | None = None
-    history: tuple[Segment, ...] | None = None
-    account: tuple[AccountYear, ...] | None = None
-    bureau: BureauRecord | None = None
+    gender: Gender | None = attrs.field(default=None, converter=_gender_or_none)
+    birth_date: _dt.date | None = attrs.field(default=None, converter=_date_or_none)
+    ethnicity: str | None = attrs.field(default=None, converter=_text_or_none)
+    hukou: Hukou | None = attrs.field(default=None, converter=_hukou_or_none)
+    history: tuple[Segment, ...] | None = attrs.field(default=None, converter=_segments_or_none)
+    account: tuple[AccountYear, ...] | None = attrs.field(default=None, converter=_account_or_none)
+    bureau: BureauRecord | None = attrs.field(default=None, converter=_bureau_or_none)
 
     def __repr__(self) -> str:
         # Never print a name or a full identity number (personal data).
@@ -416,13 +758,46 @@ class Worker:
         return f"Worker(id_number={mask(self.id_number)!r}, person_no={self.person_no!r}, ...)"
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
+def _employer(value: Employer) -> Employer:
+    return _to_record(Employer, value, False)
+
+
+def _workers(value: tuple[Worker, ...] | list[Worker]) -> tuple[Worker, ...]:
+    return _to_records(Worker, value, False)
+
+
+@attrs.frozen(kw_only=True, weakref_slot=False, field_transformer=_name_fields)
 class Dossier:
     """One employer's collection: the interchange document of docs/dossier.md."""
 
-    employer: Employer
-    workers: tuple[Worker, ...] = ()
-    rule_pack: str | None = None
+    employer: Employer = attrs.field(converter=_employer)
+    workers: tuple[Worker, ...] = attrs.field(default=(), converter=_workers)
+    rule_pack: str | None = attrs.field(default=None, converter=_text_or_none)
     """Name of the rule pack; ``None`` means the default, ``weihai-2013``."""
-    as_of: YearMonth | None = None
+    as_of: YearMonth | None = attrs.field(default=None, converter=_month_or_none)
     """The month the collection is done; ``None`` means the current month."""
+
+
+#: The shape converter of each field type of the record classes: every field
+#: with a converter uses its type's one (the fast path relies on it).
+_CONVERTER_OF: dict[Any, Callable[[Any], Any]] = {
+    YearMonth: _month,
+    YearMonth | None: _month_or_none,
+    Money: _money,
+    Money | None: _money_or_none,
+    Decimal | None: _rate_or_none,
+    _dt.date | None: _date_or_none,
+    int: _int,
+    str | None: _text_or_none,
+    Gender | None: _gender_or_none,
+    Hukou | None: _hukou_or_none,
+    Category | None: _category_or_none,
+    Source: _source,
+    EmployerKind: _employer_kind,
+    Origin | None: _origin_or_none,
+    tuple[Segment, ...] | None: _segments_or_none,
+    tuple[AccountYear, ...] | None: _account_or_none,
+    tuple[Worker, ...]: _workers,
+    Employer: _employer,
+    BureauRecord | None: _bureau_or_none,
+}
