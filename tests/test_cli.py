@@ -97,8 +97,10 @@ def write(tmp_path: Path, data: Any, name: str = "dossier.json") -> Path:
 
 
 def with_errors(tmp_path: Path) -> Path:
-    """The example with one error on worker 0 and two on worker 2."""
+    """The example with one error on worker 0 and two on worker 2, and the first
+    spec example's credit code (its GB 11714 check fails: one employer warning)."""
     data = example_data()
+    data["employer"]["credit_code"] = "91371000MA3C0EXA1W"
     data["workers"][0]["gender"] = "female"
     data["workers"][2]["birth_date"] = "1975-06-21"
     data["workers"][2]["history"][0]["start"] = "1994-12"  # before first work 1995-01
@@ -148,7 +150,7 @@ class TestValidateValid:
         """``validate -`` reads the dossier from standard input."""
         result = cli("validate", "-", "--format", "json", stdin=EXAMPLE_TEXT.encode("utf-8"))
         assert result.returncode == 0
-        assert json.loads(result.stdout)["summary"] == {"workers": 3, "errors": 0, "warnings": 1}
+        assert json.loads(result.stdout)["summary"] == {"workers": 3, "errors": 0, "warnings": 0}
 
     @staticmethod
     def _assert_no_error(stdout: str, fmt: str) -> None:
@@ -177,7 +179,7 @@ class TestValidateErrors:
         data["workers"][0]["first_work"] = "1981-01"  # before the 16th birthday: a warning
         result = inproc("validate", write(tmp_path, data), "--format", "json")
         assert result.returncode == 0
-        assert json.loads(result.stdout)["summary"] == {"workers": 3, "errors": 0, "warnings": 2}
+        assert json.loads(result.stdout)["summary"] == {"workers": 3, "errors": 0, "warnings": 1}
 
     def test_text_groups_by_worker_with_masked_id(self, tmp_path: Path) -> None:
         """Text output groups findings under each worker's masked id, never the full id."""
@@ -403,7 +405,7 @@ class TestOtherCommands:
         assert doc["rule_pack"] == "weihai-2013"
         by_code = {r["code"]: r for r in doc["rules"]}
         assert by_code["history.crosses-box"]["procedure"] == "P3.4a"
-        assert by_code["history.crosses-box"]["uses"] == ["upper_box_last_month"]
+        assert by_code["history.crosses-box"]["uses"] == ["upper_box_last_month", "account_start"]
         assert by_code["collection.incomplete"]["severity"] == "error"
         assert all(r["message"] and r["message_zh"] for r in doc["rules"])
 

@@ -10,11 +10,12 @@ quote neither a worker's name nor an identity number.
 from __future__ import annotations
 
 import datetime
+import json
 import re
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import attrs
 import pytest
@@ -56,6 +57,10 @@ HOST = PluginHost(load_entry_points=False)
 
 ZHANG_ID = "371002196503021239"  # worker 0, male, born 1965-03-02
 ZHANG_ID_15 = "371002650302123"  # its legacy 15-digit form
+ZHANG_ID_FULL_WIDTH = "３７１００２１９６５０３０２１２３９"  # the same in full-width digits
+#: The credit code of the first spec example: its own check character (W) is
+#: right, its embedded GB 11714 organization code's check (1) is not.
+OLD_SPEC_CREDIT_CODE = "91371000MA3C0EXA1W"
 _PLACEHOLDER = re.compile(r"[{}]")
 
 
@@ -143,15 +148,23 @@ class TestExampleDossier:
         assert report.ok
         assert report.errors == ()
 
-    def test_only_warning_is_the_credit_codes_organization_check(self) -> None:
-        """The example's one warning is the credit code's embedded organization check."""
-        # The organization code MA3C0EXA + check "1": GB 11714 weights 3,7,9,10,5,8,4,2
-        # over M=22 A=10 3 C=12 0 E=14 X=33 A=10 sum to 547; 547 mod 11 = 8 and
-        # 11 - 8 = 3, so the check character should be "3", not "1".
+    def test_example_has_no_finding_at_all(self) -> None:
+        """Issue 9 finding 11: the example gives no warning either; its credit
+        code is the corrected spec one, which passes the GB 11714 check."""
+        assert EXAMPLE.employer.credit_code == "91371000MA3C0EXA33"
         report = run(EXAMPLE)
-        assert [(f.code, f.path, f.severity) for f in report.findings] == [
-            ("employer.credit-code-org", "$.employer", Severity.WARNING)
-        ]
+        assert report.findings == ()
+
+    def test_validate_example_gives_no_credit_code_warning(
+        self, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """``pension-collect validate --example`` reports 0 errors and 0 warnings."""
+        from pension_collect.cli import main
+
+        assert main(["validate", "--example", "--format", "json"]) == 0
+        doc = json.loads(capsys.readouterr().out)
+        assert doc["summary"] == {"workers": 3, "errors": 0, "warnings": 0}
+        assert not [f for f in doc["findings"] if f["code"].startswith("employer.")]
 
     def test_month_totals_per_worker(self) -> None:
         """The report's month totals are the hand-counted ones."""
@@ -223,7 +236,11 @@ class TestInternalError:
             code="test.boom", severity=Severity.ERROR, message="m", message_zh="m", check=self._boom
         )
         pack = weihai2013.make_pack().with_rules([boom])
-        report = run(with_worker(gender=Gender.FEMALE), pack=pack)
+        dossier = with_worker(gender=Gender.FEMALE)
+        dossier = attrs.evolve(
+            dossier, employer=attrs.evolve(dossier.employer, credit_code=OLD_SPEC_CREDIT_CODE)
+        )
+        report = run(dossier, pack=pack)
         assert codes(report) == ["person.gender-mismatch", "rules.internal-error"]
         assert "employer.credit-code-org" in report.codes()
 
@@ -286,6 +303,16 @@ class TestP3_1:
         assert "wrong format" in finding.message
         assert "格式不正确" in finding.message_zh
 
+    def test_old_spec_code_fails_the_organization_check(self) -> None:
+        """The first spec example's code is the one employer.credit-code-org warning."""
+        # The organization code MA3C0EXA + check "1": GB 11714 weights 3,7,9,10,5,8,4,2
+        # over M=22 A=10 3 C=12 0 E=14 X=33 A=10 sum to 547; 547 mod 11 = 8 and
+        # 11 - 8 = 3, so the check character should be "3", not "1".
+        report = run(self._employer(credit_code=OLD_SPEC_CREDIT_CODE))
+        assert [(f.code, f.path, f.severity) for f in report.findings] == [
+            ("employer.credit-code-org", "$.employer", Severity.WARNING)
+        ]
+
 
 # -- [P3.3] verification forms ----------------------------------------------------------------
 
@@ -327,6 +354,62 @@ class TestP3_3a:
     def test_surrounding_spaces_are_no_change(self) -> None:
         """Spaces around the name are not a change of name."""
         assert codes(run(self._bureau(name=" 张伟 "))) == []
+
+    #: (bureau's spelling, worker's spelling) of one name: compared alike by the
+    #: rules, the workflow and the bureau (identity.canonical_name).
+    SAME_NAME: ClassVar[list[tuple[str, str]]] = [
+        ("张伟", "张伟 "),  # trailing space on the worker's side
+        ("张伟\u3000", "张伟"),  # ideographic space on the bureau's side
+        ("张　伟", "张伟"),  # two-character name padded for alignment
+        ("张 伟", "张伟"),
+        ("\u200b张伟", "张伟"),  # zero-width space from a pasted list
+        ("买买提·艾力", "买买提•艾力"),  # U+00B7 / bullet
+        ("买买提·艾力", "买买提．艾力"),  # full-width full stop
+        ("买买提・艾力", "买买提·艾力"),  # katakana middle dot
+        ("买买提 · 艾力", "买买提.艾力"),
+        ("ＺＨＡＮＧ　Ｗｅｉ", "ZHANG Wei"),  # full-width Latin letters
+        ("ZHANG  Wei ", "ZHANG Wei"),
+    ]
+
+    @pytest.mark.parametrize(("bureau_name", "name"), SAME_NAME)
+    @pytest.mark.parametrize("swap", [False, True], ids=["as-given", "swapped"])
+    def test_spelling_variants_are_no_change(self, bureau_name: str, name: str, swap: bool) -> None:
+        """Issue 9 finding 5: spaces, full-width forms and middle-dot variants, on
+        either side, are no change of name."""
+        if swap:
+            bureau_name, name = name, bureau_name
+        assert codes(run(self._names(bureau_name, name))) == []
+
+    @staticmethod
+    def _names(bureau_name: str, name: str) -> Dossier:
+        """Worker 0 named ``name``, the bureau holding ``bureau_name``."""
+        bureau = EXAMPLE.workers[0].bureau
+        assert bureau is not None
+        return with_worker(name=name, bureau=attrs.evolve(bureau, name=bureau_name))
+
+    @pytest.mark.parametrize(
+        ("bureau_name", "name"),
+        [
+            ("张伟", "张卫 "),
+            ("买买提·艾力", "买买提·艾尔"),
+            ("ZHANG Wei", "ZHANG WEI"),  # letter case is kept
+            ("John Smith", "JohnSmith"),  # a space between Latin words counts
+            ("\u8c48伟", "\uf900伟"),  # a CJK compatibility ideograph is not folded (no NFC)
+            ("人伟", "\u2f08伟"),  # nor a Kangxi radical (no NFKC)
+        ],
+    )
+    def test_other_names_still_differ(self, bureau_name: str, name: str) -> None:
+        """What canonical_name does not fold is still a window-only change."""
+        finding = one(run(self._names(bureau_name, name)), "person.window-only-change")
+        assert finding.field == "name"
+
+    def test_full_width_identity_number_is_no_change(self) -> None:
+        """The bureau's number in full-width digits is the worker's number."""
+        assert codes(run(self._bureau(id_number=ZHANG_ID_FULL_WIDTH))) == []
+
+    def test_legacy_form_at_the_bureau_is_no_change(self) -> None:
+        """The bureau holding the 15-digit form is no change of number either."""
+        assert codes(run(self._bureau(id_number=ZHANG_ID_15))) == []
 
     def test_no_bureau_record_gives_no_finding(self) -> None:
         """Without a bureau record (no sync yet) nothing is compared."""
@@ -682,17 +765,81 @@ class TestP3_4c:
         }
 
     def test_enterprise_period_across_1996_03(self) -> None:
-        """An enterprise period across 1996-03|1996-04 is history.crosses-account-start."""
+        """Issue 9 finding 7: an enterprise period across 1996-03|1996-04 is
+        history.crosses-account-start, fixed by cutting it at 1996-03 (from
+        1996-04 it is the pension account), not by a split."""
         report = run(with_history(seg("1983-07", "1992-12"), seg("1993-01", "1997-06", "700.00")))
         finding = one(report, "history.crosses-account-start")
         assert (finding.path, finding.procedure) == ("$.workers[0].history[1]", "P3.4c")
-        assert finding.fix["segments"] == [
-            {"start": "1993-01", "end": "1996-03"},
-            {"start": "1996-04", "end": "1997-06"},
-        ]
-        assert "1996-03" in finding.message
-        assert "1996-04" in finding.message_zh
+        assert finding.fix == {
+            "action": "cut",
+            "segments": [{"start": "1993-01", "end": "1996-03"}],
+            "dropped": {"start": "1996-04", "end": "1997-06"},
+            "note": "the months from 1996-04 on belong to the pension account, which the "
+            "employer does not enter; enter the total of the months kept as the handbook shows",
+        }
+        assert "End the line at 1996-03" in finding.message
+        assert "split" not in finding.message.lower()
+        assert "截止到 1996-03" in finding.message_zh
+        assert "养老账户" in finding.message_zh
         assert codes(report) == ["history.crosses-account-start"]
+
+    @staticmethod
+    def _apply(dossier: Dossier, path: str, fix: dict[str, Any]) -> Dossier:
+        """The dossier with the segment at ``path`` replaced by the fix's segments."""
+        from pension_collect.dossier import make_converter
+
+        index = int(path.rsplit("[", 1)[1].rstrip("]"))
+        history = list(dossier.workers[0].history or ())
+        pieces = make_converter().structure(fix["segments"], list[Segment])
+        history[index : index + 1] = pieces
+        return with_worker(0, dossier, history=tuple(history))
+
+    @pytest.mark.parametrize(
+        ("period", "action"),
+        [
+            (seg("1993-01", "1997-06", "0"), "cut"),  # handbook
+            (seg("1993-01", "1996-04", "0", source=Source.RED_BOOK), "cut"),  # red book
+            (seg("1983-07", "1997-12", "0"), "cut"),  # across 1992-12 too
+            (
+                seg("1995-01", "1997-12", "0", source=Source.TRANSFER_IN, origin=Origin.LOCAL),
+                "split",
+            ),
+            (
+                seg("1996-03", "1996-04", "0", source=Source.TRANSFER_IN, origin=Origin.LOCAL),
+                "split",
+            ),
+        ],
+    )
+    def test_applying_the_fix_leaves_no_finding(self, period: Segment, action: str) -> None:
+        """The lines a crossing's fix offers are accepted by every rule: no piece
+        is then rejected by history.enterprise-after-account-start."""
+        before = [seg("1983-07", "1992-12")] if period.start > ym("1992-12") else []
+        dossier = with_history(*before, period)
+        report = run(dossier)
+        finding = one(report, "history.crosses-account-start")
+        assert finding.fix["action"] == action
+        fixed = run(self._apply(dossier, finding.path, finding.fix))
+        assert codes(fixed) == []
+
+    def test_enterprise_period_ending_1996_03_is_no_crossing(self) -> None:
+        """The last month before the account: an enterprise period up to 1996-03 is lower box."""
+        report = run(with_history(seg("1983-07", "1992-12"), seg("1993-01", "1996-03", "0")))
+        assert codes(report) == []
+        assert summary(report, "$.workers[0].history[1]") == (
+            Box.LOWER,
+            Category.PRE_ACCOUNT,
+            39,
+        )
+
+    def test_enterprise_period_1996_03_to_1996_04_is_cut_to_one_month(self) -> None:
+        """The shortest crossing, 1996-03..1996-04, is cut to 1996-03 alone."""
+        report = run(with_history(seg("1983-07", "1992-12"), seg("1996-03", "1996-04", "0")))
+        finding = one(report, "history.crosses-account-start")
+        assert finding.fix["segments"] == [{"start": "1996-03", "end": "1996-03", "total": "0.00"}]
+        assert finding.fix["dropped"] == {"start": "1996-04", "end": "1996-04"}
+        assert "note" in finding.fix
+        assert "total of the months kept" not in finding.fix["note"]  # a zero total stays 0
 
     def test_transfer_across_1996_03(self) -> None:
         """A transfer across 1996-03|1996-04 is history.crosses-account-start, split in two."""
@@ -730,14 +877,30 @@ class TestP3_4c:
         assert codes(report) == []
 
     def test_period_across_both_boundaries(self) -> None:
-        """An enterprise period across both boundaries gets both findings."""
+        """An enterprise period across both boundaries gets both findings, each
+        with the whole fix: split at 1992-12|1993-01 and cut at 1996-03."""
         report = run(with_history(seg("1983-07", "1997-12", "900.00")))
         assert codes(report) == ["history.crosses-account-start", "history.crosses-box"]
         box_fix = one(report, "history.crosses-box").fix
+        assert one(report, "history.crosses-account-start").fix == box_fix
+        assert box_fix["action"] == "cut"
         assert [(s["start"], s["end"]) for s in box_fix["segments"]] == [
             ("1983-07", "1992-12"),
-            ("1993-01", "1997-12"),
+            ("1993-01", "1996-03"),
         ]
+        assert box_fix["dropped"] == {"start": "1996-04", "end": "1997-12"}
+
+    def test_text_report_shows_the_cut(self) -> None:
+        """The text report says what replaces the line and what is left out."""
+        from pension_collect.rules.report import format_text
+
+        dossier = with_history(seg("1983-07", "1992-12"), seg("1993-01", "1997-06", "0"))
+        report = run(dossier)
+        zh = format_text(report, dossier)
+        en = format_text(report, dossier, lang="en")
+        assert "建议改为:1993-01..1996-03(1996-04..1997-06 属于养老账户,不录入)" in zh
+        assert "replace by: 1993-01..1996-03 (1996-04..1997-06 is the pension account" in en
+        assert "split into" not in en
 
 
 class TestP3_4d:
@@ -889,11 +1052,43 @@ class TestP3_4e:
         assert codes(report) == ["account.not-in-bureau"]
 
     def test_bureau_shows_no_account_at_all(self) -> None:
-        """A bureau account that is empty flags every handbook year (un-settle first)."""
+        """A bureau account that is empty (a settled account) flags every handbook
+        year the forms print, 1996..2011 (un-settle first); not 2012."""
         w = EXAMPLE.workers[0]
+        years = [y.year for y in w.account or ()]
+        assert years[-2:] == [2011, 2012]
         report = run(with_worker(bureau=attrs.evolve(w.bureau, account=())))
         flagged = [f.path for f in report.for_worker(0) if f.code == "account.not-in-bureau"]
-        assert flagged == [f"$.workers[0].account[{i}]" for i in range(len(w.account or ()))]
+        assert flagged == [f"$.workers[0].account[{i}]" for i in range(len(years) - 1)]
+
+    def _bureau_without(self, *missing: int) -> Dossier:
+        w = EXAMPLE.workers[0]
+        assert w.bureau is not None
+        assert w.bureau.account is not None
+        shown = tuple(y for y in w.bureau.account if y.year not in missing)
+        return with_worker(bureau=attrs.evolve(w.bureau, account=shown))
+
+    def test_handbook_year_after_the_print_cut_off_is_no_reason(self) -> None:
+        """Issue 9 finding 6 ([P3.3b]): the bureau lacking 2012 (after the 2011-12
+        cut-off; the handbook has it) is no reason to un-settle."""
+        assert codes(run(self._bureau_without(2012))) == []
+
+    def test_last_year_before_the_print_cut_off_is_compared(self) -> None:
+        """The other side of 2011-12|2012-01: the bureau lacking 2011 is flagged."""
+        finding = one(run(self._bureau_without(2011)), "account.not-in-bureau")
+        assert finding.path == "$.workers[0].account[15]"
+        assert "2011" in finding.message
+
+    def test_print_cut_off_is_the_packs_parameter(self, tmp_path: Path) -> None:
+        """The cut-off is forms_print_until: moved to 2012-12, 2012 is compared."""
+        text = weihai2013.PARAMETERS_FILE.read_text(encoding="utf-8")
+        assert text.count('value = "2011-12"') == 1
+        path = tmp_path / "parameters.toml"
+        path.write_text(text.replace('value = "2011-12"', 'value = "2012-12"'), encoding="utf-8")
+        pack = weihai2013.make_pack(load_parameters(path))
+        finding = one(run(self._bureau_without(2012), pack=pack), "account.not-in-bureau")
+        assert finding.path == "$.workers[0].account[16]"
+        assert pack.rule("account.not-in-bureau").uses == ("forms_print_until",)
 
     def test_bureau_account_unknown(self) -> None:
         """Without the bureau's account (no sync of it) nothing is compared."""
@@ -1041,6 +1236,17 @@ class TestPersonRules:
         report = run(attrs.evolve(EXAMPLE, workers=(copy, *EXAMPLE.workers)))
         finding = one(report, "person.duplicate-id")
         assert (finding.path, finding.related) == ("$.workers[1]", "$.workers[0]")
+
+    @pytest.mark.parametrize(
+        "spelling", [ZHANG_ID_FULL_WIDTH, f" {ZHANG_ID} ", ZHANG_ID.replace("9", "9\u200b", 1)]
+    )
+    def test_duplicate_id_in_another_spelling(self, spelling: str) -> None:
+        """Issue 9 finding 5: full-width digits or stray (invisible) spaces do not
+        make another person: the worker is collected twice."""
+        copy = attrs.evolve(EXAMPLE.workers[0], id_number=spelling, person_no=None)
+        report = run(attrs.evolve(EXAMPLE, workers=(*EXAMPLE.workers, copy)))
+        finding = one(report, "person.duplicate-id")
+        assert (finding.path, finding.related) == ("$.workers[3]", "$.workers[0]")
 
 
 # -- history, account: shape of the data -------------------------------------------------------
@@ -1198,14 +1404,37 @@ class TestAccountRules:
         report = run(with_worker(account=self._account((16, {"balance": money("26513.62")}))))
         assert codes(report) == []
 
-    def test_first_year_starts_from_zero(self) -> None:
-        """The 1996 balance is personal + employer part + interest."""
-        # 187.20 + 327.60 + 0.00 = 514.80
+    def test_first_account_year_is_never_checked(self) -> None:
+        """Issue 9 finding 8: the first account year's opening balance is unknown,
+        so a 1996 balance that is not personal + employer part + interest (187.20 +
+        327.60 + 0.00 = 514.80) is no warning; 1997, the year after it, is checked
+        against it."""
         report = run(with_worker(account=self._account((0, {"balance": money("515.80")}))))
-        # 1997 then no longer follows from 1996 either: 515.80 + 269.76 + 472.08 + 11.58.
+        # 515.80 + 269.76 + 472.08 + 11.58 = 1269.22, but the handbook says 1268.22
         found = [(f.path, f.expected) for f in report.findings if f.code == "account.balance"]
-        assert found == [
-            ("$.workers[0].account[0]", "514.80"),
-            ("$.workers[0].account[1]", "1269.22"),
-        ]
-        assert codes(report) == ["account.balance", "account.balance"]
+        assert found == [("$.workers[0].account[1]", "1269.22")]
+        assert codes(report) == ["account.balance"]
+
+    def test_first_year_of_a_later_account_is_not_checked(self) -> None:
+        """A worker whose account begins after 1996 (worker 2, from 2000): its first
+        year is not checked either, its second is."""
+        account = list(EXAMPLE.workers[2].account or ())
+        assert account[0].year == 2000
+        account[0] = attrs.evolve(account[0], balance=money("1.00"))
+        report = run(with_worker(2, account=tuple(account)))
+        found = [f.path for f in report.findings if f.code == "account.balance"]
+        assert found == ["$.workers[2].account[1]"]
+
+    def test_message_says_it_is_a_transcription_aid(self) -> None:
+        """The warning says it is a transcription aid, the handbook stands, and the
+        first year is not checked ([P3.4e]: nothing is calculated)."""
+        report = run(with_worker(account=self._account((16, {"balance": money("26513.70")}))))
+        finding = one(report, "account.balance")
+        assert finding.severity is Severity.WARNING
+        assert "transcription aid" in finding.message
+        assert "handbook stands" in finding.message
+        assert "first account year is never checked" in finding.message
+        assert "仅为录入核对提示" in finding.message_zh
+        assert "以养老手册为准" in finding.message_zh
+        assert "账户首年不核对" in finding.message_zh
+        assert weihai2013.default_pack().rule("account.balance").uses == ()

@@ -286,13 +286,9 @@ def format_text(report: Report, dossier: Dossier | None = None, *, lang: str = "
             shown = _expected_text(f.expected, zh)
             if shown is not None:
                 lines.append(shown)
-            if isinstance(f.fix, dict) and f.fix.get("action") == "split":
-                parts = [f"{p['start']}..{p['end']}" for p in f.fix.get("segments", ())]
-                lines.append(
-                    f"      建议拆分为:{';'.join(parts)}"
-                    if zh
-                    else f"      split into: {'; '.join(parts)}"
-                )
+            shown_fix = _fix_text(f.fix, zh)
+            if shown_fix is not None:
+                lines.append(shown_fix)
     if not report.findings:
         lines.append("")
         lines.append("全部通过检查。" if zh else "Everything passed.")
@@ -301,6 +297,22 @@ def format_text(report: Report, dossier: Dossier | None = None, *, lang: str = "
 
 def _n(count: int, noun: str) -> str:
     return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def _fix_text(fix: Any, zh: bool) -> str | None:
+    """The line a ``split`` or ``cut`` fix adds to the text report."""
+    if not isinstance(fix, dict) or fix.get("action") not in ("split", "cut"):
+        return None
+    parts = [f"{p['start']}..{p['end']}" for p in fix.get("segments", ())]
+    if fix["action"] == "split":
+        return (
+            f"      建议拆分为:{';'.join(parts)}" if zh else f"      split into: {'; '.join(parts)}"
+        )
+    dropped = fix.get("dropped") or {}
+    gone = f"{dropped.get('start')}..{dropped.get('end')}"
+    if zh:
+        return f"      建议改为:{';'.join(parts)}({gone} 属于养老账户,不录入)"
+    return f"      replace by: {'; '.join(parts)} ({gone} is the pension account, not entered)"
 
 
 def _expected_text(expected: Any, zh: bool) -> str | None:

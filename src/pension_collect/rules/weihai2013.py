@@ -16,9 +16,9 @@ from typing import Any
 
 from .. import credit_code
 from ..dossier import segment_to_dict
-from ..identity import IdentityNumber, InvalidIdentityNumber, compact
-from ..model import AccountYear, Category, Source
-from .derive import Box, SegmentKind, split
+from ..identity import canonical_id, canonical_name
+from ..model import AccountYear, Category, Segment, Source, YearMonth
+from .derive import Box, Placement, SegmentKind, split
 from .engine import DossierView, WorkerView
 from .pack import Hit, Rule, RulePack, Scope, Severity
 from .parameters import ParameterError, ParameterSet, load_parameters
@@ -29,7 +29,6 @@ NAME = "weihai-2013"
 PARAMETERS_FILE = Path(__file__).parent / "packs" / NAME / "parameters.toml"
 INSTITUTION_REMARK = "机关事业缴费"
 _BALANCE_TOLERANCE = Decimal("0.01")
-_ZERO = Decimal(0)
 
 _CATEGORY_ZH = {
     Category.DEEMED: "视同缴费",
@@ -98,36 +97,41 @@ def first_work_age(view: WorkerView) -> Iterator[Hit]:
 
 
 def window_only_change(view: WorkerView) -> Iterator[Hit]:
+    # Compared as the workflow and the bureau compare them: identity numbers
+    # in 18-digit form (a legacy 15-digit number is no change), names through
+    # canonical_name (spaces around, full-width forms, middle-dot variants).
     bureau = view.worker.bureau
     if bureau is None:
         return
-    if bureau.id_number is not None and _same_id(bureau.id_number, view) is False:
+    worker = view.worker
+    if bureau.id_number is not None and not _same_id(bureau.id_number, view):
         yield Hit(
             path=view.path,
             field="id_number",
             params={"field": "identity number", "field_zh": "身份证号码"},
         )
-    if bureau.name is not None and bureau.name.strip() != view.worker.name.strip():
+    if (
+        bureau.name is not None
+        and bureau.name != worker.name
+        and canonical_name(bureau.name) != canonical_name(worker.name)
+    ):
         yield Hit(path=view.path, field="name", params={"field": "name", "field_zh": "姓名"})
 
 
 def _same_id(bureau_number: str, view: WorkerView) -> bool:
-    """Compare in 18-digit form, so a legacy 15-digit number is no change."""
-    if bureau_number == view.worker.id_number:
-        return True
-    try:
-        theirs = IdentityNumber.parse(bureau_number).number
-    except InvalidIdentityNumber:
-        theirs = compact(bureau_number)
-    ours = view.identity.number if view.identity is not None else compact(view.worker.id_number)
-    return theirs == ours
+    return bureau_number == view.worker.id_number or canonical_id(bureau_number) == _key(view)
+
+
+def _key(view: WorkerView) -> str:
+    """The worker's identity in canonical form (the parsed number when it is valid)."""
+    identity = view.identity
+    return identity.number if identity is not None else canonical_id(view.worker.id_number)
 
 
 def duplicate_id(view: DossierView) -> Iterator[Hit]:
     first_seen: dict[str, str] = {}
     for worker in view.workers:
-        identity = worker.identity
-        key = identity.number if identity is not None else compact(worker.worker.id_number)
+        key = _key(worker)
         if key in first_seen:
             yield Hit(path=worker.path, field="id_number", related=first_seen[key])
         else:
@@ -232,27 +236,73 @@ def _crossing(boundary_param: str, kinds: tuple[SegmentKind, ...], *, after_uppe
             boundary = view.context.param("upper_box_last_month").add(1)
         else:
             boundary = view.context.param(boundary_param)
+        account_start = view.context.param("account_start")
         for i, s, placed in view.segments:
             if placed.kind in kinds and boundary in placed.crosses:
-                first, second = split(s, boundary)
-                fix: dict[str, Any] = {
-                    "action": "split",
-                    "segments": [segment_to_dict(first), segment_to_dict(second)],
+                params = {
+                    "start": str(s.start),
+                    "end": str(s.end),
+                    "last": str(boundary.add(-1)),
+                    "first": str(boundary),
                 }
-                if first.total is None and s.total is not None:
-                    fix["note"] = "divide the total between the two periods as the handbook shows"
+                if not after_upper:
+                    todo, todo_zh = _ACCOUNT_START_TODO[placed.kind]
+                    params["todo"] = todo.format(**params)
+                    params["todo_zh"] = todo_zh.format(**params)
                 yield Hit(
                     path=view.segment_path(i),
-                    fix=fix,
-                    params={
-                        "start": str(s.start),
-                        "end": str(s.end),
-                        "last": str(boundary.add(-1)),
-                        "first": str(boundary),
-                    },
+                    fix=_crossing_fix(s, placed, account_start),
+                    params=params,
                 )
 
     return rule
+
+
+#: What history.crosses-account-start asks for, by the kind of segment ([P3.4c/e]).
+_ACCOUNT_START_TODO = {
+    SegmentKind.ENTERPRISE: (
+        "an enterprise period is history only up to {last}; from {first} on it is the "
+        "pension account, which the employer does not enter. End the line at {last} (see fix).",
+        "企业缴费期间只录入到 {last};{first} 以后属于养老账户,单位不录入。请将本行截止到 {last}(见 fix)。",
+    ),
+    SegmentKind.TRANSFER: (
+        "the transferred-in months up to {last} are pre_account, those from {first} on "
+        "post_account. Split it in two (see fix).",
+        "转入期间 {last} 及以前为实行账户前缴费,{first} 起为实行账户后缴费。请拆分为两行(见 fix)。",
+    ),
+}
+
+
+def _crossing_fix(s: Segment, placed: Placement, account_start: YearMonth) -> dict[str, Any]:
+    """The lines that replace a segment running across boundaries: split at each
+    boundary it crosses, except that an enterprise segment is cut at the account
+    start (its months from then on are the pension account, [P3.4e]). The result
+    crosses nothing, so no other rule rejects a piece of it."""
+    pieces = [s]
+    dropped: Segment | None = None
+    for boundary in placed.crosses:  # in month order
+        first, second = split(pieces.pop(), boundary)
+        pieces.append(first)
+        if placed.kind is SegmentKind.ENTERPRISE and boundary == account_start:
+            dropped = second
+        else:
+            pieces.append(second)
+    fix: dict[str, Any] = {
+        "action": "split" if dropped is None else "cut",
+        "segments": [segment_to_dict(p) for p in pieces],
+    }
+    amount = s.total is not None and pieces[0].total is None
+    if dropped is None:
+        if amount:
+            fix["note"] = "divide the total between the two periods as the handbook shows"
+        return fix
+    fix["dropped"] = {"start": str(dropped.start), "end": str(dropped.end)}
+    fix["note"] = (
+        f"the months from {dropped.start} on belong to the pension account, which the "
+        "employer does not enter"
+        + ("; enter the total of the months kept as the handbook shows" if amount else "")
+    )
+    return fix
 
 
 crosses_box = _crossing("upper_box_last_month", (SegmentKind.ENTERPRISE,), after_upper=True)
@@ -438,7 +488,6 @@ def account_balance(view: WorkerView) -> Iterator[Hit]:
     account = view.worker.account
     if not account:
         return
-    start_year = view.context.param("account_start").year
     years = view.account_years
     pairs: Iterable[tuple[int, AccountYear, AccountYear | None]]
     if years != sorted(set(years)):
@@ -453,14 +502,12 @@ def account_balance(view: WorkerView) -> Iterator[Hit]:
     else:  # the common case: each year after the one before it
         pairs = zip(range(len(account)), account, (None, *account[:-1]), strict=True)
     for i, y, before in pairs:
-        previous: Decimal
-        if before is not None and before.year == y.year - 1:
-            previous = before.balance
-        elif y.year == start_year:
-            previous = _ZERO  # no account existed before its first month
-        else:
-            continue  # a gap: the previous balance is unknown
-        expected = previous + y.personal + y.employer_part + y.interest
+        # Only a year whose previous year is collected: the first account year's
+        # opening balance is unknown (a transfer may have brought one), and so is
+        # a year's after a gap. The sheet calculates nothing ([P3.4e]).
+        if before is None or before.year != y.year - 1:
+            continue
+        expected = before.balance + y.personal + y.employer_part + y.interest
         if expected != y.balance and abs(expected - y.balance) > _BALANCE_TOLERANCE:
             yield Hit(
                 path=view.account_path(i),
@@ -478,8 +525,12 @@ def account_not_in_bureau(view: WorkerView) -> Iterator[Hit]:
     known = {y.year for y in bureau.account}
     if known.issuperset(view.account_years):
         return
+    # Forms print up to the cut-off ([P3.3b]): a later year is not on the form,
+    # so the bureau's showing nothing for it is no reason to un-settle.
+    cutoff = view.context.param("forms_print_until")
+    last_year = None if cutoff is None else cutoff.year
     for i, y in view.years:
-        if y.year not in known:
+        if y.year not in known and (last_year is None or y.year <= last_year):
             yield Hit(path=view.account_path(i), params={"year": y.year})
 
 
@@ -617,14 +668,14 @@ RULES: tuple[Rule, ...] = (
         message="The enterprise period {start}..{end} runs across {last}|{first}: the part up to {last} goes in the upper box, the rest in the lower box. Split it in two (see fix).",
         message_zh="企业缴费期间 {start} 至 {end} 跨越 {last}/{first}:{last} 及以前录入上面的框,之后录入下面的框。请拆分为两行(见 fix)。",
         check=crosses_box,
-        uses=("upper_box_last_month",),
+        uses=("upper_box_last_month", "account_start"),
     ),
     Rule(
         code="history.crosses-account-start",
         severity=E,
         procedure="P3.4c",
-        message="The period {start}..{end} runs across {last}|{first}, where the individual account begins: the two parts differ in category. Split it in two (see fix).",
-        message_zh="期间 {start} 至 {end} 跨越个人账户建立时间 {last}/{first},前后账户类别不同。请拆分为两行(见 fix)。",
+        message="The period {start}..{end} runs across {last}|{first}, where the individual account begins: {todo}",
+        message_zh="期间 {start} 至 {end} 跨越个人账户建立时间 {last}/{first}:{todo_zh}",
         check=crosses_account_start,
         uses=("account_start",),
     ),
@@ -747,10 +798,9 @@ RULES: tuple[Rule, ...] = (
     Rule(
         code="account.balance",
         severity=W,
-        message="The year-end balance of {year} is not the previous balance plus personal, employer part and interest ({expected}); check it against the handbook.",
-        message_zh="{year} 年末累计储存额不等于上年余额加个人缴费、单位划入和利息({expected});请对照养老手册核实。",
+        message="A transcription aid only: nothing is calculated and the handbook stands ([P3.4e]). The year-end balance of {year} is not the previous year's balance plus personal, employer part and interest ({expected}); check that the figures were copied from the handbook correctly, and keep them if the handbook says so. (The first account year is never checked: its opening balance is unknown.)",
+        message_zh="仅为录入核对提示:采集不做计算,以养老手册为准。{year} 年末累计储存额不等于上年余额加个人缴费、单位划入和利息({expected});请核对是否照手册录入无误,手册如此则保留原数。(账户首年不核对:其年初余额未知。)",
         check=account_balance,
-        uses=("account_start",),
     ),
     Rule(
         code="account.not-in-bureau",
@@ -759,6 +809,7 @@ RULES: tuple[Rule, ...] = (
         message="The bureau shows nothing for {year}: the worker's account must first be un-settled (养老账户取消结清) at the bureau window; then the data appear on the verification form and need not be entered.",
         message_zh="社保系统中没有 {year} 年度的账户数据:须先到社保窗口办理“养老账户取消结清”,之后数据会显示在核对表中,不需要单位录入。",
         check=account_not_in_bureau,
+        uses=("forms_print_until",),
     ),
     Rule(
         code="collection.incomplete",
