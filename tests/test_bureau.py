@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import datetime as _dt
+from pathlib import Path
 from typing import Any
 
 import attrs
 import pytest
 
 from pension_collect.adapters.local_transport import LocalTransport
-from pension_collect.adapters.reference_bureau import ReferenceBureau
+from pension_collect.adapters.reference_bureau import Person, ReferenceBureau
 from pension_collect.dossier import make_converter
-from pension_collect.model import Worker
+from pension_collect.model import BureauRecord, Worker
 from pension_collect.plugins import PluginHost
 from pension_collect.ports.transport import DeclarationKind, DeclarationState, UnknownDeclaration
-from workflow_fixtures import Clock, example, keys_of
+from pension_collect.rules import check_worker
+from pension_collect.rules.weihai2013 import default_pack
+from workflow_fixtures import Clock, example, keys_of, make_setup, sqlite_url, to_collecting
 
 CONV = make_converter()
 UNIT = "10012345"
@@ -149,6 +152,151 @@ class TestReferenceBureau:
         bureau, _, _ = _bureau()
         with pytest.raises(UnknownDeclaration):
             bureau.status("D999999")
+
+
+class TestComparison:
+    """Issue 9 finding 5: the bureau compares identity and name as the rules do
+    (identity.canonical_id, identity.canonical_name)."""
+
+    @pytest.mark.parametrize("name", ["张伟 ", "\u3000张伟", "张\u3000伟", "\u200b张伟"])
+    def test_name_spelling_on_the_workers_side_is_no_change(self, name: str) -> None:
+        """A trailing/ideographic/padding space in the declared name is the bureau's name."""
+        bureau, _, _ = _bureau()
+        status = _run(bureau, attrs.evolve(example().workers[0], name=name))
+        assert status.state is DeclarationState.SUCCEEDED, status.outcomes
+
+    @pytest.mark.parametrize("held", ["张伟\u3000", " 张伟", "张　伟"])
+    def test_name_spelling_on_the_bureaus_side_is_no_change(self, held: str) -> None:
+        """The bureau holding the name with spaces accepts the plain spelling."""
+        bureau, _, keys = _bureau()
+        person = _person(bureau, keys[0])
+        bureau.correct_identity(person.person_no, name=held)
+        status = _run(bureau, example().workers[0])
+        assert status.state is DeclarationState.SUCCEEDED, status.outcomes
+
+    def test_middle_dot_variants_are_one_name(self) -> None:
+        """A minority name with "·" at the bureau and "•" declared is the same name."""
+        bureau, _, keys = _bureau()
+        person = _person(bureau, keys[0])
+        bureau.correct_identity(person.person_no, name="买买提·艾力")
+        status = _run(bureau, attrs.evolve(example().workers[0], name="买买提•艾力"))
+        assert status.state is DeclarationState.SUCCEEDED, status.outcomes
+
+    def test_full_width_identity_number_at_the_bureau(self) -> None:
+        """The bureau holding the number in full-width digits finds and accepts the worker."""
+        bureau, _, keys = _bureau()
+        person = _person(bureau, keys[0])
+        full_width = "".join(chr(ord(c) + 0xFEE0) for c in keys[0])
+        bureau.correct_identity(person.person_no, id_number=full_width)
+        assert bureau.person_by_id(keys[0]) is person
+        status = _run(bureau, example().workers[0])
+        assert status.state is DeclarationState.SUCCEEDED, status.outcomes
+
+    def test_another_name_still_fails(self) -> None:
+        """Another name, however spaced, is still a window-only change."""
+        bureau, _, _ = _bureau()
+        status = _run(bureau, attrs.evolve(example().workers[0], name=" 张卫\u3000"))
+        assert status.outcomes[0].code == "bureau.window-only"
+
+
+def _person(bureau: ReferenceBureau, key: str) -> Person:
+    person = bureau.person_by_id(key)
+    assert person is not None
+    return person
+
+
+def _synced(bureau: ReferenceBureau, key: str) -> dict[str, Any]:
+    (record,) = [p for p in bureau.sync(UNIT).persons if p["id_number"] == key]
+    return record
+
+
+class TestSettledAccount:
+    """Issue 9 finding 6 ([P3.4e]): a settled account (养老账户已结清) shows no
+    account years until the window un-settles it."""
+
+    def test_sync_shows_no_account_years_until_unsettled(self) -> None:
+        """Settled: the sync's account is empty (the rest of the record is there);
+        un-settled at the window: the years are back."""
+        bureau, _, keys = _bureau()
+        years = [y["year"] for y in _synced(bureau, keys[1])["account"]]
+        assert years == list(range(1996, 2013))
+        person = _person(bureau, keys[1])
+        bureau.settle_account(person.person_no)
+        shown = _synced(bureau, keys[1])
+        assert shown["account"] == []
+        assert len(shown["history"]) == 2
+        assert shown["name"] == example().workers[1].name
+        assert [y["year"] for y in _synced(bureau, keys[0])["account"]] == years  # others unchanged
+        bureau.unsettle_account(person.person_no)
+        assert [y["year"] for y in _synced(bureau, keys[1])["account"]] == years
+
+    def test_synced_record_makes_the_rules_ask_for_unsettling(self) -> None:
+        """The settled sync, as the bureau block of the worker, is account.not-in-bureau
+        for every handbook year up to 2011 (not 2012): the save is refused."""
+        bureau, _, keys = _bureau()
+        bureau.settle_account(_person(bureau, keys[1]).person_no)
+        record = CONV.structure(_synced(bureau, keys[1]), BureauRecord)
+        worker = attrs.evolve(example().workers[1], bureau=record)
+        findings = check_worker(worker, pack=default_pack(), as_of=example().as_of)
+        flagged = [(f.code, f.path) for f in findings if f.is_error]
+        assert flagged == [
+            ("account.not-in-bureau", f"$.workers[0].account[{i}]") for i in range(16)
+        ]  # 1996..2011
+
+    def test_only_years_after_the_print_cut_off_are_accepted(self) -> None:
+        """A settled account and a handbook with 2012 only: no reason to un-settle,
+        the bureau accepts; the settled account keeps its own years."""
+        bureau, _, keys = _bureau()
+        person = _person(bureau, keys[1])
+        bureau.settle_account(person.person_no)
+        w = example().workers[1]
+        only_2012 = attrs.evolve(w, account=tuple(y for y in w.account or () if y.year == 2012))
+        status = _run(bureau, example().workers[0], only_2012)
+        assert [o.code for o in status.outcomes] == [None, None], status.outcomes
+        bureau.unsettle_account(person.person_no)
+        years = [y["year"] for y in _synced(bureau, keys[1])["account"]]
+        assert years == list(range(1996, 2013))
+
+    def test_year_2011_still_needs_unsettling(self) -> None:
+        """The other side of the cut-off: a handbook year 2011 fails at a settled account."""
+        bureau, _, keys = _bureau()
+        bureau.settle_account(_person(bureau, keys[1]).person_no)
+        w = example().workers[1]
+        only_2011 = attrs.evolve(w, account=tuple(y for y in w.account or () if y.year == 2011))
+        status = _run(bureau, example().workers[0], only_2011)
+        assert status.outcomes[1].code == "bureau.account-settled"
+
+    def test_nothing_collected_keeps_the_bureaus_account(self) -> None:
+        """An account collected empty (handbook pages lost): the bureau's data stand."""
+        bureau, _, keys = _bureau()
+        status = _run(bureau, attrs.evolve(example().workers[0], account=()))
+        assert status.state is DeclarationState.SUCCEEDED, status.outcomes
+        years = [y["year"] for y in _synced(bureau, keys[0])["account"]]
+        assert years == list(range(1996, 2013))
+
+    @pytest.mark.parametrize("store", ["memory", "sqlite"])
+    def test_caught_at_save_then_collected_after_the_window(
+        self, store: str, tmp_path: Path
+    ) -> None:
+        """In the workflow: the settled worker's save is refused with
+        account.not-in-bureau (not only after submission); after the window
+        un-settles the account, a new sync and verification form, it is saved."""
+        from pension_collect.workflow import RuleErrors, WorkerStatus
+
+        s = make_setup("memory:" if store == "memory" else sqlite_url(tmp_path))
+        person = _person(s.bureau, s.keys[1])
+        s.bureau.settle_account(person.person_no)
+        to_collecting(s)
+        s.session.save_worker(s.workers[0])
+        with pytest.raises(RuleErrors) as info:
+            s.session.save_worker(s.workers[1])
+        assert {f.code for f in info.value.errors} == {"account.not-in-bureau"}
+        s.bureau.unsettle_account(person.person_no)
+        s.session.record_window_visit(s.keys[1], "account un-settled")
+        s.session.sync()
+        s.session.print_verification_forms([s.keys[1]])
+        saved = s.session.save_worker(s.workers[1])
+        assert saved.status is WorkerStatus.COLLECTED
 
 
 class TestLocalTransport:

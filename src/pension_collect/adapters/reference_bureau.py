@@ -22,8 +22,8 @@ from typing import Any
 import attrs
 
 from ..dossier import make_converter
-from ..identity import canonical_id
-from ..model import BureauRecord, Dossier, Employer, Worker, YearMonth
+from ..identity import canonical_id, canonical_name
+from ..model import AccountYear, BureauRecord, Dossier, Employer, Worker, YearMonth
 from ..ports.transport import (
     PENDING_STATES,
     BureauError,
@@ -51,8 +51,10 @@ class Person:
     """The employer the person belongs to (``None``: none)."""
     record: BureauRecord
     account_settled: bool = False
-    """养老账户已结清: the account was settled; it must be un-settled at the window
-    before account years can be collected ([P3.4e])."""
+    """养老账户已结清: the account was settled. Until the window un-settles it
+    (:meth:`ReferenceBureau.unsettle_account`), a sync shows no account years
+    for the person, so the verification form shows none ([P3.4e]); the years
+    stay in :attr:`record` and reappear once it is un-settled."""
 
     def __repr__(self) -> str:
         return f"Person(person_no={self.person_no!r}, unit_no={self.unit_no!r}, ...)"
@@ -211,12 +213,14 @@ class ReferenceBureau:
             self.persons[person_no].unit_no = unit_no
 
     def settle_account(self, person_no: str) -> None:
-        """Mark the person's account as settled (结清)."""
+        """Mark the person's account as settled (结清): syncs show no account
+        years for the person until :meth:`unsettle_account`."""
         with self._lock:
             self.persons[person_no].account_settled = True
 
     def unsettle_account(self, person_no: str) -> None:
-        """Window service: 养老账户取消结清 ([P3.4e])."""
+        """Window service: 养老账户取消结清 ([P3.4e]); the next sync shows the
+        person's account years again."""
         with self._lock:
             self.persons[person_no].account_settled = False
 
@@ -233,6 +237,29 @@ class ReferenceBureau:
                 changes["name"] = name
             person.record = attrs.evolve(person.record, **changes)
 
+    def shown(self, person: Person) -> BureauRecord:
+        """The person's record as a sync shows it (and so the verification form):
+        a settled account shows no account years ([P3.4e]), an empty ``account``
+        rather than an unknown one, so that the rule ``account.not-in-bureau``
+        compares against it."""
+        if person.account_settled:
+            return attrs.evolve(person.record, account=())
+        return person.record
+
+    def _as_of(self) -> YearMonth:
+        return self.as_of or YearMonth.of(self.clock().date())
+
+    def _printed_years(self, account: tuple[AccountYear, ...] | None) -> list[int]:
+        """The years of ``account`` the forms print: up to the pack's
+        ``forms_print_until`` ([P3.3b]; all years when the pack has no such parameter)."""
+        parameters = self.pack.parameters
+        cutoff = (
+            parameters.get("forms_print_until", self._as_of())
+            if "forms_print_until" in parameters
+            else None
+        )
+        return [y.year for y in account or () if cutoff is None or y.year <= cutoff.year]
+
     # -- the protocol ----------------------------------------------------------
 
     def sync(self, unit_no: str) -> SyncResult:
@@ -245,7 +272,7 @@ class ReferenceBureau:
                 unit_no=unit_no,
                 at=self.clock().isoformat(),
                 employer=None if employer is None else _CONV.unstructure(employer, Employer),
-                persons=tuple(_CONV.unstructure(p.record, BureauRecord) for p in persons),
+                persons=tuple(_CONV.unstructure(self.shown(p), BureauRecord) for p in persons),
             )
 
     def pending_declarations(self, unit_no: str) -> list[DeclarationStatus]:
@@ -383,11 +410,11 @@ class ReferenceBureau:
             return failure
         person = self._find(worker)
         assert person is not None
-        checked = attrs.evolve(worker, bureau=person.record)
-        as_of = self.as_of or YearMonth.of(self.clock().date())
+        checked = attrs.evolve(worker, bureau=self.shown(person))
+        today = self.clock().date()
         errors = [
             f
-            for f in check_worker(checked, pack=self.pack, as_of=as_of, today=self.clock().date())
+            for f in check_worker(checked, pack=self.pack, as_of=self._as_of(), today=today)
             if f.is_error
         ]
         if errors:
@@ -407,9 +434,20 @@ class ReferenceBureau:
             hukou=worker.hukou or person.record.hukou,
             first_work=worker.first_work,
             history=worker.history,
-            account=worker.account,
+            account=self._account_after(person, worker),
         )
         return WorkerOutcome(key=key, succeeded=True, message="accepted", message_zh="成功")
+
+    @staticmethod
+    def _account_after(person: Person, worker: Worker) -> tuple[AccountYear, ...] | None:
+        """The person's account after an accepted collection ([P3.4e]): the
+        collected years; the bureau's own when none were collected (the handbook
+        pages are lost: the bureau's data stand) or when the account is settled
+        (only the window un-settles it; years after the print cut-off, which
+        pass the checks, do not change a settled account)."""
+        if person.account_settled or not worker.account:
+            return person.record.account
+        return worker.account
 
     def _find(self, worker: Worker) -> Person | None:
         if worker.person_no and worker.person_no in self.persons:
@@ -445,7 +483,7 @@ class ReferenceBureau:
             )
         rec = person.record
         if (rec.id_number and canonical_id(rec.id_number) != canonical_id(worker.id_number)) or (
-            rec.name and rec.name != worker.name
+            rec.name and canonical_name(rec.name) != canonical_name(worker.name)
         ):
             return _fail(
                 key,
@@ -454,7 +492,7 @@ class ReferenceBureau:
                 "only the bureau window may change them ([P3.3a])",
                 "身份证号码或姓名与社保记录不符,只能由本人到社保窗口更正",
             )
-        if person.account_settled and worker.account:
+        if person.account_settled and self._printed_years(worker.account):
             return _fail(
                 key,
                 "bureau.account-settled",
