@@ -10,6 +10,7 @@ import sys
 import threading
 from pathlib import Path
 
+import attrs
 import pytest
 
 from pension_collect.adapters.sqlite import path_of
@@ -101,6 +102,12 @@ class TestCrashSafety:
         s = make_setup(url)
         to_collecting(s)
         batch = many_workers(s.workers[2], 13)
+        # the bureau holds the batch as it holds the template (only its persons are collected)
+        assert s.workers[2].bureau is not None
+        block = attrs.evolve(s.workers[2].bureau, id_number=None, birth_date=None, person_no=None)
+        held = tuple(attrs.evolve(w, bureau=block) for w in batch)
+        s.bureau.seed_dossier(attrs.evolve(s.dossier, workers=held))
+        s.session.sync()
         s.session.print_verification_forms([s.session.key_of(w) for w in batch])
         s.storage.close()
 
