@@ -58,7 +58,7 @@ def pension_collect_register_storage(registry: StorageRegistry) -> None:
     """Add storage factories by URL scheme (docs/storage.md).
 
     Call ``registry.add(scheme, factory)``; ``factory(url, **options)`` returns
-    an object keeping the storage contract (:class:`pension_collect.storage.Storage`,
+    an object keeping the storage contract (:class:`pension_collect.ports.storage.Storage`,
     checked by :mod:`pension_collect.testing.contract`).
     """
 
@@ -68,7 +68,7 @@ def pension_collect_register_transport(registry: TransportRegistry) -> None:
     """Add bureau transports by URL scheme (docs/bureau.md).
 
     Call ``registry.add(scheme, factory)``; ``factory(url, **options)`` returns
-    a :class:`pension_collect.bureau.protocol.Transport`.
+    a :class:`pension_collect.ports.transport.Transport`.
     """
 
 
@@ -93,8 +93,8 @@ def pension_collect_register_renderers(registry: RendererRegistry) -> None:
 
     Call ``registry.add(name, renderer)``; ``renderer.render(forms, out, *,
     options=None)`` writes the form for a
-    :class:`pension_collect.render.view.FormsInput` to a binary stream and
-    returns a :class:`pension_collect.render.registry.RenderResult`. The
+    :class:`pension_collect.ports.forms.FormsInput` to a binary stream and
+    returns a :class:`pension_collect.ports.forms.RenderResult`. The
     built-in ``verification``, ``confirmation`` and ``summary`` are registered
     with ``default=True``: a plugin registering the same name replaces them.
     """

@@ -27,7 +27,7 @@ def _wire(data: Any) -> Any:
 
 
 class LocalTransport:
-    """A transport to a :class:`~pension_collect.bureau.ReferenceBureau` in this process.
+    """A transport to a :class:`~pension_collect.adapters.reference_bureau.ReferenceBureau` in this process.
 
     ``bureau`` is the bureau to call (option of the ``local:`` URL); a fresh,
     empty one is made when none is given.

@@ -147,7 +147,7 @@ def _cid(how: str, note: str | None = None) -> FontChoice:
 def choose_font(spec: str | None = None) -> FontChoice:
     """Pick (and register with reportlab) the font the forms are set in.
 
-    Raises :class:`~pension_collect.render.errors.RenderError` when a font path
+    Raises :class:`~pension_collect.ports.forms.RenderError` when a font path
     given explicitly cannot be used; discovery failures fall back silently to
     the CID font (the reason is in :attr:`FontChoice.note`).
     """

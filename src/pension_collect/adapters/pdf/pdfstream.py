@@ -9,7 +9,7 @@ root page tree, so the pages keep their order and their own resources.
 
 This relies only on what reportlab writes: a classic cross-reference table, a
 trailer naming /Root and /Info, no object streams. Anything else is refused
-with :class:`~pension_collect.render.errors.RenderError`, never mis-copied.
+with :class:`~pension_collect.ports.forms.RenderError`, never mis-copied.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The renderer protocol and the registry the renderer hook fills in.
 
-A renderer turns a :class:`~pension_collect.render.view.FormsInput` (a plain
+A renderer turns a :class:`~pension_collect.ports.forms.FormsInput` (a plain
 view model built from a dossier) into a document written to a binary stream.
 Renderers reach the core through the hook ``pension_collect_register_renderers``
 (docs/forms.md); the built-in ones are ``verification``, ``confirmation`` and
