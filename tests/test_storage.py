@@ -30,7 +30,7 @@ from pension_collect.ports.storage import (
     UnknownScheme,
     scheme_of,
 )
-from pension_collect.testing.contract import StorageContract, sample_entry
+from pension_collect.testing.contract import SharedStorageContract, StorageContract, sample_entry
 
 
 class TestMemoryStorage(StorageContract):
@@ -83,7 +83,7 @@ class TestMemoryStorage(StorageContract):
             pass
 
 
-class TestSQLiteStorage(StorageContract):
+class TestSQLiteStorage(SharedStorageContract):
     @pytest.fixture
     def db(self, tmp_path: Path) -> Path:
         return tmp_path / "collection.db"

@@ -1,11 +1,13 @@
 """The storage contract suite: what every storage adapter must pass (docs/storage.md).
 
-Subclass :class:`StorageContract` in a test module and provide the fixtures::
+Subclass :class:`StorageContract` (a store that lives in one process) or
+:class:`SharedStorageContract` (a store several processes share: a file, a
+server) in a test module and provide the fixtures::
 
     import functools
-    from pension_collect.testing.contract import StorageContract
+    from pension_collect.testing.contract import SharedStorageContract
 
-    class TestMyStorage(StorageContract):
+    class TestMyStorage(SharedStorageContract):
         @pytest.fixture
         def storage(self, tmp_path):
             store = open_my_store(tmp_path)
@@ -22,12 +24,11 @@ Subclass :class:`StorageContract` in a test module and provide the fixtures::
 
         @pytest.fixture
         def process_opener(self, tmp_path):
-            # picklable, opens the same store in another process (None: cannot)
+            # picklable: opens the same store in another process
             return functools.partial(open_my_store, tmp_path)
 
-``storage`` and ``reopen`` are required; ``process_opener`` is optional: a
-store that lives in one process (``memory:``) keeps the default ``None`` and
-the tests with several processes are skipped for it.
+``storage`` and ``reopen`` are what :class:`StorageContract` needs;
+:class:`SharedStorageContract` needs ``process_opener`` too.
 
 Needs pytest; imports nothing else from :mod:`pension_collect.testing`. The
 tests with several processes start them with :mod:`multiprocessing`'s
@@ -53,7 +54,7 @@ from ..ports.storage import (
     Write,
 )
 
-__all__ = ["StorageContract", "sample_entry"]
+__all__ = ["SharedStorageContract", "StorageContract", "sample_entry"]
 
 UNIT = "10012345"
 
@@ -92,13 +93,6 @@ class StorageContract:
         (override): another connection to the same file or database; for a
         store in this process's memory, another handle on the same store object."""
         pytest.fail("the adapter's test class provides a 'reopen' fixture")
-
-    @pytest.fixture
-    def process_opener(self) -> Callable[[], Storage] | None:
-        """A picklable callable that opens the same store in another process
-        (override); ``None`` (the default) when the store cannot be shared
-        between processes: the tests with several processes are skipped."""
-        return None
 
     def test_schema_version(self, storage: Storage) -> None:
         """A store reports a positive schema version."""
@@ -429,19 +423,28 @@ class StorageContract:
         assert got is not None
         assert (got.version, got.data) == (1, {"by": "first"})
 
-    # -- several processes -----------------------------------------------------------------
 
-    def _processes(self, opener: Callable[[], Storage] | None) -> Any:
-        if opener is None:
-            pytest.skip("this store is not shared between processes")
+class SharedStorageContract(StorageContract):
+    """The contract of a store several processes share (a file, a server):
+    everything :class:`StorageContract` checks, and the same with processes.
+    Subclass it instead and provide the fixture ``process_opener`` too."""
+
+    @pytest.fixture
+    def process_opener(self) -> Callable[[], Storage]:
+        """A picklable callable that opens the same store in another process
+        (override), e.g. ``functools.partial(MyStorage, path)``."""
+        pytest.fail("the adapter's test class provides a 'process_opener' fixture")
+
+    @staticmethod
+    def _processes() -> Any:
         return multiprocessing.get_context("spawn")
 
     def test_processes_stale_version_conflicts(
-        self, storage: Storage, process_opener: Callable[[], Storage] | None
+        self, storage: Storage, process_opener: Callable[[], Storage]
     ) -> None:
         """Another process reads a record, this one saves it, the other saves
         its stale version: the other is told (ConflictError); this one's save stays."""
-        ctx = self._processes(process_opener)
+        ctx = self._processes()
         with storage.transaction() as tx:
             tx.put(RecordKind.WORKER, UNIT, "k1", {"by": "nobody"}, expected_version=0)
         read, go, results = ctx.Event(), ctx.Event(), ctx.Queue()
@@ -462,12 +465,12 @@ class StorageContract:
         assert (got.version, got.data) == (2, {"by": "this"})
 
     def test_processes_increment_without_lost_update(
-        self, storage: Storage, process_opener: Callable[[], Storage] | None
+        self, storage: Storage, process_opener: Callable[[], Storage]
     ) -> None:
         """Three processes increment one counter, each reading it in one
         transaction and writing it with the version read in the next (retrying
         on a conflict): every increment is kept, with its audit entry."""
-        ctx = self._processes(process_opener)
+        ctx = self._processes()
         n, each = 3, 15
         with storage.transaction() as tx:
             tx.put(RecordKind.SESSION, UNIT, "counter", {"n": 0}, expected_version=0)
@@ -494,12 +497,12 @@ class StorageContract:
         assert len(log) == n * each
 
     def test_processes_create_one_key_once(
-        self, storage: Storage, process_opener: Callable[[], Storage] | None
+        self, storage: Storage, process_opener: Callable[[], Storage]
     ) -> None:
         """Four processes at once each check whether a key exists and create it
         if not, in one transaction: exactly one creates it; the others find it
         or are told (ConflictError)."""
-        ctx = self._processes(process_opener)
+        ctx = self._processes()
         together, results = ctx.Barrier(4), ctx.Queue()
         children = [
             ctx.Process(target=_create_once, args=(process_opener, f"p{i}", together, results))
