@@ -223,7 +223,9 @@ class TestBrokenRenderersAreNotMissingRenderers:
         with pytest.raises(PluginError, match="two plugins"):
             s.session.print_verification_forms(s.keys, out_dir=tmp_path / "forms")
         assert not list(tmp_path.glob("forms/*.pdf"))
-        assert not s.session.state().get("verification")
+        state = s.session.state()
+        assert state is not None
+        assert not state.verification
         with pytest.raises(PensionCollectError):
             s.session.save_worker(s.workers[0])
 

@@ -13,31 +13,44 @@ from pension_collect.model import Segment, YearMonth, money
 from pension_collect.ports.storage import ConflictError, CorruptRecord, RecordKind
 from pension_collect.ports.transport import DeclarationKind, DeclarationState
 from pension_collect.workflow import (
+    WINDOW_CODES,
     AlreadyAccepted,
+    Cancelled,
     ConfirmationFormMissing,
     DeclarationConcluded,
     DeclarationInFlight,
     DeclarationSubmitted,
     EmployerFirst,
+    FormExists,
     IncompleteWorker,
     NothingToSubmit,
     NotReceived,
     NotStarted,
     PendingDeclaration,
+    PersonNotSynced,
     RecollectionIncomplete,
     RuleErrors,
     SessionClosed,
+    SessionState,
     StoredWorker,
     SyncFirst,
     SyncRequired,
     VerificationFormMissing,
     WindowOnlyChange,
+    WindowVisitRequired,
     WorkerLocked,
     WorkerSaved,
     WorkerStatus,
     WorkflowError,
 )
-from workflow_fixtures import Setup, make_setup, sqlite_url, to_collecting, to_ready
+from workflow_fixtures import (
+    Setup,
+    make_setup,
+    many_workers,
+    sqlite_url,
+    to_collecting,
+    to_ready,
+)
 
 
 @pytest.fixture
@@ -45,10 +58,20 @@ def s() -> Setup:
     return make_setup()
 
 
+OTHER_UNIT = "10099999"
+
+
 def _submit_and_conclude(s: Setup) -> str:
     decl = s.session.submit_declaration()
     s.bureau.settle()
     return s.session.refresh(decl.key).key
+
+
+def _move(s: Setup, key: str, unit_no: str) -> None:
+    """At the bureau: the person of ``key`` now belongs to ``unit_no``."""
+    person = s.bureau.person_by_id(key)
+    assert person is not None
+    s.bureau.transfer_person(person.person_no, unit_no)
 
 
 class TestGuards:
@@ -61,7 +84,7 @@ class TestGuards:
             s.session.start()
         assert info.value.code == "workflow.pending-declaration"
         assert info.value.procedure == "P3"
-        assert s.session.state() == {}
+        assert s.session.state() is None
 
     def test_steps_before_start_refused(self, s: Setup) -> None:
         """[P3] No step runs before the session is started."""
@@ -135,7 +158,7 @@ class TestGuards:
         saved = s.session.save_worker(
             attrs.evolve(s.workers[2], history=(s.workers[2].history[0], transfer))
         )
-        assert "history.transfer-date-missing" in {w["code"] for w in saved.warnings}
+        assert "history.transfer-date-missing" in {w.code for w in saved.warnings}
 
     def test_p33a_name_change_refused(self, s: Setup) -> None:
         """[P3.3a] A name different from the bureau's is refused (window only)."""
@@ -149,9 +172,9 @@ class TestGuards:
         is refused."""
         to_collecting(s)
         other_id = "371002196503021220"
-        s.session.print_verification_forms([other_id])
-        with pytest.raises(WindowOnlyChange):
+        with pytest.raises(WindowOnlyChange) as info:
             s.session.save_worker(attrs.evolve(s.workers[0], id_number=other_id))
+        assert info.value.details == ["id_number"]
 
     def test_p33a_sync_required_after_window(self, s: Setup) -> None:
         """[P3.3a] After a window correction the next batch needs a new sync."""
@@ -226,18 +249,16 @@ class TestGuards:
 
     def test_p37_resubmit_needs_every_failed_worker(self, s: Setup) -> None:
         """[P3.7] Resubmission waits until every failed worker is collected again."""
-        persons = {k: s.bureau.person_by_id(k) for k in s.keys}
-        for k in s.keys[1:]:
-            person = persons[k]
-            assert person is not None
-            s.bureau.settle_account(person.person_no)
         to_ready(s)
+        for k in s.keys[1:]:
+            _move(s, k, OTHER_UNIT)
         _submit_and_conclude(s)
         assert s.session.failed_workers() == sorted(s.keys[1:])
         for k in s.keys[1:]:
-            person = persons[k]
-            assert person is not None
-            s.bureau.unsettle_account(person.person_no)
+            _move(s, k, s.dossier.employer.unit_no)
+            s.session.record_window_visit(k)
+        s.session.sync()
+        s.session.print_verification_forms(s.keys[1:])
         s.session.worker(s.keys[1])
         s.session.save_worker(s.workers[1])
         with pytest.raises(RecollectionIncomplete) as info:
@@ -245,16 +266,21 @@ class TestGuards:
         assert info.value.keys == ("371083********3516",)
 
     def test_errors_are_typed_with_code_and_paragraph(self) -> None:
-        """Every workflow error has a workflow.* code, a paragraph and Chinese text."""
+        """Every workflow error has a workflow.* code, Chinese text and, except the
+        two that belong to no paragraph (a cancelled step, a form file that
+        exists), a paragraph."""
         import pension_collect.workflow.guards as errors
 
-        classes = [getattr(errors, n) for n in errors.__all__ if n != "WorkflowError"]
-        for cls in classes:
+        names = [n for n in errors.__all__ if n not in ("WorkflowError", "Progress")]
+        for cls in [getattr(errors, n) for n in names]:
             err = cls()
             assert isinstance(err, WorkflowError)
             assert err.code.startswith("workflow.")
-            assert err.procedure.startswith("P3")
             assert err.message_zh
+            if cls in (Cancelled, FormExists):
+                assert err.procedure == ""
+                continue
+            assert err.procedure.startswith("P3")
             assert f"[{err.procedure}]" in str(err)
 
 
@@ -333,17 +359,37 @@ class TestConcurrencyInProcess:
 
 class TestEndToEnd:
     def test_full_loop_on_sqlite_file(self, tmp_path: Path) -> None:
-        """Every step on a real SQLite file; the bureau fails two workers for its own
-        reasons; exactly those are collected again and the second declaration succeeds."""
+        """Every step on a real SQLite file, as the sheet tells it: the settled
+        account is caught at save ([P3.4e]) and collected after the window and a
+        new sync; the bureau fails a worker another employer took over, and
+        exactly that one is collected again after the window; the second
+        declaration succeeds."""
         s = make_setup(sqlite_url(tmp_path))
         unit = s.dossier.employer.unit_no
         settled = s.bureau.person_by_id(s.keys[1])
-        moved = s.bureau.person_by_id(s.keys[2])
         assert settled is not None
-        assert moved is not None
         s.bureau.settle_account(settled.person_no)
-        s.bureau.transfer_person(moved.person_no, "10099999")
-        to_ready(s)
+        to_collecting(s)
+        s.session.save_worker(s.workers[0])
+        with pytest.raises(RuleErrors) as info:
+            s.session.save_worker(s.workers[1], index=1)
+        assert {f.code for f in info.value.errors} == {"account.not-in-bureau"}
+        assert all(f.path.startswith("$.workers[1].account[") for f in info.value.errors)
+        s.session.save_worker(s.workers[2])
+        # [P3.4e] un-settled at the window; sync again; a new verification form
+        s.bureau.unsettle_account(settled.person_no)
+        s.session.record_window_visit(s.keys[1], "account un-settled")
+        with pytest.raises(SyncRequired):
+            s.session.save_worker(s.workers[1])
+        s.session.sync()
+        with pytest.raises(VerificationFormMissing):
+            s.session.save_worker(s.workers[1])
+        s.session.print_verification_forms([s.keys[1]])
+        assert s.session.save_worker(s.workers[1]).status is WorkerStatus.COLLECTED
+        s.session.print_confirmation_forms()
+        s.session.record_received(s.keys)
+        # meanwhile another employer takes a worker over at the bureau
+        _move(s, s.keys[2], OTHER_UNIT)
         first = s.session.submit_declaration()
         s.bureau.tick()
         assert s.session.refresh(first.key).state is DeclarationState.PROCESSING
@@ -351,24 +397,22 @@ class TestEndToEnd:
         first = s.session.refresh(first.key)
         assert first.state is DeclarationState.PARTIALLY_SUCCEEDED
         codes = {o.key: o.code for o in first.outcomes if not o.succeeded}
-        assert codes == {s.keys[1]: "bureau.account-settled", s.keys[2]: "bureau.other-employer"}
+        assert codes == {s.keys[2]: "bureau.other-employer"}
         failed = s.session.failed_workers()
-        assert failed == sorted(codes)
-        # the window sorts both out; sync again, new forms, collect again
-        s.bureau.unsettle_account(settled.person_no)
-        s.bureau.transfer_person(moved.person_no, unit)
-        for key in failed:
-            s.session.record_window_visit(key)
+        assert failed == [s.keys[2]]
+        assert s.session.worker(s.keys[2]).needs_window
+        # the window sorts it out; sync again, new form, collect again
+        _move(s, s.keys[2], unit)
+        s.session.record_window_visit(s.keys[2])
         s.session.sync()
         s.session.print_verification_forms(failed)
-        for w in s.workers[1:]:
-            s.session.worker(s.session.key_of(w))
-            s.session.save_worker(w)
+        s.session.worker(s.keys[2])
+        s.session.save_worker(s.workers[2])
         s.session.print_confirmation_forms()
         s.session.record_received(failed)
         second = s.session.submit_declaration()
         assert second.linked_to == first.key
-        assert set(second.workers) == set(failed)
+        assert second.workers == tuple(failed)
         s.bureau.settle()
         second = s.session.refresh(second.key)
         assert second.state is DeclarationState.SUCCEEDED
@@ -376,12 +420,21 @@ class TestEndToEnd:
         # the bureau's records now hold the collected data
         synced = {p["id_number"]: p for p in s.bureau.sync(unit).persons}
         assert len(synced[s.keys[2]]["history"]) == 2
+        assert len(synced[s.keys[1]]["account"]) == len(s.workers[1].account or ())
         # the audit log tells the story, per declaration and per worker
         s.storage.close()
         reopened = make_setup(sqlite_url(tmp_path)).session
         actions = [e.action for e in reopened.audit()]
         assert actions[0] == "session.started"
         assert actions[-1] == "declaration.concluded"
+        assert [e.action for e in reopened.audit(worker=s.keys[1])] == [
+            "worker.window-visit",
+            "worker.saved",
+            "forms.confirmation",
+            "worker.received",
+            "worker.submitted",
+            "worker.accepted",
+        ]
         story = [e.action for e in reopened.audit(worker=s.keys[2])]
         assert story == [
             "worker.saved",
@@ -461,10 +514,8 @@ class TestWorkerStatus:
         """Every status read back from the store is the enum member; the record
         itself holds the plain string."""
         s = make_setup(_store_url(store, tmp_path))
-        settled = s.bureau.person_by_id(s.keys[1])
-        assert settled is not None
-        s.bureau.settle_account(settled.person_no)
         to_ready(s)
+        _move(s, s.keys[1], OTHER_UNIT)
         seen = {type(w.status) for w in s.session.workers()}
         assert seen == {WorkerStatus}
         assert {w.status for w in s.session.workers()} == {WorkerStatus.COLLECTED}
@@ -567,3 +618,492 @@ class TestLifecycle:
         with pytest.raises(NotStarted), s.session:
             s.session.sync()
         assert s.session.closed
+
+
+# -- issue #9: the collection as the sheet says it ---------------------------------------
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def ps(request: pytest.FixtureRequest, tmp_path: Path) -> Setup:
+    """A fresh setup on a memory store and on a SQLite file."""
+    return make_setup(_store_url(request.param, tmp_path))
+
+
+NOT_AT_BUREAU = "371002197501010014"
+"""A valid identity number the bureau holds no person for."""
+
+
+def _synced(s: Setup, key: str) -> Any:
+    from pension_collect.workflow.records import bureau_record
+
+    with s.storage.transaction() as tx:
+        rec = tx.get(RecordKind.SYNCED, s.dossier.employer.unit_no, key)
+    assert rec is not None
+    return bureau_record(key, rec.data)
+
+
+def _forms(directory: Path) -> list[str]:
+    return sorted(p.name for p in directory.iterdir()) if directory.exists() else []
+
+
+class TestOnlyTheBureausPersons:
+    """Finding 4 ([P3.2]/[P3.3a]): collection is limited to the persons of the latest sync."""
+
+    def test_print_refuses_a_person_the_sync_lacks(self, ps: Setup, tmp_path: Path) -> None:
+        """A verification form for a person the latest sync lacks is refused, naming
+        the masked key and the window; nothing is printed or recorded."""
+        to_collecting(ps)
+        out = tmp_path / "forms"
+        with pytest.raises(PersonNotSynced) as info:
+            ps.session.print_verification_forms([ps.keys[0], NOT_AT_BUREAU], out_dir=out)
+        assert info.value.code == "workflow.person-not-synced"
+        assert info.value.keys == ("371002********0014",)
+        assert NOT_AT_BUREAU not in str(info.value)
+        assert "bureau window" in info.value.message
+        assert "sync" in info.value.message
+        assert "社保窗口" in info.value.message_zh
+        state = ps.session.state()
+        assert state is not None
+        assert NOT_AT_BUREAU not in state.verification
+        assert not list(tmp_path.glob("forms/*.pdf"))
+
+    def test_a_person_of_another_employer_is_not_collected(self, ps: Setup) -> None:
+        """A worker the bureau holds under another employer at the latest sync can
+        be neither printed nor saved; after the transfer and a sync, both work."""
+        _move(ps, ps.keys[2], OTHER_UNIT)
+        to_collecting_without_forms(ps)
+        with pytest.raises(PersonNotSynced):
+            ps.session.print_verification_forms([ps.keys[2]])
+        with pytest.raises(PersonNotSynced) as info:
+            ps.session.save_worker(ps.workers[2])
+        assert info.value.keys == ("371083********3516",)
+        assert ps.session.workers() == []
+        _move(ps, ps.keys[2], ps.dossier.employer.unit_no)
+        ps.session.sync()
+        ps.session.print_verification_forms([ps.keys[2]])
+        assert ps.session.save_worker(ps.workers[2]).status is WorkerStatus.COLLECTED
+
+    def test_a_form_of_an_earlier_sync_is_not_enough(self, ps: Setup) -> None:
+        """A person printed at sync 1 who is gone at sync 2 is refused at save."""
+        to_collecting(ps)
+        _move(ps, ps.keys[0], OTHER_UNIT)
+        ps.session.sync()
+        with pytest.raises(PersonNotSynced):
+            ps.session.save_worker(ps.workers[0])
+        with pytest.raises(PersonNotSynced):
+            ps.session.print_verification_forms([ps.keys[0]])
+
+    def test_default_selection_is_the_latest_sync(self, ps: Setup) -> None:
+        """Without keys the forms are printed for exactly the persons of the latest sync."""
+        _move(ps, ps.keys[1], OTHER_UNIT)
+        to_collecting_without_forms(ps)
+        printed = ps.session.print_verification_forms()
+        assert printed.workers == 2
+        state = ps.session.state()
+        assert state is not None
+        assert sorted(state.verification) == sorted([ps.keys[0], ps.keys[2]])
+
+    def test_window_visit_refuses_an_unknown_key(self, ps: Setup) -> None:
+        """A window visit for a key that is neither a synced person nor a stored
+        worker is refused and changes nothing; a known key is accepted."""
+        to_collecting(ps)
+        with pytest.raises(PersonNotSynced) as info:
+            ps.session.record_window_visit(NOT_AT_BUREAU, "name corrected")
+        assert info.value.keys == ("371002********0014",)
+        state = ps.session.state()
+        assert state is not None
+        assert not state.needs_sync
+        assert state.window_visits == {}
+        assert [e for e in ps.session.audit() if e.action == "worker.window-visit"] == []
+        ps.session.record_window_visit(ps.keys[0].lower(), "name corrected")
+        state = ps.session.state()
+        assert state is not None
+        assert state.needs_sync
+        assert list(state.window_visits) == [ps.keys[0]]
+
+
+def to_collecting_without_forms(s: Setup) -> None:
+    """Start, sync, employer collected and declared (and concluded); no forms yet."""
+    s.session.start()
+    s.session.sync()
+    s.session.collect_employer(s.dossier.employer)
+    decl = s.session.submit_employer_declaration()
+    s.bureau.settle()
+    s.session.refresh(decl.key)
+
+
+class TestNamesComparedAsTheRulesDo:
+    """Finding 5 ([P3.3a], workflow side): names compared by canonical_name."""
+
+    @pytest.mark.parametrize("name", ["张伟 ", " 张伟", "张伟\u3000", "张\u3000伟"])
+    def test_padding_is_not_a_name_change(self, ps: Setup, name: str) -> None:
+        """A name with spaces (also ideographic) around or between the characters
+        is the bureau's name: saved, as validate calls it clean."""
+        to_collecting(ps)
+        saved = ps.session.save_worker(attrs.evolve(ps.workers[0], name=name))
+        assert saved.status is WorkerStatus.COLLECTED
+
+    def test_padding_on_the_bureau_side(self, tmp_path: Path) -> None:
+        """The bureau's record with a trailing space is the same name."""
+        s = make_setup(sqlite_url(tmp_path))
+        person = s.bureau.person_by_id(s.keys[0])
+        assert person is not None
+        person.record = attrs.evolve(person.record, name="张伟 ")
+        to_collecting(s)
+        assert s.session.save_worker(s.workers[0]).status is WorkerStatus.COLLECTED
+
+    def test_another_name_is_still_refused(self, ps: Setup) -> None:
+        """A different name stays a window-only change."""
+        to_collecting(ps)
+        with pytest.raises(WindowOnlyChange) as info:
+            ps.session.save_worker(attrs.evolve(ps.workers[0], name="张 伟伟"))
+        assert info.value.details == ["name"]
+
+
+class TestRecollectionFollowsTheBureausReason:
+    """Finding 9 ([P3.7]): a window-type failure needs the window and a newer sync."""
+
+    def _fail_other_employer(self, s: Setup) -> str:
+        to_ready(s)
+        _move(s, s.keys[2], OTHER_UNIT)
+        first = _submit_and_conclude(s)
+        assert s.session.failed_workers() == [s.keys[2]]
+        return first
+
+    def test_window_failure_needs_visit_then_newer_sync_then_form(self, ps: Setup) -> None:
+        """Failed as bureau.other-employer, the worker is not saved again unchanged:
+        first the window visit, then a sync, then a new verification form."""
+        first = self._fail_other_employer(ps)
+        stored = ps.session.worker(ps.keys[2])
+        assert stored.needs_window
+        assert stored.outcome is not None
+        assert stored.outcome.code == "bureau.other-employer"
+        _move(ps, ps.keys[2], ps.dossier.employer.unit_no)  # the window did it
+        with pytest.raises(WindowVisitRequired) as info:
+            ps.session.save_worker(ps.workers[2])
+        assert info.value.code == "workflow.window-visit-required"
+        assert info.value.keys == ("371083********3516",)
+        assert info.value.details == "bureau.other-employer"
+        assert "bureau.other-employer" in info.value.message
+        ps.session.record_window_visit(ps.keys[2], "transfer done")
+        with pytest.raises(SyncRequired):
+            ps.session.save_worker(ps.workers[2])
+        ps.session.sync()
+        with pytest.raises(VerificationFormMissing):
+            ps.session.save_worker(ps.workers[2])
+        ps.session.print_verification_forms([ps.keys[2]])
+        saved = ps.session.save_worker(ps.workers[2])
+        assert saved.status is WorkerStatus.COLLECTED
+        assert saved.failed_in == first
+
+    def test_a_visit_before_the_failure_does_not_count(self, ps: Setup) -> None:
+        """A window visit recorded before the failure does not answer it."""
+        to_ready(ps)
+        ps.session.record_window_visit(ps.keys[2], "before")
+        ps.session.sync()
+        ps.session.print_verification_forms()
+        for w in ps.workers:
+            ps.session.worker(ps.session.key_of(w))
+            ps.session.save_worker(w)
+        ps.session.print_confirmation_forms()
+        ps.session.record_received(ps.keys)
+        _move(ps, ps.keys[2], OTHER_UNIT)
+        _submit_and_conclude(ps)
+        _move(ps, ps.keys[2], ps.dossier.employer.unit_no)
+        ps.session.sync()
+        ps.session.print_verification_forms([ps.keys[2]])
+        ps.session.worker(ps.keys[2])
+        with pytest.raises(WindowVisitRequired):
+            ps.session.save_worker(ps.workers[2])
+
+    @pytest.mark.parametrize("code", sorted(WINDOW_CODES))
+    def test_every_window_code_needs_the_window(self, code: str) -> None:
+        """Each of the bureau's window-type codes marks the worker as needing the window."""
+        from pension_collect.ports.transport import WorkerOutcome
+        from workflow_fixtures import example
+
+        outcome = WorkerOutcome(key="k", succeeded=False, code=code)
+        sw = StoredWorker(
+            key="k", version=1, worker=example().workers[0], status="failed", outcome=outcome
+        )
+        assert sw.needs_window
+        data = attrs.evolve(outcome, code="bureau.rules")
+        assert not attrs.evolve(sw, outcome=data).needs_window
+
+    def test_data_failure_is_saved_again_directly(self, ps: Setup) -> None:
+        """Failed by the bureau's rules (bureau.rules: the data), the corrected worker
+        is saved again at once: no window visit, no new sync."""
+        from pension_collect.rules.weihai2013 import default_pack
+
+        lenient = default_pack()
+        lenient = attrs.evolve(
+            lenient, rules=tuple(r for r in lenient.rules if r.code != "history.crosses-box")
+        )
+        ps.session._pack = lenient
+        to_collecting(ps)
+        bad = Segment(start=YearMonth(1983, 7), end=YearMonth(1993, 6), total=money("0"))
+        wrong = attrs.evolve(ps.workers[0], history=(bad,))
+        ps.session.save_worker(wrong)
+        for w in ps.workers[1:]:
+            ps.session.save_worker(w)
+        ps.session.print_confirmation_forms()
+        ps.session.record_received(ps.keys)
+        first = _submit_and_conclude(ps)
+        stored = ps.session.worker(ps.keys[0])
+        assert stored.status is WorkerStatus.FAILED
+        assert stored.outcome is not None
+        assert stored.outcome.code == "bureau.rules"
+        assert not stored.needs_window
+        again = ps.session.save_worker(ps.workers[0])
+        assert again.failed_in == first
+        state = ps.session.state()
+        assert state is not None
+        assert state.sync_no == 1
+
+    def test_recollection_declaration_holds_exactly_the_failed(self, ps: Setup) -> None:
+        """A worker collected for the first time after a failure is not put into the
+        re-collection declaration: it holds exactly the failed workers, and the
+        newcomer goes into the next, unlinked declaration."""
+        from pension_collect.model import BureauRecord
+
+        newcomer = many_workers(ps.workers[2], 1)[0]
+        ps.bureau.add_person(
+            BureauRecord(
+                id_number=newcomer.id_number,
+                name=newcomer.name,
+                gender=newcomer.gender,
+                birth_date=newcomer.birth_date,
+                first_work=newcomer.first_work,
+                history=newcomer.history,
+                account=newcomer.account,
+            ),
+            unit_no=ps.dossier.employer.unit_no,
+        )
+        new_key = ps.session.key_of(newcomer)
+        first = self._fail_other_employer(ps)
+        _move(ps, ps.keys[2], ps.dossier.employer.unit_no)
+        ps.session.record_window_visit(ps.keys[2])
+        ps.session.sync()
+        ps.session.print_verification_forms([ps.keys[2], new_key])
+        ps.session.worker(ps.keys[2])
+        ps.session.save_worker(ps.workers[2])
+        ps.session.save_worker(newcomer)
+        ps.session.print_confirmation_forms()
+        ps.session.record_received([ps.keys[2], new_key])
+        second = ps.session.submit_declaration()
+        assert second.linked_to == first
+        assert second.workers == (ps.keys[2],)
+        sent = ps.bureau.declarations(ps.dossier.employer.unit_no)[-1]
+        assert sent.linked_to is not None
+        assert ps.session.worker(new_key).status is WorkerStatus.COLLECTED
+        ps.bureau.settle()
+        ps.session.refresh(second.key)
+        third = ps.session.submit_declaration()
+        assert third.workers == (new_key,)
+        assert third.linked_to is None
+
+
+class TestRuleErrorsAsCheckReportsThem:
+    """RuleErrors carries check()'s findings, with the caller's paths."""
+
+    BAD = Segment(start=YearMonth(1990, 1), end=YearMonth(1993, 6), total=money("0"))
+
+    def test_index_gives_the_callers_paths_and_the_same_findings(self, ps: Setup) -> None:
+        """With index=5 the findings are check()'s for $.workers[5] of a dossier
+        holding the worker there: code, path, field, related, expected, fix."""
+        from pension_collect.model import Dossier
+        from pension_collect.rules import check
+
+        to_collecting(ps)
+        bad = attrs.evolve(ps.workers[0], history=(self.BAD, *ps.workers[0].history[1:]))
+        with pytest.raises(RuleErrors) as info:
+            ps.session.save_worker(bad, index=5)
+        err = info.value
+        assert err.errors
+        assert all(f.path.startswith("$.workers[5]") for f in err.findings)
+        assert any(f.fix is not None for f in err.errors)
+        checked = attrs.evolve(bad, bureau=_synced(ps, ps.keys[0]))
+        others = many_workers(ps.workers[2], 5)
+        dossier = Dossier(
+            employer=ps.dossier.employer, workers=(*others, checked), as_of=ps.dossier.as_of
+        )
+        report = check(dossier, ps.host.rule_pack(None))
+
+        def shape(fs: Any) -> list[tuple[Any, ...]]:
+            return [(f.code, f.severity, f.path, f.field, f.related, f.expected, f.fix) for f in fs]
+
+        assert shape(err.findings) == shape(report.for_worker(5))
+        assert err.details == err.errors
+
+    def test_without_index_paths_are_relative_to_the_worker(self, ps: Setup) -> None:
+        """Without an index the paths are the worker's own ($.history[0]), never
+        $.workers[0] of a one-worker copy; the stored warnings are too."""
+        to_collecting(ps)
+        bad = attrs.evolve(ps.workers[0], history=(self.BAD,))
+        with pytest.raises(RuleErrors) as info:
+            ps.session.save_worker(bad)
+        paths = [f.path for f in info.value.findings]
+        assert "$.history[0]" in paths
+        assert not [p for p in paths if p.startswith("$.workers")]
+        transfer = attrs.evolve(ps.workers[2].history[1], transferred_on=None)
+        saved = ps.session.save_worker(
+            attrs.evolve(ps.workers[2], history=(ps.workers[2].history[0], transfer))
+        )
+        warning = next(w for w in saved.warnings if w.code == "history.transfer-date-missing")
+        assert warning.path == "$.history[1]"
+        again = ps.session.worker(ps.keys[2]).warnings
+        assert [(w.code, w.path, w.severity) for w in again] == [
+            (w.code, w.path, w.severity) for w in saved.warnings
+        ]
+
+
+class TestTypedResults:
+    def test_queries_return_typed_objects(self, ps: Setup) -> None:
+        """state() is a SessionState, warnings are Findings, the bureau's verdict a
+        WorkerOutcome, statuses StrEnum members: no dict in the results."""
+        from pension_collect.ports.transport import WorkerOutcome
+        from pension_collect.rules import Finding
+
+        to_ready(ps)
+        _move(ps, ps.keys[1], OTHER_UNIT)
+        _submit_and_conclude(ps)
+        state = ps.session.state()
+        assert isinstance(state, SessionState)
+        assert state.sync_no == 1
+        assert state.employer == ps.dossier.employer
+        for w in ps.session.workers():
+            assert all(isinstance(f, Finding) for f in w.warnings)
+            assert isinstance(w.outcome, WorkerOutcome)
+            assert w.outcome.key == w.key
+        failed = ps.session.worker(ps.keys[1])
+        assert failed.outcome is not None
+        assert (failed.outcome.succeeded, failed.outcome.code) == (False, "bureau.other-employer")
+
+
+class TestPrintsNeverOverwrite:
+    def test_each_print_gets_the_next_number(self, ps: Setup, tmp_path: Path) -> None:
+        """Printing twice into one folder writes verification-1.pdf, then -2; a file
+        already there (even one the program did not write) is never replaced."""
+        to_collecting_without_forms(ps)
+        out = tmp_path / "forms"
+        out.mkdir()
+        (out / "verification-1.pdf").write_bytes(b"the clerk's own file")
+        first = ps.session.print_verification_forms(out_dir=out)
+        second = ps.session.print_verification_forms(out_dir=out)
+        assert [Path(f).name for f in first.files] == ["verification-2.pdf"]
+        assert [Path(f).name for f in second.files] == ["verification-3.pdf"]
+        assert (out / "verification-1.pdf").read_bytes() == b"the clerk's own file"
+        assert (out / "verification-2.pdf").read_bytes().startswith(b"%PDF")
+        assert _forms(out) == ["verification-1.pdf", "verification-2.pdf", "verification-3.pdf"]
+
+    def test_a_name_is_never_overwritten_unless_told(self, ps: Setup, tmp_path: Path) -> None:
+        """A named print refuses an existing file (FormExists; nothing recorded) and
+        replaces it only with overwrite=True; a number n is <form>-<n>.pdf."""
+        to_collecting(ps)
+        for w in ps.workers:
+            ps.session.save_worker(w)
+        out = tmp_path / "forms"
+        printed = ps.session.print_confirmation_forms(out_dir=out, name="round-1")
+        assert [Path(f).name for f in printed.files] == ["round-1.pdf"]
+        before = (out / "round-1.pdf").read_bytes()
+        ps.session.save_worker(attrs.evolve(ps.workers[0], ethnicity="满族"))
+        with pytest.raises(FormExists) as info:
+            ps.session.print_confirmation_forms(out_dir=out, name="round-1.pdf")
+        assert info.value.details == "round-1.pdf"
+        assert (out / "round-1.pdf").read_bytes() == before
+        assert not ps.session.worker(ps.keys[0]).confirmation_printed
+        ps.session.print_confirmation_forms(out_dir=out, name="round-1", overwrite=True)
+        assert (out / "round-1.pdf").read_bytes() != before
+        assert ps.session.worker(ps.keys[0]).confirmation_printed
+        ps.session.print_summary_sheet(out_dir=out, name=7)
+        with pytest.raises(FormExists):
+            ps.session.print_summary_sheet(out_dir=out, name=7)
+        assert _forms(out) == ["round-1.pdf", "summary-7.pdf"]
+
+    def test_a_name_is_a_file_name(self, ps: Setup, tmp_path: Path) -> None:
+        """A name holding a folder, or a number below 1, is refused."""
+        to_collecting(ps)
+        out = tmp_path / "forms"
+        for bad in ("../escape", "a/b", "", 0):
+            with pytest.raises(ValueError, match=r"plain file name|counts from 1"):
+                ps.session.print_verification_forms(out_dir=out, name=bad)
+        assert not out.exists()
+
+
+class TestProgressAndCancel:
+    def test_save_workers_reports_and_cancels_between_workers(self, ps: Setup) -> None:
+        """save_workers reports (done, total) after each worker; returning False
+        stops before the next: Cancelled names what was committed, the rest is
+        untouched, and each saved worker is whole with its audit entry."""
+        to_collecting(ps)
+        calls: list[tuple[int, int | None]] = []
+
+        def progress(done: int, total: int | None) -> bool:
+            calls.append((done, total))
+            return done < 2
+
+        with pytest.raises(Cancelled) as info:
+            ps.session.save_workers(ps.workers, progress=progress)
+        assert calls == [(1, 3), (2, 3)]
+        assert (info.value.done, info.value.total) == (2, 3)
+        assert info.value.committed == tuple(ps.keys[:2])
+        assert [w.key for w in ps.session.workers()] == sorted(ps.keys[:2])
+        saves = [e.subject_key for e in ps.session.audit() if e.action == "worker.saved"]
+        assert saves == ps.keys[:2]
+        rest = ps.session.save_workers(ps.workers[2:])
+        assert [w.key for w in rest.saved] == [ps.keys[2]]
+
+    def test_save_workers_without_length_and_raising_cancel(self, ps: Setup) -> None:
+        """A generator has no total (None); a callback raising Cancelled stops too."""
+        to_collecting(ps)
+        seen: list[tuple[int, int | None]] = []
+
+        def progress(done: int, total: int | None) -> None:
+            seen.append((done, total))
+            raise Cancelled()
+
+        with pytest.raises(Cancelled) as info:
+            ps.session.save_workers((w for w in ps.workers), progress=progress)
+        assert seen == [(1, None)]
+        assert info.value.committed == (ps.keys[0],)
+        assert len(ps.session.workers()) == 1
+
+    def test_save_workers_lists_refusals_with_batch_paths(self, ps: Setup) -> None:
+        """A refused worker is listed with its position and error (paths under
+        $.workers[i] of the batch); the others are saved."""
+        to_collecting(ps)
+        bad = Segment(start=YearMonth(1990, 1), end=YearMonth(1993, 6), total=money("0"))
+        batch = [ps.workers[0], attrs.evolve(ps.workers[1], history=(bad,)), ps.workers[2]]
+        result = ps.session.save_workers(batch)
+        assert [w.key for w in result.saved] == [ps.keys[0], ps.keys[2]]
+        assert [(r.index, r.key) for r in result.refused] == [(1, ps.keys[1])]
+        error = result.refused[0].error
+        assert isinstance(error, RuleErrors)
+        assert all(f.path.startswith("$.workers[1]") for f in error.findings)
+        assert ps.keys[1] not in repr(result.refused[0])
+
+    def test_print_reports_and_a_cancel_leaves_nothing(self, ps: Setup, tmp_path: Path) -> None:
+        """A print reports as the renderer goes from worker to worker; cancelled,
+        it leaves no file (not even a temporary one) and records nothing."""
+        to_collecting_without_forms(ps)
+        out = tmp_path / "forms"
+        calls: list[tuple[int, int | None]] = []
+
+        def stop_after_first(done: int, total: int | None) -> bool:
+            calls.append((done, total))
+            return done < 1
+
+        with pytest.raises(Cancelled):
+            ps.session.print_verification_forms(out_dir=out, progress=stop_after_first)
+        assert calls == [(1, 3)]
+        assert _forms(out) == []
+        state = ps.session.state()
+        assert state is not None
+        assert state.verification == {}
+        calls.clear()
+        printed = ps.session.print_verification_forms(
+            out_dir=out, progress=lambda d, t: calls.append((d, t)) is None
+        )
+        assert calls == [(1, 3), (2, 3), (3, 3)]
+        assert _forms(out) == ["verification-1.pdf"]
+        assert printed.files

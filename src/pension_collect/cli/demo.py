@@ -1,15 +1,25 @@
 """``pension-collect demo [--out DIR]``: the whole collection loop on the example dossier.
 
 The bundled example dossier's employer is carried through every step with a
-SQLite store in DIR and the reference bureau in-process. The bureau is seeded
-from the dossier's ``bureau`` blocks with two faults only it knows (one
-worker still belongs to another employer at the bureau, one worker's account
-was settled and never un-settled), so the first declaration partly fails;
-the two are sorted out at the bureau window, collected again and resubmitted
-in a second declaration linked to the first, which succeeds. Every step is
-printed with its procedure paragraph and name in Chinese and English;
-DIR/result.json records every declaration's final status and per-worker
-outcomes (docs/workflow.md).
+SQLite store in DIR and the reference bureau in-process, as the sheet tells
+it ([P3] .. [P3.7]). The bureau is seeded from the dossier's ``bureau`` blocks
+with two faults only it knows:
+
+* one worker's account was settled (养老账户已结清) and never un-settled, so
+  the sync shows no account years for them and the save is refused
+  ([P3.4e], ``account.not-in-bureau``): the account is un-settled at the
+  bureau window, the employer syncs again, prints a new verification form and
+  collects the worker;
+* another worker is taken over by another employer at the bureau while the
+  collection runs, so the bureau fails them (``bureau.other-employer``) and
+  the first declaration partly succeeds; the transfer is done at the window,
+  the employer syncs again, prints a new verification form, collects exactly
+  that worker again and resubmits, linked to the first declaration
+  ([P3.7]); the second declaration succeeds.
+
+Every step is printed with its procedure paragraph and name in Chinese and
+English; DIR/result.json records every declaration's final status and
+per-worker outcomes (docs/workflow.md).
 """
 
 from __future__ import annotations
@@ -25,9 +35,11 @@ from typing import Any, TextIO
 from ..adapters.reference_bureau import ReferenceBureau
 from ..dossier import example_dossier_text, loads
 from ..identity import mask
+from ..model import Dossier
 from ..plugins import PluginHost
+from ..workflow.guards import RuleErrors
 from ..workflow.printing import FormsPrinted
-from ..workflow.records import StoredDeclaration
+from ..workflow.records import StoredDeclaration, WorkerStatus
 from ..workflow.session import CollectionSession
 
 __all__ = ["RESULT_FORMAT", "add_parser", "run_demo"]
@@ -71,6 +83,10 @@ def _decl_json(d: StoredDeclaration) -> dict[str, Any]:
     }
 
 
+Step = Callable[[str, str, str, str], None]
+Printed = Callable[[FormsPrinted], str]
+
+
 def run_demo(
     out_dir: str | Path,
     *,
@@ -81,6 +97,7 @@ def run_demo(
     stream = out if out is not None else sys.stdout
     directory = Path(out_dir)
     directory.mkdir(parents=True, exist_ok=True)
+    forms_dir = directory / "forms"
     db = directory / "collection.db"
     for suffix in ("", "-wal", "-shm"):
         Path(f"{db}{suffix}").unlink(missing_ok=True)
@@ -110,10 +127,9 @@ def run_demo(
     bureau = ReferenceBureau(clock=clock, as_of=dossier.as_of)
     persons = bureau.seed_dossier(dossier)
     keys = [CollectionSession.key_of(w) for w in dossier.workers]
-    # What only the bureau knows: one worker still belongs to another employer;
-    # another's account was settled (结清) and never un-settled.
-    moved, settled = persons[keys[2]], persons[keys[1]]
-    bureau.transfer_person(moved.person_no, _OTHER_UNIT)
+    # What only the bureau knows: one worker's account was settled (结清) and
+    # never un-settled; another is about to be taken over by another employer.
+    settled, moved = persons[keys[1]], persons[keys[2]]
     bureau.settle_account(settled.person_no)
 
     store = host.open_storage(f"sqlite://{db.resolve()}")
@@ -142,31 +158,32 @@ def run_demo(
         emp = session.refresh(emp.key)
         step("P3.7", "查看申报结果", "Declaration result", f"{emp.key}: {emp.state.value}")
 
-        _first_round(session, bureau, step, printed, dossier, keys, directory)
-        decl = _submit_and_follow(session, bureau, step, printed, directory, "")
+        refused = _first_round(session, step, printed, dossier, keys, forms_dir)
+        for key in refused:
+            # [P3.4e] the handbook has account years the verification form does not show
+            bureau.unsettle_account(persons[key].person_no)
+            _window(
+                session, step, key, "account.not-in-bureau", "account un-settled (养老账户取消结清)"
+            )
+        _collect_again(session, step, printed, dossier, refused, forms_dir)
+
+        bureau.transfer_person(moved.person_no, _OTHER_UNIT)
+        step(
+            "bureau",
+            "社保系统(仅社保知道)",
+            "At the bureau (only it knows)",
+            f"{mask(keys[2])} taken over by another employer ({_OTHER_UNIT})",
+        )
+        decl = _submit_and_follow(session, bureau, step, printed, forms_dir)
 
         failed = session.failed_workers()
         for key in failed:
-            reason = (session.worker(key).outcome or {}).get("code")
-            person = persons[key]
-            if person.unit_no != unit_no:
-                bureau.transfer_person(person.person_no, unit_no)
-                what = "employment transfer done"
-            else:
-                bureau.unsettle_account(person.person_no)
-                what = "account un-settled (养老账户取消结清)"
-            session.record_window_visit(key, what)
-            step("P3.7", "社保窗口办理", "At the bureau window", f"{mask(key)} ({reason}): {what}")
-        synced = session.sync()
-        step("P3.3a", "重新数据同步", "Data sync again", f"{len(synced.persons)} persons")
-        result = session.print_verification_forms(failed, out_dir=directory / "verification-2")
-        step("P3.2", "打印核对表", "Print verification forms", printed(result))
-        by_key = {CollectionSession.key_of(w): w for w in dossier.workers}
-        for key in failed:
-            session.worker(key)
-            saved = session.save_worker(by_key[key])
-            step("P3.4", "重新采集", "Collect again", f"{mask(key)} saved (v{saved.version})")
-        decl2 = _submit_and_follow(session, bureau, step, printed, directory, "-2")
+            stored = session.worker(key)
+            reason = stored.outcome.code if stored.outcome else None
+            bureau.transfer_person(persons[key].person_no, unit_no)
+            _window(session, step, key, reason, "employment transfer done (劳动关系转回)")
+        _collect_again(session, step, printed, dossier, failed, forms_dir)
+        decl2 = _submit_and_follow(session, bureau, step, printed, forms_dir)
         declarations = [_decl_json(d) for d in session.declarations()]
         log = session.audit()
     finally:
@@ -195,37 +212,85 @@ def run_demo(
 
 def _first_round(
     session: CollectionSession,
-    bureau: ReferenceBureau,
-    step: Callable[[str, str, str, str], None],
-    printed: Callable[[FormsPrinted], str],
-    dossier: Any,
+    step: Step,
+    printed: Printed,
+    dossier: Dossier,
     keys: list[str],
-    directory: Path,
-) -> None:
-    """[P3.2] .. [P3.4] for every worker of the dossier."""
-    result = session.print_verification_forms(keys, out_dir=directory / "verification")
+    forms_dir: Path,
+) -> list[str]:
+    """[P3.2] .. [P3.4] for every worker of the dossier; the keys of the workers
+    whose save was refused."""
+    result = session.print_verification_forms(keys, out_dir=forms_dir)
     step("P3.2", "打印核对表", "Print verification forms", printed(result))
-    for worker in dossier.workers:
-        saved = session.save_worker(worker)
-        warn = f", {len(saved.warnings)} warnings kept" if saved.warnings else ""
+    batch = session.save_workers(dossier.workers)
+    saved = {w.key: w for w in batch.saved}
+    refusals = {r.key: r.error for r in batch.refused}
+    for key in keys:
+        if key in saved:
+            w = saved[key]
+            warn = f", {len(w.warnings)} warnings kept" if w.warnings else ""
+            step(
+                "P3.4",
+                "职工信息整理(个人信息、缴费历史、养老账户)",
+                "Collect worker (personal info, history, account)",
+                f"{mask(key)} saved (v{w.version}{warn})",
+            )
+            continue
+        error = refusals[key]
+        if not isinstance(error, RuleErrors):
+            raise error
+        first = error.errors[0]
         step(
-            "P3.4",
-            "职工信息整理(个人信息、缴费历史、养老账户)",
-            "Collect worker (personal info, history, account)",
-            f"{mask(saved.key)} saved (v{saved.version}{warn})",
+            first.procedure or "P3.4",
+            "职工信息整理:不能保存",
+            "Collect worker: save refused",
+            f"{mask(key)} {first.code} at {first.path}: {first.message_zh}",
+        )
+    return [key for key in keys if key in refusals]
+
+
+def _window(
+    session: CollectionSession, step: Step, key: str, reason: str | None, what: str
+) -> None:
+    """The worker has it sorted out at the bureau window; the visit is recorded."""
+    session.record_window_visit(key, what)
+    step("P3.3a", "社保窗口办理", "At the bureau window", f"{mask(key)} ({reason}): {what}")
+
+
+def _collect_again(
+    session: CollectionSession,
+    step: Step,
+    printed: Printed,
+    dossier: Dossier,
+    keys: list[str],
+    forms_dir: Path,
+) -> None:
+    """[P3.3a] after the window: sync again, new verification forms, collect."""
+    synced = session.sync()
+    step("P3.3a", "重新数据同步", "Data sync again", f"{len(synced.persons)} persons")
+    result = session.print_verification_forms(keys, out_dir=forms_dir)
+    step("P3.2", "打印新的核对表", "Print new verification forms", printed(result))
+    by_key = {CollectionSession.key_of(w): w for w in dossier.workers}
+    for key in keys:
+        again = any(w.key == key for w in session.workers())
+        saved = session.save_worker(by_key[key])
+        step(
+            "P3.7" if again else "P3.4",
+            "重新采集" if again else "职工信息整理",
+            "Collect again" if again else "Collect worker",
+            f"{mask(key)} saved (v{saved.version})",
         )
 
 
 def _submit_and_follow(
     session: CollectionSession,
     bureau: ReferenceBureau,
-    step: Callable[[str, str, str, str], None],
-    printed: Callable[[FormsPrinted], str],
-    directory: Path,
-    suffix: str,
+    step: Step,
+    printed: Printed,
+    forms_dir: Path,
 ) -> StoredDeclaration:
-    keys = [w.key for w in session.workers() if w.status == "collected"]
-    result = session.print_confirmation_forms(keys, out_dir=directory / f"confirmation{suffix}")
+    keys = [w.key for w in session.workers() if w.status is WorkerStatus.COLLECTED]
+    result = session.print_confirmation_forms(keys, out_dir=forms_dir)
     step("P3.5", "打印确认表(一式三份)", "Print confirmation forms (3 copies)", printed(result))
     session.record_received(keys)
     step(
@@ -234,7 +299,7 @@ def _submit_and_follow(
         "Signed forms and handbooks received",
         f"{len(keys)} workers",
     )
-    result = session.print_summary_sheet(out_dir=directory / f"summary{suffix}")
+    result = session.print_summary_sheet(out_dir=forms_dir)
     step("P3.6", "打印汇总表", "Print summary sheet", printed(result))
     decl = session.submit_declaration()
     linked = f", re-collecting {decl.linked_to}" if decl.linked_to else ""

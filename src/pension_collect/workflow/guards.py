@@ -13,27 +13,31 @@ read, guard, write.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping, Sequence
-from typing import Any, ClassVar
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from typing import Any, ClassVar, TypeAlias
 
 from ..errors import PensionCollectError
-from ..identity import mask
+from ..identity import canonical_name, mask
 from ..model import BureauRecord, Employer, Worker
 from ..ports.storage import Record
 from ..ports.transport import DeclarationKind, DeclarationState, DeclarationStatus
 from ..rules import Finding
-from .records import StoredDeclaration, StoredWorker, WorkerStatus, finding_dict
+from .records import StoredDeclaration, StoredWorker, WorkerStatus
 
 __all__ = [
     "AlreadyAccepted",
+    "Cancelled",
     "ConfirmationFormMissing",
     "DeclarationInFlight",
     "EmployerFirst",
+    "FormExists",
     "IncompleteWorker",
     "NotReceived",
     "NotStarted",
     "NothingToSubmit",
     "PendingDeclaration",
+    "PersonNotSynced",
+    "Progress",
     "RecollectionIncomplete",
     "RuleErrors",
     "SessionClosed",
@@ -42,9 +46,17 @@ __all__ = [
     "UnknownWorker",
     "VerificationFormMissing",
     "WindowOnlyChange",
+    "WindowVisitRequired",
     "WorkerLocked",
     "WorkflowError",
 ]
+
+
+Progress: TypeAlias = Callable[[int, int | None], bool | None]
+"""A long step's progress callback: ``progress(done, total)`` after each worker
+(``total`` is ``None`` when the step cannot know it in advance). Returning
+``False`` (not merely a false value: ``None`` goes on) or raising
+:class:`Cancelled` stops the step between workers."""
 
 
 class WorkflowError(PensionCollectError):
@@ -137,11 +149,85 @@ class IncompleteWorker(WorkflowError):
 
 
 class RuleErrors(WorkflowError):
-    """``findings`` holds every error finding (codes and paths, no personal data)."""
+    """The rule set found errors in a worker being saved.
+
+    :attr:`findings` holds the worker's findings as
+    :func:`~pension_collect.rules.check` reports them (:class:`~pension_collect.rules.Finding`:
+    code, severity, path, field, related, expected, fix, messages; errors and
+    warnings), with paths where the caller has the worker: under
+    ``$.workers[index]`` when the save was given ``index``, else relative to
+    the worker (``$.history[2]``). :attr:`errors` are the ones that blocked the
+    save; ``details`` is :attr:`errors`.
+    """
 
     code = "workflow.rule-errors"
     procedure = "P3.4"
     default = ("the data has errors; correct them and save again", "数据有错误,请更正后再保存")
+
+    findings: tuple[Finding, ...] = ()
+
+    @property
+    def errors(self) -> tuple[Finding, ...]:
+        """The findings that are errors."""
+        return tuple(f for f in self.findings if f.is_error)
+
+
+class PersonNotSynced(WorkflowError):
+    code = "workflow.person-not-synced"
+    procedure = "P3.2"
+    default = (
+        "the latest data sync holds no such insured person of this employer, and only the "
+        "bureau's persons are collected: have the person registered (or their transfer "
+        "to this employer done) at the bureau window, run a data sync, then print the "
+        "verification form",
+        "最近一次数据同步中没有本单位的该参保人员,只能采集社保系统中的人员:"
+        "请先到社保窗口办理参保登记(或转入本单位),重新数据同步后再打印核对表",
+    )
+
+
+class WindowVisitRequired(WorkflowError):
+    code = "workflow.window-visit-required"
+    procedure = "P3.7"
+    default = (
+        "the bureau failed this worker for a reason only its window can clear; after the "
+        "visit, record it (record_window_visit), run a data sync, print a new "
+        "verification form, then collect the worker again",
+        "该职工因须到社保窗口办理的原因处理失败:窗口办理后,请登记窗口办理、"
+        "重新数据同步并打印新的核对表,再重新采集",
+    )
+
+
+class FormExists(WorkflowError):
+    code = "workflow.form-exists"
+    procedure = ""
+    default = (
+        "a form file of this name exists already and is not overwritten; give another "
+        "name, leave the name out (the next free number is used), or pass overwrite=True",
+        "同名的表格文件已存在,不会覆盖:请换一个文件名,或不指定文件名(自动编号),"
+        "或明确要求覆盖(overwrite=True)",
+    )
+
+
+class Cancelled(WorkflowError):
+    """A long step was cancelled between workers (its ``progress`` callback
+    returned ``False`` or raised :class:`Cancelled`).
+
+    :attr:`done` workers were finished and :attr:`committed` names those whose
+    change is stored (a batch save commits each worker on its own); a print
+    step that is cancelled writes and records nothing (``committed`` is
+    empty).
+    """
+
+    code = "workflow.cancelled"
+    procedure = ""
+    default = (
+        "the step was cancelled; what is listed as committed is stored, nothing else was",
+        "操作已取消:已提交的部分已保存,其余未作任何改动",
+    )
+
+    done: int = 0
+    total: int | None = None
+    committed: tuple[str, ...] = ()
 
 
 class WindowOnlyChange(WorkflowError):
@@ -255,6 +341,12 @@ def require_synced(sess: Mapping[str, Any]) -> None:
         raise SyncRequired()
 
 
+def require_synced_once(sess: Mapping[str, Any]) -> None:
+    """[P3.1] A data sync was run (a sync due after a window visit is no obstacle)."""
+    if not sess.get("sync_no"):
+        raise SyncFirst()
+
+
 def require_own_unit(employer: Employer, unit_no: str) -> None:
     """The employer information is the session's employer's."""
     if employer.unit_no != unit_no:
@@ -286,6 +378,43 @@ def require_complete(worker: Worker, key: str) -> None:
         raise IncompleteWorker(keys=[key], details=missing)
 
 
+def require_in_sync(keys: Iterable[str], synced: Collection[str]) -> None:
+    """[P3.2] Every key names a person of the latest data sync (all others are named)."""
+    missing = [k for k in keys if k not in synced]
+    if missing:
+        raise PersonNotSynced(keys=missing)
+
+
+def require_person(key: str, synced: Collection[str], stored: Record | None) -> None:
+    """[P3.3a] A window visit is recorded for a person of the latest sync or a
+    stored worker."""
+    if stored is None and key not in synced:
+        raise PersonNotSynced(keys=[key])
+
+
+def require_window_cleared(prev: StoredWorker | None, sess: Mapping[str, Any]) -> None:
+    """[P3.7] A worker the bureau failed for a window-type reason is saved again
+    only after a window visit recorded for that failure and a data sync newer
+    than the visit (the verification form of that sync is checked after this)."""
+    if prev is None or not prev.needs_window:
+        return
+    assert prev.outcome is not None
+    visit = sess.get("window_visits", {}).get(prev.key)
+    code = prev.outcome.code
+    if visit is None or visit.get("failed_in") != prev.declaration:
+        raise WindowVisitRequired(
+            f"the bureau failed this worker ({code}) for a reason only its window can "
+            "clear; after the visit, record it (record_window_visit), run a data sync, "
+            "print a new verification form, then collect the worker again",
+            f"该职工处理失败({code}),须到社保窗口办理:办理后请登记窗口办理、"
+            "重新数据同步并打印新的核对表,再重新采集",
+            keys=[prev.key],
+            details=code,
+        )
+    if int(visit["sync_no"]) >= int(sess["sync_no"]):
+        raise SyncRequired(keys=[prev.key])
+
+
 def require_verification_form(sess: Mapping[str, Any], key: str) -> None:
     """[P3.2] The worker's verification form was printed after the latest sync."""
     if sess.get("verification", {}).get(key) != sess["sync_no"]:
@@ -306,25 +435,35 @@ def require_bureau_identity(
 
 
 def require_bureau_name(bureau: BureauRecord | None, worker: Worker, key: str) -> None:
-    """[P3.3a] The worker keeps the name the bureau holds."""
-    if bureau is not None and bureau.name is not None and bureau.name != worker.name:
+    """[P3.3a] The worker keeps the name the bureau holds, compared as the rules
+    and the bureau compare it (:func:`~pension_collect.identity.canonical_name`:
+    trimmed, full-width folded)."""
+    if (
+        bureau is not None
+        and bureau.name is not None
+        and canonical_name(bureau.name) != canonical_name(worker.name)
+    ):
         raise WindowOnlyChange(keys=[key], details=["name"])
 
 
-def require_no_rule_errors(findings: Iterable[Finding], key: str) -> None:
-    """[P3.4] No finding of the rule set is an error (warnings are kept)."""
-    errors = [f for f in findings if f.is_error]
+def require_no_rule_errors(findings: Sequence[Finding], key: str) -> None:
+    """[P3.4] No finding of the rule set is an error (warnings are kept).
+    ``findings`` are the worker's findings with the caller's paths; the error
+    carries them all."""
+    errors = tuple(f for f in findings if f.is_error)
     if not errors:
         return
     if any(f.code == "person.window-only-change" for f in errors):
-        raise WindowOnlyChange(keys=[key], details=[finding_dict(f) for f in errors])
+        raise WindowOnlyChange(keys=[key], details=errors)
     codes = ", ".join(sorted({f.code for f in errors}))
-    raise RuleErrors(
+    err = RuleErrors(
         f"the data has errors ({codes}); correct them and save again",
         f"数据有错误({codes}),请更正后再保存",
         keys=[key],
-        details=[finding_dict(f) for f in errors],
+        details=errors,
     )
+    err.findings = tuple(findings)
+    raise err
 
 
 def require_collectable(prev: StoredWorker | None) -> None:
@@ -374,11 +513,18 @@ def require_nothing_in_flight(decls: Iterable[StoredDeclaration]) -> None:
 def require_submittable(workers: Sequence[StoredWorker]) -> list[StoredWorker]:
     """[P3.6]/[P3.7] The workers to declare: every failed one collected again,
     someone collected, each one's confirmation printed [P3.5] and signed form
-    and handbook received [P3.4g]."""
+    and handbook received [P3.4g]. After a failure the batch is exactly the
+    re-collected workers (those with ``failed_in``); workers never declared
+    wait for the declaration after it."""
     failed = [w.key for w in workers if w.status is WorkerStatus.FAILED]
     if failed:
         raise RecollectionIncomplete(keys=failed)
     batch = [w for w in workers if w.status is WorkerStatus.COLLECTED]
+    recollected = [w for w in batch if w.failed_in]
+    if recollected:
+        # [P3.7] a re-collection declaration holds exactly the failed workers;
+        # a worker never declared waits for the next declaration.
+        batch = recollected
     if not batch:
         raise NothingToSubmit()
     require_confirmation_printed(batch)
@@ -386,3 +532,13 @@ def require_submittable(workers: Sequence[StoredWorker]) -> list[StoredWorker]:
     if missing:
         raise NotReceived(keys=missing)
     return batch
+
+
+def report_progress(progress: Progress | None, done: int, total: int | None) -> None:
+    """Tell ``progress`` that ``done`` of ``total`` workers are finished; raise
+    :class:`Cancelled` when it returns ``False`` (a :class:`Cancelled` it raises
+    goes through as it is)."""
+    if progress is not None and progress(done, total) is False:
+        err = Cancelled()
+        err.done, err.total = done, total
+        raise err

@@ -8,20 +8,35 @@ printing is recorded as done with a note that no file was written, so a
 collection can run without any renderer installed. A *broken* renderer set-up
 (two plugins claiming one name: a :class:`~pension_collect.errors.PluginError`)
 is raised, never mistaken for "no renderer".
+
+A print never overwrites an earlier one unless told: without a ``name`` each
+print writes ``<form>-<n>.pdf`` with the next free number ``n`` of the folder;
+with a ``name`` an existing file of that name is refused
+(:class:`~pension_collect.workflow.FormExists`) unless ``overwrite=True``. The
+document is written aside, into a temporary file created exclusively
+(``O_EXCL``) in the target folder, and moved into place only when it is
+complete: linked to its new name, which fails rather than replace a file, or
+with ``os.replace`` when overwriting was asked for.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
+import tempfile
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import overload
 
 import attrs
 
-from ..model import Dossier
+from ..model import Dossier, Worker
 from ..plugins import PluginHost
-from ..ports.forms import Renderer, RenderUnavailable, UnknownRenderer, forms_input
+from ..ports.forms import Renderer, RenderUnavailable, UnknownRenderer
+from ..ports.forms.view import forms_input_from_workers
 from ..rules.pack import RulePack
+from .guards import FormExists, Progress, report_progress
 
 __all__ = ["FORM_NAMES", "FormsPrinted", "render_form"]
 
@@ -53,6 +68,96 @@ def _lookup(host: PluginHost, name: str) -> Renderer | None:
         return None
 
 
+class _Watched(Sequence[Worker]):
+    """The workers handed to a renderer, reporting progress as it asks for them:
+    when it asks for worker ``i`` the ``i`` before it are drawn."""
+
+    def __init__(self, workers: Sequence[Worker], progress: Progress | None) -> None:
+        self._workers = workers
+        self._progress = progress
+        self._done = 0
+
+    def __len__(self) -> int:
+        return len(self._workers)
+
+    @overload
+    def __getitem__(self, i: int) -> Worker: ...
+    @overload
+    def __getitem__(self, i: slice) -> Sequence[Worker]: ...
+    def __getitem__(self, i: int | slice) -> Worker | Sequence[Worker]:
+        if isinstance(i, slice):
+            return self._workers[i]
+        if i > self._done:
+            self._done = i
+            report_progress(self._progress, i, len(self._workers))
+        return self._workers[i]
+
+    def __iter__(self) -> Iterator[Worker]:
+        for i in range(len(self._workers)):
+            yield self[i]
+
+    def finish(self) -> None:
+        report_progress(self._progress, len(self._workers), len(self._workers))
+
+
+def _named(form: str, name: str | int) -> str:
+    """The file name a print was given: a number ``n`` is ``<form>-<n>.pdf``; a
+    name gets ``.pdf`` unless it ends with it; it must not hold a folder."""
+    if isinstance(name, int):
+        if name < 1:
+            raise ValueError(f"a form number counts from 1, not {name}")
+        return f"{form}-{name}.pdf"
+    if not name or name in (".", "..") or "/" in name or os.sep in name:
+        raise ValueError(f"a form's name is a plain file name, not {name!r}")
+    return name if name.lower().endswith(".pdf") else f"{name}.pdf"
+
+
+def _next_number(directory: Path, form: str) -> int:
+    pattern = re.compile(rf"{re.escape(form)}-(\d+)\.pdf")
+    numbers = [int(m.group(1)) for p in directory.iterdir() if (m := pattern.fullmatch(p.name))]
+    return max(numbers, default=0) + 1
+
+
+def _link_new(temp: Path, target: Path) -> None:
+    """Give the finished ``temp`` the name ``target``, which must not exist
+    (:class:`FileExistsError` when it does; ``temp`` is then kept)."""
+    try:
+        os.link(temp, target)
+    except FileExistsError:
+        raise
+    except OSError:
+        # A file system without hard links: claim the name exclusively, then
+        # move the document over the empty claim.
+        os.close(os.open(target, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+        os.replace(temp, target)
+        return
+    temp.unlink()
+
+
+def _place(temp: Path, directory: Path, form: str, named: str | None, overwrite: bool) -> Path:
+    """Move the finished document into place (see the module docstring): as
+    ``named``, else as ``<form>-<n>.pdf``."""
+    if named is not None:
+        target = directory / named
+        if overwrite:
+            os.replace(temp, target)
+            return target
+        try:
+            _link_new(temp, target)
+        except FileExistsError:
+            raise FormExists(details=target.name) from None
+        return target
+    number = _next_number(directory, form)
+    while True:
+        target = directory / f"{form}-{number}.pdf"
+        try:
+            _link_new(temp, target)
+        except FileExistsError:
+            number += 1  # another print took this number meanwhile
+            continue
+        return target
+
+
 def render_form(
     host: PluginHost,
     form: str,
@@ -61,24 +166,33 @@ def render_form(
     pack: RulePack,
     out_dir: str | Path | None,
     copies: int = 1,
-    stem: str | None = None,
+    name: str | int | None = None,
+    overwrite: bool = False,
     workers: int | None = None,
     declaration_ref: str | None = None,
+    progress: Progress | None = None,
 ) -> FormsPrinted:
     """Render ``form`` for the workers of ``dossier`` into ``out_dir`` (one PDF).
 
     The renderer is asked for by name through the plugin host
     (``host.renderer(form)``) and draws the view model
     (:func:`pension_collect.ports.forms.forms_input`, with the session's
-    ``pack``) into ``out_dir/<stem>.pdf`` (docs/forms.md); the confirmation
-    renderer prints its copies itself.
-    ``workers`` is the count to report when it differs from the dossier's
-    (a selected worker the bureau has no data for).
+    ``pack``) into ``out_dir``: ``<form>-<n>.pdf`` with the next free ``n``,
+    or ``name`` (a file name, ``.pdf`` added, or a number ``n``); a file of
+    that name is refused (:class:`~pension_collect.workflow.FormExists`) unless
+    ``overwrite`` (see the module docstring). The confirmation renderer prints
+    its copies itself. ``workers`` is the count to report when it differs from
+    the dossier's. ``progress(done, total)`` is told as the renderer goes from
+    worker to worker and once it has drawn them all; cancelling
+    (:class:`~pension_collect.workflow.Cancelled`) leaves no file.
     Without a renderer or without ``out_dir`` nothing is written and
     :attr:`FormsPrinted.note` says why.
     """
     n = len(dossier.workers) if workers is None else workers
+    named = None if name is None else _named(form, name)
     renderer = _lookup(host, form)
+    if renderer is None or out_dir is None:
+        report_progress(progress, len(dossier.workers), len(dossier.workers))
     if renderer is None:
         return FormsPrinted(
             form=form,
@@ -96,19 +210,30 @@ def render_form(
             note_zh="未指定输出目录,未生成表格文件",
         )
     directory = Path(out_dir)
+    created = not directory.exists()
     directory.mkdir(parents=True, exist_ok=True)
-    path = directory / f"{stem or form}.pdf"
-    partial = path.with_name(path.name + ".partial")
-    view = forms_input(dossier, pack=pack, declaration_ref=declaration_ref)
+    if named is not None and not overwrite and (directory / named).exists():
+        raise FormExists(details=named)
+    watched = _Watched(dossier.workers, progress)
+    view = forms_input_from_workers(
+        dossier.employer,
+        watched,
+        pack=pack,
+        as_of=dossier.as_of,
+        declaration_ref=declaration_ref,
+    )
+    fd, temp_name = tempfile.mkstemp(prefix=f".{form}-", suffix=".partial", dir=directory)
+    temp = Path(temp_name)
     try:
-        # Written aside and moved into place: never a half-written form.
-        with partial.open("wb") as fh:
+        with os.fdopen(fd, "wb") as fh:
             result = renderer.render(view, fh, options=None)
-        os.replace(partial, path)
+        watched.finish()
+        path = _place(temp, directory, form, named, overwrite)
     except RenderUnavailable as exc:  # e.g. installed without the pdf extra
-        partial.unlink(missing_ok=True)
-        with contextlib.suppress(OSError):
-            directory.rmdir()  # only if this step left it empty
+        temp.unlink(missing_ok=True)
+        if created:
+            with contextlib.suppress(OSError):
+                directory.rmdir()  # only if this step made it and left it empty
         return FormsPrinted(
             form=form,
             workers=n,
@@ -117,7 +242,7 @@ def render_form(
             note_zh="缺少表格渲染所需的组件(pip install 'pension-collect[pdf]'),未生成表格文件",
         )
     except BaseException:
-        partial.unlink(missing_ok=True)
+        temp.unlink(missing_ok=True)
         raise
     return FormsPrinted(
         form=form, workers=n, copies=copies, files=(str(path),), pages=int(result.pages)

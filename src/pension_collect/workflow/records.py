@@ -11,7 +11,7 @@ that was damaged in the store raises
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from enum import StrEnum
 from typing import Any, TypeVar
 
@@ -23,9 +23,18 @@ from ..identity import canonical_id, mask
 from ..model import BureauRecord, Employer, Worker, YearMonth
 from ..ports.storage import CorruptRecord, Record, RecordKind
 from ..ports.transport import DeclarationKind, DeclarationState, WorkerOutcome
-from ..rules import Finding
+from ..rules import Finding, Report, Severity
 
-__all__ = ["StoredDeclaration", "StoredWorker", "WorkerStatus"]
+__all__ = [
+    "WINDOW_CODES",
+    "Refusal",
+    "SaveBatch",
+    "SessionState",
+    "StoredDeclaration",
+    "StoredWorker",
+    "WindowVisit",
+    "WorkerStatus",
+]
 
 T = TypeVar("T")
 
@@ -35,6 +44,23 @@ CONVERTER = make_converter()
 SESSION_KEY = "session"
 """The key of the one :attr:`~pension_collect.ports.storage.RecordKind.SESSION`
 record of an employer."""
+
+#: The bureau's outcome codes (docs/bureau.md) that only the bureau window can
+#: clear: the person is unknown there, belongs to another employer, has an
+#: identity number held by another person, an identity number or name only the
+#: window may change ([P3.3a]), or a settled account ([P3.4e]). A worker failed
+#: for one of them is collected again only after a window visit and a new data
+#: sync ([P3.7]); any other failure (``bureau.rules``, ``bureau.format``: the
+#: data itself) is corrected and saved again directly.
+WINDOW_CODES: frozenset[str] = frozenset(
+    {
+        "bureau.unknown-person",
+        "bureau.id-held-by-other",
+        "bureau.other-employer",
+        "bureau.window-only",
+        "bureau.account-settled",
+    }
+)
 
 
 class WorkerStatus(StrEnum):
@@ -63,22 +89,64 @@ class StoredWorker:
     worker: Worker
     status: WorkerStatus = attrs.field(converter=WorkerStatus)
     """A :class:`WorkerStatus` (its string value is converted)."""
-    warnings: tuple[dict[str, Any], ...] = ()
+    warnings: tuple[Finding, ...] = ()
+    """The rule warnings kept at the last save, with paths relative to the worker
+    (``$.history[2]``)."""
     confirmation_printed: bool = False
     form_received: bool = False
     handbook_received: bool = False
     declaration: str | None = None
     """The declaration the worker was last submitted in."""
-    outcome: dict[str, Any] | None = None
-    """The bureau's last verdict: ``succeeded``, ``code``, ``message``, ``message_zh``."""
+    outcome: WorkerOutcome | None = None
+    """The bureau's last verdict (``succeeded``, ``code``, ``message``, ``message_zh``)."""
     failed_in: str | None = None
     """The declaration that failed the worker, while being collected again."""
+
+    @property
+    def needs_window(self) -> bool:
+        """The bureau failed the worker for a reason only its window clears
+        (:data:`WINDOW_CODES`): record the visit, sync, print a new verification
+        form, then collect again ([P3.7])."""
+        return (
+            self.status is WorkerStatus.FAILED
+            and self.outcome is not None
+            and self.outcome.code in WINDOW_CODES
+        )
 
     def __repr__(self) -> str:
         return (
             f"StoredWorker(key={mask(self.key)!r}, version={self.version}, "
             f"status={self.status.value!r})"
         )
+
+
+@attrs.frozen(kw_only=True, repr=False)
+class Refusal:
+    """A worker of a batch save that was not saved, and why."""
+
+    index: int
+    """Its position in the batch (``$.workers[index]``)."""
+    key: str | None
+    """Its key (``None`` when its identity number is not valid)."""
+    error: Exception
+    """What refused it: a :class:`~pension_collect.workflow.WorkflowError`, a
+    :class:`~pension_collect.ports.storage.ConflictError`, an
+    :class:`~pension_collect.identity.InvalidIdentityNumber`."""
+
+    def __repr__(self) -> str:
+        key = None if self.key is None else mask(self.key)
+        code = getattr(self.error, "code", type(self.error).__name__)
+        return f"Refusal(index={self.index}, key={key!r}, error={code!r})"
+
+
+@attrs.frozen(kw_only=True)
+class SaveBatch:
+    """What a batch save did (:meth:`CollectionSession.save_workers`)."""
+
+    saved: tuple[StoredWorker, ...] = ()
+    """The workers saved, each committed, in batch order."""
+    refused: tuple[Refusal, ...] = ()
+    """The workers not saved, in batch order."""
 
 
 @attrs.frozen(kw_only=True)
@@ -136,6 +204,75 @@ def unreadable(rec: Record) -> CorruptRecord:
 # -- the session record --------------------------------------------------------------------
 
 
+@attrs.frozen(kw_only=True, repr=False)
+class WindowVisit:
+    """A worker's visit to the bureau window, as the session recorded it ([P3.3a], [P3.7])."""
+
+    key: str
+    sync_no: int
+    """The latest data sync when the visit was recorded: only a later sync shows
+    what the window changed."""
+    failed_in: str | None = None
+    """The declaration whose failure the visit answers (``None``: a correction
+    before the worker was declared)."""
+    at: str = ""
+
+    def __repr__(self) -> str:
+        return f"WindowVisit(key={mask(self.key)!r}, sync_no={self.sync_no})"
+
+
+@attrs.frozen(kw_only=True)
+class SessionState:
+    """Where the collection of one employer stands (:meth:`CollectionSession.state`)."""
+
+    started_at: str
+    started_by: str
+    sync_no: int = 0
+    """How many data syncs were run (0: none yet)."""
+    synced_at: str | None = None
+    needs_sync: bool = False
+    """A window visit was recorded since the latest sync: sync before the next batch."""
+    employer: Employer | None = None
+    """The collected employer information."""
+    employer_declaration: str | None = None
+    """The session key of the employer declaration, once submitted."""
+    verification: Mapping[str, int] = attrs.field(factory=dict)
+    """Worker key -> the sync whose verification form was printed for them."""
+    window_visits: Mapping[str, WindowVisit] = attrs.field(factory=dict)
+    """Worker key -> the latest window visit recorded for them."""
+
+
+def session_state(rec: Record) -> SessionState:
+    """The typed state of the session record (:class:`CorruptRecord` when damaged)."""
+    d = rec.data
+    employer = None if d.get("employer") is None else employer_from(d)
+    try:
+        visits = {
+            k: WindowVisit(
+                key=k, sync_no=int(v["sync_no"]), failed_in=v.get("failed_in"), at=v.get("at", "")
+            )
+            for k, v in d.get("window_visits", {}).items()
+        }
+        return SessionState(
+            started_at=d["started_at"],
+            started_by=d["started_by"],
+            sync_no=int(d.get("sync_no", 0)),
+            synced_at=d.get("synced_at"),
+            needs_sync=bool(d.get("needs_sync", False)),
+            employer=employer,
+            employer_declaration=d.get("employer_declaration"),
+            verification={k: int(v) for k, v in d.get("verification", {}).items()},
+            window_visits=visits,
+        )
+    except (KeyError, TypeError, ValueError, AttributeError):
+        raise unreadable(rec) from None
+
+
+def window_visit_data(visit: WindowVisit) -> dict[str, Any]:
+    """A window visit as the session record's ``window_visits`` holds it."""
+    return {"sync_no": visit.sync_no, "failed_in": visit.failed_in, "at": visit.at}
+
+
 def new_session_data(*, started_at: str, started_by: str) -> dict[str, Any]:
     """The session record's data when the collection starts."""
     return {
@@ -147,6 +284,7 @@ def new_session_data(*, started_at: str, started_by: str) -> dict[str, Any]:
         "employer": None,
         "employer_declaration": None,
         "verification": {},
+        "window_visits": {},
     }
 
 
@@ -200,12 +338,12 @@ def worker_data(sw: StoredWorker) -> dict[str, Any]:
     return {
         "worker": CONVERTER.unstructure(sw.worker, Worker),
         "status": sw.status.value,
-        "warnings": list(sw.warnings),
+        "warnings": findings_data(sw.warnings),
         "confirmation_printed": sw.confirmation_printed,
         "form_received": sw.form_received,
         "handbook_received": sw.handbook_received,
         "declaration": sw.declaration,
-        "outcome": sw.outcome,
+        "outcome": None if sw.outcome is None else verdict_data(sw.outcome),
         "failed_in": sw.failed_in,
     }
 
@@ -216,22 +354,23 @@ def worker_from(rec: Record) -> StoredWorker:
     worker = read_stored(d.get("worker"), Worker, rec.kind, rec.key, "$.worker")
     try:
         return _stored_worker(rec, d, worker)
-    except (KeyError, TypeError, ValueError):
+    except (KeyError, TypeError, ValueError, AttributeError):
         raise unreadable(rec) from None
 
 
 def _stored_worker(rec: Record, d: dict[str, Any], worker: Worker) -> StoredWorker:
+    verdict = d.get("outcome")
     return StoredWorker(
         key=rec.key,
         version=rec.version,
         worker=worker,
         status=d["status"],
-        warnings=tuple(d.get("warnings", ())),
+        warnings=tuple(finding_from(f) for f in d.get("warnings", ())),
         confirmation_printed=d.get("confirmation_printed", False),
         form_received=d.get("form_received", False),
         handbook_received=d.get("handbook_received", False),
         declaration=d.get("declaration"),
-        outcome=d.get("outcome"),
+        outcome=None if verdict is None else WorkerOutcome(key=rec.key, **verdict),
         failed_in=d.get("failed_in"),
     )
 
@@ -246,16 +385,52 @@ def verdict_data(outcome: WorkerOutcome) -> dict[str, Any]:
     }
 
 
-def finding_dict(f: Finding) -> dict[str, Any]:
-    """A rule finding as warnings and error details hold it (no personal data)."""
-    return {
-        "code": f.code,
-        "severity": f.severity.value,
-        "path": f.path,
-        "procedure": f.procedure,
-        "message": f.message,
-        "message_zh": f.message_zh,
-    }
+_NO_MONTH = YearMonth(2000, 1)
+
+
+def findings_data(findings: Sequence[Finding]) -> list[dict[str, Any]]:
+    """Rule findings in the validation report's JSON form (docs/report.md), as a
+    worker record keeps its warnings (no personal data)."""
+    # The report's own serialisation, so stored findings read like a report's;
+    # a report's month plays no part in its findings' form.
+    report = Report(
+        rule_pack="", as_of=_NO_MONTH, findings=tuple(findings), segments=(), workers=()
+    )
+    out: list[dict[str, Any]] = report.to_dict()["findings"]
+    return out
+
+
+def finding_from(d: Mapping[str, Any]) -> Finding:
+    """A finding of :func:`findings_data` read back (``expected`` and ``fix`` in
+    their JSON form)."""
+    return Finding(
+        code=d["code"],
+        severity=Severity(d["severity"]),
+        path=d["path"],
+        message=d["message"],
+        message_zh=d["message_zh"],
+        procedure=d.get("procedure"),
+        related=d.get("related"),
+        expected=d.get("expected"),
+        fix=d.get("fix"),
+        field=d.get("field"),
+    )
+
+
+def rebased(f: Finding, index: int | None) -> Finding:
+    """A finding of :func:`~pension_collect.rules.check_worker` run with index 0,
+    with its paths where the caller has the worker: ``$.workers[index]...`` or,
+    without an index, relative to the worker (``$.history[2]``)."""
+    root = "$" if index is None else f"$.workers[{index}]"
+    related = None if f.related is None else _rebase(f.related, root)
+    return attrs.evolve(f, path=_rebase(f.path, root), related=related)
+
+
+def _rebase(path: str, root: str) -> str:
+    prefix = "$.workers[0]"
+    if path == prefix or path.startswith((prefix + ".", prefix + "[")):
+        return root + path[len(prefix) :]
+    return path
 
 
 # -- declarations --------------------------------------------------------------------------

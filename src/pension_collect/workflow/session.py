@@ -15,18 +15,26 @@ from __future__ import annotations
 import contextlib
 import datetime as _dt
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence, Sized
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
 import attrs
 
-from ..identity import canonical_id
+from ..identity import InvalidIdentityNumber, canonical_id
 from ..model import BureauRecord, Dossier, Employer, Worker, YearMonth
 from ..plugins import PluginHost
 from ..ports.events import DeclarationConcluded, DeclarationSubmitted, WorkerSaved
-from ..ports.storage import AuditEntry, Record, RecordKind, Storage, Transaction, Write
+from ..ports.storage import (
+    AuditEntry,
+    ConflictError,
+    Record,
+    RecordKind,
+    Storage,
+    Transaction,
+    Write,
+)
 from ..ports.transport import (
     DeclarationKind,
     DeclarationState,
@@ -39,7 +47,7 @@ from . import guards as G
 from . import records as R
 from ._audit import Audit
 from .printing import FormsPrinted, render_form
-from .records import StoredDeclaration, StoredWorker, WorkerStatus
+from .records import SaveBatch, SessionState, StoredDeclaration, StoredWorker, WorkerStatus
 
 __all__ = ["CONFIRMATION_COPIES", "CollectionSession"]
 
@@ -162,12 +170,12 @@ class CollectionSession:
 
     # -- queries ------------------------------------------------------------------------
 
-    def state(self) -> dict[str, Any]:
-        """The session's stored state (started, sync number, employer, ...); ``{}``
-        before :meth:`start`."""
+    def state(self) -> SessionState | None:
+        """Where the collection stands (started, sync number, employer, forms
+        printed, window visits); ``None`` before :meth:`start`."""
         with self._transaction() as tx:
             rec = tx.get(RecordKind.SESSION, self.unit_no, R.SESSION_KEY)
-            return {} if rec is None else rec.data
+        return None if rec is None else R.session_state(rec)
 
     def worker(self, key: str) -> StoredWorker:
         """A stored worker (remembering its version for the next save)."""
@@ -278,10 +286,25 @@ class CollectionSession:
     # -- [P3.2] verification forms ------------------------------------------------------
 
     def print_verification_forms(
-        self, keys: Iterable[str] | None = None, *, out_dir: str | Path | None = None
+        self,
+        keys: Iterable[str] | None = None,
+        *,
+        out_dir: str | Path | None = None,
+        name: str | int | None = None,
+        overwrite: bool = False,
+        progress: G.Progress | None = None,
     ) -> FormsPrinted:
-        """[P3.2] Print verification forms (核对表) for the selected workers (by key;
-        default: every person of the latest sync) and record them as printed."""
+        """[P3.2] Print verification forms (核对表) for the selected persons (by key;
+        default: every person of the latest sync) and record them as printed.
+
+        Only the bureau's persons are collected: a key the latest data sync does
+        not hold is refused (:class:`~pension_collect.workflow.PersonNotSynced`)
+        and nothing is printed. The file is ``out_dir/verification-<n>.pdf``
+        (next free ``n``) or ``name``; an existing file is refused
+        (:class:`~pension_collect.workflow.FormExists`) unless ``overwrite``.
+        ``progress(done, total)`` follows the drawing; cancelling it
+        (:class:`~pension_collect.workflow.Cancelled`) writes and records nothing.
+        """
         with self._transaction() as tx:
             sess = dict(self._session(tx).data)
             G.require_synced(sess)
@@ -289,6 +312,7 @@ class CollectionSession:
             synced = {r.key: r.data for r in tx.list(RecordKind.SYNCED, self.unit_no)}
             current = {k: v for k, v in synced.items() if v["sync_no"] == sess["sync_no"]}
             selected = sorted(current) if keys is None else [canonical_id(k) for k in keys]
+            G.require_in_sync(selected, current)
         dossier = self._form_dossier(sess, selected, current)
         printed = render_form(
             self.host,
@@ -296,7 +320,10 @@ class CollectionSession:
             dossier,
             pack=self._pack,
             out_dir=out_dir,
+            name=name,
+            overwrite=overwrite,
             workers=len(selected),
+            progress=progress,
         )
         with self._transaction() as tx:
             rec = self._session(tx)
@@ -328,39 +355,72 @@ class CollectionSession:
     # -- [P3.3a] window corrections -----------------------------------------------------
 
     def record_window_visit(self, key: str, note: str = "") -> None:
-        """[P3.3a]/[P3.4e] A worker had data corrected at the bureau window: a new
-        data sync (and new verification forms) is required before the next batch.
-        ``note`` must not hold a name or identity number."""
+        """[P3.3a]/[P3.4e]/[P3.7] A worker had data corrected at the bureau window:
+        a new data sync (and new verification forms) is required before the next
+        batch. The key must be a person of the latest sync or a stored worker
+        (:class:`~pension_collect.workflow.PersonNotSynced`). For a worker the
+        bureau failed, the visit answers that failure: the worker can be
+        collected again after the next sync. ``note`` must not hold a name or
+        identity number."""
+        key = canonical_id(key)
         with self._transaction() as tx:
             rec = self._session(tx)
-            self._put_session(tx, rec, {**rec.data, "needs_sync": True})
+            sess = rec.data
+            G.require_synced_once(sess)
+            synced = tx.get(RecordKind.SYNCED, self.unit_no, key)
+            current = () if synced is None or synced.data["sync_no"] != sess["sync_no"] else (key,)
+            stored = tx.get(RecordKind.WORKER, self.unit_no, key)
+            G.require_person(key, current, stored)
+            prev = None if stored is None else R.worker_from(stored)
+            visit = R.WindowVisit(
+                key=key,
+                sync_no=int(sess["sync_no"]),
+                failed_in=prev.declaration if prev is not None and prev.needs_window else None,
+                at=self._now(),
+            )
+            visits = {**sess.get("window_visits", {}), key: R.window_visit_data(visit)}
+            self._put_session(tx, rec, {**sess, "needs_sync": True, "window_visits": visits})
             tx.append_audit([self._audit.window_visit(key, note)])
 
     # -- [P3.4] collect and save --------------------------------------------------------
 
-    def save_worker(self, worker: Worker, *, expected_version: int | None = None) -> StoredWorker:
+    def save_worker(
+        self,
+        worker: Worker,
+        *,
+        expected_version: int | None = None,
+        index: int | None = None,
+    ) -> StoredWorker:
         """[P3.4] Save a worker's collection: all three parts collected [P3.4f],
-        no identity-number or name change [P3.3a], no rule error (warnings are
-        kept), verification form printed since the latest sync [P3.2]."""
+        a person of the latest data sync [P3.2], no identity-number or name
+        change [P3.3a], verification form printed from the latest sync [P3.2],
+        after a failure for a window-type reason a window visit and a newer sync
+        [P3.7], no rule error (warnings are kept).
+
+        ``index`` is where the caller keeps the worker (``$.workers[index]`` of
+        its dossier): the findings of a refused save
+        (:class:`~pension_collect.workflow.RuleErrors`) carry their paths under
+        it; without it their paths are relative to the worker
+        (``$.history[2]``), as are the warnings stored with the worker.
+        """
         key = self.key_of(worker)
         G.require_complete(worker, key)
         with self._transaction() as tx:
             sess = self._session(tx).data
             G.require_synced(sess)
-            G.require_verification_form(sess, key)
-            bureau = self._bureau_record(tx, sess, worker, key)
-            G.require_bureau_name(bureau, worker, key)
-            checked = attrs.evolve(
-                worker,
-                bureau=bureau,
-                person_no=worker.person_no or (bureau.person_no if bureau else None),
-            )
-            findings = check_worker(checked, pack=self._pack, as_of=self._as_of())
-            G.require_no_rule_errors(findings, key)
-            warnings = tuple(R.finding_dict(f) for f in findings if not f.is_error)
             old = tx.get(RecordKind.WORKER, self.unit_no, key)
             prev = None if old is None else R.worker_from(old)
             G.require_collectable(prev)
+            G.require_window_cleared(prev, sess)
+            bureau = self._bureau_record(tx, sess, worker, key)
+            G.require_verification_form(sess, key)
+            G.require_bureau_name(bureau, worker, key)
+            checked = attrs.evolve(
+                worker, bureau=bureau, person_no=worker.person_no or bureau.person_no
+            )
+            findings = check_worker(checked, pack=self._pack, as_of=self._as_of())
+            G.require_no_rule_errors([R.rebased(f, index) for f in findings], key)
+            warnings = tuple(R.rebased(f, None) for f in findings if not f.is_error)
             expected = self._seen.get(key, 0) if expected_version is None else expected_version
             stored = StoredWorker(
                 key=key,
@@ -370,6 +430,7 @@ class CollectionSession:
                 warnings=warnings,
                 failed_in=_failed_in(prev),
                 declaration=None if prev is None else prev.declaration,
+                outcome=None if prev is None else prev.outcome,
             )
             data = R.worker_data(stored)
             new = tx.put(RecordKind.WORKER, self.unit_no, key, data, expected_version=expected)
@@ -392,16 +453,63 @@ class CollectionSession:
                 key=key,
                 version=new.version,
                 actor=self.actor,
-                warnings=tuple(w["code"] for w in warnings),
+                warnings=tuple(w.code for w in warnings),
             )
         )
         return attrs.evolve(stored, version=new.version)
 
+    def save_workers(
+        self, workers: Iterable[Worker], *, progress: G.Progress | None = None
+    ) -> SaveBatch:
+        """[P3.4] Save many workers, each as :meth:`save_worker` does, each in its
+        own transaction (a worker saved is committed before the next is tried).
+
+        A worker that is refused (a :class:`~pension_collect.workflow.WorkflowError`,
+        a :class:`~pension_collect.ports.storage.ConflictError`, an invalid
+        identity number) is listed in :attr:`SaveBatch.refused` with its position
+        and the error, and the others go on; a store failure stops the batch
+        (what was saved before it stays saved). Findings carry
+        ``$.workers[i]`` paths, ``i`` the worker's position in ``workers``.
+
+        ``progress(done, total)`` is called after each worker (``total`` is
+        ``None`` when ``workers`` has no length). Returning ``False`` or raising
+        :class:`~pension_collect.workflow.Cancelled` stops the batch before the
+        next worker: :class:`~pension_collect.workflow.Cancelled` is raised with
+        ``done`` and ``committed`` (the keys saved); the workers after it are
+        untouched. The call after the last worker cannot cancel anything.
+        """
+        total = len(workers) if isinstance(workers, Sized) else None
+        with self._transaction() as tx:
+            G.require_synced(self._session(tx).data)
+        saved: list[StoredWorker] = []
+        refused: list[R.Refusal] = []
+        for i, worker in enumerate(workers):
+            try:
+                saved.append(self.save_worker(worker, index=i))
+            except (G.SessionClosed, G.NotStarted, G.SyncFirst):
+                raise  # the session's, not the worker's: no point going on
+            except (G.WorkflowError, ConflictError, InvalidIdentityNumber) as exc:
+                refused.append(R.Refusal(index=i, key=_key_or_none(worker), error=exc))
+            done = i + 1
+            if done == total:
+                if progress is not None:
+                    progress(done, total)
+                break
+            try:
+                G.report_progress(progress, done, total)
+            except G.Cancelled as exc:
+                exc.done, exc.total = done, total
+                exc.committed = tuple(w.key for w in saved)
+                raise
+        return SaveBatch(saved=tuple(saved), refused=tuple(refused))
+
     def _bureau_record(
         self, tx: Transaction, sess: dict[str, Any], worker: Worker, key: str
-    ) -> BureauRecord | None:
-        """The bureau's record of the worker from the latest sync; without one, the
-        worker's person number must not belong to another identity there."""
+    ) -> BureauRecord:
+        """The bureau's record of the worker from the latest sync [P3.2]. Without
+        one: :class:`~pension_collect.workflow.WindowOnlyChange` when the worker's
+        person number is held there under another identity number [P3.3a], else
+        :class:`~pension_collect.workflow.PersonNotSynced`."""
         synced = tx.get(RecordKind.SYNCED, self.unit_no, key)
         if synced is not None and synced.data["sync_no"] == sess["sync_no"]:
             return R.bureau_record(key, synced.data)
@@ -409,15 +517,24 @@ class CollectionSession:
             G.require_bureau_identity(
                 tx.list(RecordKind.SYNCED, self.unit_no), sess["sync_no"], worker, key
             )
-        return None
+        raise G.PersonNotSynced(keys=[key])
 
     # -- [P3.5] confirmation forms and [P3.4g] receipts ---------------------------------
 
     def print_confirmation_forms(
-        self, keys: Iterable[str] | None = None, *, out_dir: str | Path | None = None
+        self,
+        keys: Iterable[str] | None = None,
+        *,
+        out_dir: str | Path | None = None,
+        name: str | int | None = None,
+        overwrite: bool = False,
+        progress: G.Progress | None = None,
     ) -> FormsPrinted:
         """[P3.5] Print confirmation forms (确认表, 3 copies) of collected workers
-        (default: every worker collected and not yet declared)."""
+        (default: every worker collected and not yet declared) into
+        ``out_dir/confirmation-<n>.pdf`` or ``name`` (as
+        :meth:`print_verification_forms`). A worker saved again while the forms
+        were drawn is not marked printed (:class:`~pension_collect.ports.storage.ConflictError`)."""
         with self._transaction() as tx:
             sess = self._session(tx).data
             recs = {sw.key: sw for sw in self._workers(tx)}
@@ -438,17 +555,30 @@ class CollectionSession:
             pack=self._pack,
             out_dir=out_dir,
             copies=CONFIRMATION_COPIES,
+            name=name,
+            overwrite=overwrite,
+            progress=progress,
         )
         self._mark(
             selected,
             "forms.confirmation",
             f"confirmation form printed ({CONFIRMATION_COPIES} copies)",
             {"confirmation_printed": True},
+            versions={k: recs[k].version for k in selected},
         )
         return printed
 
-    def print_summary_sheet(self, *, out_dir: str | Path | None = None) -> FormsPrinted:
-        """[P3.6] Print the summary sheet (汇总表) of the confirmation forms handed in."""
+    def print_summary_sheet(
+        self,
+        *,
+        out_dir: str | Path | None = None,
+        name: str | int | None = None,
+        overwrite: bool = False,
+        progress: G.Progress | None = None,
+    ) -> FormsPrinted:
+        """[P3.6] Print the summary sheet (汇总表) of the confirmation forms handed
+        in, into ``out_dir/summary-<n>.pdf`` or ``name`` (as
+        :meth:`print_verification_forms`)."""
         with self._transaction() as tx:
             sess = self._session(tx).data
             stored = self._workers(tx)
@@ -456,7 +586,16 @@ class CollectionSession:
             sw.worker for sw in stored if sw.status is WorkerStatus.COLLECTED and sw.form_received
         )
         dossier = Dossier(employer=R.employer_from(sess), workers=workers, as_of=self._as_of())
-        return render_form(self.host, "summary", dossier, pack=self._pack, out_dir=out_dir)
+        return render_form(
+            self.host,
+            "summary",
+            dossier,
+            pack=self._pack,
+            out_dir=out_dir,
+            name=name,
+            overwrite=overwrite,
+            progress=progress,
+        )
 
     def record_received(
         self, keys: Iterable[str], *, form: bool = True, handbook: bool = True
@@ -480,20 +619,28 @@ class CollectionSession:
         self._mark(selected, "worker.received", f"{what} received", changes)
 
     def _mark(
-        self, keys: Sequence[str], action: str, message: str, changes: dict[str, Any]
+        self,
+        keys: Sequence[str],
+        action: str,
+        message: str,
+        changes: dict[str, Any],
+        *,
+        versions: dict[str, int] | None = None,
     ) -> None:
-        """Set ``changes`` in each worker's record, with one audit entry each."""
+        """Set ``changes`` in each worker's record, with one audit entry each; all
+        or none. ``versions``: the version each record must still have."""
         with self._transaction() as tx:
             self._session(tx)
             entries = []
             for key in keys:
                 rec = G.require_worker(tx.get(RecordKind.WORKER, self.unit_no, key), key)
+                expected = rec.version if versions is None else versions[key]
                 new = tx.put(
                     RecordKind.WORKER,
                     self.unit_no,
                     key,
                     {**rec.data, **changes},
-                    expected_version=rec.version,
+                    expected_version=expected,
                 )
                 self._seen[key] = new.version
                 before = {k: rec.data.get(k) for k in changes}
@@ -692,6 +839,13 @@ class CollectionSession:
                 )
             )
         return entries
+
+
+def _key_or_none(worker: Worker) -> str | None:
+    try:
+        return canonical_id(worker.id_number)
+    except InvalidIdentityNumber:
+        return None
 
 
 def _failed_in(prev: StoredWorker | None) -> str | None:
