@@ -175,7 +175,7 @@ class _Recorder:
 
 
 class RecordingDocument:
-    """A :class:`~pension_collect.render.paint.Document` that records every page."""
+    """A :class:`~pension_collect.adapters.pdf.paint.Document` that records every page."""
 
     def __init__(self) -> None:
         self.pages = 0

@@ -309,7 +309,7 @@ class _Replacement:
 
 
 class TestReplacingTheBuiltIn:
-    """The built-in pack is registered ``trylast`` with ``default=True``: a plugin replaces it."""
+    """The built-in pack is registered with ``default=True``: a plugin replaces it."""
 
     def test_plugin_replaces_the_built_in(self) -> None:
         """A plugin's weihai-2013 is the one the host serves."""
@@ -318,7 +318,8 @@ class TestReplacingTheBuiltIn:
         assert pack.codes == ("local.always",)
 
     def test_replacement_registered_after_the_host(self) -> None:
-        """Registering the replacement on a live host replaces it too (trylast)."""
+        """Registering the replacement on a live host replaces it too (the registry's
+        default rule, not the hook order)."""
         h = host()
         assert h.rule_pack().title != "Weihai, locally amended"
         h.register(_Replacement())

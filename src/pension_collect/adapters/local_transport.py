@@ -27,7 +27,8 @@ def _wire(data: Any) -> Any:
 
 
 class LocalTransport:
-    """A transport to a :class:`~pension_collect.adapters.reference_bureau.ReferenceBureau` in this process.
+    """A transport to a reference bureau in this process
+    (:class:`~pension_collect.adapters.reference_bureau.ReferenceBureau`).
 
     ``bureau`` is the bureau to call (option of the ``local:`` URL); a fresh,
     empty one is made when none is given.
