@@ -161,11 +161,11 @@ class TestSecondPack:
         )
         report = pension_collect.check(dossier, host=host(second_pack), today=TODAY)
         assert report.rule_pack == "acme-2020"
-        (split,) = [f for f in report.for_worker(0) if f.code == "history.crosses-account-start"]
-        assert [(s["start"], s["end"]) for s in split.fix["segments"]] == [
-            ("1997-06", "1997-12"),
-            ("1998-01", "1998-06"),
-        ]
+        (cut,) = [f for f in report.for_worker(0) if f.code == "history.crosses-account-start"]
+        # An enterprise period is cut at the pack's own account start (1998-01).
+        assert cut.fix["action"] == "cut"
+        assert [(s["start"], s["end"]) for s in cut.fix["segments"]] == [("1997-06", "1997-12")]
+        assert cut.fix["dropped"] == {"start": "1998-01", "end": "1998-06"}
         # Worker 2 of the example has no personal number: the pack's own rule.
         assert [f.path for f in report.findings if f.code == "acme.person-no"] == ["$.workers[2]"]
 
