@@ -135,8 +135,9 @@ class FieldValueError(PensionCollectError, ValueError):
 
     ``class_name`` and ``field`` name it (``Segment.total``); ``message`` and
     ``message_zh`` say what the field takes and what it was given -- by type
-    (``float``, ``a str that is not a "YYYY-MM" month``), never the value
-    itself, which may be a name or an identity number.
+    (``float``, ``a str that is not a month 01..12 of 1900..2199``), never
+    the value itself, which may be a name or an identity number. The
+    dossier reader puts ``message`` under the field's JSON path.
     """
 
     code = "model.field-value"
