@@ -1107,3 +1107,39 @@ class TestProgressAndCancel:
         assert calls == [(1, 3), (2, 3), (3, 3)]
         assert _forms(out) == ["verification-1.pdf"]
         assert printed.files
+
+    def test_follow_every_declaration_and_cancel_between(self, ps: Setup) -> None:
+        """follow() refreshes each declaration not concluded, reporting after each;
+        cancelled after the first, the second is left as it was, whole."""
+        ps.session.start()
+        ps.session.sync()
+        ps.session.collect_employer(ps.dossier.employer)
+        ps.session.submit_employer_declaration()
+        ps.session.print_verification_forms()
+        ps.session.save_workers(ps.workers)
+        ps.session.print_confirmation_forms()
+        ps.session.record_received(ps.keys)
+        ps.session.submit_declaration()
+        ps.bureau.settle()
+        calls: list[tuple[int, int | None]] = []
+
+        def once(done: int, total: int | None) -> bool:
+            calls.append((done, total))
+            return False
+
+        with pytest.raises(Cancelled) as info:
+            ps.session.follow(progress=once)
+        assert calls == [(1, 2)]
+        assert info.value.committed == ("employer-1",)
+        states = {d.key: d.state for d in ps.session.declarations()}
+        assert states == {
+            "employer-1": DeclarationState.SUCCEEDED,
+            "workers-1": DeclarationState.SUBMITTED,
+        }
+        assert {w.status for w in ps.session.workers()} == {WorkerStatus.SUBMITTED}
+        calls.clear()
+        followed = ps.session.follow(progress=lambda d, t: calls.append((d, t)) is None)
+        assert [(d.key, d.state) for d in followed] == [("workers-1", DeclarationState.SUCCEEDED)]
+        assert calls == [(1, 1)]
+        assert {w.status for w in ps.session.workers()} == {WorkerStatus.ACCEPTED}
+        assert ps.session.follow() == ()

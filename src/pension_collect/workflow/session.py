@@ -482,25 +482,17 @@ class CollectionSession:
         with self._transaction() as tx:
             G.require_synced(self._session(tx).data)
         saved: list[StoredWorker] = []
+        keys: list[str] = []
         refused: list[R.Refusal] = []
         for i, worker in enumerate(workers):
             try:
                 saved.append(self.save_worker(worker, index=i))
+                keys.append(saved[-1].key)
             except (G.SessionClosed, G.NotStarted, G.SyncFirst):
                 raise  # the session's, not the worker's: no point going on
             except (G.WorkflowError, ConflictError, InvalidIdentityNumber) as exc:
                 refused.append(R.Refusal(index=i, key=_key_or_none(worker), error=exc))
-            done = i + 1
-            if done == total:
-                if progress is not None:
-                    progress(done, total)
-                break
-            try:
-                G.report_progress(progress, done, total)
-            except G.Cancelled as exc:
-                exc.done, exc.total = done, total
-                exc.committed = tuple(w.key for w in saved)
-                raise
+            _between(progress, i + 1, total, keys)
         return SaveBatch(saved=tuple(saved), refused=tuple(refused))
 
     def _bureau_record(
@@ -646,6 +638,29 @@ class CollectionSession:
                 before = {k: rec.data.get(k) for k in changes}
                 entries.append(self._audit.worker_marked(key, action, message, before, changes))
             tx.append_audit(entries)
+
+    # -- [P3.7] following every declaration -------------------------------------------
+
+    def follow(self, *, progress: G.Progress | None = None) -> tuple[StoredDeclaration, ...]:
+        """[P3.7] Ask the bureau about every submitted declaration not concluded
+        yet, oldest first, each with :meth:`refresh` (its own transaction: a
+        declaration and its workers' outcomes are recorded all or nothing);
+        returns them as they now stand. A draft not yet sent is left to
+        :meth:`submit_declaration`.
+
+        ``progress(done, total)`` is called after each declaration; returning
+        ``False`` or raising :class:`~pension_collect.workflow.Cancelled` stops
+        before the next one with :class:`~pension_collect.workflow.Cancelled`
+        (``committed``: the declarations refreshed).
+        """
+        pending = [d for d in self.declarations() if not d.state.concluded and d.bureau_id]
+        followed: list[StoredDeclaration] = []
+        keys: list[str] = []
+        for i, decl in enumerate(pending):
+            followed.append(self.refresh(decl.key))
+            keys.append(decl.key)
+            _between(progress, i + 1, len(pending), keys)
+        return tuple(followed)
 
     # -- [P3.6] submit ------------------------------------------------------------------
 
@@ -839,6 +854,23 @@ class CollectionSession:
                 )
             )
         return entries
+
+
+def _between(
+    progress: G.Progress | None, done: int, total: int | None, committed: Sequence[str]
+) -> None:
+    """After ``done`` of ``total`` items of a long step: tell ``progress``, whose
+    cancel stops the step (:class:`~pension_collect.workflow.Cancelled` naming
+    the ``committed`` keys). The call after the last item cannot cancel anything."""
+    if done == total:
+        if progress is not None:
+            progress(done, total)
+        return
+    try:
+        G.report_progress(progress, done, total)
+    except G.Cancelled as exc:
+        exc.done, exc.total, exc.committed = done, total, tuple(committed)
+        raise
 
 
 def _key_or_none(worker: Worker) -> str | None:
