@@ -49,6 +49,7 @@ from workflow_fixtures import (
     many_workers,
     sqlite_url,
     to_collecting,
+    to_declared,
     to_ready,
 )
 
@@ -671,7 +672,7 @@ class TestOnlyTheBureausPersons:
         """A worker the bureau holds under another employer at the latest sync can
         be neither printed nor saved; after the transfer and a sync, both work."""
         _move(ps, ps.keys[2], OTHER_UNIT)
-        to_collecting_without_forms(ps)
+        to_declared(ps)
         with pytest.raises(PersonNotSynced):
             ps.session.print_verification_forms([ps.keys[2]])
         with pytest.raises(PersonNotSynced) as info:
@@ -696,7 +697,7 @@ class TestOnlyTheBureausPersons:
     def test_default_selection_is_the_latest_sync(self, ps: Setup) -> None:
         """Without keys the forms are printed for exactly the persons of the latest sync."""
         _move(ps, ps.keys[1], OTHER_UNIT)
-        to_collecting_without_forms(ps)
+        to_declared(ps)
         printed = ps.session.print_verification_forms()
         assert printed.workers == 2
         state = ps.session.state()
@@ -720,16 +721,6 @@ class TestOnlyTheBureausPersons:
         assert state is not None
         assert state.needs_sync
         assert list(state.window_visits) == [ps.keys[0]]
-
-
-def to_collecting_without_forms(s: Setup) -> None:
-    """Start, sync, employer collected and declared (and concluded); no forms yet."""
-    s.session.start()
-    s.session.sync()
-    s.session.collect_employer(s.dossier.employer)
-    decl = s.session.submit_employer_declaration()
-    s.bureau.settle()
-    s.session.refresh(decl.key)
 
 
 class TestNamesComparedAsTheRulesDo:
@@ -984,7 +975,7 @@ class TestPrintsNeverOverwrite:
     def test_each_print_gets_the_next_number(self, ps: Setup, tmp_path: Path) -> None:
         """Printing twice into one folder writes verification-1.pdf, then -2; a file
         already there (even one the program did not write) is never replaced."""
-        to_collecting_without_forms(ps)
+        to_declared(ps)
         out = tmp_path / "forms"
         out.mkdir()
         (out / "verification-1.pdf").write_bytes(b"the clerk's own file")
@@ -1085,7 +1076,7 @@ class TestProgressAndCancel:
     def test_print_reports_and_a_cancel_leaves_nothing(self, ps: Setup, tmp_path: Path) -> None:
         """A print reports as the renderer goes from worker to worker; cancelled,
         it leaves no file (not even a temporary one) and records nothing."""
-        to_collecting_without_forms(ps)
+        to_declared(ps)
         out = tmp_path / "forms"
         calls: list[tuple[int, int | None]] = []
 

@@ -86,14 +86,19 @@ def make_setup(storage_url: str = "memory:", *, plugins: list[Any] | None = None
     return Setup(dossier, bureau, session, storage, clock, host, keys_of(dossier))
 
 
-def to_collecting(s: Setup) -> None:
-    """Start, sync, employer collected and declared (and concluded), forms printed."""
+def to_declared(s: Setup) -> None:
+    """Start, sync, employer collected and declared (and concluded); no forms yet."""
     s.session.start()
     s.session.sync()
     s.session.collect_employer(s.dossier.employer)
     decl = s.session.submit_employer_declaration()
     s.bureau.settle()
     s.session.refresh(decl.key)
+
+
+def to_collecting(s: Setup) -> None:
+    """Start, sync, employer collected and declared (and concluded), forms printed."""
+    to_declared(s)
     s.session.print_verification_forms(s.keys)
 
 
