@@ -110,6 +110,8 @@ class Audit:
         return self.entry(action, RecordKind.WORKER, key, message, before=before, after=changes)
 
     def worker_submitted(self, key: str, declaration: str, previous: str) -> AuditEntry:
+        # ``after`` holds every field the step changes: replaying a worker's log
+        # gives its record (records.logged_worker_data)
         return self.entry(
             "worker.submitted",
             RecordKind.WORKER,
@@ -117,7 +119,7 @@ class Audit:
             f"declared in {declaration}",
             declaration=declaration,
             before={"status": previous},
-            after={"status": WorkerStatus.SUBMITTED.value},
+            after={"status": WorkerStatus.SUBMITTED.value, "declaration": declaration},
         )
 
     def worker_concluded(
@@ -128,6 +130,7 @@ class Audit:
         previous: str,
         status: WorkerStatus,
         verdict: dict[str, Any],
+        failed_in: str | None,
     ) -> AuditEntry:
         return self.entry(
             "worker.accepted" if outcome.succeeded else "worker.failed",
@@ -138,13 +141,18 @@ class Audit:
             else f"the bureau failed the worker ({outcome.code}); collect again",
             declaration=declaration,
             before={"status": previous},
-            after={"status": status.value, "outcome": verdict},
+            after={"status": status.value, "outcome": verdict, "failed_in": failed_in},
         )
 
     # -- declarations ---------------------------------------------------------------------
 
     def declaration_created(
-        self, key: str, kind: DeclarationKind, workers: int, linked_to: str | None
+        self,
+        key: str,
+        kind: DeclarationKind,
+        workers: int,
+        linked_to: str | None,
+        payload_digest: str,
     ) -> AuditEntry:
         return self.entry(
             "declaration.created",
@@ -153,6 +161,7 @@ class Audit:
             f"{kind.value} declaration drafted with {workers} workers"
             + (f", re-collecting {linked_to}" if linked_to else ""),
             declaration=key,
+            after={"payload_digest": payload_digest},
         )
 
     def declaration_submitted(
@@ -181,4 +190,26 @@ class Audit:
             declaration=key,
             before={"state": previous.value},
             after={"state": status.state.value},
+        )
+
+    def declaration_refused(self, key: str, kind: DeclarationKind, code: str) -> AuditEntry:
+        return self.entry(
+            "declaration.refused",
+            RecordKind.DECLARATION,
+            key,
+            f"{kind.value} declaration refused by the bureau as a whole ({code})",
+            declaration=key,
+            before={"state": DeclarationState.DRAFT.value},
+            after={"state": DeclarationState.FAILED.value},
+        )
+
+    def worker_returned(self, key: str, declaration: str) -> AuditEntry:
+        return self.entry(
+            "worker.returned",
+            RecordKind.WORKER,
+            key,
+            f"{declaration} was refused by the bureau; the worker is to be declared again",
+            declaration=declaration,
+            before={"status": WorkerStatus.SUBMITTED.value},
+            after={"status": WorkerStatus.COLLECTED.value},
         )

@@ -17,7 +17,7 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import Any, ClassVar, TypeAlias
 
 from ..errors import PensionCollectError
-from ..identity import canonical_name, mask
+from ..identity import canonical_id, canonical_name, mask
 from ..model import BureauRecord, Employer, Worker
 from ..ports.storage import Record
 from ..ports.transport import DeclarationKind, DeclarationState, DeclarationStatus
@@ -39,8 +39,10 @@ __all__ = [
     "PersonNotSynced",
     "Progress",
     "RecollectionIncomplete",
+    "RecordChangedOutside",
     "RuleErrors",
     "SessionClosed",
+    "SignedFormMismatch",
     "SyncFirst",
     "SyncRequired",
     "UnknownWorker",
@@ -542,3 +544,124 @@ def report_progress(progress: Progress | None, done: int, total: int | None) -> 
         err = Cancelled()
         err.done, err.total = done, total
         raise err
+
+
+# -- submitting exactly what was signed (appended with its errors) ---------------------------
+
+
+class RecordChangedOutside(WorkflowError):
+    """A stored record was changed outside the collection: a worker record whose
+    identity number is not its key or whose data is not what its audit log
+    says (a forged status or receipt, an edited amount), or a declaration
+    draft whose payload is not the one created. ``keys`` are the workers
+    (masked); ``details`` one entry each: ``worker`` (masked) or
+    ``declaration``, ``problem`` (``identity``, ``audit``, ``payload``) and
+    ``fields`` (the record's fields that differ, names only)."""
+
+    code = "workflow.record-changed-outside"
+    procedure = "P3.6"
+    default = (
+        "a stored record was changed outside the collection (it does not match its key "
+        "or its audit log); nothing was submitted: restore the record from a backup or "
+        "from its audit log (or, for a worker still to be declared, check the data and "
+        "save the worker again), then print the confirmation form again, have it signed "
+        "and record it received",
+        "存储中的记录在采集流程之外被改动(与其键或审计日志不符),未提交申报:"
+        "请从备份或审计日志恢复该记录(尚未申报的职工也可核对数据后重新保存),"
+        "然后重新打印确认表、由职工签字并登记收回",
+    )
+
+
+class SignedFormMismatch(WorkflowError):
+    """A worker's stored data no longer matches the digest of the confirmation
+    form that was signed (or no digest of a printed form is stored). ``keys``
+    are the workers (masked); ``details`` one entry each: ``worker`` (masked),
+    ``signed`` and ``stored`` (the first 8 digits of each digest: the check
+    code 校验码 printed on the form, to compare with the paper)."""
+
+    code = "workflow.signed-form-mismatch"
+    procedure = "P3.5"
+    default = (
+        "the worker's stored data no longer matches the confirmation form that was "
+        "signed; nothing was submitted: print the confirmation form again, have it "
+        "signed, record it received, then submit",
+        "该职工存储的数据与已签字的确认表不一致,未提交申报:"
+        "请重新打印确认表并由职工签字、登记收回后再提交",
+    )
+
+
+_NONE = object()
+
+
+def require_as_logged(
+    checks: Iterable[tuple[StoredWorker, Mapping[str, Any], Mapping[str, Any] | None]],
+) -> None:
+    """[P3.6] Every worker record is what the collection wrote. ``checks`` gives
+    each stored worker with its record's data and the data its audit log gives
+    (:func:`~pension_collect.workflow.records.logged_worker_data`): the worker's
+    identity number must be its key, and the two data must be equal. All that
+    are not are named in one :class:`RecordChangedOutside`."""
+    keys: list[str] = []
+    details: list[dict[str, Any]] = []
+    for sw, data, logged in checks:
+        if canonical_id(sw.worker.id_number) != sw.key:
+            keys.append(sw.key)
+            details.append({"worker": mask(sw.key), "problem": "identity", "fields": ["worker"]})
+        elif logged is None or dict(logged) != dict(data):
+            theirs = {} if logged is None else logged
+            fields = sorted(
+                f for f in set(data) | set(theirs) if data.get(f, _NONE) != theirs.get(f, _NONE)
+            )
+            keys.append(sw.key)
+            details.append({"worker": mask(sw.key), "problem": "audit", "fields": fields})
+    if keys:
+        raise RecordChangedOutside(keys=keys, details=details)
+
+
+def require_as_signed(
+    batch: Sequence[StoredWorker], signed: Mapping[str, str | None], current: Mapping[str, str]
+) -> None:
+    """[P3.5]/[P3.6] Each worker to declare is what its signed confirmation form
+    shows: ``signed`` is the digest stored when the form was printed (``None``:
+    none), ``current`` the digest of the stored data printed again with the
+    same cut-off month. All that differ are named in one :class:`SignedFormMismatch`."""
+    wrong = [w.key for w in batch if signed.get(w.key) is None or signed[w.key] != current[w.key]]
+    if wrong:
+        raise SignedFormMismatch(
+            keys=wrong,
+            details=[
+                {
+                    "worker": mask(k),
+                    "signed": (signed.get(k) or "")[:8] or None,
+                    "stored": current[k][:8],
+                }
+                for k in wrong
+            ],
+        )
+
+
+def require_draft_as_created(
+    key: str, payload_digest: str, stored: str | None, logged: str | None
+) -> None:
+    """[P3.6] A declaration draft about to be sent (again) carries the payload it
+    was created with: the digest of its payload, the one stored with it and the
+    one its ``declaration.created`` audit entry logged agree."""
+    if not (payload_digest == stored == logged):
+        raise RecordChangedOutside(
+            details=[{"declaration": key, "problem": "payload", "fields": ["payload"]}]
+        )
+
+
+def require_employer_declaration_settled(latest: StoredDeclaration | None) -> None:
+    """[P3.1] Changed employer information is declared only when the bureau has
+    finished with the previous employer declaration."""
+    if latest is not None and latest.state in (
+        DeclarationState.SUBMITTED,
+        DeclarationState.PROCESSING,
+    ):
+        raise DeclarationInFlight(
+            "the employer declaration is still submitted or processing; wait for its "
+            "result before declaring changed employer information",
+            "单位信息申报尚在处理中,请等待处理结果后再申报变更后的单位信息",
+            details=[latest.key],
+        )

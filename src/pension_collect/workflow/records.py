@@ -11,6 +11,8 @@ that was damaged in the store raises
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from enum import StrEnum
 from typing import Any, TypeVar
@@ -21,7 +23,7 @@ from ..dossier import make_converter, problems_of
 from ..errors import Problem
 from ..identity import canonical_id, mask
 from ..model import BureauRecord, Employer, Worker, YearMonth
-from ..ports.storage import CorruptRecord, Record, RecordKind
+from ..ports.storage import AuditEntry, CorruptRecord, Record, RecordKind
 from ..ports.transport import DeclarationKind, DeclarationState, WorkerOutcome
 from ..rules import Finding, Report, Severity
 
@@ -499,3 +501,35 @@ def declaration_order(key: str) -> tuple[str, int]:
     """Sort key of session declaration keys: ``workers-2`` before ``workers-10``."""
     kind, _, n = key.rpartition("-")
     return (kind, int(n) if n.isdigit() else 0)
+
+
+# -- submitting exactly what was signed ------------------------------------------------------
+
+CONFIRMATION_FIELD = "confirmation"
+"""The field of a worker record that holds what its confirmation form printed:
+``{"digest": <32 hex digits>, "print_until": "YYYY-MM" | None}`` (the digest
+is :func:`~pension_collect.ports.forms.printed_digest`, the one in the form's
+QR code; its first 8 digits are printed as 校验码). Saving the worker again
+leaves it out: the print is stale."""
+
+
+def payload_digest(payload: Mapping[str, Any]) -> str:
+    """SHA-256 (hex) of a declaration's payload as canonical JSON: what a draft
+    stores and its ``declaration.created`` audit entry logs, so a draft resent
+    after a crash is checked to be the one created."""
+    text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def logged_worker_data(trail: Sequence[AuditEntry]) -> dict[str, Any] | None:
+    """A worker record's data as its audit log (oldest first) gives it: the
+    ``after`` of the latest ``worker.saved`` entry (the whole record) with the
+    ``after`` of each later entry laid over it (every step that changes a
+    worker record logs the fields it sets). ``None`` without a save."""
+    data: dict[str, Any] | None = None
+    for entry in trail:
+        if entry.action == "worker.saved":
+            data = dict(entry.after or {})
+        elif data is not None and entry.after:
+            data.update(entry.after)
+    return data

@@ -26,6 +26,7 @@ from ..identity import InvalidIdentityNumber, canonical_id
 from ..model import BureauRecord, Dossier, Employer, Worker, YearMonth
 from ..plugins import PluginHost
 from ..ports.events import DeclarationConcluded, DeclarationSubmitted, WorkerSaved
+from ..ports.forms import forms_input_from_workers, printed_digest
 from ..ports.storage import (
     AuditEntry,
     ConflictError,
@@ -36,6 +37,7 @@ from ..ports.storage import (
     Write,
 )
 from ..ports.transport import (
+    BureauError,
     DeclarationKind,
     DeclarationState,
     DeclarationStatus,
@@ -275,13 +277,16 @@ class CollectionSession:
             tx.append_audit([self._audit.employer_collected(before, sess["employer"])])
 
     def submit_employer_declaration(self) -> StoredDeclaration:
-        """[P3.1] Submit the employer-information declaration (allowed at once)."""
-        with self._transaction() as tx:
-            sess = self._session(tx).data
-            G.require_synced(sess)
-            G.require_employer_to_declare(sess)
-            payload = {"employer": sess["employer"]}
-        return self._submit(DeclarationKind.EMPLOYER, payload, workers=(), linked_to=None)
+        """[P3.1] Submit the employer-information declaration (allowed at once).
+
+        As safe to call again as :meth:`submit_declaration`: a draft left by a
+        crash, a lost answer or a transport error is sent again with its key.
+        Employer information declared already (and not failed) is not declared
+        twice: that declaration is returned. Changed information is declared
+        anew once the bureau has finished with the previous declaration
+        (:class:`~pension_collect.workflow.DeclarationInFlight` until then)."""
+        out = self._claim(DeclarationKind.EMPLOYER, self._draft_employer)
+        return out if isinstance(out, StoredDeclaration) else self._send(out)
 
     # -- [P3.2] verification forms ------------------------------------------------------
 
@@ -557,6 +562,7 @@ class CollectionSession:
             f"confirmation form printed ({CONFIRMATION_COPIES} copies)",
             {"confirmation_printed": True},
             versions={k: recs[k].version for k in selected},
+            per_key=self._confirmation_printed(dossier, selected),
         )
         return printed
 
@@ -618,25 +624,28 @@ class CollectionSession:
         changes: dict[str, Any],
         *,
         versions: dict[str, int] | None = None,
+        per_key: dict[str, dict[str, Any]] | None = None,
     ) -> None:
         """Set ``changes`` in each worker's record, with one audit entry each; all
-        or none. ``versions``: the version each record must still have."""
+        or none. ``versions``: the version each record must still have;
+        ``per_key``: more changes for each worker."""
         with self._transaction() as tx:
             self._session(tx)
             entries = []
             for key in keys:
                 rec = G.require_worker(tx.get(RecordKind.WORKER, self.unit_no, key), key)
                 expected = rec.version if versions is None else versions[key]
+                these = changes if per_key is None else {**changes, **per_key[key]}
                 new = tx.put(
                     RecordKind.WORKER,
                     self.unit_no,
                     key,
-                    {**rec.data, **changes},
+                    {**rec.data, **these},
                     expected_version=expected,
                 )
                 self._seen[key] = new.version
-                before = {k: rec.data.get(k) for k in changes}
-                entries.append(self._audit.worker_marked(key, action, message, before, changes))
+                before = {k: rec.data.get(k) for k in these}
+                entries.append(self._audit.worker_marked(key, action, message, before, these))
             tx.append_audit(entries)
 
     # -- [P3.7] following every declaration -------------------------------------------
@@ -665,79 +674,209 @@ class CollectionSession:
     # -- [P3.6] submit ------------------------------------------------------------------
 
     def submit_declaration(self) -> StoredDeclaration:
-        """[P3.6] Submit one declaration of every collected worker. After a failure
+        """[P3.6] Submit one declaration of the collected workers. After a failure
         ([P3.7]) it holds exactly the re-collected workers and links to the
-        declaration that failed them."""
-        with self._transaction() as tx:
-            sess = self._session(tx).data
-            G.require_synced(sess)
-            G.require_employer_declared(sess)
-            decls = [R.declaration_from(r) for r in tx.list(RecordKind.DECLARATION, self.unit_no)]
-            for d in decls:
-                if d.state is DeclarationState.DRAFT and d.kind is DeclarationKind.WORKERS:
-                    return self._send(d)  # resume a submission cut short
-            G.require_nothing_in_flight(decls)
-            workers = self._workers(tx)
+        declaration that failed them.
+
+        Safe to call again after anything (docs/workflow.md, "Submitting
+        safely"): one transaction checks that nothing is being sent, stores the
+        declaration as a draft with its idempotency key and claims its workers;
+        the bureau is called outside any transaction; a second transaction
+        records its answer. A draft left by a crash, a lost answer or a
+        transport error, by this session or another, is sent again with the
+        same key, so the bureau holds one declaration; two sessions submitting
+        at once send the same draft. When the bureau refuses the declaration as
+        a whole (:class:`~pension_collect.ports.transport.BureauError`, raised
+        again here) the draft is closed as failed and its workers are
+        collected again, to be declared in the next one.
+
+        A new declaration is made only when every worker record matches its
+        key and its audit log
+        (:class:`~pension_collect.workflow.RecordChangedOutside`) and each
+        worker declared matches the digest of its signed confirmation form
+        (:class:`~pension_collect.workflow.SignedFormMismatch`): what is sent
+        is what was signed.
+        """
+        out = self._claim(DeclarationKind.WORKERS, self._draft_workers)
+        return out if isinstance(out, StoredDeclaration) else self._send(out)
+
+    def _claim(
+        self,
+        kind: DeclarationKind,
+        make: Callable[[Transaction, dict[str, Any], list[Record]], _Outgoing | StoredDeclaration],
+    ) -> _Outgoing | StoredDeclaration:
+        """In one transaction: the draft of ``kind`` waiting to be sent (sent
+        again, with its key), else what ``make`` decides: a new draft, or a
+        declaration that needs none. Checking and creating are one transaction,
+        so of two sessions at once the second finds the first one's draft; a
+        store that lets both try tells the second (ConflictError), which looks
+        again."""
+        attempts = _CLAIM_ATTEMPTS
+        while True:
+            try:
+                with self._transaction() as tx:
+                    sess = self._session(tx).data
+                    recs = tx.list(RecordKind.DECLARATION, self.unit_no)
+                    for rec in recs:
+                        d = R.declaration_from(rec)
+                        if d.kind is kind and d.state is DeclarationState.DRAFT:
+                            return self._outgoing(tx, rec)
+                    return make(tx, sess, recs)
+            except ConflictError:
+                attempts -= 1
+                if not attempts:
+                    raise
+
+    def _draft_workers(
+        self, tx: Transaction, sess: dict[str, Any], recs: list[Record]
+    ) -> _Outgoing:
+        decls = [R.declaration_from(r) for r in recs]
+        G.require_synced(sess)
+        G.require_employer_declared(sess)
+        G.require_nothing_in_flight(decls)
+        workers, data = self._workers_as_logged(tx)
         batch = G.require_submittable(workers)
+        employer = R.employer_from(sess)
+        signed: dict[str, str | None] = {}
+        current: dict[str, str] = {}
+        for sw in batch:
+            printed = data[sw.key].get(R.CONFIRMATION_FIELD)
+            printed = printed if isinstance(printed, dict) else {}
+            signed[sw.key] = printed.get("digest")
+            current[sw.key] = _confirmation_digests(
+                employer, [sw.worker], self._pack, self._as_of(), printed.get("print_until")
+            )[1][0]
+        G.require_as_signed(batch, signed, current)
         linked = sorted({w.failed_in for w in batch if w.failed_in}, key=R.declaration_order)
-        return self._submit(
+        return self._new_draft(
+            tx,
+            decls,
             DeclarationKind.WORKERS,
             R.workers_payload(batch),
             workers=tuple(w.key for w in batch),
             linked_to=linked[-1] if linked else None,
         )
 
-    def _submit(
+    def _workers_as_logged(
+        self, tx: Transaction
+    ) -> tuple[list[StoredWorker], dict[str, dict[str, Any]]]:
+        """Every stored worker, each checked against its key and its audit log."""
+        recs = tx.list(RecordKind.WORKER, self.unit_no)
+        workers = [R.worker_from(r) for r in recs]
+        G.require_as_logged(
+            (
+                sw,
+                rec.data,
+                R.logged_worker_data(tx.audit(self.unit_no, subject=(RecordKind.WORKER, rec.key))),
+            )
+            for sw, rec in zip(workers, recs, strict=True)
+        )
+        return workers, {r.key: r.data for r in recs}
+
+    def _draft_employer(
+        self, tx: Transaction, sess: dict[str, Any], recs: list[Record]
+    ) -> _Outgoing | StoredDeclaration:
+        G.require_synced(sess)
+        G.require_employer_to_declare(sess)
+        payload = {"employer": sess["employer"]}
+        mine = [r for r in recs if r.data.get("kind") == DeclarationKind.EMPLOYER.value]
+        latest = max(mine, key=lambda r: R.declaration_order(r.key), default=None)
+        if latest is not None:
+            last = R.declaration_from(latest)
+            same = latest.data.get("payload_digest") == R.payload_digest(payload)
+            if same and last.state is not DeclarationState.FAILED:
+                return last  # declared already: not twice
+            G.require_employer_declaration_settled(last)
+        decls = [R.declaration_from(r) for r in recs]
+        return self._new_draft(
+            tx, decls, DeclarationKind.EMPLOYER, payload, workers=(), linked_to=None
+        )
+
+    def _new_draft(
         self,
+        tx: Transaction,
+        decls: list[StoredDeclaration],
         kind: DeclarationKind,
         payload: dict[str, Any],
         *,
         workers: tuple[str, ...],
         linked_to: str | None,
-    ) -> StoredDeclaration:
-        # Two commits around the call: the draft (with its idempotency key) is
-        # stored first, so a crash after the bureau accepted it resubmits with
-        # the same key and the bureau still holds one declaration.
-        with self._transaction() as tx:
-            n = sum(
-                1 for r in tx.list(RecordKind.DECLARATION, self.unit_no) if r.data["kind"] == kind
-            )
-            key = f"{kind.value}-{n + 1}"
-            draft = StoredDeclaration(
-                key=key,
-                version=1,
-                kind=kind,
-                state=DeclarationState.DRAFT,
-                idempotency_key=f"{self.unit_no}/{key}/{uuid.uuid4().hex}",
-                workers=workers,
-                linked_to=linked_to,
-                created_at=self._now(),
-            )
-            data = {**R.declaration_data(draft), "payload": payload}
-            tx.put(RecordKind.DECLARATION, self.unit_no, key, data, expected_version=0)
-            tx.append_audit([self._audit.declaration_created(key, kind, len(workers), linked_to)])
-        return self._send(draft)
+    ) -> _Outgoing:
+        """Store a new draft with its idempotency key and claim its workers
+        (submitted in it: no save, no other declaration takes them)."""
+        key = f"{kind.value}-{sum(1 for d in decls if d.kind is kind) + 1}"
+        digest = R.payload_digest(payload)
+        draft = StoredDeclaration(
+            key=key,
+            version=1,
+            kind=kind,
+            state=DeclarationState.DRAFT,
+            idempotency_key=f"{self.unit_no}/{key}/{uuid.uuid4().hex}",
+            workers=workers,
+            linked_to=linked_to,
+            created_at=self._now(),
+        )
+        data = {**R.declaration_data(draft), "payload": payload, "payload_digest": digest}
+        tx.put(RecordKind.DECLARATION, self.unit_no, key, data, expected_version=0)
+        entries = [self._audit.declaration_created(key, kind, len(workers), linked_to, digest)]
+        for wkey in workers:
+            wrec = G.require_worker(tx.get(RecordKind.WORKER, self.unit_no, wkey), wkey)
+            wdata = {**wrec.data, "status": WorkerStatus.SUBMITTED.value, "declaration": key}
+            tx.put(RecordKind.WORKER, self.unit_no, wkey, wdata, expected_version=wrec.version)
+            self._seen[wkey] = wrec.version + 1
+            entries.append(self._audit.worker_submitted(wkey, key, wrec.data["status"]))
+        tx.append_audit(entries)
+        return _Outgoing(draft, payload, self._linked_bureau(tx, linked_to))
 
-    def _send(self, draft: StoredDeclaration) -> StoredDeclaration:
-        """Send a stored draft to the bureau (with its idempotency key) and record
-        the answer: the declaration submitted, its workers submitted."""
+    def _outgoing(self, tx: Transaction, rec: Record) -> _Outgoing:
+        """A stored draft to send again, checked to carry the payload it was
+        created with."""
+        draft = R.declaration_from(rec)
+        payload = rec.data.get("payload")
+        created = [
+            e.after
+            for e in tx.audit(self.unit_no, subject=(RecordKind.DECLARATION, draft.key))
+            if e.action == "declaration.created" and e.after
+        ]
+        G.require_draft_as_created(
+            draft.key,
+            R.payload_digest(payload) if isinstance(payload, dict) else "",
+            rec.data.get("payload_digest"),
+            created[-1].get("payload_digest") if created else None,
+        )
+        assert isinstance(payload, dict)
+        return _Outgoing(draft, payload, self._linked_bureau(tx, draft.linked_to))
+
+    def _linked_bureau(self, tx: Transaction, linked_to: str | None) -> str | None:
+        """The bureau's number of the declaration a draft re-collects."""
+        if linked_to is None:
+            return None
+        linked = tx.get(RecordKind.DECLARATION, self.unit_no, linked_to)
+        return None if linked is None else linked.data.get("bureau_id")
+
+    def _send(self, out: _Outgoing) -> StoredDeclaration:
+        """Send a claimed draft to the bureau with its idempotency key, outside
+        any transaction, and record the answer in one. Any error but a refusal
+        leaves the draft as it is: the next submit sends it again."""
+        draft = out.draft
+        try:
+            status = self.transport.submit(
+                self.unit_no,
+                draft.kind,
+                out.payload,
+                idempotency_key=draft.idempotency_key,
+                linked_to=out.linked_bureau,
+            )
+        except BureauError as exc:
+            self._record_refused(draft, exc)
+            raise
         with self._transaction() as tx:
             rec = tx.get(RecordKind.DECLARATION, self.unit_no, draft.key)
             assert rec is not None
-            payload = rec.data["payload"]
-            linked_bureau = None
-            if draft.linked_to:
-                linked = tx.get(RecordKind.DECLARATION, self.unit_no, draft.linked_to)
-                linked_bureau = None if linked is None else linked.data.get("bureau_id")
-        status = self.transport.submit(
-            self.unit_no,
-            draft.kind,
-            payload,
-            idempotency_key=draft.idempotency_key,
-            linked_to=linked_bureau,
-        )
-        with self._transaction() as tx:
-            new = self._record_submitted(tx, draft, status)
+            if R.declaration_from(rec).state is not DeclarationState.DRAFT:
+                # another session sent the same draft and recorded the answer
+                return R.declaration_from(rec)
+            new = self._record_submitted(tx, rec, draft, status)
         stored = R.declaration_from(new)
         self.host.declaration_submitted(
             DeclarationSubmitted(
@@ -749,41 +888,109 @@ class CollectionSession:
                 linked_to=stored.linked_to,
             )
         )
+        if stored.state.concluded:
+            self._concluded(stored, status)
         return stored
 
     def _record_submitted(
-        self, tx: Transaction, draft: StoredDeclaration, status: DeclarationStatus
+        self, tx: Transaction, rec: Record, draft: StoredDeclaration, status: DeclarationStatus
     ) -> Record:
-        rec = tx.get(RecordKind.DECLARATION, self.unit_no, draft.key)
-        assert rec is not None
         data = {k: v for k, v in rec.data.items() if k != "payload"}
-        data.update(state=status.state.value, bureau_id=status.id, submitted_at=status.submitted_at)
-        new = tx.put(
-            RecordKind.DECLARATION, self.unit_no, draft.key, data, expected_version=rec.version
-        )
+        data.update(bureau_id=status.id, submitted_at=status.submitted_at)
         entries = [self._audit.declaration_submitted(draft.key, draft.kind, status)]
-        for key in draft.workers:
-            wrec = tx.get(RecordKind.WORKER, self.unit_no, key)
-            assert wrec is not None
-            wdata = {
-                **wrec.data,
-                "status": WorkerStatus.SUBMITTED.value,
-                "declaration": draft.key,
-            }
-            tx.put(RecordKind.WORKER, self.unit_no, key, wdata, expected_version=wrec.version)
-            self._seen[key] = wrec.version + 1
-            entries.append(self._audit.worker_submitted(key, draft.key, wrec.data["status"]))
         if draft.kind is DeclarationKind.EMPLOYER:
             srec = self._session(tx)
             self._put_session(tx, srec, {**srec.data, "employer_declaration": draft.key})
+        # a draft sent again late may find the bureau further on: recorded too
+        return self._put_state(tx, rec, data, DeclarationState.SUBMITTED, status, entries)
+
+    def _record_refused(self, draft: StoredDeclaration, exc: BureauError) -> None:
+        """The bureau refused the draft as a whole: it is closed as failed, and its
+        workers are collected again (their signed forms still hold)."""
+        with self._transaction() as tx:
+            rec = tx.get(RecordKind.DECLARATION, self.unit_no, draft.key)
+            if rec is None or R.declaration_from(rec).state is not DeclarationState.DRAFT:
+                return
+            data = {k: v for k, v in rec.data.items() if k != "payload"}
+            data.update(
+                state=DeclarationState.FAILED.value,
+                message=f"the bureau refused the declaration ({exc.code}): {exc}",
+                message_zh=f"经办机构拒绝受理该申报({exc.code})",
+                concluded_at=self._now(),
+            )
+            tx.put(
+                RecordKind.DECLARATION, self.unit_no, draft.key, data, expected_version=rec.version
+            )
+            entries = [self._audit.declaration_refused(draft.key, draft.kind, exc.code)]
+            for wkey in draft.workers:
+                wrec = tx.get(RecordKind.WORKER, self.unit_no, wkey)
+                if wrec is None or wrec.data.get("declaration") != draft.key:
+                    continue
+                wdata = {**wrec.data, "status": WorkerStatus.COLLECTED.value}
+                tx.put(RecordKind.WORKER, self.unit_no, wkey, wdata, expected_version=wrec.version)
+                self._seen[wkey] = wrec.version + 1
+                entries.append(self._audit.worker_returned(wkey, draft.key))
+            tx.append_audit(entries)
+
+    def _put_state(
+        self,
+        tx: Transaction,
+        rec: Record,
+        data: dict[str, Any],
+        previous: DeclarationState,
+        status: DeclarationStatus,
+        entries: list[AuditEntry],
+    ) -> Record:
+        """Store the bureau's state of a declaration (once concluded, with each
+        worker's outcome) and the audit entries."""
+        data.update(
+            state=status.state.value,
+            outcomes=[o.to_dict() for o in status.outcomes],
+            message=status.message,
+            message_zh=status.message_zh,
+            concluded_at=status.concluded_at,
+        )
+        new = tx.put(
+            RecordKind.DECLARATION, self.unit_no, rec.key, data, expected_version=rec.version
+        )
+        if status.state is not previous:
+            if status.state.concluded and data["kind"] == DeclarationKind.WORKERS.value:
+                entries.extend(self._record_outcomes(tx, rec.key, status))
+            entries.append(self._audit.declaration_state(rec.key, previous, status))
         tx.append_audit(entries)
         return new
+
+    def _concluded(self, stored: StoredDeclaration, status: DeclarationStatus) -> None:
+        self.host.declaration_concluded(
+            DeclarationConcluded(
+                unit_no=self.unit_no,
+                declaration=stored.key,
+                bureau_id=status.id,
+                kind=stored.kind,
+                state=stored.state,
+                outcomes=stored.outcomes,
+            )
+        )
+
+    def _confirmation_printed(self, dossier: Dossier, keys: Sequence[str]) -> dict[str, Any]:
+        """What a confirmation form printed for each worker of ``dossier`` (in
+        the order of ``keys``): its digest and cut-off month, stored with the
+        worker so that submitting can check the signed paper still holds."""
+        until, digests = _confirmation_digests(
+            dossier.employer, dossier.workers, self._pack, dossier.as_of, "pack"
+        )
+        return {
+            key: {R.CONFIRMATION_FIELD: {"digest": digest, "print_until": until}}
+            for key, digest in zip(keys, digests, strict=True)
+        }
 
     # -- [P3.7] follow the result -------------------------------------------------------
 
     def refresh(self, key: str) -> StoredDeclaration:
         """[P3.7] Ask the bureau for the declaration's state; once concluded, record
-        each worker's outcome (failed workers are to be collected again)."""
+        each worker's outcome (failed workers are to be collected again). The
+        bureau is asked outside any transaction; a state another session has
+        recorded meanwhile is not recorded twice."""
         current = self.declaration(key)
         if current.state.concluded or current.bureau_id is None:
             return current
@@ -793,34 +1000,13 @@ class CollectionSession:
         with self._transaction() as tx:
             rec = tx.get(RecordKind.DECLARATION, self.unit_no, key)
             assert rec is not None
-            data = {
-                **rec.data,
-                "state": status.state.value,
-                "outcomes": [o.to_dict() for o in status.outcomes],
-                "message": status.message,
-                "message_zh": status.message_zh,
-                "concluded_at": status.concluded_at,
-            }
-            new = tx.put(
-                RecordKind.DECLARATION, self.unit_no, key, data, expected_version=rec.version
-            )
-            entries = []
-            if status.state.concluded and current.kind is DeclarationKind.WORKERS:
-                entries.extend(self._record_outcomes(tx, key, status))
-            entries.append(self._audit.declaration_state(key, current.state, status))
-            tx.append_audit(entries)
+            now = R.declaration_from(rec)
+            if _STATE_ORDER[status.state] <= _STATE_ORDER[now.state]:
+                return now
+            new = self._put_state(tx, rec, dict(rec.data), now.state, status, [])
         stored = R.declaration_from(new)
-        if status.state.concluded:
-            self.host.declaration_concluded(
-                DeclarationConcluded(
-                    unit_no=self.unit_no,
-                    declaration=key,
-                    bureau_id=status.id,
-                    kind=stored.kind,
-                    state=stored.state,
-                    outcomes=stored.outcomes,
-                )
-            )
+        if stored.state.concluded:
+            self._concluded(stored, status)
         return stored
 
     def _record_outcomes(
@@ -834,11 +1020,12 @@ class CollectionSession:
                 continue
             new_status = WorkerStatus.ACCEPTED if outcome.succeeded else WorkerStatus.FAILED
             verdict = R.verdict_data(outcome)
+            failed_in = None if outcome.succeeded else key
             wdata = {
                 **wrec.data,
                 "status": new_status.value,
                 "outcome": verdict,
-                "failed_in": None if outcome.succeeded else key,
+                "failed_in": failed_in,
             }
             tx.put(
                 RecordKind.WORKER, self.unit_no, outcome.key, wdata, expected_version=wrec.version
@@ -851,9 +1038,51 @@ class CollectionSession:
                     previous=wrec.data["status"],
                     status=new_status,
                     verdict=verdict,
+                    failed_in=failed_in,
                 )
             )
         return entries
+
+
+#: How often a submit looks for the draft again after a conflict with another session.
+_CLAIM_ATTEMPTS = 3
+
+#: The order of a declaration's states: a later answer never moves it back.
+_STATE_ORDER = {
+    DeclarationState.DRAFT: 0,
+    DeclarationState.SUBMITTED: 1,
+    DeclarationState.PROCESSING: 2,
+    DeclarationState.SUCCEEDED: 3,
+    DeclarationState.FAILED: 3,
+    DeclarationState.PARTIALLY_SUCCEEDED: 3,
+}
+
+
+@attrs.frozen
+class _Outgoing:
+    """A claimed declaration draft and what goes to the bureau with it."""
+
+    draft: StoredDeclaration
+    payload: dict[str, Any]
+    linked_bureau: str | None
+    """The bureau's number of the declaration it re-collects."""
+
+
+def _confirmation_digests(
+    employer: Employer,
+    workers: Sequence[Worker],
+    pack: RulePack,
+    as_of: YearMonth | None,
+    cut_off: str | None,
+) -> tuple[str | None, list[str]]:
+    """The cut-off month and each worker's digest as a confirmation form prints
+    them (the QR code's digest); ``cut_off`` as
+    :func:`~pension_collect.ports.forms.forms_input_from_workers` takes it."""
+    forms = forms_input_from_workers(employer, workers, pack=pack, as_of=as_of, cut_off=cut_off)
+    unit = forms.employer.unit_no
+    return forms.print_until, [
+        printed_digest(unit, forms.print_until, sheet.collected) for sheet in forms.workers
+    ]
 
 
 def _between(
