@@ -458,34 +458,41 @@ class TestEndToEnd:
             assert "张伟" not in entry.message
             assert s.keys[0] not in entry.message
 
-    def test_submission_resumes_with_same_key(self, s: Setup) -> None:
-        """A submission cut short after the bureau accepted it resumes as one declaration."""
+    @pytest.mark.parametrize("store", ["memory", "sqlite"])
+    def test_submission_resumes_with_same_key(self, store: str, tmp_path: Path) -> None:
+        """A submission interrupted after the bureau accepted it (the real payload,
+        through the real transport; the answer never reaches the session) stays a
+        draft; the next submit_declaration sends it again with the same key: one
+        declaration at the bureau, holding the workers that were signed."""
+        s = make_setup(_store_url(store, tmp_path))
         to_ready(s)
-        real_send = s.session._send
-        calls: list[str] = []
+        real = s.session.transport
+        sent: list[dict[str, Any]] = []
 
-        def crash_after_bureau(draft: Any) -> Any:
-            s.session.transport.submit(
-                s.session.unit_no,
-                draft.kind,
-                {"workers": []},
-                idempotency_key=draft.idempotency_key,
-            )
-            calls.append(draft.key)
-            raise KeyboardInterrupt
+        class Interrupted:
+            def __getattr__(self, name: str) -> Any:
+                return getattr(real, name)
 
-        s.session._send = crash_after_bureau  # type: ignore[method-assign]
+            def submit(self, *args: Any, **kwargs: Any) -> Any:
+                sent.append(kwargs)
+                real.submit(*args, **kwargs)
+                raise KeyboardInterrupt  # Ctrl-C while the answer is on its way
+
+        s.session.transport = Interrupted()  # type: ignore[assignment]
         with pytest.raises(KeyboardInterrupt):
             s.session.submit_declaration()
-        s.session._send = real_send  # type: ignore[method-assign]
+        s.session.transport = real
         decl = s.session.submit_declaration()
-        assert decl.key == calls[0]
+        assert (decl.key, decl.idempotency_key) == ("workers-1", sent[0]["idempotency_key"])
         workers_decls = [
             d
             for d in s.bureau.declarations(s.dossier.employer.unit_no)
             if d.kind is DeclarationKind.WORKERS
         ]
-        assert len(workers_decls) == 1
+        assert [d.id for d in workers_decls] == [decl.bureau_id]
+        s.bureau.settle()
+        concluded = s.session.refresh(decl.key)
+        assert {o.key for o in concluded.outcomes} == set(s.keys)
 
 
 def _store_url(name: str, tmp_path: Path) -> str:
