@@ -9,6 +9,7 @@ test and the race between processes are tests/test_submit_faults.py.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import threading
 from collections.abc import Callable, Iterator
@@ -21,7 +22,7 @@ import pytest
 from pension_collect.identity import mask
 from pension_collect.model import Employer
 from pension_collect.ports.forms import QrPayload, forms_input, verify_payload
-from pension_collect.ports.storage import AuditEntry, RecordKind, Storage
+from pension_collect.ports.storage import AuditEntry, ConflictError, RecordKind, Storage
 from pension_collect.ports.transport import (
     BureauError,
     DeclarationKind,
@@ -279,6 +280,46 @@ class TestTwoSessions:
         log = s.session.audit(declaration="workers-1")
         assert [e.action for e in log].count("declaration.submitted") == 1
         assert [e.action for e in log].count("worker.submitted") == len(s.keys)
+
+    def test_a_conflict_on_the_draft_looks_again(self, s: Setup) -> None:
+        """On a store that lets two sessions try to create the same draft, the
+        second is told (ConflictError) and the submit looks again instead of
+        failing: one declaration."""
+        to_ready(s)
+        tried: list[str] = []
+
+        class Racing:
+            """A transaction whose first draft creation finds the key taken."""
+
+            def __init__(self, tx: Any) -> None:
+                self._tx = tx
+
+            def put(self, kind: RecordKind, unit_no: str, key: str, data: Any, **kw: Any) -> Any:
+                if kind is RecordKind.DECLARATION and kw["expected_version"] == 0 and not tried:
+                    tried.append(key)
+                    raise ConflictError(kind.value, key, 0, 1)
+                return self._tx.put(kind, unit_no, key, data, **kw)
+
+            def __getattr__(self, name: str) -> Any:
+                return getattr(self._tx, name)
+
+        class RacingStore:
+            def __init__(self, store: Storage) -> None:
+                self._store = store
+
+            @contextlib.contextmanager
+            def transaction(self) -> Iterator[Any]:
+                with self._store.transaction() as tx:
+                    yield Racing(tx)
+
+            def __getattr__(self, name: str) -> Any:
+                return getattr(self._store, name)
+
+        session = _session(s, s.session.transport, RacingStore(s.storage))  # type: ignore[arg-type]
+        decl = session.submit_declaration()
+        assert tried == ["workers-1"]
+        assert (decl.key, decl.state) == ("workers-1", DeclarationState.SUBMITTED)
+        assert len(_bureau(s, DeclarationKind.WORKERS)) == 1
 
 
 class TestEmployerDeclaration:
