@@ -1141,3 +1141,52 @@ class TestProgressAndCancel:
         assert calls == [(1, 1)]
         assert {w.status for w in ps.session.workers()} == {WorkerStatus.ACCEPTED}
         assert ps.session.follow() == ()
+
+
+class _RecordingVerification:
+    """A verification renderer that keeps the bureau records it was asked to print."""
+
+    name = "verification"
+    title = "核对表 (recording)"
+
+    def __init__(self) -> None:
+        self.bureau: list[list[Any]] = []
+
+    def render(self, forms: Any, out: Any, *, options: Any = None) -> Any:
+        from pension_collect.ports.forms import RenderResult
+
+        self.bureau.append([sheet.bureau for sheet in forms.workers])
+        out.write(b"%PDF-1.4 recorded")
+        return RenderResult(
+            form="verification", pages=1, workers=len(forms.workers), bytes_written=17, font=None
+        )
+
+
+class TestVerificationFormShowsTheLatestSync:
+    def test_new_form_after_the_window_shows_the_new_record(
+        self, ps: Setup, tmp_path: Path
+    ) -> None:
+        """[P3.3a] The verification form printed after a window visit and a new sync
+        shows the bureau's record of that sync, also for a worker collected
+        before (not the record kept at the earlier save)."""
+        from pension_collect.plugins import PluginHost
+
+        recorder = _RecordingVerification()
+
+        class Plugin:
+            @hookimpl
+            def pension_collect_register_renderers(self, registry: Any) -> None:
+                registry.add("verification", recorder)
+
+        ps.host = PluginHost(load_entry_points=False, exclude=["pdf.plugin"], plugins=[Plugin()])
+        ps.session.host = ps.host
+        to_collecting(ps)
+        ps.session.save_worker(ps.workers[2])
+        person = ps.bureau.person_by_id(ps.keys[2])
+        assert person is not None
+        person.record = attrs.evolve(person.record, ethnicity="满族")  # the window
+        ps.session.record_window_visit(ps.keys[2], "ethnicity corrected")
+        ps.session.sync()
+        ps.session.print_verification_forms([ps.keys[2]], out_dir=tmp_path / "forms")
+        [shown] = recorder.bureau[-1]
+        assert shown.person.ethnicity == "满族"

@@ -344,17 +344,21 @@ class CollectionSession:
     def _form_dossier(
         self, sess: dict[str, Any], keys: Sequence[str], synced: dict[str, Any]
     ) -> Dossier:
-        """The workers of a verification form: as collected, else as the bureau
-        holds them (a key neither knows is left out)."""
+        """The workers of a verification form, each with the bureau's record of
+        the latest sync (``synced``: every key is in it), which the form
+        prints: as collected when the worker is stored (a worker collected
+        before a window visit shows what the window changed), else as the
+        bureau holds them."""
         employer = R.employer_from(sess)
         workers = []
         with self._transaction() as tx:
             for key in keys:
+                bureau = R.bureau_record(key, synced[key])
                 rec = tx.get(RecordKind.WORKER, self.unit_no, key)
                 if rec is not None:
-                    workers.append(R.worker_from(rec).worker)
-                elif key in synced and synced[key].get("record") is not None:
-                    workers.append(R.worker_from_bureau(key, R.bureau_record(key, synced[key])))
+                    workers.append(attrs.evolve(R.worker_from(rec).worker, bureau=bureau))
+                else:
+                    workers.append(R.worker_from_bureau(key, bureau))
         return Dossier(employer=employer, workers=tuple(workers), as_of=self._as_of())
 
     # -- [P3.3a] window corrections -----------------------------------------------------
