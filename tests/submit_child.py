@@ -305,12 +305,15 @@ class SocketTransport:
 # -- the loop, in the processes --------------------------------------------------------------
 
 
-def open_session(url: str, port: int) -> tuple[CollectionSession, Any, SocketTransport]:
-    """A session on the store ``url`` and the bureau on ``port`` (no renderers:
-    the print steps record the forms as printed without drawing them)."""
+def open_session(
+    url: str, port: int, **options: Any
+) -> tuple[CollectionSession, Any, SocketTransport]:
+    """A session on the store ``url`` (opened with ``options``) and the bureau on
+    ``port`` (no renderers: the print steps record the forms as printed
+    without drawing them)."""
     dossier = example()
     host = PluginHost(load_entry_points=False)
-    storage = host.open_storage(url)
+    storage = host.open_storage(url, **options)
     transport = SocketTransport(port)
     session = CollectionSession(
         storage,
@@ -410,9 +413,10 @@ def _state(session: CollectionSession) -> SessionState:
     return state
 
 
-def run_loop(url: str, port: int, report: Any) -> None:
-    """A process of the fault test: the loop, each step reported on ``report``
-    (a multiprocessing connection); ``("finished",)`` at the end."""
+def run_loop(url: str, port: int, report: Any, **options: Any) -> None:
+    """A process of the fault test: the loop on the store ``url`` (opened with
+    ``options``), each step reported on ``report`` (a multiprocessing
+    connection); ``("finished",)`` at the end."""
 
     @contextlib.contextmanager
     def step(name: str) -> Iterator[None]:
@@ -420,7 +424,7 @@ def run_loop(url: str, port: int, report: Any) -> None:
         yield
         report.send(("done", name))
 
-    session, storage, transport = open_session(url, port)
+    session, storage, transport = open_session(url, port, **options)
     try:
         drive(session, transport, step)
     finally:
