@@ -20,16 +20,19 @@ from typing import Any
 
 import attrs
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from oracles import credit_check_char, id_check_char, org_check_char
 from pension_collect import dossier as fmt
 from pension_collect.errors import DossierFormatError
 from pension_collect.model import (
     Category,
     Dossier,
     Employer,
+    EmployerKind,
     Segment,
+    Source,
     YearMonth,
     parse_date,
     parse_money,
@@ -269,51 +272,6 @@ def _set(document: Any, path: tuple[Any, ...], value: Any) -> None:
     target[path[-1]] = value
 
 
-class TestCheck:
-    @given(S.dossiers(), st.sampled_from((PACK, REFERENCE_PACK)))
-    def test_findings_are_documented_and_point_into_the_dossier(
-        self, dossier: Dossier, pack: Any
-    ) -> None:
-        """check never raises; every finding has a pack code, its severity, and real paths."""
-        report = check(dossier, pack=pack, today=TODAY)
-        for finding in report.findings:
-            rule = pack.rule(finding.code)  # KeyError for an undocumented code
-            assert finding.severity is rule.severity
-            target = _resolve(dossier, finding.path)
-            if finding.field is not None:
-                assert finding.field in attrs.fields_dict(type(target))
-            if finding.related is not None:
-                _resolve(dossier, finding.related)
-        assert len(report.workers) == len(dossier.workers)
-
-    @given(S.dossiers())
-    def test_month_totals_are_sums_of_segment_months(self, dossier: Dossier) -> None:
-        """Each worker's month totals are its segments' months summed by derived category."""
-        report = check(dossier, pack=PACK, today=TODAY)
-        upper_last = PACK.parameters.get("upper_box_last_month", report.as_of)
-        account_start = PACK.parameters.get("account_start", report.as_of)
-        for i, (worker, summary) in enumerate(zip(dossier.workers, report.workers, strict=True)):
-            history = worker.history or ()
-            expected: Counter[Category] = Counter()
-            for s in history:
-                placed = place(s, upper_last=upper_last, account_start=account_start)
-                if placed.category is not None:
-                    expected[placed.category] += len(_months(s))
-            totals = (summary.deemed, summary.pre_account, summary.post_account)
-            assert totals == (
-                expected[Category.DEEMED],
-                expected[Category.PRE_ACCOUNT],
-                expected[Category.POST_ACCOUNT],
-            )
-            lines = [s for s in report.segments if _in_worker(s.path, i)]
-            assert len(lines) == len(history)
-            by_line: Counter[Category] = Counter()
-            for line in lines:
-                if line.category is not None:
-                    by_line[line.category] += line.months
-            assert by_line == expected
-
-
 def _ordered_segments(max_months: int = 400) -> st.SearchStrategy[Segment]:
     """Segments of at least two months."""
     return st.builds(
@@ -337,6 +295,127 @@ UPPER_LAST = YearMonth(1992, 12)
 ACCOUNT_START = YearMonth(1996, 4)
 
 
+# -- the sheet's month table, written out ---------------------------------------------------
+
+_YM = YearMonth.parse
+#: Box and category of a history segment by the procedure sheet ([P3.4a]-[P3.4e];
+#: docs/rules.md, "How a history segment is placed"), for weihai-2013:
+#: (kind, first month, last month, box, category); None is an open end. A
+#: segment whose months all lie in one row gets that row's box and category;
+#: "by total" is [P3.4a]: total 0 is deemed, an amount pre_account, none no
+#: category. A segment that runs into a second row has no category.
+SHEET: tuple[tuple[str, YearMonth | None, YearMonth | None, str | None, str | None], ...] = (
+    ("enterprise", None, _YM("1992-12"), "upper", "by total"),  # [P3.4a] up to 1992-12
+    ("enterprise", _YM("1993-01"), _YM("1996-03"), "lower", "pre_account"),  # [P3.4b](1)
+    ("enterprise", _YM("1996-04"), None, None, None),  # [P3.4e] the pension account
+    ("transfer", None, _YM("1996-03"), "lower", "pre_account"),  # [P3.4c](3) before March 1996
+    ("transfer", _YM("1996-04"), None, "lower", "post_account"),  # [P3.4c](3) from April 1996
+    ("institution", None, None, "lower", "pre_account"),  # [P3.4c](2) all of them
+)
+
+
+def _sheet(segment: Segment) -> tuple[str | None, str | None, tuple[YearMonth, ...]]:
+    """(box, category, first months of the further rows it runs into) by :data:`SHEET`."""
+    if segment.employer_kind is EmployerKind.INSTITUTION:
+        kind = "institution"
+    elif segment.source is Source.TRANSFER_IN:
+        kind = "transfer"
+    else:
+        kind = "enterprise"
+    start, end = segment.start, segment.end
+    if end < start:
+        return None, None, ()
+    rows = [
+        row
+        for row in SHEET
+        if row[0] == kind
+        and (row[1] is None or row[1] <= end)
+        and (row[2] is None or start <= row[2])
+    ]
+    boxes = {row[3] for row in rows}
+    box = boxes.pop() if len(boxes) == 1 else None
+    if len(rows) > 1:
+        return box, None, tuple(row[1] for row in rows[1:] if row[1] is not None)
+    category = rows[0][4]
+    if category == "by total":
+        total = segment.total
+        category = None if total is None or total < 0 else "deemed" if total == 0 else "pre_account"
+    return box, category, ()
+
+
+#: Codes whose findings name a second place (``related``: the other line,
+#: year or worker of a pair).
+RELATED_CODES = frozenset({"person.duplicate-id", "history.overlap", "account.duplicate-year"})
+#: Arbitrary dossiers; in the first example and about one in eight a dossier
+#: that breaks every code at once (made for the pack with a reference table,
+#: so that history.rate-reference is among them).
+DOSSIERS = S.dossiers(mix_in=S.every_violation_dossiers(pack=REFERENCE_PACK))
+
+
+class TestCheck:
+    def test_findings_are_documented_and_point_into_the_dossier(self) -> None:
+        """check never raises; every finding has a pack code, its severity and real
+        paths; and across the run every code of the pack is reported, each code of
+        a pair with a related path that exists."""
+        packs = (("bundled", PACK), ("with a table", REFERENCE_PACK))
+        seen: dict[str, set[str]] = {label: set() for label, _ in packs}
+        related: set[str] = set()
+
+        # The mixed-in dossiers hold one worker per code: slower than too_slow allows.
+        @settings(suppress_health_check=[HealthCheck.too_slow])
+        @given(DOSSIERS)
+        def findings_point_into_the_dossier(dossier: Dossier) -> None:
+            for label, pack in packs:
+                report = check(dossier, pack=pack, today=TODAY)
+                for finding in report.findings:
+                    rule = pack.rule(finding.code)  # KeyError for an undocumented code
+                    assert finding.severity is rule.severity
+                    target = _resolve(dossier, finding.path)
+                    if finding.field is not None:
+                        assert finding.field in attrs.fields_dict(type(target))
+                    if finding.related is not None:
+                        _resolve(dossier, finding.related)
+                        related.add(finding.code)
+                assert len(report.workers) == len(dossier.workers)
+                seen[label] |= report.codes()
+
+        findings_point_into_the_dossier()
+        assert seen["with a table"] == set(PACK.codes)
+        assert seen["bundled"] == set(PACK.codes) - {RATE_REFERENCE}
+        assert related == RELATED_CODES
+
+    @given(S.segments() | _ordered_segments())
+    def test_place_follows_the_sheets_table(self, segment: Segment) -> None:
+        """place gives the box, category and crossings of the sheet's month table."""
+        placed = place(segment, upper_last=UPPER_LAST, account_start=ACCOUNT_START)
+        assert (placed.box, placed.category, placed.crosses) == _sheet(segment)
+
+    @given(S.dossiers())
+    def test_month_totals_are_sums_of_segment_months(self, dossier: Dossier) -> None:
+        """Each worker's month totals are its segments' months summed by the sheet's category."""
+        report = check(dossier, pack=PACK, today=TODAY)
+        for i, (worker, summary) in enumerate(zip(dossier.workers, report.workers, strict=True)):
+            history = worker.history or ()
+            expected: Counter[Category] = Counter()
+            for s in history:
+                category = _sheet(s)[1]
+                if category is not None:
+                    expected[Category(category)] += len(_months(s))
+            totals = (summary.deemed, summary.pre_account, summary.post_account)
+            assert totals == (
+                expected[Category.DEEMED],
+                expected[Category.PRE_ACCOUNT],
+                expected[Category.POST_ACCOUNT],
+            )
+            lines = [s for s in report.segments if _in_worker(s.path, i)]
+            assert len(lines) == len(history)
+            by_line: Counter[Category] = Counter()
+            for line in lines:
+                if line.category is not None:
+                    by_line[line.category] += line.months
+            assert by_line == expected
+
+
 class TestSplit:
     @given(_ordered_segments(), st.data())
     def test_pieces_cover_exactly_the_months(self, segment: Segment, data: st.DataObject) -> None:
@@ -356,18 +435,19 @@ class TestSplit:
 
     @given(_crossing_segments())
     def test_splitting_at_each_crossing_leaves_none(self, segment: Segment) -> None:
-        """Cutting at each boundary a segment crosses leaves pieces that cross nothing."""
+        """Cutting at each boundary the sheet says a segment crosses leaves pieces
+        that cross nothing, by the sheet and by place."""
+        crossings = _sheet(segment)[2]
         placed = place(segment, upper_last=UPPER_LAST, account_start=ACCOUNT_START)
+        assert placed.crosses == crossings
         pieces = [segment]
-        for boundary in placed.crosses:
+        for boundary in crossings:
             piece = next(p for p in pieces if p.start < boundary <= p.end)
             pieces.remove(piece)
             pieces.extend(split(piece, boundary))
-            for p in pieces:
-                again = place(p, upper_last=UPPER_LAST, account_start=ACCOUNT_START)
-                assert boundary not in again.crosses
         assert sorted(m for p in pieces for m in _months(p)) == sorted(_months(segment))
         for p in pieces:
+            assert _sheet(p)[2] == ()
             assert place(p, upper_last=UPPER_LAST, account_start=ACCOUNT_START).crosses == ()
 
     @given(_ordered_segments(), st.integers(-50, 50))
@@ -495,6 +575,7 @@ class TestStrategies:
 
         parsed = IdentityNumber.parse(number, today=TODAY)
         assert len(number) == 18
+        assert number[17] == id_check_char(number[:17])
         assert S.BORN_FROM <= parsed.birth_date <= S.BORN_UNTIL
         old = IdentityNumber.parse(legacy, today=TODAY)
         assert (len(legacy), old.legacy, old.gender) == (15, True, "female")
@@ -505,6 +586,29 @@ class TestStrategies:
         from pension_collect import credit_code
 
         assert credit_code.validate(code) == code
+        assert code[16] == org_check_char(code[8:16])
+        assert code[17] == credit_check_char(code[:17])
+
+    @settings(max_examples=max(1, settings.default.max_examples // 10))
+    @given(S.year_months("1997-01", "2030-12"), st.data())
+    def test_every_violation_dossier_breaks_every_code(
+        self, as_of: YearMonth, data: st.DataObject
+    ) -> None:
+        """every_violation_dossiers breaks every worker code, person.duplicate-id and one
+        employer code at once, at any month from 1997 on (few examples: each is large)."""
+        pack = data.draw(st.sampled_from((REFERENCE_PACK, PACK)))
+        dossier = data.draw(S.every_violation_dossiers(as_of=as_of, pack=pack))
+        assert dossier.as_of == as_of
+        codes = check(dossier, pack=pack, today=TODAY).codes()
+        employer_codes = {"employer.credit-code", "employer.credit-code-org"}
+        breakable = S.WORKER_CODES if pack is REFERENCE_PACK else S.WORKER_CODES - {RATE_REFERENCE}
+        assert codes - employer_codes == breakable | {"person.duplicate-id"}
+        assert len(codes & employer_codes) == 1
+
+    def test_mix_in_must_be_a_strategy(self) -> None:
+        """dossiers(mix_in=...) refuses anything but a strategy when it is built."""
+        with pytest.raises(TypeError, match="mix_in"):
+            S.dossiers(mix_in=EXAMPLE)  # type: ignore[arg-type]
 
     @given(S.money("-1.50", "2.25"), S.rates("0.01", "0.2", places=2))
     def test_bounds_are_kept(self, amount: Decimal, rate: Decimal) -> None:

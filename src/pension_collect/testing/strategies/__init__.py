@@ -25,6 +25,9 @@ well as ``from pension_collect.testing.strategies.clean import clean_dossiers``.
   :func:`violating_dossiers` give data that breaks exactly one named rule
   (every finding of the pack has that code); :data:`WORKER_CODES` and
   :data:`DOSSIER_CODES` list the codes they know.
+  :func:`every_violation_dossiers` gives dossiers that break every code at
+  once; ``dossiers(mix_in=every_violation_dossiers())`` mixes them into the
+  arbitrary dossiers, so that a property over them sees every code.
 
 Dates and the pack: clean data and violators depend on the collection month
 ``as_of`` (default 2013-08) and on the pack; check them with the same ones::
@@ -60,6 +63,7 @@ from .scalars import (
 from .violators import (
     DOSSIER_CODES,
     WORKER_CODES,
+    every_violation_dossiers,
     violating_dossiers,
     violating_workers,
     with_rate_reference,
@@ -82,6 +86,7 @@ __all__ = [
     "credit_codes",
     "dossiers",
     "employers",
+    "every_violation_dossiers",
     "id_key",
     "identity_numbers",
     "money",

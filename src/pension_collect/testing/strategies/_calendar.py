@@ -63,6 +63,8 @@ class _Calendar:
     cutoff: int
     min_age: int
     rate_table: tuple[RateBand, ...]
+    print_until: int | None = None
+    """The last month the forms print (rule account.not-in-bureau looks no later)."""
 
     @property
     def earliest_work(self) -> int:
@@ -103,6 +105,8 @@ def _calendar(pack: RulePack | str | None, as_of: YearMonth | str) -> _Calendar:
         raise ValueError(f"parameter 'minimum_working_age' has no value at {month}")
     table = values["individual_rate_reference"] or ()
     assert isinstance(table, tuple)
+    # Optional: without it, rule account.not-in-bureau looks at every year.
+    print_until = params.get("forms_print_until", month) if "forms_print_until" in params else None
 
     def index(name: str) -> int:
         value = values[name]
@@ -119,6 +123,7 @@ def _calendar(pack: RulePack | str | None, as_of: YearMonth | str) -> _Calendar:
         cutoff=index("cross_city_transfer_cutoff"),
         min_age=min_age,
         rate_table=tuple(table),
+        print_until=print_until.index if isinstance(print_until, YearMonth) else None,
     )
 
 

@@ -210,9 +210,10 @@ def _draw_history(
 
 
 def _draw_account_run(
-    draw: DrawFn, cal: _Calendar, first_work: int, min_years: int
+    draw: DrawFn, cal: _Calendar, first_work: int, min_years: int, hold_year: int | None = None
 ) -> list[AccountYear]:
-    """Consecutive account years whose balances add up (rule account.balance)."""
+    """Consecutive account years whose balances add up (rule account.balance),
+    starting by ``hold_year`` when it is given."""
     if cal.as_of < cal.account_start:
         return []
     start = _ym(cal.account_start)
@@ -220,7 +221,10 @@ def _draw_account_run(
     first_year = max(start.year, _ym(first_work).year)
     if last_year - first_year + 1 < max(min_years, 1):
         return []
-    year0 = draw(st.integers(first_year, last_year - max(min_years, 1) + 1))
+    latest_year0 = last_year - max(min_years, 1) + 1
+    if hold_year is not None:
+        latest_year0 = min(latest_year0, hold_year)
+    year0 = draw(st.integers(first_year, latest_year0))
     count = draw(st.integers(min_years, last_year - year0 + 1))
     personal_rate = Decimal(draw(st.integers(3, 8))) / 100
     employer_rate = Decimal(draw(st.integers(3, 11))) / 100
@@ -278,8 +282,11 @@ def _clean_worker(
     first_work_gap: int = 0,
     reserved: Sequence[tuple[int, int]] = (),
     min_account_years: int = 0,
+    hold_year: int | None = None,
     bureau: BureauMode = "any",
 ) -> Worker:
+    # hold_year (with min_account_years >= 1 and a first work by its December):
+    # the collected account holds a year up to it.
     latest = cal.as_of if latest_first_work is None else min(latest_first_work, cal.as_of)
     born_until = _born_until(cal, latest, first_work_gap)
     area = draw(_AREAS)
@@ -291,8 +298,11 @@ def _clean_worker(
     first_work = earliest + draw(st.integers(0, max(0, latest - earliest)))
     name = draw(_PERSON_NAMES)
     history = _draw_history(draw, cal, first_work, reserved)
-    run = _draw_account_run(draw, cal, first_work, min_account_years)
-    lo = draw(st.integers(0, max(0, len(run) - min_account_years)))
+    run = _draw_account_run(draw, cal, first_work, min_account_years, hold_year)
+    latest_lo = max(0, len(run) - min_account_years)
+    if hold_year is not None and run:
+        latest_lo = min(latest_lo, hold_year - run[0].year)
+    lo = draw(st.integers(0, latest_lo))
     hi = draw(st.integers(lo + min(min_account_years, len(run) - lo), len(run)))
     account = run[lo:hi]
     number = draw(st.integers(-1, 9999999))

@@ -11,9 +11,9 @@ from __future__ import annotations
 import datetime as _dt
 
 from hypothesis import strategies as st
-from hypothesis.strategies import SearchStrategy
+from hypothesis.strategies import DrawFn, SearchStrategy
 
-from ...identity import IdentityNumber, InvalidIdentityNumber, compact
+from ...identity import canonical_id
 from ...model import (
     AccountYear,
     BureauRecord,
@@ -65,16 +65,15 @@ _SEGMENTS_UNTIL = YearMonth(2020, 12)
 
 
 def id_key(worker: Worker) -> str:
-    """The key under which rule ``person.duplicate-id`` compares workers.
+    """The key under which rule ``person.duplicate-id`` compares workers:
+    :func:`pension_collect.identity.canonical_id` of the identity number.
 
-    The 18-character form of a valid identity number (so a legacy 15-digit
-    number and its 18-digit form are the same person), else the compacted
-    text. Use it as ``unique_by`` when you build lists of workers yourself.
+    The 18-character form of an identity number (so a legacy 15-digit number
+    and its 18-digit form are the same person), else the text cleaned of
+    spaces and upper-cased. Use it as ``unique_by`` when you build lists of
+    workers yourself.
     """
-    try:
-        return IdentityNumber.parse(worker.id_number).number
-    except InvalidIdentityNumber:
-        return compact(worker.id_number)
+    return canonical_id(worker.id_number)
 
 
 def employers() -> SearchStrategy[Employer]:
@@ -227,6 +226,7 @@ def dossiers(
     max_workers: int = 4,
     as_of: SearchStrategy[YearMonth | None] | YearMonth | None = None,
     rule_pack: SearchStrategy[str | None] | str | None = None,
+    mix_in: SearchStrategy[Dossier] | None = None,
 ) -> SearchStrategy[Dossier]:
     """Shape-valid dossiers of ``min_workers .. max_workers`` workers.
 
@@ -238,7 +238,15 @@ def dossiers(
     ``"weihai-2013"`` (pass ``st.none()`` for "always absent").
     Identity numbers are not made unique (rule ``person.duplicate-id`` may
     fire).
+
+    ``mix_in`` is drawn from instead in the simplest example (the one
+    hypothesis runs first) and in about one other example in eight:
+    ``dossiers(mix_in=every_violation_dossiers())`` shows a property every
+    code of the pack in its first example. Its dossiers are not bounded by
+    ``min_workers``/``max_workers``.
     """
+    if mix_in is not None and not isinstance(mix_in, SearchStrategy):
+        raise TypeError("mix_in must be a hypothesis strategy of dossiers")
     worker_items = workers if workers is not None else _arbitrary_workers()
     employer_items = employers if employers is not None else _arbitrary_employers()
     as_of_items: SearchStrategy[YearMonth | None] = (
@@ -249,10 +257,20 @@ def dossiers(
     pack_items: SearchStrategy[str | None] = (
         st.none() | st.just("weihai-2013") if rule_pack is None else _strategy(rule_pack)
     )
-    return st.builds(
+    arbitrary = st.builds(
         Dossier,
         employer=employer_items,
         workers=st.lists(worker_items, min_size=min_workers, max_size=max_workers).map(tuple),
         rule_pack=pack_items,
         as_of=as_of_items,
     )
+    return arbitrary if mix_in is None else _mixed(arbitrary, mix_in)
+
+
+_EIGHTHS = st.integers(0, 7)
+
+
+@st.composite
+def _mixed(draw: DrawFn, usual: SearchStrategy[Dossier], rare: SearchStrategy[Dossier]) -> Dossier:
+    """``rare`` in the simplest example and one time in eight, else ``usual``."""
+    return draw(rare) if draw(_EIGHTHS) == 0 else draw(usual)

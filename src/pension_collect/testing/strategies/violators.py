@@ -21,6 +21,7 @@ from ...model import (
     BureauRecord,
     Category,
     Dossier,
+    Employer,
     EmployerKind,
     Gender,
     Money,
@@ -32,7 +33,7 @@ from ...model import (
 )
 from ...rules.pack import RulePack
 from ...rules.parameters import Confidence, DatedValue, Parameter, RateBand
-from ._base import _BAD_INSTITUTION_REMARKS, _GIVEN, _as_decimal, _as_ym, _ym
+from ._base import _BAD_INSTITUTION_REMARKS, _GIVEN, _as_decimal, _as_ym, _one_of, _ym
 from ._calendar import (
     _ALL_KINDS,
     _ENT,
@@ -70,6 +71,7 @@ from .scalars import (
 __all__ = [
     "DOSSIER_CODES",
     "WORKER_CODES",
+    "every_violation_dossiers",
     "violating_dossiers",
     "violating_workers",
     "with_rate_reference",
@@ -493,7 +495,11 @@ def _account_violator(
     *,
     min_years: int,
     bureau: BureauMode = "any",
+    printed: bool = False,
 ) -> None:
+    """Register a violator: a clean worker with ``min_years`` account years or
+    more (``printed``: one of them a year the forms print), then ``change``."""
+
     def builder(cal: _Calendar) -> SearchStrategy[Worker]:
         if cal.as_of < cal.account_start:
             raise _impossible(code, cal, "as_of is before the account start")
@@ -501,6 +507,11 @@ def _account_violator(
         latest_first_work = min(cal.as_of, YearMonth(last_year - min_years + 1, 12).index)
         if last_year - _ym(cal.account_start).year + 1 < min_years:
             raise _impossible(code, cal, f"fewer than {min_years} account years by as_of")
+        hold_year = _printed_year(cal) if printed else None
+        if hold_year is not None:
+            if hold_year < _ym(cal.account_start).year:
+                raise _impossible(code, cal, "the forms print no account year")
+            latest_first_work = min(latest_first_work, YearMonth(hold_year, 12).index)
         _born_until(cal, latest_first_work, 0)
 
         @st.composite
@@ -510,6 +521,7 @@ def _account_violator(
                     cal,
                     latest_first_work=latest_first_work,
                     min_account_years=min_years,
+                    hold_year=hold_year,
                     bureau=bureau,
                 )
             )
@@ -518,6 +530,11 @@ def _account_violator(
         return build()
 
     _WORKER_VIOLATORS[code] = builder
+
+
+def _printed_year(cal: _Calendar) -> int | None:
+    """The last year the forms print (``None``: the pack prints every year)."""
+    return None if cal.print_until is None else _ym(cal.print_until).year
 
 
 def _with_years(w: Worker, account: Sequence[AccountYear], added: Sequence[AccountYear]) -> Worker:
@@ -576,8 +593,8 @@ def _duplicate_year(draw: DrawFn, cal: _Calendar, w: Worker) -> Worker:
 def _bad_balance(draw: DrawFn, cal: _Calendar, w: Worker) -> Worker:
     account = list(w.account or ())
     years = {y.year for y in account}
-    start_year = _ym(cal.account_start).year
-    checked = [i for i, y in enumerate(account) if y.year - 1 in years or y.year == start_year]
+    # The rule checks a year only after its previous one (never the first year).
+    checked = [i for i, y in enumerate(account) if y.year - 1 in years]
     i = draw(st.sampled_from(checked))
     delta = Decimal(draw(st.integers(2, 100000))) / 100 * draw(st.sampled_from((1, -1)))
     account[i] = attrs.evolve(account[i], balance=Money(account[i].balance + delta))
@@ -588,7 +605,9 @@ def _not_in_bureau(draw: DrawFn, cal: _Calendar, w: Worker) -> Worker:
     assert w.bureau is not None
     assert w.bureau.account is not None
     assert w.account
-    missing = draw(st.sampled_from([y.year for y in w.account]))
+    # A year the forms print: the bureau's lacking a later one is no finding.
+    last = _printed_year(cal)
+    missing = draw(st.sampled_from([y.year for y in w.account if last is None or y.year <= last]))
     bureau = attrs.evolve(w.bureau, account=tuple(y for y in w.bureau.account if y.year != missing))
     return attrs.evolve(w, bureau=bureau)
 
@@ -604,13 +623,24 @@ _account_violator("account.before-start", _before_start, min_years=0)
 _account_violator("account.months", _bad_months, min_years=1)
 _account_violator("account.duplicate-year", _duplicate_year, min_years=1)
 _account_violator("account.balance", _bad_balance, min_years=2)
-_account_violator("account.not-in-bureau", _not_in_bureau, min_years=1, bureau="account")
+_account_violator(
+    "account.not-in-bureau", _not_in_bureau, min_years=1, bureau="account", printed=True
+)
 _person_violator("collection.incomplete", _incomplete)
 
 
+_EMPLOYER_CODES: dict[str, Callable[[], SearchStrategy[str]]] = {}
+
+
+def _bad_employers(codes: Callable[[], SearchStrategy[str]]) -> SearchStrategy[Employer]:
+    return st.builds(attrs.evolve, clean_employers(), credit_code=codes())
+
+
 def _employer_violator(code: str, codes: Callable[[], SearchStrategy[str]]) -> None:
+    _EMPLOYER_CODES[code] = codes
+
     def builder(cal: _Calendar) -> SearchStrategy[Dossier]:
-        employer = st.builds(attrs.evolve, clean_employers(), credit_code=codes())
+        employer = _bad_employers(codes)
 
         @st.composite
         def build(draw: DrawFn) -> Dossier:
@@ -632,15 +662,20 @@ def _duplicate_id(cal: _Calendar) -> SearchStrategy[Dossier]:
     @st.composite
     def build(draw: DrawFn) -> Dossier:
         dossier = _dossier_of(draw, cal, employer=clean_employers(), min_workers=1, max_workers=3)
-        everyone = list(dossier.workers)
-        i = draw(st.integers(0, len(everyone) - 1))
-        copy = attrs.evolve(everyone[i], person_no=draw(st.none() | _digits(11, 11)))
-        if copy.bureau is not None:
-            copy = attrs.evolve(copy, bureau=attrs.evolve(copy.bureau, person_no=copy.person_no))
-        everyone.insert(draw(st.integers(i + 1, len(everyone))), copy)
-        return attrs.evolve(dossier, workers=tuple(everyone))
+        return attrs.evolve(dossier, workers=_with_a_copy(draw, dossier.workers))
 
     return build()
+
+
+def _with_a_copy(draw: DrawFn, workers: Sequence[Worker]) -> tuple[Worker, ...]:
+    """``workers`` with one of them again, later on (under another person number, maybe)."""
+    everyone = list(workers)
+    i = draw(st.integers(0, len(everyone) - 1))
+    copy = attrs.evolve(everyone[i], person_no=draw(st.none() | _digits(11, 11)))
+    if copy.bureau is not None:
+        copy = attrs.evolve(copy, bureau=attrs.evolve(copy.bureau, person_no=copy.person_no))
+    everyone.insert(draw(st.integers(i + 1, len(everyone))), copy)
+    return tuple(everyone)
 
 
 #: Worker-scope codes :func:`violating_workers` has a strategy for.
@@ -747,3 +782,49 @@ def with_rate_reference(
         base.parameters, parameters={**params, "individual_rate_reference": parameter}
     )
     return attrs.evolve(base, parameters=parameters)
+
+
+def every_violation_dossiers(
+    *, as_of: YearMonth | str = DEFAULT_AS_OF, pack: RulePack | str | None = None
+) -> SearchStrategy[Dossier]:
+    """Dossiers on which ``pack`` at ``as_of`` reports every code it can at once.
+
+    One :func:`violating_workers` worker for each code of :data:`WORKER_CODES`
+    that can be broken at ``as_of`` (``history.rate-reference`` only with a
+    reference table, see :func:`with_rate_reference`), in random order; a
+    copy of one of them further on (``person.duplicate-id``); an employer
+    whose credit code is broken in one of the two ways
+    (``employer.credit-code`` or ``employer.credit-code-org``: one employer
+    cannot break both). ``as_of`` is set, ``rule_pack`` absent or the
+    pack's name. Each worker's findings are its own code's, plus
+    ``person.duplicate-id`` on the copy. About as costly to draw as thirty
+    clean workers: mix it in (``dossiers(mix_in=...)``) rather than draw
+    it every time.
+    """
+    cal = _calendar(pack, as_of)
+    _born_until(cal, cal.as_of, 0)
+    violators: list[SearchStrategy[Worker]] = []
+    for builder in _WORKER_VIOLATORS.values():
+        try:
+            violators.append(builder(cal))
+        except ValueError:
+            continue  # this code cannot be broken at as_of (or by this pack)
+    # Each employer code half the time (a one_of of the two code strategies
+    # would flatten into five equal branches, one of them the second code).
+    # The simplest dossier breaks the organization check: arbitrary employers
+    # (models.employers) break the credit code itself far more often.
+    employers = [
+        _bad_employers(_EMPLOYER_CODES[code])
+        for code in ("employer.credit-code-org", "employer.credit-code")
+    ]
+
+    @st.composite
+    def build(draw: DrawFn) -> Dossier:
+        special = [draw(strategy) for strategy in violators]
+        employer = _one_of(draw, employers)
+        dossier = _dossier_of(
+            draw, cal, employer=employer, special=special, min_workers=0, max_workers=0
+        )
+        return attrs.evolve(dossier, workers=_with_a_copy(draw, dossier.workers))
+
+    return build()
