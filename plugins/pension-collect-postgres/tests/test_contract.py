@@ -5,13 +5,13 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterator
 
-import pytest
-
 import pension_collect_postgres.plugin
+import pytest
+from pension_collect_postgres import PostgresStorage
+
 from pension_collect.plugins import PluginHost
 from pension_collect.ports.storage import Storage
 from pension_collect.testing.contract import SharedStorageContract
-from pension_collect_postgres import PostgresStorage
 
 
 class TestPostgresStorage(SharedStorageContract):

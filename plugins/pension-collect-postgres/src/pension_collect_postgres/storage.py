@@ -36,7 +36,7 @@ import re
 import threading
 from collections.abc import Iterator, Sequence
 from typing import Any
-from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
 import psycopg
 from psycopg import errors as pg_errors
@@ -73,7 +73,15 @@ DEFAULT_SCHEMA = "pension_collect"
 
 #: Options the adapter reads from the URL's query (libpq never sees them).
 _OPTIONS = frozenset(
-    {"schema", "unit_no", "pool_min_size", "pool_max_size", "pool_timeout", "lock_timeout", "migrate"}
+    {
+        "schema",
+        "unit_no",
+        "pool_min_size",
+        "pool_max_size",
+        "pool_timeout",
+        "lock_timeout",
+        "migrate",
+    }
 )
 _SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 
@@ -92,13 +100,20 @@ class EmployerScopeError(StorageError):
             "this store handle serves one employer only; the record asked for belongs to another "
             "(nothing was read or changed)"
         )
-        self.message_zh = "该存储句柄仅服务于一个单位,所请求的记录属于其他单位(未读取或修改任何内容)"
+        self.message_zh = (
+            "该存储句柄仅服务于一个单位,所请求的记录属于其他单位(未读取或修改任何内容)"
+        )
 
 
 def _dumps(data: dict[str, Any] | None) -> str | None:
     if data is None:
         return None
     return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+
+def _join(scheme: str, netloc: str, path: str, query: str) -> str:
+    """A URL from its parts, keeping ``//`` when the host is empty (urlunsplit drops it)."""
+    return f"{scheme}://{netloc}{path}" + (f"?{query}" if query else "")
 
 
 def _split(url: str) -> tuple[str, dict[str, str], builtins.list[str]]:
@@ -115,7 +130,7 @@ def _split(url: str) -> tuple[str, dict[str, str], builtins.list[str]]:
     if ":" in userinfo:
         raw = userinfo.partition(":")[2]
         secrets += [s for s in {raw, unquote(raw)} if s]
-    libpq = urlunsplit(parts._replace(query=urlencode(theirs)))
+    libpq = _join(parts.scheme, parts.netloc, parts.path, urlencode(theirs))
     return libpq, ours, secrets
 
 
@@ -128,7 +143,7 @@ def public_url(url: str) -> str:
     netloc = f"{userinfo}@{host}" if at else host
     pairs = parse_qsl(parts.query, keep_blank_values=True)
     query = urlencode([(k, v) for k, v in pairs if k != "password"])
-    return urlunsplit(parts._replace(netloc=netloc, query=query))
+    return _join(parts.scheme, netloc, parts.path, query)
 
 
 class _Sql:
@@ -154,7 +169,8 @@ class _Sql:
         )
         self.append = (
             f"INSERT INTO {s}.audit (at, actor, unit_no, action, subject_kind, subject_key, "
-            "declaration, message, before, after) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s::json,%s::json)"
+            "declaration, message, before, after) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s::json, %s::json)"
         )
         self.audit = (
             f"SELECT seq, at, actor, unit_no, action, subject_kind, subject_key, declaration, "
@@ -198,7 +214,9 @@ class PostgresTransaction:
     @staticmethod
     def _data(kind: RecordKind, key: str, data: Any) -> dict[str, Any]:
         if type(data) is not dict:
-            problem = Problem("$", "a stored record must be a JSON object", "存储的记录应为 JSON 对象")
+            problem = Problem(
+                "$", "a stored record must be a JSON object", "存储的记录应为 JSON 对象"
+            )
             raise CorruptRecord(kind, key, [problem])
         return data
 
@@ -438,8 +456,12 @@ class PostgresStorage:
         except psycopg.OperationalError as exc:
             if exc.sqlstate is None or exc.sqlstate.startswith("08"):
                 first = self._scrub(str(exc)).strip().splitlines()
-                raise StorageError(f"{doing}: {first[0] if first else 'connection failed'}") from None
-            raise StorageError(f"{doing}: the server refused it (SQLSTATE {exc.sqlstate})") from None
+                raise StorageError(
+                    f"{doing}: {first[0] if first else 'connection failed'}"
+                ) from None
+            raise StorageError(
+                f"{doing}: the server refused it (SQLSTATE {exc.sqlstate})"
+            ) from None
         except psycopg.Error as exc:
             raise StorageError(
                 f"{doing}: the server refused it ({type(exc).__name__}, SQLSTATE {exc.sqlstate})"
@@ -472,7 +494,9 @@ class PostgresStorage:
                 f"CREATE TABLE IF NOT EXISTS {s}.schema_version ("
                 "version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
             )
-            row = conn.execute(f"SELECT coalesce(max(version), 0) FROM {s}.schema_version").fetchone()
+            row = conn.execute(
+                f"SELECT coalesce(max(version), 0) FROM {s}.schema_version"
+            ).fetchone()
             version = int(row[0]) if row else 0
             if version > SCHEMA_VERSION:
                 raise SchemaVersionError(
@@ -527,6 +551,12 @@ class PostgresStorage:
         if not self._closed:
             self._closed = True
             self._pool.close()
+
+    def __enter__(self) -> PostgresStorage:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     # -- beyond the contract ---------------------------------------------------------------
 

@@ -224,7 +224,18 @@ class ThrowawayServer:
             text = "".join(f"{k} = {v}\n" for k, v in settings.items())
             (self.data_dir / "postgresql.auto.conf").write_text(text, encoding="utf-8")
             log = str(self.data_dir.parent / "server.log")
-            done = self._run("pg_ctl", "-D", str(self.data_dir), "-l", log, "-w", "-t", "60", "start", check=False)
+            done = self._run(
+                "pg_ctl",
+                "-D",
+                str(self.data_dir),
+                "-l",
+                log,
+                "-w",
+                "-t",
+                "60",
+                "start",
+                check=False,
+            )
             if done.returncode == 0:
                 return
             last = done.stdout + done.stderr
@@ -277,7 +288,9 @@ class ThrowawayServer:
         if os.getpid() != self._owner_pid or self.dir is None:
             return
         if (self.data_dir / "postmaster.pid").exists():
-            self._run("pg_ctl", "-D", str(self.data_dir), "-m", "immediate", "-w", "stop", check=False)
+            self._run(
+                "pg_ctl", "-D", str(self.data_dir), "-m", "immediate", "-w", "stop", check=False
+            )
         shutil.rmtree(self.dir, ignore_errors=True)
         self.dir = None
 
