@@ -16,9 +16,12 @@ means the installation is broken, not that the test may be left out
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 
 import pytest
 from hypothesis import HealthCheck, settings
+
+import pg_server
 
 settings.register_profile(
     "ci",
@@ -33,6 +36,14 @@ settings.register_profile("thorough", max_examples=1000, deadline=None)
 settings.load_profile(
     os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "dev")
 )
+
+
+@pytest.fixture(autouse=True)
+def _close_postgres_stores() -> Iterator[None]:
+    """Stores a test opened on PostgreSQL are closed after it (tests/pg_server.py)."""
+    yield
+    pg_server.close_opened()
+
 
 #: Skipped tests and collectors of this session: node id -> reason.
 _SKIPPED: dict[str, str] = {}

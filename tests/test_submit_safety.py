@@ -39,15 +39,12 @@ from pension_collect.workflow import (
     WorkerStatus,
 )
 from pension_collect.workflow import guards as G
-from workflow_fixtures import Setup, make_setup, sqlite_url, to_collecting, to_ready
-
-STORES = ["memory", "sqlite"]
+from workflow_fixtures import STORES, Setup, make_setup, store_url, to_collecting, to_ready
 
 
 @pytest.fixture(params=STORES)
 def s(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Setup]:
-    url = "memory:" if request.param == "memory" else sqlite_url(tmp_path)
-    setup = make_setup(url)
+    setup = make_setup(store_url(request.param, tmp_path))
     yield setup
     setup.storage.close()
 

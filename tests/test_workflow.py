@@ -44,10 +44,13 @@ from pension_collect.workflow import (
     WorkflowError,
 )
 from workflow_fixtures import (
+    PERSISTENT_STORES,
+    STORES,
     Setup,
     make_setup,
     many_workers,
     sqlite_url,
+    store_url,
     to_collecting,
     to_declared,
     to_ready,
@@ -359,13 +362,15 @@ class TestConcurrencyInProcess:
 
 
 class TestEndToEnd:
-    def test_full_loop_on_sqlite_file(self, tmp_path: Path) -> None:
-        """Every step on a real SQLite file, as the sheet tells it: the settled
+    @pytest.mark.parametrize("store", PERSISTENT_STORES)
+    def test_full_loop_on_a_store(self, store: str, tmp_path: Path) -> None:
+        """Every step on a real store (a SQLite file, a PostgreSQL database where
+        its plugin is installed), as the sheet tells it: the settled
         account is caught at save ([P3.4e]) and collected after the window and a
         new sync; the bureau fails a worker another employer took over, and
         exactly that one is collected again after the window; the second
         declaration succeeds."""
-        s = make_setup(sqlite_url(tmp_path))
+        s = make_setup(store_url(store, tmp_path))
         unit = s.dossier.employer.unit_no
         settled = s.bureau.person_by_id(s.keys[1])
         assert settled is not None
@@ -424,7 +429,7 @@ class TestEndToEnd:
         assert len(synced[s.keys[1]]["account"]) == len(s.workers[1].account or ())
         # the audit log tells the story, per declaration and per worker
         s.storage.close()
-        reopened = make_setup(sqlite_url(tmp_path)).session
+        reopened = make_setup(store_url(store, tmp_path)).session
         actions = [e.action for e in reopened.audit()]
         assert actions[0] == "session.started"
         assert actions[-1] == "declaration.concluded"
@@ -458,7 +463,7 @@ class TestEndToEnd:
             assert "张伟" not in entry.message
             assert s.keys[0] not in entry.message
 
-    @pytest.mark.parametrize("store", ["memory", "sqlite"])
+    @pytest.mark.parametrize("store", STORES)
     def test_submission_resumes_with_same_key(self, store: str, tmp_path: Path) -> None:
         """A submission interrupted after the bureau accepted it (the real payload,
         through the real transport; the answer never reaches the session) stays a
@@ -496,7 +501,7 @@ class TestEndToEnd:
 
 
 def _store_url(name: str, tmp_path: Path) -> str:
-    return "memory:" if name == "memory" else sqlite_url(tmp_path)
+    return store_url(name, tmp_path)
 
 
 class TestWorkerStatus:
@@ -517,7 +522,7 @@ class TestWorkerStatus:
         assert sw.status is WorkerStatus.FAILED
         assert repr(sw) == "StoredWorker(key='*', version=1, status='failed')"
 
-    @pytest.mark.parametrize("store", ["memory", "sqlite"])
+    @pytest.mark.parametrize("store", STORES)
     def test_read_back_as_the_enum(self, store: str, tmp_path: Path) -> None:
         """Every status read back from the store is the enum member; the record
         itself holds the plain string."""
@@ -545,7 +550,7 @@ class TestWorkerStatus:
         assert type(raw.data["status"]) is str
         assert raw.data["status"] == "failed"
 
-    @pytest.mark.parametrize("store", ["memory", "sqlite"])
+    @pytest.mark.parametrize("store", STORES)
     def test_unknown_status_is_a_corrupt_record(self, store: str, tmp_path: Path) -> None:
         """A record whose status is not a WorkerStatus value is reported as damaged."""
         s = make_setup(_store_url(store, tmp_path))
@@ -568,7 +573,7 @@ class TestWorkerStatus:
 
 
 class TestLifecycle:
-    @pytest.mark.parametrize("store", ["memory", "sqlite"])
+    @pytest.mark.parametrize("store", STORES)
     def test_with_block_closes_the_session_not_the_store(self, store: str, tmp_path: Path) -> None:
         """Leaving ``with`` closes the session; the store and transport it was given
         stay open for a new session, which sees what the first one did."""
@@ -631,7 +636,7 @@ class TestLifecycle:
 # -- issue #9: the collection as the sheet says it ---------------------------------------
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=STORES)
 def ps(request: pytest.FixtureRequest, tmp_path: Path) -> Setup:
     """A fresh setup on a memory store and on a SQLite file."""
     return make_setup(_store_url(request.param, tmp_path))

@@ -14,6 +14,13 @@ from pension_collect.model import Dossier, Worker
 from pension_collect.plugins import PluginHost
 from pension_collect.ports.storage import Storage
 from pension_collect.workflow import CollectionSession
+from pg_server import installed as _postgres_installed
+from pg_server import plugins_for, url_for
+
+#: The stores the workflow's tests run on; PostgreSQL where its plugin is installed.
+STORES = ["memory", "sqlite", *(["postgresql"] if _postgres_installed() else [])]
+#: Those a second open reaches again (not ``memory:``, a new store per open).
+PERSISTENT_STORES = [s for s in STORES if s != "memory"]
 
 
 class Clock:
@@ -69,7 +76,9 @@ def make_setup(storage_url: str = "memory:", *, plugins: list[Any] | None = None
     """A fresh session on the example dossier, bureau seeded from its bureau blocks."""
     dossier = example()
     clock = Clock()
-    host = PluginHost(load_entry_points=False, plugins=plugins or [])
+    host = PluginHost(
+        load_entry_points=False, plugins=[*(plugins or []), *plugins_for(storage_url)]
+    )
     bureau = ReferenceBureau(clock=clock, as_of=dossier.as_of)
     bureau.seed_dossier(dossier)
     storage = host.open_storage(storage_url)
@@ -113,6 +122,15 @@ def to_ready(s: Setup) -> None:
 
 def sqlite_url(tmp_path: Path, name: str = "collection.db") -> str:
     return f"sqlite://{(tmp_path / name).resolve()}"
+
+
+def store_url(store: str, tmp_path: Path) -> str:
+    """The URL of the test's store named in :data:`STORES` (the same for one ``tmp_path``)."""
+    if store == "memory":
+        return "memory:"
+    if store == "postgresql":
+        return url_for(tmp_path)
+    return sqlite_url(tmp_path)
 
 
 def many_workers(template: Worker, n: int) -> list[Worker]:
