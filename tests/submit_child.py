@@ -51,6 +51,7 @@ from pension_collect.workflow import (
     SessionState,
     WorkerStatus,
 )
+from pg_server import plugins_for
 from workflow_fixtures import Clock, example
 
 #: Largest request or answer, in bytes (a declaration of the example's workers is ~20 KiB).
@@ -312,7 +313,7 @@ def open_session(
     ``port`` (no renderers: the print steps record the forms as printed
     without drawing them)."""
     dossier = example()
-    host = PluginHost(load_entry_points=False)
+    host = PluginHost(load_entry_points=False, plugins=plugins_for(url))
     storage = host.open_storage(url, **options)
     transport = SocketTransport(port)
     session = CollectionSession(

@@ -1,5 +1,6 @@
 """Submitting survives anything (issue #9): SIGKILL at random moments over every
-step boundary of the whole loop, and processes racing to submit, on SQLite.
+step boundary of the whole loop, and processes racing to submit, on SQLite
+(the race on PostgreSQL too, where its plugin is installed).
 
 The bureau runs in this process (tests/submit_child.py, ``BureauServer``:
 127.0.0.1 only, bounded), so killing a collection process never kills it.
@@ -48,8 +49,18 @@ from pension_collect.ports.storage import RecordKind
 from pension_collect.ports.transport import DeclarationKind, DeclarationState
 from pension_collect.workflow import CollectionSession, WorkerStatus
 from pension_collect.workflow.records import logged_worker_data
+from pg_server import plugins_for
 from submit_child import BureauServer, KillPlan
-from workflow_fixtures import Clock, Setup, example, keys_of, sqlite_url, to_ready
+from workflow_fixtures import (
+    PERSISTENT_STORES,
+    Clock,
+    Setup,
+    example,
+    keys_of,
+    sqlite_url,
+    store_url,
+    to_ready,
+)
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL and fork are POSIX")
 
@@ -278,7 +289,7 @@ def _ready(url: str, server: BureauServer) -> None:
     """The store at the moment of submitting: every worker collected, printed,
     signed and received (the bureau's employer declaration concluded)."""
     dossier = example()
-    host = PluginHost(load_entry_points=False)
+    host = PluginHost(load_entry_points=False, plugins=plugins_for(url))
     storage = host.open_storage(url)
     clock = Clock()
     session = CollectionSession(
@@ -294,16 +305,17 @@ def _ready(url: str, server: BureauServer) -> None:
     storage.close()
 
 
+@pytest.mark.parametrize("store", PERSISTENT_STORES)
 @pytest.mark.parametrize("n", [4, 8])
 def test_processes_racing_to_submit_make_one_declaration(
-    n: int, server: BureauServer, ctx: Any, tmp_path: Path
+    n: int, store: str, server: BureauServer, ctx: Any, tmp_path: Path
 ) -> None:
     """N processes submit the workers' declaration of one employer at once
     (the bureau holding each submit 50 ms, so several are in flight together):
     exactly one declaration at the bureau, one in the store; every process
     gets it (same key) or is told one is in flight."""
     server.reset()
-    url = sqlite_url(tmp_path)
+    url = store_url(store, tmp_path)
     _ready(url, server)
     server.submit_delay = 0.05
     together, results = ctx.Barrier(n), ctx.Queue()
@@ -324,7 +336,7 @@ def test_processes_racing_to_submit_make_one_declaration(
     unit = example().employer.unit_no
     at_bureau = [d for d in server.bureau.declarations(unit) if d.kind is DeclarationKind.WORKERS]
     assert len(at_bureau) == 1
-    host = PluginHost(load_entry_points=False)
+    host = PluginHost(load_entry_points=False, plugins=plugins_for(url))
     storage = host.open_storage(url)
     try:
         session = CollectionSession(storage, host.open_transport("local:"), unit_no=unit, host=host)
