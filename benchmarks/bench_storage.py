@@ -24,6 +24,19 @@ Each is timed ``--repeat`` times interleaved on fresh files; the best time of
 each is used. Peak memory: ``tracemalloc`` peak of one save + load, store and
 baseline, measured in separate runs after the timing.
 
+PostgreSQL, in the same run, where the plugin pension-collect-postgres is
+installed (issue 12): a throwaway server (``fsync`` and
+``synchronous_commit`` on, as durable as SQLite's ``synchronous=FULL``) is
+started for the run; the same four phases go through ``PostgresStorage``
+(``pg_save``, ``pg_save_audit``, ``pg_load``, ``pg_update_audit``), each on a
+fresh schema. Then the throughput of 8 concurrent writer processes, each
+saving its share of the workers one per transaction (read the version, save,
+one audit entry: what ``save_worker`` writes): on SQLite (one file), on
+PostgreSQL for one employer (its transactions run one at a time, by the
+employer lock), and on PostgreSQL for 8 employers (one each: nothing waits).
+``--no-postgres`` leaves PostgreSQL out; on CI (``CI`` set) a missing plugin or
+server is an error.
+
     python benchmarks/bench_storage.py              # 10,000 workers
     python benchmarks/bench_storage.py --smoke      # tiny, for CI
 
@@ -35,7 +48,10 @@ from __future__ import annotations
 import argparse
 import datetime as _dt
 import gc
+import importlib.util
 import json
+import multiprocessing
+import os
 import sqlite3
 import sys
 import tempfile
@@ -115,8 +131,17 @@ def baseline_load(path: Path) -> list[tuple[str, int, Any]]:
     return out
 
 
-def store_save(path: Path, records: list[tuple[str, dict[str, Any]]], audit: bool) -> None:
-    store = SQLiteStorage(path)
+def _open(where: Path | str) -> Any:
+    """The store at ``where``: a SQLite file, or a ``postgresql://`` URL."""
+    if isinstance(where, str):
+        from pension_collect_postgres import PostgresStorage
+
+        return PostgresStorage(where)
+    return SQLiteStorage(where)
+
+
+def store_save(path: Path | str, records: list[tuple[str, dict[str, Any]]], audit: bool) -> None:
+    store = _open(path)
     with store.transaction() as tx:
         tx.put_many(RecordKind.WORKER, UNIT, [Write(key, data, 0) for key, data in records])
         if audit:
@@ -161,8 +186,8 @@ def baseline_update(path: Path) -> None:
     conn.close()
 
 
-def store_update(path: Path) -> None:
-    store = SQLiteStorage(path)
+def store_update(path: Path | str) -> None:
+    store = _open(path)
     at = _dt.datetime.now(_dt.UTC).isoformat()
     with store.transaction() as tx:
         rows = tx.list(RecordKind.WORKER, UNIT)
@@ -188,8 +213,8 @@ def store_update(path: Path) -> None:
     store.close()
 
 
-def store_load(path: Path) -> int:
-    store = SQLiteStorage(path)
+def store_load(path: Path | str) -> int:
+    store = _open(path)
     with store.transaction() as tx:
         n = len(tx.list(RecordKind.WORKER, UNIT))
     store.close()
@@ -208,6 +233,82 @@ def _save_and_load(
 ) -> None:
     save(path, records)
     load(path)
+
+
+def _writer(where: Path | str, unit: str, n: int, share: int, together: Any, results: Any) -> None:
+    """One of the concurrent writers: saves its share of ``n`` workers, one per
+    transaction (get, put, one audit entry), and reports when it started and ended."""
+    mine = make_records(n)[share::WRITERS]
+    store = _open(where)
+    try:
+        together.wait(300)
+        started = time.time()
+        for key, data in mine:
+            with store.transaction() as tx:
+                tx.get(RecordKind.WORKER, unit, key)
+                tx.put(RecordKind.WORKER, unit, key, data, expected_version=0)
+                tx.append_audit(
+                    [
+                        AuditEntry(
+                            at=_dt.datetime.now(_dt.UTC).isoformat(),
+                            actor=f"writer-{share}",
+                            unit_no=unit,
+                            action="worker.saved",
+                            subject_kind=RecordKind.WORKER,
+                            subject_key=key,
+                            message="worker collection saved as version 1",
+                            after=data,
+                        )
+                    ]
+                )
+        results.put((started, time.time(), len(mine), None))
+    except BaseException as exc:  # reported: the benchmark fails with it
+        results.put((0.0, 0.0, 0, repr(exc)))
+    finally:
+        store.close()
+
+
+WRITERS = 8
+
+
+def concurrent_writers(wheres: list[Path | str], units: list[str], n: int) -> float:
+    """Workers saved per second by :data:`WRITERS` processes at once; writer ``i``
+    saves to ``wheres[i]`` for employer ``units[i]``."""
+    ctx = multiprocessing.get_context("spawn")
+    together, results = ctx.Barrier(WRITERS), ctx.Queue()
+    procs = [
+        ctx.Process(target=_writer, args=(wheres[i], units[i], n, i, together, results))
+        for i in range(WRITERS)
+    ]
+    for p in procs:
+        p.start()
+    try:
+        reports = [results.get(timeout=1800) for _ in procs]
+    finally:
+        for p in procs:
+            p.join(60)
+    errors = [r[3] for r in reports if r[3]]
+    if errors:
+        raise RuntimeError(f"a writer failed: {errors[0]}")
+    saved = sum(r[2] for r in reports)
+    return saved / (max(r[1] for r in reports) - min(r[0] for r in reports))
+
+
+def _postgres_server() -> Any:
+    """A durable throwaway server, or ``None`` (with the reason printed) where the
+    plugin or the binaries are missing."""
+    if importlib.util.find_spec("pension_collect_postgres") is None:
+        why = "the plugin pension-collect-postgres is not installed"
+    else:
+        from pension_collect_postgres.testing import NO_SERVER, ThrowawayServer, find_bindir
+
+        if find_bindir() is not None:
+            return ThrowawayServer(durable=True).start()
+        why = NO_SERVER
+    if os.environ.get("CI"):
+        raise SystemExit(f"error: PostgreSQL cannot be measured on CI: {why}")
+    print(f"PostgreSQL left out: {why}", file=sys.stderr)
+    return None
 
 
 def _time(fn: Callable[[], Any]) -> float:
@@ -232,34 +333,67 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, seconds (CI)")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.add_argument("--no-postgres", action="store_true", help="leave PostgreSQL out")
+    parser.add_argument(
+        "--writer-workers",
+        type=int,
+        default=2_000,
+        help="workers the 8 concurrent writers save together, one per transaction",
+    )
     args = parser.parse_args(argv)
     if args.smoke:
-        args.workers, args.repeat = 50, 1
+        args.workers, args.repeat, args.writer_workers = 50, 1, 40
     records = make_records(args.workers)
     size = sum(len(_dumps(d)) for _, d in records)
     best: dict[str, float] = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        d = Path(tmp)
-        for r in range(args.repeat):
-            base, ours, ours_a = d / f"b{r}.db", d / f"s{r}.db", d / f"a{r}.db"
-            runs: dict[str, Callable[[], Any]] = {
-                "baseline_save": partial(baseline_save, base, records),
-                "store_save": partial(store_save, ours, records, False),
-                "store_save_audit": partial(store_save, ours_a, records, True),
-                "baseline_load": partial(baseline_load, base),
-                "store_load": partial(store_load, ours),
-                "baseline_update": partial(baseline_update, base),
-                "store_update_audit": partial(store_update, ours_a),
-            }
-            for name, fn in runs.items():
-                t = _time(fn)
-                best[name] = min(best.get(name, t), t)
-        peak_base = _peak(
-            partial(_save_and_load, baseline_save, baseline_load, d / "pb.db", records)
-        )
-        peak_ours = _peak(
-            partial(_save_and_load, _store_save_audit, store_load, d / "ps.db", records)
-        )
+    per_s: dict[str, float] = {}
+    pg = None if args.no_postgres else _postgres_server()
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            d = Path(tmp)
+            for r in range(args.repeat):
+                base, ours, ours_a = d / f"b{r}.db", d / f"s{r}.db", d / f"a{r}.db"
+                runs: dict[str, Callable[[], Any]] = {
+                    "baseline_save": partial(baseline_save, base, records),
+                    "store_save": partial(store_save, ours, records, False),
+                    "store_save_audit": partial(store_save, ours_a, records, True),
+                    "baseline_load": partial(baseline_load, base),
+                    "store_load": partial(store_load, ours),
+                    "baseline_update": partial(baseline_update, base),
+                    "store_update_audit": partial(store_update, ours_a),
+                }
+                if pg is not None:
+                    pg_s, pg_a = pg.url(schema=f"s{r}"), pg.url(schema=f"a{r}")
+                    runs |= {
+                        "pg_save": partial(store_save, pg_s, records, False),
+                        "pg_save_audit": partial(store_save, pg_a, records, True),
+                        "pg_load": partial(store_load, pg_s),
+                        "pg_update_audit": partial(store_update, pg_a),
+                    }
+                for name, fn in runs.items():
+                    t = _time(fn)
+                    best[name] = min(best.get(name, t), t)
+            peak_base = _peak(
+                partial(_save_and_load, baseline_save, baseline_load, d / "pb.db", records)
+            )
+            peak_ours = _peak(
+                partial(_save_and_load, _store_save_audit, store_load, d / "ps.db", records)
+            )
+            n, units = args.writer_workers, [f"1001{i:04d}" for i in range(WRITERS)]
+            per_s["sqlite_8_writers"] = concurrent_writers(
+                [d / "w.db"] * WRITERS, [UNIT] * WRITERS, n
+            )
+            if pg is not None:
+                one = pg.url(schema="writers_one")
+                per_s["pg_8_writers_one_employer"] = concurrent_writers(
+                    [one] * WRITERS, [UNIT] * WRITERS, n
+                )
+                eight = pg.url(schema="writers_eight")
+                _open(eight).close()  # the schema made once, before the writers
+                per_s["pg_8_writers_8_employers"] = concurrent_writers([eight] * WRITERS, units, n)
+    finally:
+        if pg is not None:
+            pg.stop()
     figures = {
         "workers": args.workers,
         "json_bytes": size,
@@ -268,6 +402,13 @@ def main(argv: list[str] | None = None) -> int:
         "ratio_save_with_audit": round(best["store_save_audit"] / best["baseline_save"], 2),
         "ratio_load": round(best["store_load"] / best["baseline_load"], 2),
         "ratio_update_with_audit": round(best["store_update_audit"] / best["baseline_update"], 2),
+        **{
+            f"ratio_pg_{phase}_vs_sqlite": round(best[f"pg_{phase}"] / best[f"store_{phase}"], 2)
+            for phase in ("save", "save_audit", "load", "update_audit")
+            if f"pg_{phase}" in best
+        },
+        "writers": WRITERS,
+        "workers_per_second": {k: round(v, 1) for k, v in per_s.items()},
         "peak_mib_baseline": round(peak_base / 2**20, 1),
         "peak_mib_store_with_audit": round(peak_ours / 2**20, 1),
         "records_mib_in_memory_json": round(size / 2**20, 1),
@@ -287,6 +428,20 @@ def main(argv: list[str] | None = None) -> int:
             f"  peak memory (tracemalloc): baseline {figures['peak_mib_baseline']} MiB, "
             f"store with audit {figures['peak_mib_store_with_audit']} MiB"
         )
+        if "pg_save" in best:
+            for phase, sqlite_phase in (
+                ("pg_save", "store_save"),
+                ("pg_save_audit", "store_save_audit"),
+                ("pg_load", "store_load"),
+                ("pg_update_audit", "store_update_audit"),
+            ):
+                ratio = best[phase] / best[sqlite_phase]
+                print(f"  PostgreSQL / SQLite store, {phase[3:]}: {ratio:.2f}")
+        print(
+            f"  {WRITERS} concurrent writers, {args.writer_workers} workers, one per transaction:"
+        )
+        for k, v in per_s.items():
+            print(f"    {k:27} {v:8.1f} workers/s")
     return 0
 
 
