@@ -390,7 +390,9 @@ class PostgresStorage:
         if not 0 <= min_size <= max_size or max_size < 1:
             raise StorageError("need 0 <= pool_min_size <= pool_max_size and pool_max_size >= 1")
         self._sql = _Sql(self.schema)
-        self._identity = (self.url.partition("?")[0], self.schema)
+        # the database (libpq's URL without the password) and the schema: two
+        # handles with the same identity are one store
+        self._identity = (public_url(libpq), self.schema)
         self._lock_prefix = f"pension_collect:{self.schema}:"
         self._settings = {"lock_timeout": f"{lock_ms}ms", SETTING: self.unit_no or ""}
         self._closed = False
