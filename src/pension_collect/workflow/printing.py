@@ -13,10 +13,16 @@ A print never overwrites an earlier one unless told: without a ``name`` each
 print writes ``<form>-<n>.pdf`` with the next free number ``n`` of the folder;
 with a ``name`` an existing file of that name is refused
 (:class:`~pension_collect.workflow.FormExists`) unless ``overwrite=True``. The
-document is written aside, into a temporary file created exclusively
-(``O_EXCL``) in the target folder, and moved into place only when it is
-complete: linked to its new name, which fails rather than replace a file, or
-with ``os.replace`` when overwriting was asked for.
+document is written aside with the package's one safe-write helper
+(``pension_collect._files.write_aside``): into a temporary file with a random
+hidden name created exclusively (``O_EXCL``, never through a symbolic link) in
+the target folder, ``fsync``-ed, and moved into place only when it is
+complete: linked to its new name, which fails rather than replace a file (so
+two sessions printing into one folder take distinct numbers), or with
+``os.replace`` when overwriting was asked for. A target name that is a
+symbolic link or a folder is refused (``OutputError``, ``output.symlink`` /
+``output.not-a-file``); a folder that cannot be written is an ``OutputError``
+too (``output.cannot-write``).
 """
 
 from __future__ import annotations
@@ -24,13 +30,20 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import overload
 
 import attrs
 
+from .._files import (
+    OutputError,
+    OutputExists,
+    PendingFile,
+    check_target,
+    ensure_folder,
+    write_aside,
+)
 from ..model import Dossier, Worker
 from ..plugins import PluginHost
 from ..ports.forms import Renderer, RenderUnavailable, UnknownRenderer
@@ -118,44 +131,26 @@ def _next_number(directory: Path, form: str) -> int:
     return max(numbers, default=0) + 1
 
 
-def _link_new(temp: Path, target: Path) -> None:
-    """Give the finished ``temp`` the name ``target``, which must not exist
-    (:class:`FileExistsError` when it does; ``temp`` is then kept)."""
-    try:
-        os.link(temp, target)
-    except FileExistsError:
-        raise
-    except OSError:
-        # A file system without hard links: claim the name exclusively, then
-        # move the document over the empty claim.
-        os.close(os.open(target, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
-        os.replace(temp, target)
-        return
-    temp.unlink()
-
-
-def _place(temp: Path, directory: Path, form: str, named: str | None, overwrite: bool) -> Path:
+def _place(
+    pending: PendingFile, directory: Path, form: str, named: str | None, overwrite: bool
+) -> Path:
     """Move the finished document into place (see the module docstring): as
     ``named``, else as ``<form>-<n>.pdf``."""
     if named is not None:
-        target = directory / named
-        if overwrite:
-            os.replace(temp, target)
-            return target
         try:
-            _link_new(temp, target)
-        except FileExistsError:
-            raise FormExists(details=target.name) from None
-        return target
+            return pending.place(directory / named, overwrite=overwrite)
+        except OutputExists:
+            raise FormExists(details=named) from None
     number = _next_number(directory, form)
     while True:
-        target = directory / f"{form}-{number}.pdf"
         try:
-            _link_new(temp, target)
-        except FileExistsError:
+            return pending.place(directory / f"{form}-{number}.pdf", overwrite=False)
+        except OutputExists:
             number += 1  # another print took this number meanwhile
-            continue
-        return target
+        except OutputError as exc:
+            if exc.code != "output.not-a-file" and exc.code != "output.symlink":
+                raise
+            number += 1  # a folder or a link holds this number: not ours to touch
 
 
 def render_form(
@@ -210,10 +205,12 @@ def render_form(
             note_zh="未指定输出目录,未生成表格文件",
         )
     directory = Path(out_dir)
-    created = not directory.exists()
-    directory.mkdir(parents=True, exist_ok=True)
-    if named is not None and not overwrite and (directory / named).exists():
-        raise FormExists(details=named)
+    created = ensure_folder(directory)
+    if named is not None:
+        try:
+            check_target(directory / named, overwrite=overwrite)
+        except OutputExists:
+            raise FormExists(details=named) from None
     watched = _Watched(dossier.workers, progress)
     view = forms_input_from_workers(
         dossier.employer,
@@ -222,15 +219,12 @@ def render_form(
         as_of=dossier.as_of,
         declaration_ref=declaration_ref,
     )
-    fd, temp_name = tempfile.mkstemp(prefix=f".{form}-", suffix=".partial", dir=directory)
-    temp = Path(temp_name)
     try:
-        with os.fdopen(fd, "wb") as fh:
-            result = renderer.render(view, fh, options=None)
-        watched.finish()
-        path = _place(temp, directory, form, named, overwrite)
+        with write_aside(directory, form) as pending:
+            result = renderer.render(view, pending.stream, options=None)
+            watched.finish()
+            path = _place(pending, directory, form, named, overwrite)
     except RenderUnavailable as exc:  # e.g. installed without the pdf extra
-        temp.unlink(missing_ok=True)
         if created:
             with contextlib.suppress(OSError):
                 directory.rmdir()  # only if this step made it and left it empty
@@ -241,9 +235,6 @@ def render_form(
             note=f"the forms cannot be drawn here ({exc}); no form file was written",
             note_zh="缺少表格渲染所需的组件(pip install 'pension-collect[pdf]'),未生成表格文件",
         )
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
     return FormsPrinted(
         form=form, workers=n, copies=copies, files=(str(path),), pages=int(result.pages)
     )
