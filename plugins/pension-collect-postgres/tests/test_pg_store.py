@@ -632,3 +632,30 @@ class TestHandles:
         assert outcome[OTHER][1] < 0.5
         assert "lock_timeout" in outcome[UNIT][0]
         assert outcome[UNIT][1] >= 0.5
+
+
+class TestPublicApiOnly:
+    def test_the_plugin_imports_only_the_public_api(self) -> None:
+        """The plugin's modules import from pension_collect only its public
+        contract modules, never the host, the workflow or an adapter."""
+        import ast
+
+        import pension_collect_postgres
+
+        allowed = {
+            "pension_collect.errors",
+            "pension_collect.hookspecs",
+            "pension_collect.ports.storage",
+            "pension_collect.testing.contract",
+        }
+        seen: set[str] = set()
+        for path in Path(pension_collect_postgres.__file__).parent.glob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                names = []
+                if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                    names = [node.module]
+                elif isinstance(node, ast.Import):
+                    names = [a.name for a in node.names]
+                seen |= {n for n in names if n.split(".")[0] == "pension_collect"}
+        assert seen
+        assert seen <= allowed, seen - allowed
