@@ -10,7 +10,7 @@ import os
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -38,6 +38,14 @@ VICTIM = b"a file nobody asked to change\n"
 def leftovers(folder: Path) -> list[str]:
     """Temporary files left in ``folder``."""
     return sorted(p.name for p in folder.iterdir() if p.name.endswith(".partial"))
+
+
+def write_then(target: Path, overwrite: bool, then: Callable[[], object]) -> None:
+    """atomic_write half a document to ``target``, then call ``then``, then the rest."""
+    with atomic_write(target, overwrite=overwrite) as stream:
+        stream.write(b"half a docu")
+        then()
+        stream.write(b"ment")
 
 
 @pytest.fixture
@@ -96,9 +104,8 @@ class TestAtomicWrite:
         """A link planted at the target while the document is written is refused
         when moving into place: the victim is untouched, the link left as it is."""
         target = tmp_path / "out.pdf"
-        with pytest.raises(OutputError) as caught, atomic_write(target, overwrite=overwrite) as s:
-            s.write(b"document")
-            target.symlink_to(victim)
+        with pytest.raises(OutputError) as caught:
+            write_then(target, overwrite, lambda: target.symlink_to(victim))
         assert caught.value.code == "output.symlink"
         assert target.is_symlink()
         assert victim.read_bytes() == VICTIM
@@ -149,18 +156,19 @@ class TestAtomicWrite:
             check_target(tmp_path / "dir.pdf", overwrite=True)
         assert caught.value.code == "output.not-a-file"
         late = tmp_path / "late.pdf"
-        with pytest.raises(OutputError) as caught, atomic_write(late, overwrite=True) as s:
-            s.write(b"document")
-            late.mkdir()
+        with pytest.raises(OutputError) as caught:
+            write_then(late, True, late.mkdir)
         assert caught.value.code == "output.not-a-file"
         assert late.is_dir()
         assert leftovers(tmp_path) == []
 
     def test_missing_folder(self, tmp_path: Path) -> None:
         """A target in a folder that does not exist: the folder is named."""
-        with pytest.raises(OutputError) as caught:
-            with atomic_write(tmp_path / "missing" / "x.pdf", overwrite=False):
-                pytest.fail("the block must not run")
+        with (
+            pytest.raises(OutputError) as caught,
+            atomic_write(tmp_path / "missing" / "x.pdf", overwrite=False),
+        ):
+            pytest.fail("the block must not run")
         assert caught.value.code == "output.cannot-write"
         assert "missing does not exist" in str(caught.value)
 
@@ -170,9 +178,12 @@ class TestAtomicWrite:
         and no temporary file is left."""
         target = tmp_path / "out.pdf"
         target.write_bytes(b"old")
-        with pytest.raises(type(error)), atomic_write(target, overwrite=True) as stream:
-            stream.write(b"half a docu")
+
+        def fail() -> None:
             raise error
+
+        with pytest.raises(type(error)):
+            write_then(target, True, fail)
         assert target.read_bytes() == b"old"
         assert leftovers(tmp_path) == []
 
@@ -203,9 +214,10 @@ class TestAtomicWrite:
         with atomic_write(target, overwrite=False) as stream:
             stream.write(b"first")
         assert target.read_bytes() == b"first"
-        with pytest.raises(OutputExists), write_aside(tmp_path, "out") as pending:
+        with write_aside(tmp_path, "out") as pending:
             pending.stream.write(b"second")
-            pending.place(target, overwrite=False)
+            with pytest.raises(OutputExists):
+                pending.place(target, overwrite=False)
         assert target.read_bytes() == b"first"
         assert leftovers(tmp_path) == []
 
@@ -307,7 +319,11 @@ class TestWorkflowPrinting:
         pytest.importorskip("reportlab")
         (tmp_path / "summary-1.pdf").symlink_to(victim)
         printed = render_form(
-            PluginHost(load_entry_points=False), "summary", example(), pack=_pack(), out_dir=tmp_path
+            PluginHost(load_entry_points=False),
+            "summary",
+            example(),
+            pack=_pack(),
+            out_dir=tmp_path,
         )
         assert [Path(f).name for f in printed.files] == ["summary-2.pdf"]
         assert victim.read_bytes() == VICTIM
@@ -363,8 +379,7 @@ def _print_at_once(tmp_path: Path, folder: Path, n: int, prints: int, name: str)
     go = tmp_path / "go"
     procs = [
         subprocess.Popen(
-            [sys.executable, "-c", _PRINTER, str(EXAMPLE_PATH), str(folder), str(go)]
-            + [str(prints), name],
+            [sys.executable, "-c", _PRINTER, *map(str, (EXAMPLE_PATH, folder, go, prints)), name],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -391,10 +406,9 @@ class TestTwoSessionsOneFolder:
     """Processes printing into one folder at once (issue 10, item 7)."""
 
     @pytest.fixture(autouse=True)
-    def _needs_pdf(self) -> Iterator[None]:
+    def _needs_pdf(self) -> None:
         pytest.importorskip("reportlab")
         pytest.importorskip("pypdf")
-        yield
 
     def test_numbered_prints_take_distinct_numbers(self, tmp_path: Path) -> None:
         """Three processes printing four summaries each: twelve distinct numbered
