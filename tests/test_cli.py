@@ -337,16 +337,22 @@ class TestValidateUnreadable:
         assert "acme-9999" in result.stderr
 
     def test_no_file(self, inproc: InProcess) -> None:
-        """``validate`` with neither a file nor ``--example`` is a usage error (2)."""
+        """``validate`` with neither a file nor ``--example`` is a usage error (2):
+        one line naming what is missing and where to look, no usage block."""
         result = inproc("validate")
         assert result.returncode == 2
-        assert "usage:" in result.stderr
+        assert result.stderr.splitlines() == [
+            "pension-collect validate: one of the arguments file --example is required "
+            "(see 'pension-collect validate --help')"
+        ]
 
     def test_no_command(self, inproc: InProcess) -> None:
-        """No command prints the help and exits 2."""
+        """No command is a usage error (2): one line listing the commands."""
         result = inproc()
         assert result.returncode == 2
-        assert "validate" in result.stdout
+        assert result.stdout == ""
+        (line,) = result.stderr.splitlines()
+        assert line.startswith("pension-collect: a command is needed: validate, example, rules")
 
 
 class TestEntryPoints:
@@ -419,3 +425,247 @@ class TestOtherCommands:
         assert main(["plugins"]) == 0
         lines = capsys.readouterr().out.splitlines()
         assert "pension_collect.adapters.rule_packs\t(built-in)" in lines
+
+
+# -- hostile arguments (issue 10, item 8) ---------------------------------------------------
+
+#: (arguments, exit status) for every command. Placeholders: {ex} the example
+#: dossier, {tmp} an empty folder, {file} a file, {link} a symbolic link to a
+#: file, {verif} a folder holding a file named ``verification``, {resdir} a
+#: folder whose result.json is a folder, {store} a folder with a clerk's store.
+HOSTILE: list[tuple[tuple[str, ...], int]] = [
+    ((), 2),
+    (("--version",), 0),
+    (("--help",), 0),
+    (("frobnicate",), 2),
+    (("--nope",), 2),
+    (("\x1b[2J",), 2),
+    (("validate",), 2),
+    (("validate", "{ex}", "--format", "xml"), 2),
+    (("validate", "{ex}", "--lang", "fr"), 2),
+    (("validate", "{ex}", "--rule-pack", "acme-9999"), 2),
+    (("validate", "{ex}", "extra", "\x1b[2J"), 2),
+    (("validate", "--example", "{ex}"), 2),
+    (("validate", "{tmp}/missing.json"), 2),
+    (("validate", "{tmp}"), 2),
+    (("validate", ""), 2),
+    (("validate", "/"), 2),
+    (("validate", "-"), 2),  # standard input cannot be read under capsys
+    (("validate", "{ex}", "--format"), 2),
+    (("example", "--out"), 2),
+    (("example", "--out", "."), 2),
+    (("example", "--out", ""), 2),
+    (("example", "--out", "/"), 2),
+    (("example", "--out", "{tmp}"), 2),
+    (("example", "--out", "{tmp}/"), 2),
+    (("example", "--out", "{tmp}/missing/x"), 2),
+    (("example", "--out", "{link}"), 2),
+    (("example", "--out", "{file}/x"), 2),
+    (("example", "stray"), 2),
+    (("rules", "--rule-pack", "acme-9999"), 2),
+    (("rules", "--rule-pack", "\x1b[2J"), 2),
+    (("rules", "--format", "yaml"), 2),
+    (("plugins", "extra"), 2),
+    (("render",), 2),
+    (("render", "summary", "{ex}"), 2),
+    (("render", "letter", "{ex}", "--out", "{tmp}/x.pdf"), 2),
+    (("render", "summary", "{tmp}/missing.json", "--out", "{tmp}/x.pdf"), 2),
+    (("render", "summary", "{tmp}", "--out", "{tmp}/x.pdf"), 2),
+    (("render", "summary", "{ex}", "--out", "."), 2),
+    (("render", "summary", "{ex}", "--out", ""), 2),
+    (("render", "summary", "{ex}", "--out", "/"), 2),
+    (("render", "summary", "{ex}", "--out", "{tmp}"), 2),
+    (("render", "summary", "{ex}", "--out", "{tmp}/sub/"), 2),
+    (("render", "summary", "{ex}", "--out", "{tmp}/missing/x.pdf"), 2),
+    (("render", "summary", "{ex}", "--out", "{link}"), 2),
+    (("render", "summary", "{ex}", "--out", "{tmp}/x.pdf", "--worker", "¹"), 2),
+    (("render", "summary", "{ex}", "--out", "{tmp}/x.pdf", "--worker", "０"), 2),
+    (("render", "summary", "{ex}", "--out", "{tmp}/x.pdf", "--worker", "٣"), 2),
+    (("render", "summary", "{ex}", "--out", "{tmp}/x.pdf", "--worker", "-1"), 2),
+    (("render", "summary", "{ex}", "--out", "{tmp}/x.pdf", "--worker", "99"), 2),
+    (("render", "summary", "{ex}", "--out", "{tmp}/x.pdf", "--worker", ""), 2),
+    (("render", "summary", "{ex}", "--out", "{tmp}/x.pdf", "--worker", "\x1b[2J"), 2),
+    (("render", "summary", "{ex}", "--out", "{tmp}/x.pdf", "--font", "{tmp}/none.ttf"), 2),
+    (("render", "summary", "{ex}", "--out", "{tmp}/x.pdf", "--font", "{file}"), 2),
+    (("render", "summary", "{ex}", "--out", "{tmp}/x.pdf", "--font", "{tmp}"), 2),
+    (("render", "summary", "{ex}", "--out", "{tmp}/x.pdf", "--rule-pack", "acme-9999"), 2),
+    (("verify",), 2),
+    (("verify", "{tmp}/missing.json", "PC1/x"), 2),
+    (("verify", "{ex}", "--format", "xml", "PC1/x"), 2),
+    (("verify", "{ex}", "garbage"), 1),
+    (("verify", "{ex}", "\x1b[2J\x00"), 1),
+    (("demo", "--out"), 2),
+    (("demo", "stray"), 2),
+    (("demo", "--out", ""), 2),
+    (("demo", "--out", "/"), 2),
+    (("demo", "--out", "{file}"), 2),
+    (("demo", "--out", "{link}"), 2),
+    (("demo", "--out", "{verif}"), 2),
+    (("demo", "--out", "{resdir}"), 2),
+    (("demo", "--out", "{store}"), 2),
+    (("demo", "--out", "{file}/sub"), 2),
+]
+
+
+@pytest.fixture
+def hostile_places(tmp_path: Path) -> dict[str, str]:
+    """The folders and files the hostile table's placeholders name."""
+    (tmp_path / "tmp").mkdir()
+    victim = tmp_path / "victim.txt"
+    victim.write_text("victim\n", encoding="utf-8")
+    link = tmp_path / "link.json"
+    link.symlink_to(victim)
+    verif = tmp_path / "verif"
+    verif.mkdir()
+    (verif / "verification").write_text("mine\n", encoding="utf-8")
+    resdir = tmp_path / "resdir"
+    (resdir / "result.json").mkdir(parents=True)
+    store = tmp_path / "store"
+    store.mkdir()
+    (store / "collection.db").write_bytes(b"SQLite format 3\x00 a clerk's real store")
+    return {
+        "ex": str(EXAMPLE_PATH),
+        "tmp": str(tmp_path / "tmp"),
+        "file": str(victim),
+        "link": str(link),
+        "verif": str(verif),
+        "resdir": str(resdir),
+        "store": str(store),
+    }
+
+
+def _fill(args: tuple[str, ...], places: dict[str, str]) -> list[str]:
+    out = []
+    for a in args:
+        for key, value in places.items():
+            a = a.replace("{" + key + "}", value)
+        out.append(a)
+    return out
+
+
+def _snapshot(root: Path) -> dict[str, bytes | None]:
+    """Every path under ``root`` with a file's bytes (None for a folder or link)."""
+    return {
+        str(p.relative_to(root)): None if p.is_dir() or p.is_symlink() else p.read_bytes()
+        for p in sorted(root.rglob("*"))
+    }
+
+
+def _check_hostile(status: int, out: str, err: str, expected: int) -> None:
+    assert status == expected, err
+    assert "Traceback" not in out + err
+    assert "\x1b" not in out + err  # echoed back as an escape, never raw
+    if expected == 2:
+        lines = err.splitlines()
+        assert len(lines) == 1, err
+        assert lines[0].startswith("pension-collect")
+
+
+class TestHostileArguments:
+    """Every command over a table of hostile arguments: the documented exit
+    status, one line on standard error for a refusal, never a traceback, and
+    nothing changed on disk."""
+
+    @pytest.mark.parametrize(("args", "expected"), HOSTILE, ids=[repr(a) for a, _ in HOSTILE])
+    def test_in_process(
+        self,
+        args: tuple[str, ...],
+        expected: int,
+        hostile_places: dict[str, str],
+        tmp_path: Path,
+        capsys: pytest.CaptureFixture[str],
+    ) -> None:
+        if args[:1] == ("render",):
+            pytest.importorskip("reportlab")
+        before = _snapshot(tmp_path)
+        status = main(_fill(args, hostile_places))
+        captured = capsys.readouterr()
+        _check_hostile(status, captured.out, captured.err, expected)
+        assert _snapshot(tmp_path) == before  # nothing written, nothing deleted
+
+    @pytest.mark.parametrize(
+        "args",
+        [
+            (),
+            ("render", "summary", "{ex}", "--out", "."),
+            ("render", "summary", "{ex}", "--out", "{tmp}/x.pdf", "--worker", "¹"),
+            ("example", "--out", "{tmp}/missing/x"),
+            ("demo", "--out", "{file}"),
+            ("demo", "--out", "{store}"),
+            ("validate", "{ex}", "\x1b[2J"),
+        ],
+        ids=repr,
+    )
+    def test_console_script(
+        self, args: tuple[str, ...], hostile_places: dict[str, str], tmp_path: Path
+    ) -> None:
+        """A few of them through the installed console script, in a fresh process."""
+        script = Path(sys.executable).parent / "pension-collect"
+        command = [str(script)] if script.exists() else [sys.executable, "-m", "pension_collect"]
+        before = _snapshot(tmp_path)
+        done = subprocess.run(
+            [*command, *_fill(args, hostile_places)],
+            capture_output=True,
+            env={**os.environ, "PYTHONIOENCODING": "utf-8"},
+            timeout=120,
+            check=False,
+        )
+        out, err = done.stdout.decode(), done.stderr.decode()
+        _check_hostile(done.returncode, out, err, 2)
+        assert _snapshot(tmp_path) == before
+
+    def test_unexpected_error_is_one_line(
+        self, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """A bug (an exception nobody expected) is exit 3 with one line naming its
+        type and asking for a report; never its message, which may hold personal
+        data; the traceback only when asked for."""
+        import pension_collect.cli.dossier as dossier_cli
+
+        def broken(args: Any, out: Any) -> int:
+            raise ValueError(f"{IDS[0]} 张伟")
+
+        monkeypatch.setattr(dossier_cli, "_rules", broken)
+        monkeypatch.delenv("PENSION_COLLECT_TRACEBACK", raising=False)
+        assert main(["rules"]) == 3
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1
+        assert "internal error (ValueError)" in err
+        assert "please report" in err
+        assert IDS[0] not in err
+        assert "张伟" not in err
+        monkeypatch.setenv("PENSION_COLLECT_TRACEBACK", "1")
+        assert main(["rules"]) == 3
+        assert "Traceback" in capsys.readouterr().err
+
+    def test_interrupted(
+        self, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """Ctrl-C is exit 130 with one line, no traceback."""
+        import pension_collect.cli.dossier as dossier_cli
+
+        def interrupted(args: Any) -> int:
+            raise KeyboardInterrupt
+
+        monkeypatch.setattr(dossier_cli, "_plugins", interrupted)
+        assert main(["plugins"]) == 130
+        err = capsys.readouterr().err
+        assert err == "pension-collect: interrupted (已中断)\n"
+
+    def test_full_disk_on_standard_output(self) -> None:
+        """Standard output on a full device: exit 2, one line, no traceback."""
+        if not Path("/dev/full").exists():
+            pytest.skip("no /dev/full here")
+        with open("/dev/full", "wb") as full:
+            done = subprocess.run(
+                [sys.executable, "-m", "pension_collect", "example"],
+                stdout=full,
+                stderr=subprocess.PIPE,
+                timeout=120,
+                check=False,
+            )
+        err = done.stderr.decode()
+        assert done.returncode == 2, err
+        assert err.splitlines() == [
+            "pension-collect: cannot write the output: No space left on device (无法写出结果)"
+        ]

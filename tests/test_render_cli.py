@@ -127,6 +127,14 @@ class TestSelectWorkers:
         with pytest.raises(LookupError, match="99"):
             select_workers(example(), ["99"])
 
+    @pytest.mark.parametrize("digits", ["０", "¹", "٢", "𝟙"])
+    def test_positions_are_ascii_digits(self, digits: str) -> None:
+        """Digits that are not ASCII (full-width, superscript, Arabic-Indic,
+        mathematical) are no position, although str.isdigit() says they are digits."""
+        assert digits.isdigit()
+        with pytest.raises(LookupError):
+            select_workers(example(), [digits])
+
 
 class TestRenderCommand:
     def test_writes_the_selected_workers(
@@ -209,3 +217,82 @@ class TestVerifyCommand:
         bad = tmp_path / "bad.json"
         bad.write_text("{}", "utf-8")
         assert main(["verify", str(bad), "PC1/x"]) == 2
+
+
+class _HalfThenFail:
+    """A renderer that writes half a PDF, then fails with ``error``."""
+
+    name = "summary"
+    title = "half"
+
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+    def render(
+        self, forms: FormsInput, out: BinaryIO, *, options: RenderOptions | None = None
+    ) -> RenderResult:
+        out.write(b"%PDF-1.4 half a document")
+        raise self.error
+
+
+class TestRenderOutputFile:
+    """``render --out``: never through a symbolic link, nothing left on an error
+    (issue 10, items 4, 7 and 8)."""
+
+    def test_planted_part_link_is_not_followed(self, tmp_path: Path) -> None:
+        """The old temporary name FILE.pdf.part planted as a link to a victim, or
+        as a folder: the victim is untouched, the PDF is written whole."""
+        victim = tmp_path / "victim.txt"
+        victim.write_bytes(b"victim\n")
+        (tmp_path / "forms.pdf.part").symlink_to(victim)
+        (tmp_path / "other.pdf.part").mkdir()
+        for name in ("forms.pdf", "other.pdf"):
+            out = tmp_path / name
+            args = ["render", "summary", str(EXAMPLE_PATH), "--out", str(out), "--font", "cid"]
+            assert main(args) == 0
+            assert len(page_texts(out.read_bytes())) == 1
+        assert victim.read_bytes() == b"victim\n"
+        assert (tmp_path / "other.pdf.part").is_dir()
+        assert not [p for p in tmp_path.iterdir() if p.name.endswith(".partial")]
+
+    def test_link_target_refused(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        """--out naming a symbolic link: exit 2, one line, the victim untouched."""
+        victim = tmp_path / "victim.txt"
+        victim.write_bytes(b"victim\n")
+        out = tmp_path / "forms.pdf"
+        out.symlink_to(victim)
+        assert main(["render", "summary", str(EXAMPLE_PATH), "--out", str(out)]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1
+        assert "symbolic link" in err
+        assert victim.read_bytes() == b"victim\n"
+
+    @pytest.mark.parametrize(
+        ("error", "status"),
+        [
+            (RuntimeError("a broken plugin"), 3),
+            (KeyboardInterrupt(), 130),
+            (UnicodeEncodeError("utf-8", "\ud800", 0, 1, "surrogates not allowed"), 3),
+        ],
+        ids=["bug", "interrupt", "encode"],
+    )
+    def test_failing_renderer_leaves_nothing(
+        self,
+        tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str],
+        error: BaseException,
+        status: int,
+    ) -> None:
+        """A renderer failing halfway (a bug, Ctrl-C, an encoding error): the exit
+        status says which, one line, no traceback, no file and no temporary file;
+        an earlier file of that name is kept as it was."""
+        monkeypatch.setattr(PluginHost, "renderer", lambda self, name: _HalfThenFail(error))
+        out = tmp_path / "forms.pdf"
+        out.write_bytes(b"the earlier forms")
+        assert main(["render", "summary", str(EXAMPLE_PATH), "--out", str(out)]) == status
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1
+        assert "Traceback" not in err
+        assert out.read_bytes() == b"the earlier forms"
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["forms.pdf"]

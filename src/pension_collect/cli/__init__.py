@@ -1,24 +1,39 @@
 """The ``pension-collect`` command line (docs/cli.md).
 
 Exit statuses: 0 success (no error finding), 1 an error finding, 2 input that
-cannot be read as a dossier (or another usage problem). No traceback reaches
-the user for bad input: every problem is printed with its path.
+cannot be used (not a readable dossier, a file that cannot be read or
+written, a bad argument: one line on standard error), 3 an internal error (a
+bug: one line naming the error's type, asking for a report), 130 interrupted
+(Ctrl-C). No traceback ever reaches the user (``PENSION_COLLECT_TRACEBACK=1``
+prints it after the line, for a bug report).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import errno
 import importlib
 import os
 import sys
+import traceback
 from collections.abc import Sequence
+from typing import NoReturn
 
 from .._version import __version__
 from ..errors import PensionCollectError
 
-__all__ = ["EXIT_ERRORS", "EXIT_OK", "EXIT_UNREADABLE", "main"]
+__all__ = [
+    "EXIT_ERRORS",
+    "EXIT_INTERNAL",
+    "EXIT_INTERRUPTED",
+    "EXIT_OK",
+    "EXIT_UNREADABLE",
+    "main",
+]
 
-EXIT_OK, EXIT_ERRORS, EXIT_UNREADABLE = 0, 1, 2
+EXIT_OK, EXIT_ERRORS, EXIT_UNREADABLE, EXIT_INTERNAL = 0, 1, 2, 3
+EXIT_INTERRUPTED = 130
 
 #: Modules that contribute subcommands: each has ``add_parser(subparsers)``,
 #: which adds its parser and sets ``run=<function(args) -> int>`` as a default
@@ -30,8 +45,43 @@ _COMMAND_MODULES: tuple[str, ...] = (
 )
 
 
+#: errno values of a failed write to standard output.
+_OUTPUT_ERRNOS = frozenset(
+    getattr(errno, name) for name in ("ENOSPC", "EIO", "EDQUOT", "EFBIG") if hasattr(errno, name)
+)
+
+
+def one_line(text: str) -> str:
+    """``text`` made safe for one line of a terminal: every character that is
+    not printable (line breaks, escape sequences, other controls) is shown as
+    its Python escape (``\\n``, ``\\x1b``)."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text)
+
+
+def say(message: str) -> None:
+    """Print a problem on standard error: ``pension-collect: `` and ``message``,
+    each of its lines made safe for a terminal (one line, unless the message
+    lists problems one per line, as a dossier's format error does)."""
+    first, *more = message.split("\n")
+    # Standard error gone: the exit status is all there is.
+    with contextlib.suppress(OSError, ValueError):
+        print(
+            f"pension-collect: {one_line(first)}", *map(one_line, more), sep="\n", file=sys.stderr
+        )
+
+
+class _Parser(argparse.ArgumentParser):
+    """Argument errors: one line on standard error, exit status 2 (no usage block)."""
+
+    def error(self, message: str) -> NoReturn:
+        hint = f"see '{self.prog} --help'"
+        self.exit(EXIT_UNREADABLE, f"{self.prog}: {one_line(message)} ({hint})\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="pension-collect",
         description="Pension data-quality collection (养老保险数据质量整理和采集) for employers.",
     )
@@ -40,35 +90,78 @@ def _parser() -> argparse.ArgumentParser:
 
     for module_name in _COMMAND_MODULES:
         importlib.import_module(module_name).add_parser(sub)
+    parser.set_defaults(commands=tuple(sub.choices))
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the console script; returns the exit status."""
+    """Entry point of the console script; returns the exit status (never raises,
+    never prints a traceback)."""
     for stream in (sys.stdout, sys.stderr):
         reconfigure = getattr(stream, "reconfigure", None)
         if reconfigure is not None:
             reconfigure(errors="replace")
-    parser = _parser()
-    args = parser.parse_args(argv)
     try:
-        return _dispatch(parser, args)
+        parser = _parser()
+        try:
+            args = parser.parse_args(argv)
+        except SystemExit as exc:  # --help, --version, an argument error
+            if exc.code is None or isinstance(exc.code, int):
+                return exc.code or EXIT_OK
+            return EXIT_UNREADABLE
+        status = _dispatch(args)
+        sys.stdout.flush()
+        return status
     except BrokenPipeError:
         # The reader went away (`pension-collect rules | head`): not an error.
+        _silence_stdout()
+        return EXIT_OK
+    except KeyboardInterrupt:
+        say("interrupted (已中断)")
+        return EXIT_INTERRUPTED
+    except OSError as exc:
+        if exc.filename is not None or exc.errno not in _OUTPUT_ERRNOS:
+            return _internal(exc)
+        # Standard output cannot be written (a full disk, a broken device).
+        _silence_stdout()
+        say(f"cannot write the output: {exc.strerror or type(exc).__name__} (无法写出结果)")
+        return EXIT_UNREADABLE
+    except Exception as exc:
+        return _internal(exc)
+
+
+def _silence_stdout() -> None:
+    """Point standard output at the null device, so that the interpreter's last
+    flush has nowhere to fail."""
+    try:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
-        return EXIT_OK
+    except (OSError, ValueError, AttributeError):
+        pass  # no file descriptor (captured output): nothing left to flush
 
 
-def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+def _internal(exc: BaseException) -> int:
+    """An exception no code path expected: a bug. Its message may quote data (a
+    name, an identity number), so only its type is shown."""
+    say(
+        f"internal error ({type(exc).__name__}); please report it with the command you ran "
+        "(内部错误,请报告); PENSION_COLLECT_TRACEBACK=1 shows the details"
+    )
+    if os.environ.get("PENSION_COLLECT_TRACEBACK") == "1":
+        traceback.print_exception(exc, file=sys.stderr)
+    return EXIT_INTERNAL
+
+
+def _dispatch(args: argparse.Namespace) -> int:
     run = getattr(args, "run", None)
     if run is None:
-        parser.print_help()
+        commands = ", ".join(args.commands)
+        say(f"a command is needed: {commands} (see 'pension-collect --help')")
         return EXIT_UNREADABLE
     try:
         status: int = run(args)
     except PensionCollectError as exc:
-        print(f"pension-collect: {exc}", file=sys.stderr)
+        say(str(exc))
         return EXIT_UNREADABLE
     return status
 

@@ -9,12 +9,13 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
+from .._files import atomic_write, cannot_write
 from ..dossier import EXAMPLE_DOSSIER, example_dossier_text, loads
 from ..errors import DossierFormatError
 from ..model import YearMonth
 from ..plugins import PluginHost
 from ..rules import check, format_text
-from . import EXIT_ERRORS, EXIT_OK, EXIT_UNREADABLE
+from . import EXIT_ERRORS, EXIT_OK, EXIT_UNREADABLE, say
 
 __all__ = ["add_parser"]
 
@@ -71,7 +72,7 @@ def _validate(args: argparse.Namespace, out: TextIO) -> int:
         text, source = _read(args)
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
-        print(f"pension-collect: cannot read {args.file}: {reason}", file=sys.stderr)
+        say(f"cannot read {args.file}: {reason}")
         return EXIT_UNREADABLE
     try:
         dossier = loads(text, source=source)
@@ -114,10 +115,15 @@ def _print_problems(exc: DossierFormatError, args: argparse.Namespace, out: Text
 
 def _example(args: argparse.Namespace) -> int:
     text = example_dossier_text()
-    if args.out:
-        Path(args.out).write_text(text, encoding="utf-8")
-    else:
+    if args.out is None:
         sys.stdout.write(text)
+        return EXIT_OK
+    try:
+        with atomic_write(args.out, overwrite=True) as stream:
+            stream.write(text.encode("utf-8"))
+    except OSError as exc:  # an OutputError, or a full disk while writing
+        say(str(cannot_write(args.out, exc)))
+        return EXIT_UNREADABLE
     return EXIT_OK
 
 

@@ -19,9 +19,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from .._files import OutputError, atomic_write, cannot_write
 from ..dossier import loads
 from ..errors import DossierFormatError
 from ..model import Dossier
+from . import one_line, say
 
 __all__ = ["add_parser", "select_workers"]
 
@@ -87,30 +89,37 @@ def _load(path: str) -> Dossier | None:
             data = Path(path).read_bytes()
             source = path
     except OSError as exc:
-        print(
-            f"pension-collect: cannot read {path}: {exc.strerror or type(exc).__name__}",
-            file=sys.stderr,
-        )
+        reason = exc.strerror or type(exc).__name__
+        say(f"cannot read {path}: {reason}")
         return None
     try:
         return loads(data, source=source)
     except DossierFormatError as exc:
-        print(f"pension-collect: {exc}", file=sys.stderr)
+        say(str(exc))
         return None
+
+
+def _stdin_lines() -> list[str]:
+    """Standard input's lines; bytes that are not UTF-8 are replaced (such a
+    line is a ``malformed`` payload, not a crash)."""
+    buffer = getattr(sys.stdin, "buffer", None)
+    text = sys.stdin.read() if buffer is None else buffer.read().decode("utf-8", "replace")
+    return text.splitlines()
 
 
 def select_workers(dossier: Dossier, wanted: Sequence[str]) -> list[int]:
     """Positions of the workers named by personal number or 0-based position.
 
-    A personal number wins over a position. Raises :class:`LookupError`
-    naming what matched nothing.
+    A personal number wins over a position; a position is written in ASCII
+    digits only (a full-width ``０`` or a superscript ``¹`` is no position).
+    Raises :class:`LookupError` naming what matched nothing.
     """
     by_person = {w.person_no: i for i, w in enumerate(dossier.workers) if w.person_no}
     out: list[int] = []
     for item in wanted:
         if item in by_person:
             out.append(by_person[item])
-        elif item.isdigit() and int(item) < len(dossier.workers):
+        elif item.isascii() and item.isdigit() and int(item) < len(dossier.workers):
             out.append(int(item))
         else:
             raise LookupError(item)
@@ -129,39 +138,33 @@ def _render(args: argparse.Namespace) -> int:
     try:
         renderer = host.renderer(args.form)
     except RenderError as exc:
-        print(f"pension-collect: {exc}", file=sys.stderr)
+        say(str(exc))
         return EXIT_UNREADABLE
     try:
         select = None if not args.worker else select_workers(dossier, args.worker)
     except LookupError as exc:
-        print(
-            f"pension-collect: no worker with personal number or position {exc.args[0]!r} "
-            f"(没有该个人编号或序号的职工)",
-            file=sys.stderr,
+        say(
+            f"no worker with personal number or position {exc.args[0]!r} "
+            "(没有该个人编号或序号的职工)"
         )
         return EXIT_UNREADABLE
     pack = host.rule_pack(args.rule_pack or dossier.rule_pack)
     forms = forms_input(dossier, pack=pack, declaration_ref=args.declaration, select=select)
     out = Path(args.out)
-    tmp = out.with_name(out.name + ".part")
     try:
-        with open(tmp, "wb") as stream:
+        with atomic_write(args.out, overwrite=True) as stream:
             result = renderer.render(forms, stream, options=RenderOptions(font=args.font))
-        tmp.replace(out)
-    except RenderError as exc:
-        tmp.unlink(missing_ok=True)
-        print(f"pension-collect: {exc}", file=sys.stderr)
-        return EXIT_UNREADABLE
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        print(
-            f"pension-collect: cannot write {out}: {exc.strerror or type(exc).__name__}",
-            file=sys.stderr,
-        )
+        if exc.filename is not None and not isinstance(exc, OutputError):
+            # a file the renderer read (a font)
+            message = f"{exc.filename}: {exc.strerror or type(exc).__name__}"
+        else:  # the output refused, or writing it failed (a full disk)
+            message = str(cannot_write(out, exc))
+        say(message)
         return EXIT_UNREADABLE
     font = result.font.describe() if result.font is not None else "-"
     print(
-        f"{out}: {result.form}, {result.workers} workers, {result.pages} pages, "
+        f"{one_line(str(out))}: {result.form}, {result.workers} workers, {result.pages} pages, "
         f"{result.bytes_written} bytes\nfont: {font}"
     )
     if result.fallback_chars:
@@ -179,9 +182,7 @@ def _verify(args: argparse.Namespace) -> int:
     dossier = _load(args.dossier)
     if dossier is None:
         return EXIT_UNREADABLE
-    payloads = list(args.payload) or [
-        line for line in sys.stdin.read().splitlines() if line.strip()
-    ]
+    payloads = list(args.payload) or [line for line in _stdin_lines() if line.strip()]
     pack = PluginHost().rule_pack(args.rule_pack or dossier.rule_pack)
     results = [
         verify_payload(p, dossier, pack=pack, declaration_ref=args.declaration) for p in payloads
