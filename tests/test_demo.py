@@ -13,7 +13,14 @@ from typing import Any
 import pytest
 
 from pension_collect.cli import main
-from pension_collect.cli.demo import run_demo
+from pension_collect.cli.demo import (
+    DEMO_ACTOR,
+    MARKER,
+    RESULT_FORMAT,
+    DemoFolderRefused,
+    check_demo_folder,
+    run_demo,
+)
 from pension_collect.plugins import PluginHost
 
 
@@ -168,3 +175,214 @@ class TestDemoWithoutPdfExtra:
         assert "needs reportlab" in out.getvalue()
         assert not list(tmp_path.glob("**/*.pdf*"))
         assert not [d for d in tmp_path.iterdir() if d.is_dir()]  # no empty form folders
+
+
+def _clerk_store(path: Path, *, unit_no: str = "10012345", actor: str = "王会计") -> None:
+    """A clerk's real store at ``path``: one record and one audit entry of theirs."""
+    from pension_collect.ports.storage import AuditEntry, RecordKind
+
+    store = PluginHost(load_entry_points=False).open_storage(f"sqlite://{path.resolve()}")
+    try:
+        with store.transaction() as tx:
+            tx.put(
+                RecordKind.SESSION, unit_no, "session", {"state": "collecting"}, expected_version=0
+            )
+            tx.append_audit(
+                [
+                    AuditEntry(
+                        at="2024-03-01T09:00:00+00:00",
+                        actor=actor,
+                        unit_no=unit_no,
+                        action="session.started",
+                        subject_kind=RecordKind.SESSION,
+                        subject_key="session",
+                        message="started",
+                    )
+                ]
+            )
+    finally:
+        store.close()
+
+
+def _tree(root: Path) -> dict[str, bytes | None]:
+    """Every path under ``root`` with a file's bytes (None for a folder or link)."""
+    return {
+        str(p.relative_to(root)): None if p.is_dir() or p.is_symlink() else p.read_bytes()
+        for p in sorted(root.rglob("*"))
+    }
+
+
+_NO_PDF = ["pdf.plugin"]
+
+
+def _demo(out: Path) -> dict[str, Any]:
+    host = PluginHost(load_entry_points=False, exclude=_NO_PDF)
+    return run_demo(out, out=io.StringIO(), host=host)
+
+
+class TestDemoFolder:
+    """The demo uses DIR only when it is new, empty or its own earlier output,
+    and never deletes a store it did not create (issue 10, item 1)."""
+
+    @pytest.mark.parametrize(
+        ("unit_no", "actor"),
+        [("10012345", "王会计"), ("10099999", "demo-clerk"), ("10012345", "demo-clerk ")],
+        ids=["clerk", "other-employer", "near-name"],
+    )
+    @pytest.mark.parametrize("marked", [False, True], ids=["unmarked", "marked"])
+    def test_a_clerks_store_is_never_deleted(
+        self,
+        tmp_path: Path,
+        capsys: pytest.CaptureFixture[str],
+        unit_no: str,
+        actor: str,
+        marked: bool,
+    ) -> None:
+        """DIR holding a store that is not the demo's (another clerk, another
+        employer, even in a folder the demo marked as its own): exit 2, one line,
+        every file in DIR byte for byte as it was."""
+        out = tmp_path / "work"
+        out.mkdir()
+        _clerk_store(out / "collection.db", unit_no=unit_no, actor=actor)
+        if marked:
+            (out / MARKER).write_text("pension-collect/demo-folder 1\n", encoding="utf-8")
+        before = _tree(out)
+        assert before["collection.db"]
+        assert main(["demo", "--out", str(out)]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1
+        assert "nothing was changed" in err
+        assert _tree(out) == before
+        with sqlite3.connect(out / "collection.db") as conn:
+            (actors,) = conn.execute("SELECT group_concat(actor) FROM audit").fetchone()
+        assert actors == actor
+
+    @pytest.mark.parametrize(
+        ("layout", "reason"),
+        [
+            ({"notes.txt": "mine"}, "no earlier demo output"),
+            ({"verification": "mine"}, "no earlier demo output"),
+            ({"result.json/": None}, "no earlier demo output"),
+            ({MARKER: "pension-collect/demo-folder 1\n", "notes.txt": "x"}, "'notes.txt'"),
+            ({MARKER: "pension-collect/demo-folder 1\n", "result.json/": None}, "not a file"),
+            ({MARKER: "pension-collect/demo-folder 1\n", "forms": "x"}, "forms is not a folder"),
+            (
+                {MARKER: "pension-collect/demo-folder 1\n", "forms/letter.pdf": "x"},
+                "'letter.pdf'",
+            ),
+            (
+                {MARKER: "pension-collect/demo-folder 1\n", "collection.db-wal": "x"},
+                "not the demo's store",
+            ),
+            ({MARKER: "something else\n", "collection.db": "x"}, "no earlier demo output"),
+            ({"result.json": '{"format": "mine"}'}, "no earlier demo output"),
+        ],
+        ids=[
+            "stray-file",
+            "verification-file",
+            "result-folder",
+            "marked-stray",
+            "marked-result-folder",
+            "forms-file",
+            "forms-stray",
+            "wal-without-store",
+            "wrong-marker",
+            "foreign-result",
+        ],
+    )
+    def test_refused_layouts(
+        self,
+        tmp_path: Path,
+        capsys: pytest.CaptureFixture[str],
+        layout: dict[str, str | None],
+        reason: str,
+    ) -> None:
+        """A folder holding anything but the demo's own output is refused, with
+        the reason, and left as it was."""
+        out = tmp_path / "work"
+        out.mkdir()
+        for name, text in layout.items():
+            path = out / name.rstrip("/")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if text is None:
+                path.mkdir()
+            else:
+                path.write_text(text, encoding="utf-8")
+        before = _tree(out)
+        assert main(["demo", "--out", str(out)]) == 2
+        err = capsys.readouterr().err
+        assert reason in err
+        assert _tree(out) == before
+
+    def test_refused_paths(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        """A file, a link to a file, an empty name and / are no demo folder."""
+        victim = tmp_path / "dossier.json"
+        victim.write_text("{}", encoding="utf-8")
+        (tmp_path / "link").symlink_to(victim)
+        for out in (str(victim), str(tmp_path / "link"), "", "/", str(victim / "sub")):
+            assert main(["demo", "--out", out]) == 2, out
+            assert capsys.readouterr().err.count("\n") == 1
+        assert victim.read_text(encoding="utf-8") == "{}"
+
+    def test_check_demo_folder(self, tmp_path: Path) -> None:
+        """check_demo_folder: False for a new or empty folder, True for the demo's
+        own output, DemoFolderRefused otherwise; it only reads."""
+        assert check_demo_folder(tmp_path / "new", "10012345") is False
+        assert not (tmp_path / "new").exists()
+        assert check_demo_folder(tmp_path, "10012345") is False
+        _demo(tmp_path / "d")
+        before = _tree(tmp_path / "d")
+        assert check_demo_folder(tmp_path / "d", "10012345") is True
+        with pytest.raises(DemoFolderRefused) as caught:
+            check_demo_folder(tmp_path / "d", "10099999")  # the store is not that employer's
+        assert caught.value.code == "demo.folder-refused"
+        assert caught.value.message_zh
+        assert _tree(tmp_path / "d") == before
+
+    def test_marker_written_first(self, tmp_path: Path) -> None:
+        """The marker is a regular file the demo writes into a new folder."""
+        _demo(tmp_path / "d")
+        marker = tmp_path / "d" / MARKER
+        assert marker.is_file()
+        assert not marker.is_symlink()
+        assert sorted(p.name for p in (tmp_path / "d").iterdir()) == sorted(
+            [MARKER, "collection.db", "result.json"]
+        )
+
+    def test_interrupted_run_is_its_own(self, tmp_path: Path) -> None:
+        """A run stopped before result.json (its store, its sidecar files, a
+        temporary file of a print) is still the demo's: a rerun replaces the store."""
+        out = tmp_path / "d"
+        _demo(out)
+        (out / "result.json").unlink()
+        (out / "collection.db-journal").write_bytes(b"")
+        (out / "forms").mkdir()
+        (out / "forms" / ".verification.0123456789abcdef.partial").write_bytes(b"%PDF half")
+        result = _demo(out)
+        assert result["declarations"][-1]["state"] == "succeeded"
+        assert not (out / "collection.db-journal").exists()
+        with sqlite3.connect(out / "collection.db") as conn:
+            (n,) = conn.execute(
+                "SELECT count(*) FROM audit WHERE action='session.started'"
+            ).fetchone()
+            (actors,) = conn.execute("SELECT group_concat(DISTINCT actor) FROM audit").fetchone()
+        assert n == 1
+        assert actors == DEMO_ACTOR
+
+    def test_earlier_output_without_marker(self, tmp_path: Path) -> None:
+        """Output of a release before the marker (result.json with its format tag)
+        is recognised too."""
+        out = tmp_path / "d"
+        _demo(out)
+        (out / MARKER).unlink()
+        assert _demo(out)["declarations"][-1]["state"] == "succeeded"
+        assert (out / MARKER).is_file()
+
+    def test_result_json_never_through_a_link(self, tmp_path: Path) -> None:
+        """result.json is written aside and renamed: a reader never sees half of it,
+        and no temporary file stays."""
+        out = tmp_path / "d"
+        _demo(out)
+        doc = json.loads((out / "result.json").read_text(encoding="utf-8"))
+        assert doc["format"] == RESULT_FORMAT
+        assert not [p for p in out.rglob("*") if p.name.endswith(".partial")]

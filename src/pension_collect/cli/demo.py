@@ -20,20 +20,37 @@ with two faults only it knows:
 Every step is printed with its procedure paragraph and name in Chinese and
 English; DIR/result.json records every declaration's final status and
 per-worker outcomes (docs/workflow.md).
+
+DIR is the demo's own: it must be new, empty, or hold nothing but the demo's
+earlier output, which it recognises positively (:func:`check_demo_folder`):
+the marker file ``.pension-collect-demo`` it writes first (or an earlier
+run's ``result.json`` with its format tag), the store ``collection.db`` whose
+records are all the example employer's and whose audit log names only the
+demo's clerk, the numbered forms in ``forms/``. Anything else and the demo
+refuses the folder (:class:`DemoFolderRefused`) and touches nothing: it never
+deletes a store it did not create.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as _dt
 import json
+import os
+import re
+import sqlite3
+import stat
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
+from .._files import atomic_write, ensure_folder, is_temporary_name
 from ..adapters.reference_bureau import ReferenceBureau
+from ..adapters.sqlite import APPLICATION_ID
 from ..dossier import example_dossier_text, loads
+from ..errors import PensionCollectError
 from ..identity import mask
 from ..model import Dossier
 from ..plugins import PluginHost
@@ -41,12 +58,206 @@ from ..workflow.guards import RuleErrors
 from ..workflow.printing import FormsPrinted
 from ..workflow.records import StoredDeclaration, WorkerStatus
 from ..workflow.session import CollectionSession
+from . import one_line
 
-__all__ = ["RESULT_FORMAT", "add_parser", "run_demo"]
+__all__ = [
+    "DEMO_ACTOR",
+    "MARKER",
+    "RESULT_FORMAT",
+    "DemoFolderRefused",
+    "add_parser",
+    "check_demo_folder",
+    "run_demo",
+]
 
 #: The ``format`` of DIR/result.json.
 RESULT_FORMAT = "pension-collect/demo-result"
+#: The file the demo writes first into its folder, and its content: how it
+#: knows the folder for its own.
+MARKER = ".pension-collect-demo"
+_MARKER_TEXT = "pension-collect/demo-folder 1\n"
+#: The clerk the demo's audit log names.
+DEMO_ACTOR = "demo-clerk"
 _OTHER_UNIT = "10099999"
+_STORE = "collection.db"
+_STORE_SIDECARS = ("-wal", "-shm", "-journal")
+_FORM = re.compile(r"(?:verification|confirmation|summary)-[0-9]+\.pdf")
+_RESULT_LIMIT = 16 * 1024 * 1024
+
+
+class DemoFolderRefused(PensionCollectError):
+    """``demo --out DIR``: DIR is not the demo's (``demo.folder-refused``); nothing
+    in it was touched. ``reason``/``reason_zh`` say what was found."""
+
+    code = "demo.folder-refused"
+
+    def __init__(self, folder: str, reason: str, reason_zh: str) -> None:
+        self.folder = folder
+        self.message = (
+            f"{folder!r} is not a folder the demo can use: {reason}; give a new or empty "
+            "folder (--out DIR), nothing was changed"
+        )
+        self.message_zh = (
+            f"演示不能使用文件夹 {folder!r}:{reason_zh};请指定新的或空的文件夹,未作任何改动"
+        )
+        super().__init__(f"{self.message} ({self.message_zh})")
+
+
+def _lstat(path: Path) -> os.stat_result | None:
+    try:
+        return os.lstat(path)
+    except FileNotFoundError:
+        return None
+
+
+def _regular(path: Path) -> bool:
+    st = _lstat(path)
+    return st is not None and stat.S_ISREG(st.st_mode)
+
+
+def _marked(directory: Path) -> bool:
+    """The marker, or an earlier run's result.json with its format tag."""
+    marker = directory / MARKER
+    if _regular(marker) and marker.stat().st_size <= len(_MARKER_TEXT):
+        with contextlib.suppress(OSError, UnicodeDecodeError):
+            if marker.read_text(encoding="utf-8") == _MARKER_TEXT:
+                return True
+    result = directory / "result.json"
+    if not _regular(result) or result.stat().st_size > _RESULT_LIMIT:
+        return False
+    try:
+        doc = json.loads(result.read_bytes())
+    except (OSError, ValueError, RecursionError):
+        return False
+    return isinstance(doc, dict) and doc.get("format") == RESULT_FORMAT
+
+
+def _demo_store(db: Path, unit_no: str) -> bool:
+    """Whether ``db`` is a store of the demo's: a pension_collect SQLite store
+    whose records and audit entries are all of ``unit_no``, written by the
+    demo's clerk (read only; an empty file, a killed first run's, holds no data)."""
+    st = _lstat(db)
+    if st is None or not stat.S_ISREG(st.st_mode):
+        return False
+    if st.st_size == 0:
+        return True
+    # Read only, and without creating the -wal and -shm files SQLite makes for a
+    # reader: immutable when there is no write-ahead log to read.
+    live = any(os.path.lexists(f"{db}{suffix}") for suffix in ("-wal", "-shm"))
+    mode = "mode=ro" if live else "mode=ro&immutable=1"
+    try:
+        conn = sqlite3.connect(f"{db.resolve().as_uri()}?{mode}", uri=True)
+    except sqlite3.Error:
+        return False
+    try:
+        (app,) = conn.execute("PRAGMA application_id").fetchone()
+        units = conn.execute(
+            "SELECT unit_no FROM records UNION SELECT unit_no FROM audit"
+        ).fetchall()
+        actors = conn.execute("SELECT DISTINCT actor FROM audit").fetchall()
+    except sqlite3.Error:
+        return False
+    finally:
+        conn.close()
+    return (
+        app == APPLICATION_ID
+        and {u for (u,) in units} <= {unit_no}
+        and {a for (a,) in actors} <= {DEMO_ACTOR}
+    )
+
+
+def check_demo_folder(out_dir: str | Path, unit_no: str) -> bool:
+    """Refuse ``out_dir`` (:class:`DemoFolderRefused`) unless it is new, empty,
+    or holds only the demo's earlier output for the employer ``unit_no`` (see
+    the module docstring); whether it holds such output. Reads only."""
+    text = os.fspath(out_dir)
+    if not text:
+        raise DemoFolderRefused(text, "an empty name", "名称为空")
+    directory = Path(text)
+    try:
+        st = os.stat(directory)  # a link to a folder is that folder
+    except FileNotFoundError:
+        return False
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise DemoFolderRefused(text, reason, reason) from None
+    if not stat.S_ISDIR(st.st_mode):
+        raise DemoFolderRefused(text, "it is not a folder", "它不是文件夹")
+    try:
+        names = sorted(os.listdir(directory))
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise DemoFolderRefused(text, reason, reason) from None
+    if not names:
+        return False
+    if not _marked(directory):
+        shown = ", ".join(repr(n) for n in names[:5]) + (", ..." if len(names) > 5 else "")
+        raise DemoFolderRefused(
+            text,
+            f"it holds files and no earlier demo output ({shown})",
+            f"其中有文件但不是演示的输出({shown})",
+        )
+    ours = {MARKER, "result.json", "forms", _STORE, *(_STORE + s for s in _STORE_SIDECARS)}
+    strangers = [n for n in names if n not in ours and not is_temporary_name(n)]
+    if strangers:
+        shown = ", ".join(repr(n) for n in strangers[:5])
+        raise DemoFolderRefused(
+            text,
+            f"it holds files the demo did not write ({shown})",
+            f"其中有非演示生成的文件({shown})",
+        )
+    for name in (MARKER, "result.json"):
+        if name in names and not _regular(directory / name):
+            raise DemoFolderRefused(text, f"{name} is not a file", f"{name} 不是普通文件")
+    if "forms" in names:
+        _check_forms(text, directory / "forms")
+    sidecars = [n for n in names if n.startswith(_STORE) and n != _STORE]
+    if (_STORE in names or sidecars) and not _demo_store(directory / _STORE, unit_no):
+        raise DemoFolderRefused(
+            text,
+            f"{_STORE} is not the demo's store (its records are not the example's)",
+            f"{_STORE} 不是演示的数据库(其记录不是示例单位的)",
+        )
+    return True
+
+
+def _check_forms(text: str, forms: Path) -> None:
+    st = _lstat(forms)
+    if st is None or not stat.S_ISDIR(st.st_mode):
+        raise DemoFolderRefused(text, "forms is not a folder", "forms 不是文件夹")
+    try:
+        names = os.listdir(forms)
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise DemoFolderRefused(text, reason, reason) from None
+    strangers = sorted(
+        n
+        for n in names
+        if not (_FORM.fullmatch(n) or is_temporary_name(n)) or not _regular(forms / n)
+    )
+    if strangers:
+        shown = ", ".join(repr(n) for n in strangers[:5])
+        raise DemoFolderRefused(
+            text,
+            f"forms holds files the demo did not write ({shown})",
+            f"forms 中有非演示生成的文件({shown})",
+        )
+
+
+def _prepare(out_dir: str | Path, unit_no: str) -> Path:
+    """Check the folder (:func:`check_demo_folder`), make it and mark it; remove
+    the demo's own earlier store."""
+    earlier = check_demo_folder(out_dir, unit_no)
+    directory = Path(out_dir)
+    ensure_folder(directory)
+    if not _regular(directory / MARKER):
+        with atomic_write(directory / MARKER, overwrite=False) as stream:
+            stream.write(_MARKER_TEXT.encode("utf-8"))
+    if earlier:
+        db = directory / _STORE
+        for suffix in ("", *_STORE_SIDECARS):
+            Path(f"{db}{suffix}").unlink(missing_ok=True)
+    return directory
 
 
 class _Clock:
@@ -93,17 +304,19 @@ def run_demo(
     out: TextIO | None = None,
     host: PluginHost | None = None,
 ) -> dict[str, Any]:
-    """Run the demo into ``out_dir``; print the steps to ``out``; return result.json's content."""
+    """Run the demo into ``out_dir``; print the steps to ``out``; return result.json's content.
+
+    ``out_dir`` must be new, empty or hold only the demo's earlier output
+    (:class:`DemoFolderRefused` otherwise, nothing touched); a rerun replaces
+    the demo's own store and keeps its forms (they number on).
+    """
     stream = out if out is not None else sys.stdout
-    directory = Path(out_dir)
-    directory.mkdir(parents=True, exist_ok=True)
-    forms_dir = directory / "forms"
-    db = directory / "collection.db"
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{db}{suffix}").unlink(missing_ok=True)
-    host = host if host is not None else PluginHost()
     dossier = loads(example_dossier_text(), source="<bundled example-dossier.json>")
     unit_no = dossier.employer.unit_no
+    directory = _prepare(out_dir, unit_no)
+    forms_dir = directory / "forms"
+    db = directory / _STORE
+    host = host if host is not None else PluginHost()
     clock = _Clock()
     steps: list[dict[str, Any]] = []
     forms: list[str] = []
@@ -139,13 +352,13 @@ def run_demo(
             store,
             transport,
             unit_no=unit_no,
-            actor="demo-clerk",
+            actor=DEMO_ACTOR,
             host=host,
             pack=dossier.rule_pack,
             as_of=dossier.as_of,
             clock=clock,
         )
-        stream.write(f"pension-collect demo: unit {unit_no}, store {db}\n")
+        stream.write(f"pension-collect demo: unit {unit_no}, store {one_line(str(db))}\n")
         session.start()
         step("P3", "开始数据质量工作", "Start data-quality work", "no pending declaration")
         synced = session.sync()
@@ -203,10 +416,10 @@ def run_demo(
         "recollection_declaration": decl2.key,
         "declarations": declarations,
     }
-    (directory / "result.json").write_text(
-        json.dumps(outcome, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
-    )
-    stream.write(f"result: {directory / 'result.json'} ({decl2.key}: {decl2.state.value})\n")
+    with atomic_write(directory / "result.json", overwrite=True) as result_file:
+        result_file.write((json.dumps(outcome, ensure_ascii=False, indent=2) + "\n").encode())
+    where = one_line(str(directory / "result.json"))
+    stream.write(f"result: {where} ({decl2.key}: {decl2.state.value})\n")
     return outcome
 
 
