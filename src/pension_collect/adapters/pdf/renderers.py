@@ -15,6 +15,7 @@ from typing import BinaryIO
 
 import attrs
 
+from ..._files import atomic_write
 from ...model import Dossier
 from ...ports.forms.registry import (
     DEFAULT_COPIES,
@@ -81,7 +82,7 @@ class _Builtin:
             options = attrs.evolve(options, copies=copy_labels(copies))
         draw = _draw(self.name)
         if isinstance(out, str | os.PathLike):
-            with open(out, "wb") as stream:
+            with atomic_write(out, overwrite=True) as stream:  # never a torn file, nor via a link
                 return draw(forms, stream, options=options)
         return draw(forms, out, options=options)
 
