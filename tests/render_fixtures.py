@@ -7,6 +7,7 @@ import io
 import re
 from collections.abc import Sequence
 from pathlib import Path
+from typing import BinaryIO
 
 import pension_collect
 from pension_collect import forms_input
@@ -14,7 +15,7 @@ from pension_collect.adapters.pdf.fonts import find_cjk_fonts
 from pension_collect.dossier import loads
 from pension_collect.model import Dossier
 from pension_collect.plugins import PluginHost
-from pension_collect.ports.forms import RenderOptions, RenderResult
+from pension_collect.ports.forms import FormsInput, RenderOptions, RenderResult
 
 EXAMPLE_PATH = Path(pension_collect.__file__).parent / "data" / "example-dossier.json"
 
@@ -67,3 +68,19 @@ def page_texts(pdf: bytes) -> list[str]:
 def has_ttf() -> bool:
     """A TrueType CJK font is reachable through fontconfig on this machine."""
     return bool(find_cjk_fonts())
+
+
+class HalfThenFail:
+    """A renderer (of any form) that writes half a PDF, then raises ``error``."""
+
+    title = "half"
+
+    def __init__(self, error: BaseException, name: str = "summary") -> None:
+        self.error = error
+        self.name = name
+
+    def render(
+        self, forms: FormsInput, out: BinaryIO, *, options: RenderOptions | None = None
+    ) -> RenderResult:
+        out.write(b"%PDF-1.4 half a document")
+        raise self.error

@@ -12,7 +12,7 @@ import sys
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 import pytest
 
@@ -27,10 +27,9 @@ from pension_collect._files import (
     write_aside,
 )
 from pension_collect.plugins import PluginHost
-from pension_collect.ports.forms import FormsInput, RenderOptions, RenderResult
 from pension_collect.workflow import FormExists
 from pension_collect.workflow.printing import render_form
-from render_fixtures import example
+from render_fixtures import HalfThenFail, example
 
 VICTIM = b"a file nobody asked to change\n"
 
@@ -254,25 +253,10 @@ class TestAtomicWrite:
         assert caught.value.code == "output.not-a-folder"
 
 
-class _Breaking:
-    """A renderer that writes half a document, then fails."""
-
-    name = "verification"
-
-    def __init__(self, error: BaseException) -> None:
-        self.error = error
-
-    def render(
-        self, forms: FormsInput, out: BinaryIO, *, options: RenderOptions | None = None
-    ) -> RenderResult:
-        out.write(b"%PDF-1.4 half a document")
-        raise self.error
-
-
 class _BreakingHost(PluginHost):
     def __init__(self, error: BaseException) -> None:
         super().__init__(load_entry_points=False)
-        self._breaking = _Breaking(error)
+        self._breaking = HalfThenFail(error, "verification")
 
     def renderer(self, name: str) -> Any:
         return self._breaking

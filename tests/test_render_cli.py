@@ -25,7 +25,7 @@ from pension_collect.ports.forms import (
     RenderResult,
     UnknownRenderer,
 )
-from render_fixtures import EXAMPLE_PATH, example, page_texts
+from render_fixtures import EXAMPLE_PATH, HalfThenFail, example, page_texts
 
 pytest.importorskip("reportlab")
 pytest.importorskip("pypdf")
@@ -219,22 +219,6 @@ class TestVerifyCommand:
         assert main(["verify", str(bad), "PC1/x"]) == 2
 
 
-class _HalfThenFail:
-    """A renderer that writes half a PDF, then fails with ``error``."""
-
-    name = "summary"
-    title = "half"
-
-    def __init__(self, error: BaseException) -> None:
-        self.error = error
-
-    def render(
-        self, forms: FormsInput, out: BinaryIO, *, options: RenderOptions | None = None
-    ) -> RenderResult:
-        out.write(b"%PDF-1.4 half a document")
-        raise self.error
-
-
 class TestRenderOutputFile:
     """``render --out``: never through a symbolic link, nothing left on an error
     (issue 10, items 4, 7 and 8)."""
@@ -287,7 +271,7 @@ class TestRenderOutputFile:
         """A renderer failing halfway (a bug, Ctrl-C, an encoding error): the exit
         status says which, one line, no traceback, no file and no temporary file;
         an earlier file of that name is kept as it was."""
-        monkeypatch.setattr(PluginHost, "renderer", lambda self, name: _HalfThenFail(error))
+        monkeypatch.setattr(PluginHost, "renderer", lambda self, name: HalfThenFail(error))
         out = tmp_path / "forms.pdf"
         out.write_bytes(b"the earlier forms")
         assert main(["render", "summary", str(EXAMPLE_PATH), "--out", str(out)]) == status

@@ -183,29 +183,17 @@ def check_demo_folder(out_dir: str | Path, unit_no: str) -> bool:
         raise DemoFolderRefused(text, reason, reason) from None
     if not stat.S_ISDIR(st.st_mode):
         raise DemoFolderRefused(text, "it is not a folder", "它不是文件夹")
-    try:
-        names = sorted(os.listdir(directory))
-    except OSError as exc:
-        reason = exc.strerror or type(exc).__name__
-        raise DemoFolderRefused(text, reason, reason) from None
+    names = _names(text, directory)
     if not names:
         return False
     if not _marked(directory):
-        shown = ", ".join(repr(n) for n in names[:5]) + (", ..." if len(names) > 5 else "")
         raise DemoFolderRefused(
             text,
-            f"it holds files and no earlier demo output ({shown})",
-            f"其中有文件但不是演示的输出({shown})",
+            f"it holds files and no earlier demo output ({_shown(names)})",
+            f"其中有文件但不是演示的输出({_shown(names)})",
         )
     ours = {MARKER, "result.json", "forms", _STORE, *(_STORE + s for s in _STORE_SIDECARS)}
-    strangers = [n for n in names if n not in ours and not is_temporary_name(n)]
-    if strangers:
-        shown = ", ".join(repr(n) for n in strangers[:5])
-        raise DemoFolderRefused(
-            text,
-            f"it holds files the demo did not write ({shown})",
-            f"其中有非演示生成的文件({shown})",
-        )
+    _no_strangers(text, "", [n for n in names if n not in ours and not is_temporary_name(n)])
     for name in (MARKER, "result.json"):
         if name in names and not _regular(directory / name):
             raise DemoFolderRefused(text, f"{name} is not a file", f"{name} 不是普通文件")
@@ -225,22 +213,34 @@ def _check_forms(text: str, forms: Path) -> None:
     st = _lstat(forms)
     if st is None or not stat.S_ISDIR(st.st_mode):
         raise DemoFolderRefused(text, "forms is not a folder", "forms 不是文件夹")
+    strangers = [
+        n
+        for n in _names(text, forms)
+        if not (_FORM.fullmatch(n) or is_temporary_name(n)) or not _regular(forms / n)
+    ]
+    _no_strangers(text, "forms", strangers)
+
+
+def _names(text: str, folder: Path) -> list[str]:
     try:
-        names = os.listdir(forms)
+        return sorted(os.listdir(folder))
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
         raise DemoFolderRefused(text, reason, reason) from None
-    strangers = sorted(
-        n
-        for n in names
-        if not (_FORM.fullmatch(n) or is_temporary_name(n)) or not _regular(forms / n)
-    )
+
+
+def _shown(names: list[str]) -> str:
+    return ", ".join(repr(n) for n in names[:5]) + (", ..." if len(names) > 5 else "")
+
+
+def _no_strangers(text: str, sub: str, strangers: list[str]) -> None:
+    """Refuse the folder for ``strangers`` found in it (``sub``: in that subfolder)."""
     if strangers:
-        shown = ", ".join(repr(n) for n in strangers[:5])
+        where, where_zh = (f"{sub} holds", f"{sub} 中") if sub else ("it holds", "其中")
         raise DemoFolderRefused(
             text,
-            f"forms holds files the demo did not write ({shown})",
-            f"forms 中有非演示生成的文件({shown})",
+            f"{where} files the demo did not write ({_shown(strangers)})",
+            f"{where_zh}有非演示生成的文件({_shown(strangers)})",
         )
 
 
