@@ -669,3 +669,18 @@ class TestHostileArguments:
         assert err.splitlines() == [
             "pension-collect: cannot write the output: No space left on device (无法写出结果)"
         ]
+
+    def test_standard_output_closed(self) -> None:
+        """Started with standard output closed (``>&-``): exit 2, one line."""
+        done = subprocess.run(
+            [sys.executable, "-m", "pension_collect", "rules"],
+            stderr=subprocess.PIPE,
+            preexec_fn=lambda: os.close(1),  # in the child, before it starts
+            timeout=120,
+            check=False,
+        )
+        err = done.stderr.decode()
+        assert done.returncode == 2, err
+        assert err.splitlines() == [
+            "pension-collect: standard output is closed; nothing can be printed (标准输出已关闭)"
+        ]

@@ -97,10 +97,16 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the exit status (never raises,
     never prints a traceback)."""
+    closed = sys.stdout is None  # started with standard output closed (`>&-`)
+    if sys.stderr is None:
+        sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - for the rest of the process
     for stream in (sys.stdout, sys.stderr):
         reconfigure = getattr(stream, "reconfigure", None)
         if reconfigure is not None:
             reconfigure(errors="replace")
+    if closed:
+        say("standard output is closed; nothing can be printed (标准输出已关闭)")
+        return EXIT_UNREADABLE
     try:
         parser = _parser()
         try:
