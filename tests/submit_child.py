@@ -158,7 +158,8 @@ class BureauServer(socketserver.ThreadingTCPServer):
             if op == "status":
                 with self.lock:
                     self.bureau.tick()
-                    return {"ok": self.bureau.status(args["declaration_id"]).to_dict()}
+                    status = self.bureau.status(args["declaration_id"], unit_no=args["unit_no"])
+                    return {"ok": status.to_dict()}
             if op == "window":
                 with self.lock:
                     for person in self.bureau.persons.values():
@@ -292,8 +293,9 @@ class SocketTransport:
         )
         return DeclarationStatus.from_dict(d)
 
-    def status(self, declaration_id: str) -> DeclarationStatus:
-        return DeclarationStatus.from_dict(self._call("status", declaration_id=declaration_id))
+    def status(self, declaration_id: str, *, unit_no: str | None = None) -> DeclarationStatus:
+        d = self._call("status", declaration_id=declaration_id, unit_no=unit_no)
+        return DeclarationStatus.from_dict(d)
 
     def window(self, unit_no: str) -> None:
         """The window visit: the bureau brings its persons back to ``unit_no``."""

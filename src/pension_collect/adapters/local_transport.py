@@ -79,8 +79,9 @@ class LocalTransport:
         )
         return DeclarationStatus.from_dict(_wire(status.to_dict()))
 
-    def status(self, declaration_id: str) -> DeclarationStatus:
-        return DeclarationStatus.from_dict(_wire(self.bureau.status(declaration_id).to_dict()))
+    def status(self, declaration_id: str, *, unit_no: str | None = None) -> DeclarationStatus:
+        status = self.bureau.status(declaration_id, unit_no=unit_no)
+        return DeclarationStatus.from_dict(_wire(status.to_dict()))
 
     def close(self) -> None:
         pass

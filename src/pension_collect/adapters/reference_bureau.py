@@ -66,7 +66,7 @@ class _Declaration:
     unit_no: str
     kind: DeclarationKind
     idempotency_key: str
-    payload: dict[str, Any]
+    payload: dict[str, Any] = attrs.field(repr=False)  # workers' data (docs/privacy.md)
     state: DeclarationState
     submitted_at: _dt.datetime
     linked_to: str | None = None
@@ -305,8 +305,12 @@ class ReferenceBureau:
                 return self._declarations[existing].status()
             if unit_no not in self.employers:
                 raise BureauError("the bureau holds no employer with this unit number")
-            if linked_to is not None and linked_to not in self._declarations:
-                raise UnknownDeclaration("the linked declaration does not exist")
+            linked = None if linked_to is None else self._declarations.get(linked_to)
+            if linked_to is not None and (linked is None or linked.unit_no != unit_no):
+                raise UnknownDeclaration(
+                    "the linked declaration is not one of this employer's declarations "
+                    "(关联的申报不是本单位的申报)"
+                )
             decl = _Declaration(
                 id=f"D{len(self._declarations) + 1:06d}",
                 unit_no=unit_no,
@@ -321,13 +325,22 @@ class ReferenceBureau:
             self._by_key[(unit_no, idempotency_key)] = decl.id
             return decl.status()
 
-    def status(self, declaration_id: str) -> DeclarationStatus:
-        """A declaration's current state and outcomes."""
+    def status(self, declaration_id: str, *, unit_no: str | None = None) -> DeclarationStatus:
+        """A declaration's current state and outcomes.
+
+        ``unit_no`` is the employer asking: another employer's declaration is
+        refused with the same :class:`UnknownDeclaration` as a number that
+        does not exist, so declaration numbers (given in sequence) cannot be
+        probed. ``None`` is the bureau itself (its back office, tests)."""
         with self._lock:
-            try:
-                return self._declarations[declaration_id].status()
-            except KeyError:
-                raise UnknownDeclaration("no declaration has this number") from None
+            decl = self._declarations.get(declaration_id)
+            if decl is None or (unit_no is not None and decl.unit_no != unit_no):
+                raise UnknownDeclaration(
+                    "the bureau holds no declaration with this number for this employer; "
+                    "check the declaration number "
+                    "(社保系统中没有本单位的该申报编号,请核对申报编号)"
+                )
+            return decl.status()
 
     # -- processing -------------------------------------------------------------
 

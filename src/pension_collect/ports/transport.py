@@ -63,7 +63,8 @@ class BureauError(PensionCollectError):
 
 
 class UnknownDeclaration(BureauError, LookupError):
-    """No declaration has that number."""
+    """No declaration has that number, or none of the employer asking (the
+    bureau gives the same answer for both)."""
 
     code = "bureau.unknown-declaration"
 
@@ -212,8 +213,15 @@ class Transport(Protocol):
         """Submit a declaration; the same ``idempotency_key`` twice makes one declaration."""
         ...
 
-    def status(self, declaration_id: str) -> DeclarationStatus:
-        """The declaration's current state and, once concluded, per-worker outcomes."""
+    def status(self, declaration_id: str, *, unit_no: str | None = None) -> DeclarationStatus:
+        """The declaration's current state and, once concluded, per-worker outcomes.
+
+        ``unit_no`` is the employer asking: the bureau answers only the
+        employer a declaration belongs to, and raises :class:`UnknownDeclaration`
+        for another employer's declaration as for one that does not exist (so
+        numbers cannot be probed). The collection session always gives it; a
+        transport that authenticates the employer otherwise may ignore it.
+        """
         ...
 
     def close(self) -> None:

@@ -45,6 +45,7 @@ __all__ = [
     "SignedFormMismatch",
     "SyncFirst",
     "SyncRequired",
+    "UnknownDeclarationKey",
     "UnknownWorker",
     "VerificationFormMissing",
     "WindowOnlyChange",
@@ -317,6 +318,19 @@ class UnknownWorker(WorkflowError):
     code = "workflow.unknown-worker"
     procedure = "P3.4"
     default = ("no collected worker with this key", "没有该职工的采集记录")
+
+
+class UnknownDeclarationKey(WorkflowError, LookupError):
+    """No declaration of this session has the key (``workers-1`` ...); also a
+    :class:`LookupError`."""
+
+    code = "workflow.unknown-declaration"
+    procedure = "P3.7"
+    default = (
+        "this session has no declaration with this key; list the session's "
+        "declarations (declarations()) and use one of their keys",
+        "本次采集没有该申报,请查看本次采集的申报列表并使用其中的申报",
+    )
 
 
 # -- the guards ------------------------------------------------------------------------------

@@ -196,11 +196,12 @@ class CollectionSession:
         return [R.worker_from(r) for r in recs]
 
     def declaration(self, key: str) -> StoredDeclaration:
-        """A stored declaration by its session key."""
+        """A stored declaration by its session key (:class:`UnknownDeclarationKey`
+        when the session has none)."""
         with self._transaction() as tx:
             rec = tx.get(RecordKind.DECLARATION, self.unit_no, key)
         if rec is None:
-            raise LookupError(f"no declaration {key!r}")
+            raise G.UnknownDeclarationKey(details=key)
         return R.declaration_from(rec)
 
     def declarations(self) -> list[StoredDeclaration]:
@@ -998,7 +999,7 @@ class CollectionSession:
         current = self.declaration(key)
         if current.state.concluded or current.bureau_id is None:
             return current
-        status = self.transport.status(current.bureau_id)
+        status = self.transport.status(current.bureau_id, unit_no=self.unit_no)
         if status.state is current.state:
             return current
         with self._transaction() as tx:
