@@ -23,7 +23,7 @@ from ...ports.forms.registry import PrintedWorker, RenderError, RenderOptions, R
 from ...ports.forms.view import FormsInput, HistoryLine, WorkerData, WorkerSheet, summary_rows
 from . import labels, styles
 from .fonts import FontSet, choose_font
-from .layout import Layout, Row
+from .layout import HEADER_CAP, Layout, Row, clip
 from .paint import ChunkedDocument, Document, Painter
 from .styles import Column, Style
 
@@ -119,7 +119,7 @@ def _until_text(forms: FormsInput) -> str:
 
 
 def _subtitle(forms: FormsInput) -> str:
-    return f"{_until_text(forms)}　　{labels.RULE_PACK}：{forms.rule_pack}"
+    return f"{_until_text(forms)}　　{labels.RULE_PACK}：{clip(forms.rule_pack, HEADER_CAP)}"
 
 
 def _or_dash(value: str | None) -> str:
@@ -173,14 +173,15 @@ _FOOTER_ROOM = 6.0
 
 def _employer_line(forms: FormsInput) -> str:
     e = forms.employer
-    return f"{labels.UNIT_NO}：{e.unit_no}　　{labels.UNIT_NAME}：{e.name}"
+    unit_no, name = clip(e.unit_no, HEADER_CAP), clip(e.name, HEADER_CAP)
+    return f"{labels.UNIT_NO}：{unit_no}　　{labels.UNIT_NAME}：{name}"
 
 
 def _worker_line(sheet: WorkerSheet, forms: FormsInput, *, declaration: bool) -> str:
     person = sheet.collected.person
     parts = [
-        f"{labels.WORKER}：{_or_dash(person.name)}",
-        f"个人编号：{_or_dash(person.person_no)}",
+        f"{labels.WORKER}：{clip(_or_dash(person.name), HEADER_CAP)}",
+        f"个人编号：{clip(_or_dash(person.person_no), HEADER_CAP)}",
     ]
     if declaration:
         parts.append(f"{labels.DECLARATION}：{_or_dash(forms.declaration_ref)}")

@@ -20,12 +20,27 @@ from .styles import Column, Style
 
 __all__ = ["Layout", "Row"]
 
+#: The most characters one table cell prints: a longer value is cut to this
+#: length, its last character an ellipsis (docs/forms.md), so that an absurd
+#: value (a 1 MB name) renders as fast as a normal one and a row stays shorter
+#: than a page.
+CELL_CAP = 200
+#: The same for one value in a form's header (a name, the unit's name).
+HEADER_CAP = 100
+
+
+def clip(text: str, cap: int = CELL_CAP) -> str:
+    """``text`` cut to ``cap`` characters, the last of them "…", when longer."""
+    return text if len(text) <= cap else text[: cap - 1] + "…"
+
 
 @attrs.frozen
 class Row:
-    """A table row ready to draw: each cell's lines, and the row's height."""
+    """A table row ready to draw: each cell's lines, and the row's height.
 
-    cells: tuple[tuple[str, ...], ...]
+    The repr leaves the cells' text out (names, identity numbers: docs/privacy.md)."""
+
+    cells: tuple[tuple[str, ...], ...] = attrs.field(repr=False)
     height: float
     span: bool = False
     """One cell across all columns (a message such as 无 or 未采集)."""
@@ -62,9 +77,11 @@ class Layout:
         return lines or (text,)
 
     def wrap(self, text: str, width: float, size: float) -> tuple[str, ...]:
-        """``text`` broken into lines no wider than ``width`` (CJK rules)."""
+        """``text`` broken into lines no wider than ``width`` (CJK rules), after
+        it is cut to :data:`CELL_CAP` characters (:func:`clip`)."""
         if not text:
             return ("",)
+        text = clip(text)
         if "\n" in text:
             return tuple(
                 line for part in text.split("\n") for line in self._wrap(part, width, size)
