@@ -1177,15 +1177,21 @@ class TestPersonRules:
         assert codes(report) == ["person.id-birth-date"]
 
     def test_id_legacy(self) -> None:
-        """A 15-digit number is a person.id-legacy warning expecting the 18-digit form."""
+        """A 15-digit number is a person.id-legacy warning: the 18-digit form is
+        expected, masked (it is the person's number); the fix says how to write
+        it (19 after the area code, the check character appended)."""
         report = run(self._id(ZHANG_ID_15))
         finding = one(report, "person.id-legacy")
         assert (finding.path, finding.field, finding.severity, finding.expected) == (
             "$.workers[0]",
             "id_number",
             Severity.WARNING,
-            ZHANG_ID,
+            ZHANG_ID[:6] + "*" * 8 + ZHANG_ID[-4:],
         )
+        fix = finding.fix
+        written = ZHANG_ID_15[: fix["after"]] + fix["insert"] + ZHANG_ID_15[fix["after"] :]
+        assert written + fix["append"] == ZHANG_ID
+        assert ZHANG_ID not in repr(finding)
         assert codes(report) == ["person.id-legacy"]
         assert report.workers[0].id_number_18 == ZHANG_ID
 

@@ -36,6 +36,7 @@ from cattrs.v import format_exception as _cattrs_format_exception
 
 from ._fastpath import FastPath
 from ._gc import gc_paused
+from ._privacy import shape, shape_zh
 from .errors import DossierFormatError, Problem
 from .model import (
     AccountYear,
@@ -131,7 +132,7 @@ def _json_type(value: Any) -> str:
     if isinstance(value, bool):
         return "true/false"
     if isinstance(value, int | float):
-        return f"the number {value!r}"
+        return shape(value)  # the value itself is never quoted (docs/privacy.md)
     if isinstance(value, str):
         return "a string"
     if isinstance(value, list):
@@ -147,7 +148,7 @@ def _json_type_zh(value: Any) -> str:
     if isinstance(value, bool):
         return "布尔值"
     if isinstance(value, int | float):
-        return f"数字 {value!r}"
+        return shape_zh(value)
     if isinstance(value, str):
         return "字符串"
     if isinstance(value, list):

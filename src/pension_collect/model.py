@@ -30,6 +30,7 @@ from typing import Any, NewType, TypeVar
 
 import attrs
 
+from ._privacy import id_repr, shape
 from .errors import PensionCollectError
 
 __all__ = [
@@ -80,7 +81,7 @@ def parse_money(value: object) -> Money:
         return Money(value)
     if isinstance(value, bool | int | float):
         raise TypeError(
-            f'money must be a decimal string such as "453.60", not a JSON number ({value!r})'
+            f'money must be a decimal string such as "453.60", not a JSON number ({shape(value)})'
         )
     raise TypeError(f"money must be a decimal string, not {type(value).__name__}")
 
@@ -114,7 +115,9 @@ def parse_rate(value: object) -> Decimal:
     if isinstance(value, Decimal) and value.is_finite():
         return value
     if isinstance(value, bool | int | float):
-        raise TypeError(f'a rate must be a decimal string such as "0.03", not a number ({value!r})')
+        raise TypeError(
+            f'a rate must be a decimal string such as "0.03", not a number ({shape(value)})'
+        )
     raise TypeError(f"a rate must be a decimal string, not {type(value).__name__}")
 
 
@@ -127,7 +130,7 @@ def parse_date(value: object) -> _dt.date:
     try:
         return _dt.date(int(value[:4]), int(value[5:7]), int(value[8:]))
     except ValueError:
-        raise ValueError(f"{value!r} is not a real calendar date") from None
+        raise ValueError("not a real calendar date (month or day out of range)") from None
 
 
 class FieldValueError(PensionCollectError, ValueError):
@@ -268,10 +271,10 @@ class YearMonth:
         digits = value[:4] + value[5:]
         # ASCII only: str.isdigit() and int() also take "２０１３" or "٢٠١٣".
         if len(value) != 7 or value[4] != "-" or not (digits.isascii() and digits.isdigit()):
-            raise ValueError(f'a month must be written "YYYY-MM", got {value!r}')
+            raise ValueError(f'a month must be written "YYYY-MM", not {shape(value)}')
         month = int(value[5:])
         if not 1 <= month <= 12:
-            raise ValueError(f"month must be 01..12, got {value!r}")
+            raise ValueError(f"month must be 01..12, not {value[5:]!r}")
         return cls(int(value[:4]), month)
 
     @classmethod
@@ -635,7 +638,8 @@ class Employer:
     phone: str | None = attrs.field(default=None, converter=_text_or_none)
 
     def __repr__(self) -> str:
-        # The legal representative and contact are people: left out of reprs.
+        # The legal representative, contact, phone and address: left out of
+        # reprs (docs/privacy.md); the unit's own number and name are not personal.
         return f"Employer(unit_no={self.unit_no!r}, name={self.name!r}, ...)"
 
 
@@ -658,7 +662,8 @@ class Segment:
     origin: Origin | None = attrs.field(default=None, converter=_origin_or_none)
     transferred_on: YearMonth | None = attrs.field(default=None, converter=_month_or_none)
     employer_name: str | None = attrs.field(default=None, converter=_text_or_none)
-    remark: str | None = attrs.field(default=None, converter=_text_or_none)
+    remark: str | None = attrs.field(default=None, converter=_text_or_none, repr=False)
+    """Free text: left out of the repr (docs/privacy.md)."""
 
     @property
     def months(self) -> int:
@@ -717,11 +722,9 @@ class BureauRecord:
     account: tuple[AccountYear, ...] | None = attrs.field(default=None, converter=_account_or_none)
 
     def __repr__(self) -> str:
-        # Never print a name or a full identity number (personal data).
-        from .identity import mask
-
-        shown = None if self.id_number is None else mask(self.id_number)
-        return f"BureauRecord(id_number={shown!r}, person_no={self.person_no!r}, ...)"
+        # Never print a name or a full identity number (docs/privacy.md).
+        shown = id_repr(self.id_number)
+        return f"BureauRecord(id_number={shown}, person_no={self.person_no!r}, ...)"
 
 
 def _bureau_or_none(value: BureauRecord | None) -> BureauRecord | None:
@@ -753,10 +756,8 @@ class Worker:
     bureau: BureauRecord | None = attrs.field(default=None, converter=_bureau_or_none)
 
     def __repr__(self) -> str:
-        # Never print a name or a full identity number (personal data).
-        from .identity import mask
-
-        return f"Worker(id_number={mask(self.id_number)!r}, person_no={self.person_no!r}, ...)"
+        # Never print a name or a full identity number (docs/privacy.md).
+        return f"Worker(id_number={id_repr(self.id_number)}, person_no={self.person_no!r}, ...)"
 
 
 def _employer(value: Employer) -> Employer:

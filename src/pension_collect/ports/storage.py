@@ -39,6 +39,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import attrs
 
+from .._privacy import id_repr
 from ..errors import PensionCollectError, PluginError, Problem
 from ..identity import mask
 from .registry import Registry, split_scheme
@@ -193,10 +194,13 @@ class Record:
 
 @attrs.frozen
 class Write:
-    """One put of a batch: ``expected_version`` 0 means "must not exist yet"."""
+    """One put of a batch: ``expected_version`` 0 means "must not exist yet".
 
-    key: str
-    data: dict[str, Any]
+    Its repr shows the key masked (a worker's key is an identity number) and
+    never the data (docs/privacy.md)."""
+
+    key: str = attrs.field(repr=id_repr)
+    data: dict[str, Any] = attrs.field(repr=False)
     expected_version: int
 
 

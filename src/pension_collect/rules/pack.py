@@ -16,6 +16,7 @@ from typing import Any
 
 import attrs
 
+from .._privacy import scrubbed_repr
 from ..errors import PluginError
 from .parameters import ParameterSet
 
@@ -52,11 +53,11 @@ class Hit:
     """What a check function yields: where, and the data of the finding."""
 
     path: str
-    params: Mapping[str, Any] = attrs.field(factory=dict)
+    params: Mapping[str, Any] = attrs.field(factory=dict, repr=scrubbed_repr)
     """Values for the message templates (never a name or an identity number)."""
     related: str | None = None
-    expected: Any = None
-    fix: Any = None
+    expected: Any = attrs.field(default=None, repr=scrubbed_repr)
+    fix: Any = attrs.field(default=None, repr=scrubbed_repr)
     field: str | None = None
     """The field of the object at ``path`` concerned, where one is."""
 
@@ -98,8 +99,9 @@ class Finding:
     message_zh: str
     procedure: str | None = None
     related: str | None = None
-    expected: Any = None
-    fix: Any = None
+    expected: Any = attrs.field(default=None, repr=scrubbed_repr)
+    """The right value; an identity number in it is masked in the repr (docs/privacy.md)."""
+    fix: Any = attrs.field(default=None, repr=scrubbed_repr)
     field: str | None = None
 
     @property

@@ -53,7 +53,23 @@ def _id_error(code: str) -> Any:
 def id_legacy(view: WorkerView) -> Iterator[Hit]:
     identity = view.identity
     if identity is not None and identity.legacy:
-        yield Hit(path=view.path, field="id_number", expected=identity.number)
+        # The 18-digit form is the person's number: masked here (docs/privacy.md);
+        # the fix says how to write it from the 15 digits the clerk has.
+        check = identity.number[-1]
+        yield Hit(
+            path=view.path,
+            field="id_number",
+            expected=identity.masked,
+            fix={
+                "action": "to_18",
+                "insert": "19",
+                "after": 6,
+                "append": check,
+                "note": "insert 19 after the first six digits and append the check "
+                f"character {check}; the full 18-digit form is the report's "
+                "workers[].id_number_18",
+            },
+        )
 
 
 def gender_mismatch(view: WorkerView) -> Iterator[Hit]:
@@ -591,8 +607,8 @@ RULES: tuple[Rule, ...] = (
     Rule(
         code="person.id-legacy",
         severity=W,
-        message="A 15-digit legacy identity number: the bureau uses its 18-digit form (see expected); enter that one.",
-        message_zh="这是15位旧身份证号码;请改用对应的18位号码(见 expected)。",
+        message="A 15-digit legacy identity number: the bureau uses its 18-digit form; enter that one (insert 19 after the first six digits and append the check character: see fix).",
+        message_zh="这是15位旧身份证号码;请改用对应的18位号码(在前6位后插入19,末尾加校验码:见 fix)。",
         check=id_legacy,
     ),
     Rule(

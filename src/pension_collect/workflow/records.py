@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 import attrs
 
+from .._privacy import keyed_repr, keys_repr
 from ..dossier import make_converter, problems_of
 from ..errors import Problem
 from ..identity import canonical_id, mask
@@ -161,7 +162,8 @@ class StoredDeclaration:
     kind: DeclarationKind
     state: DeclarationState
     idempotency_key: str
-    workers: tuple[str, ...] = ()
+    workers: tuple[str, ...] = attrs.field(default=(), repr=keys_repr)
+    """The keys of the workers declared (identity numbers: masked in the repr)."""
     bureau_id: str | None = None
     linked_to: str | None = None
     outcomes: tuple[WorkerOutcome, ...] = ()
@@ -238,9 +240,9 @@ class SessionState:
     """The collected employer information."""
     employer_declaration: str | None = None
     """The session key of the employer declaration, once submitted."""
-    verification: Mapping[str, int] = attrs.field(factory=dict)
+    verification: Mapping[str, int] = attrs.field(factory=dict, repr=keyed_repr)
     """Worker key -> the sync whose verification form was printed for them."""
-    window_visits: Mapping[str, WindowVisit] = attrs.field(factory=dict)
+    window_visits: Mapping[str, WindowVisit] = attrs.field(factory=dict, repr=keyed_repr)
     """Worker key -> the latest window visit recorded for them."""
 
 

@@ -56,14 +56,17 @@ PRINT_UNTIL_PARAMETER = "forms_print_until"
 
 @attrs.frozen(kw_only=True)
 class EmployerLines:
-    """The employer as printed in every form's header."""
+    """The employer as printed in every form's header.
+
+    The repr shows the unit's number, name and credit code; the address,
+    contact and phone are left out (docs/privacy.md)."""
 
     unit_no: str
     name: str
     credit_code: str | None = None
-    address: str | None = None
-    contact: str | None = None
-    phone: str | None = None
+    address: str | None = attrs.field(default=None, repr=False)
+    contact: str | None = attrs.field(default=None, repr=False)
+    phone: str | None = attrs.field(default=None, repr=False)
 
 
 @attrs.frozen(kw_only=True, repr=False)
@@ -101,7 +104,8 @@ class HistoryLine:
     employer_kind: str
     origin: str | None
     employer_name: str | None
-    remark: str | None
+    remark: str | None = attrs.field(repr=False)
+    """Free text: left out of the repr (docs/privacy.md)."""
     clipped: bool = False
     """The segment runs past the cut-off: printed up to it, total withheld."""
 

@@ -1,0 +1,772 @@
+"""The masking policy (docs/privacy.md), enforced on every public class.
+
+One scenario runs the whole library over a dossier whose workers, employer
+contact, legal representative, phone, address and remarks hold known personal
+data: reading, checking, the forms' view model and the three PDF forms, the
+reference bureau, and a collection session from start to the concluded
+declaration on SQLite, with errors provoked along the way (a shifted column, a
+wrong check digit, a stale version, a damaged record, another employer's
+declaration ...). Every object the scenario returns or raises is collected,
+and every object reachable from those through the library's own classes.
+
+Then, for every class named in the ``__all__`` of a public module:
+
+* it was built by the scenario, or it is listed in :data:`EXEMPT` with the
+  reason it cannot hold personal data;
+* the ``repr()`` and ``str()`` of every instance (and, for an exception, its
+  ``message``/``message_zh`` and ``args``) hold none of the names, none of the
+  identity numbers (18 characters, a legacy 15-digit one and that one's
+  18-character form) and none of their birth-date digits, nor the phone number
+  or the address.
+
+The failure lists the classes that leak and what they leak.
+"""
+
+from __future__ import annotations
+
+import ast
+import datetime as _dt
+import enum
+import importlib
+import io
+import json
+import sqlite3
+from collections import defaultdict
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import attrs
+import pytest
+
+import pension_collect
+from oracles import id_check_char
+from pension_collect import credit_code
+from pension_collect.adapters.pdf.fonts import FontSet, choose_font
+from pension_collect.adapters.pdf.layout import Layout
+from pension_collect.adapters.pdf.paint import ChunkedDocument
+from pension_collect.adapters.pdf.styles import PORTRAIT, Column
+from pension_collect.adapters.reference_bureau import ReferenceBureau
+from pension_collect.dossier import example_dossier_text, from_dict, loads, to_dict
+from pension_collect.errors import DossierFormatError, PensionCollectError
+from pension_collect.hookspecs import hookimpl
+from pension_collect.identity import IdentityNumber, InvalidIdentityNumber, validate
+from pension_collect.model import Dossier, Segment, Worker, YearMonth
+from pension_collect.plugins import PluginHost
+from pension_collect.ports.forms.payload import payload_for, verify_payload
+from pension_collect.ports.forms.registry import RenderOptions
+from pension_collect.ports.forms.view import forms_input, summary_rows
+from pension_collect.ports.registry import Registry
+from pension_collect.ports.storage import RecordKind, Write
+from pension_collect.rules import Hit, Rule, Severity, check
+from pension_collect.rules.engine import Context, DossierView, WorkerView
+from pension_collect.rules.weihai2013 import default_pack, id_legacy
+from pension_collect.workflow import CollectionSession, WorkflowError
+
+PACKAGE_DIR = Path(pension_collect.__file__).resolve().parent
+
+
+def _id18(area: str, born: str, seq: str) -> str:
+    first17 = area + born + seq
+    return first17 + id_check_char(first17)
+
+
+# -- the personal data planted in the scenario ------------------------------------------------
+
+ID_0 = _id18("371002", "19650302", "135")  # worker 0: male, born 1965-03-02
+LEGACY_15 = "371082" + "701115" + "248"  # worker 1: a legacy number, female, 1970-11-15
+LEGACY_18 = _id18("371082", "19701115", "248")  # its 18-character form
+ID_2 = _id18("371083", "19750620", "357")  # worker 2: male, 1975-06-20
+ID_UNKNOWN = _id18("371002", "19800101", "017")  # a person the bureau does not hold
+
+NAME_0, NAME_1, NAME_2 = "欧阳娜娜", "慕容雪", "上官婉儿"
+CONTACT, LEGAL = "司马相如", "诸葛孔明"
+PHONE = "13905317788"
+ADDRESS = "威海市环翠区海滨北路八号"
+REMARK_NAME = "公孙策"  # a name inside a clerk's remark
+
+SECRETS: dict[str, str] = {
+    "name of worker 0": NAME_0,
+    "name of worker 1": NAME_1,
+    "name of worker 2": NAME_2,
+    "contact": CONTACT,
+    "legal representative": LEGAL,
+    "name in a remark": REMARK_NAME,
+    "phone": PHONE,
+    "address": ADDRESS,
+    "identity number (18)": ID_0,
+    "identity number of worker 2 (18)": ID_2,
+    "unknown person's identity number": ID_UNKNOWN,
+    "legacy identity number (15)": LEGACY_15,
+    "18-character form of the legacy number": LEGACY_18,
+    **{
+        f"birth-date digits of {number}": number[6:14]
+        for number in (ID_0, ID_2, LEGACY_18, ID_UNKNOWN)
+    },
+}
+
+UNIT_NO = "10012345"
+
+#: Public classes never built by the scenario, and why none can hold personal data.
+EXEMPT: dict[str, str] = {
+    "pension_collect.ports.storage.Storage": "a Protocol: never instantiated",
+    "pension_collect.ports.storage.Transaction": "a Protocol: never instantiated",
+    "pension_collect.ports.transport.Transport": "a Protocol: never instantiated",
+    "pension_collect.ports.forms.registry.Renderer": "a Protocol: never instantiated",
+    "pension_collect.adapters.pdf.paint.Painter": "a Protocol: never instantiated",
+    "pension_collect.adapters.pdf.paint.Document": "a Protocol: never instantiated",
+    "pension_collect.testing.contract.StorageContract": (
+        "a test suite (a class of test methods for a user's own pytest run): holds no data"
+    ),
+    "pension_collect.testing.contract.SharedStorageContract": (
+        "a test suite (a class of test methods for a user's own pytest run): holds no data"
+    ),
+}
+
+
+def _bare(module: str, name: str, *args: Any) -> Callable[[], object]:
+    def build() -> object:
+        return getattr(importlib.import_module(module), name)(*args)
+
+    return build
+
+
+_STORE = "/srv/collection.db"
+
+#: Public classes no step of the scenario builds, built with their natural
+#: arguments (none of which is personal data: an error's fixed sentence, a
+#: store's path, a parameter's months), so that their repr and str are checked too.
+BARE: dict[str, Callable[[], object]] = {
+    "pension_collect.errors.PensionCollectError": _bare(
+        "pension_collect.errors", "PensionCollectError", "something failed"
+    ),
+    "pension_collect.errors.PluginError": _bare(
+        "pension_collect.errors", "PluginError", "two plugins register the renderer 'x'"
+    ),
+    "pension_collect.credit_code.InvalidCreditCode": _bare(
+        "pension_collect.credit_code", "InvalidCreditCode"
+    ),
+    "pension_collect.ports.forms.registry.RenderUnavailable": _bare(
+        "pension_collect.ports.forms.registry", "RenderUnavailable", "segno"
+    ),
+    "pension_collect.ports.registry.Registry": _bare("pension_collect.ports.registry", "Registry"),
+    "pension_collect.rules.parameters.ParameterError": _bare(
+        "pension_collect.rules.parameters", "ParameterError", "no value in force at 1900-01"
+    ),
+    "pension_collect.rules.parameters.RateBand": _bare(
+        "pension_collect.rules.parameters", "RateBand", YearMonth(1993, 1), YearMonth(1996, 3), 0
+    ),
+    "pension_collect.limits.Limits": _bare("pension_collect.limits", "Limits"),
+    "pension_collect.cli.demo.DemoFolderRefused": _bare(
+        "pension_collect.cli.demo", "DemoFolderRefused", "/srv/out", "it holds files", "有文件"
+    ),
+    **{
+        f"pension_collect.ports.storage.{name}": _bare(
+            "pension_collect.ports.storage", name, _STORE
+        )
+        for name in ("StoreFailure", "StoreBusy", "StoreFull", "StoreReadOnly")
+    },
+}
+
+#: Classes the issue names (and their neighbours): the scenario must have put
+#: personal data into them, or the test would prove nothing about them.
+MUST_HOLD = {
+    "Worker",
+    "BureauRecord",
+    "Employer",
+    "Dossier",
+    "Segment",
+    "IdentityNumber",
+    "Finding",
+    "Hit",
+    "Report",
+    "WorkerSummary",
+    "WorkerView",
+    "DossierView",
+    "FormsInput",
+    "EmployerLines",
+    "PersonLines",
+    "HistoryLine",
+    "WorkerData",
+    "WorkerSheet",
+    "SummaryRow",
+    "Row",
+    "Record",
+    "Write",
+    "AuditEntry",
+    "StoredWorker",
+    "StoredDeclaration",
+    "SessionState",
+    "WindowVisit",
+    "Refusal",
+    "WorkerOutcome",
+    "DeclarationStatus",
+    "DeclarationConcluded",
+    "WorkerSaved",
+    "SyncResult",
+    "Person",
+    "ReferenceBureau",
+    "MemoryStorage",
+}
+
+
+# -- the public classes -------------------------------------------------------------------------
+
+
+def _public_modules() -> list[str]:
+    names = []
+    for path in sorted(PACKAGE_DIR.rglob("*.py")):
+        parts = list(path.relative_to(PACKAGE_DIR.parent).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts.pop()
+        if not any(p.startswith("_") for p in parts):
+            names.append(".".join(parts))
+    return names
+
+
+def _all_of(module: Any) -> tuple[str, ...]:
+    return tuple(getattr(module, "__all__", ()))
+
+
+def public_classes() -> dict[str, type]:
+    """Every class in the ``__all__`` of a public module, by its defining name."""
+    out: dict[str, type] = {}
+    for name in _public_modules():
+        module = importlib.import_module(name)
+        for attr in _all_of(module):
+            obj = getattr(module, attr)
+            if isinstance(obj, type):
+                out[f"{obj.__module__}.{obj.__qualname__}"] = obj
+    return out
+
+
+def _qualified(cls: type) -> str:
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+# -- collecting every object the library makes --------------------------------------------------
+
+
+_LEAVES = (str, bytes, int, float, bool, type(None), _dt.date, _dt.datetime)
+
+
+def _leaf(obj: object) -> bool:
+    """A plain value (a str-valued enumeration member is not one: it is ours)."""
+    return type(obj) in _LEAVES or (isinstance(obj, _LEAVES) and not _ours(obj))
+
+
+def _ours(obj: object) -> bool:
+    return type(obj).__module__.startswith("pension_collect")
+
+
+def _children(obj: object) -> Iterator[object]:
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            yield k
+            yield v
+        return
+    if isinstance(obj, list | tuple | set | frozenset):
+        yield from obj
+        return
+    if not _ours(obj) and not isinstance(obj, BaseException):
+        return
+    if isinstance(obj, enum.Enum):
+        return
+    if attrs.has(type(obj)):
+        for field in attrs.fields(type(obj)):
+            yield getattr(obj, field.name, None)
+    if hasattr(obj, "__dict__"):
+        yield from vars(obj).values()
+    if isinstance(obj, BaseException):
+        yield from obj.args
+        yield obj.__cause__
+        yield from getattr(obj, "exceptions", ())
+    if isinstance(obj, Sequence) and not isinstance(obj, str | bytes | tuple | list):
+        yield from list(obj)
+
+
+def collect(roots: Sequence[object], pool: dict[type, list[object]]) -> None:
+    """Every object of the library's classes reachable from ``roots``."""
+    seen: set[int] = set()
+    stack = list(roots)
+    while stack:
+        obj = stack.pop()
+        if _leaf(obj) or id(obj) in seen:
+            continue
+        seen.add(id(obj))
+        if _ours(obj) or isinstance(obj, PensionCollectError):
+            instances = pool[type(obj)]
+            if len(instances) < 300:
+                instances.append(obj)
+        stack.extend(_children(obj))
+
+
+def holds(obj: object) -> set[str]:
+    """The planted secrets reachable from ``obj`` as data (not as text shown)."""
+    found: set[str] = set()
+    seen: set[int] = set()
+    stack: list[object] = [obj]
+    while stack:
+        item = stack.pop()
+        if id(item) in seen:
+            continue
+        seen.add(id(item))
+        if isinstance(item, str):
+            found.update(k for k, v in SECRETS.items() if v in item)
+            continue
+        if _leaf(item):
+            continue
+        stack.extend(_children(item))
+    return found
+
+
+def shown(obj: object) -> dict[str, str]:
+    """Every text an object shows of itself."""
+    texts = {"repr": repr(obj), "str": str(obj)}
+    if isinstance(obj, BaseException):
+        texts["args"] = repr(obj.args)
+        for attr in ("message", "message_zh"):
+            value = getattr(obj, attr, None)
+            if isinstance(value, str):
+                texts[attr] = value
+    return texts
+
+
+def leaks(obj: object) -> set[str]:
+    """``text kind: secret kind`` for every planted secret an object shows."""
+    out = set()
+    for where, text in shown(obj).items():
+        for kind, secret in SECRETS.items():
+            if secret in text:
+                out.add(f"{where}: {kind}")
+    return out
+
+
+# -- the scenario -----------------------------------------------------------------------------
+
+
+def planted_dossier() -> Dossier:
+    """The bundled example with the planted personal data."""
+    data = json.loads(example_dossier_text())
+    data["employer"].update(
+        contact=CONTACT, legal_representative=LEGAL, phone=PHONE, address=ADDRESS
+    )
+    numbers = (ID_0, LEGACY_15, ID_2)
+    names = (NAME_0, NAME_1, NAME_2)
+    for worker, number, name in zip(data["workers"], numbers, names, strict=True):
+        worker.update(id_number=number, name=name)
+        worker["bureau"].update(id_number=LEGACY_18 if number == LEGACY_15 else number, name=name)
+    data["workers"][0]["history"][0]["remark"] = f"由{REMARK_NAME}代缴"
+    return from_dict(data)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = _dt.datetime(2013, 8, 20, 9, 0, tzinfo=_dt.UTC)
+
+    def __call__(self) -> _dt.datetime:
+        return self.now
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.events: list[object] = []
+
+    @hookimpl
+    def pension_collect_worker_saved(self, event: object) -> None:
+        self.events.append(event)
+
+    @hookimpl
+    def pension_collect_declaration_submitted(self, event: object) -> None:
+        self.events.append(event)
+
+    @hookimpl
+    def pension_collect_declaration_concluded(self, event: object) -> None:
+        self.events.append(event)
+
+
+class Scenario:
+    """Runs the library over the planted dossier, keeping what it returns and raises."""
+
+    def __init__(self) -> None:
+        self.kept: list[object] = []
+
+    def keep(self, *objs: object) -> None:
+        self.kept.extend(objs)
+
+    def raises(self, call: Callable[..., Any], *args: Any, **kwargs: Any) -> BaseException:
+        """Call something that must fail; keep the error (and anything it returned)."""
+        try:
+            result = call(*args, **kwargs)
+        except Exception as exc:
+            self.keep(exc)
+            return exc
+        self.keep(result)
+        raise AssertionError(f"{getattr(call, '__name__', call)} did not raise")
+
+    def attempt(self, call: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+        """Call something that may fail (a path another part of the library
+        decides); keep what it returns or raises."""
+        try:
+            self.keep(call(*args, **kwargs))
+        except Exception as exc:
+            self.keep(exc)
+
+    def run(self, tmp: Path) -> list[object]:
+        dossier = planted_dossier()
+        pack = default_pack()
+        self.keep(dossier, pack, IdentityNumber.parse(ID_0), IdentityNumber.parse(LEGACY_15))
+        self.reading()
+        self.rules(dossier, pack)
+        self.forms(dossier, pack)
+        self.workflow(dossier, tmp)
+        return self.kept
+
+    def reading(self) -> None:
+        data = to_dict(planted_dossier())
+        worker = data["workers"][0]
+        # A shifted spreadsheet column: names and numbers in every kind of field.
+        worker.update(first_work=NAME_0, gender=ID_0, hukou=LEGACY_15, birth_date=LEGACY_18)
+        worker["history"][0].update(start=ID_0, end=int(ID_0), total=int(ID_0), rate=ID_0)
+        worker["history"][0].update(source=NAME_0, category=float(ID_0), base=ID_0)
+        worker["account"][0].update(months=float(ID_0), year=ID_0, balance=NAME_0)
+        data["employer"].update(unit_no=int(ID_0), phone=int(PHONE))
+        self.raises(loads, json.dumps(data, ensure_ascii=False), source="upload.json")
+        self.raises(Worker, id_number=ID_0, name=NAME_0, first_work=ID_0)
+        self.raises(Worker, id_number=ID_0, name=NAME_0, first_work=int(ID_0))
+        self.raises(Segment, start="1990-01", end=LEGACY_15, total=float(ID_0))
+        self.raises(YearMonth.parse, ID_0)
+        for bad in (ID_0[:-1], ID_0[:-1] + ("0" if ID_0[-1] != "0" else "1"), LEGACY_15 + "1"):
+            self.raises(validate, bad)
+        month_13 = ID_0[:10] + "13" + ID_0[12:17]
+        self.raises(validate, month_13 + id_check_char(month_13))
+        self.keep(InvalidIdentityNumber())
+        self.raises(credit_code.validate, ID_0)
+        self.raises(credit_code.validate, LEGACY_15)
+        self.raises(credit_code.validate, "91371000MA3C0EXA3" + "4")
+
+    def rules(self, dossier: Dossier, pack: Any) -> None:
+        report = check(dossier, pack)
+        assert report.codes() == {"person.id-legacy"}
+        # A plugin's rule that puts the identity number in expected and fix.
+        echo = Rule(
+            code="test.echo",
+            severity=Severity.WARNING,
+            message="the number is expected as given",
+            message_zh="号码应照填",
+            check=lambda view: [
+                Hit(
+                    path=view.path,
+                    expected=view.worker.id_number,
+                    fix={"id_number": view.worker.id_number},
+                    params={"id": view.worker.id_number},
+                )
+            ],
+        )
+        context = Context(pack=pack, as_of=YearMonth(2013, 8), today=_dt.date(2013, 8, 20))
+        views = [WorkerView(w, i, context) for i, w in enumerate(dossier.workers)]
+        self.keep(echo, check(dossier, pack.with_rules([echo])), *echo.check(views[0]))
+        self.keep(report, context, DossierView(dossier, context, views), *id_legacy(views[1]))
+        self.keep([v.placements for v in views])
+
+    def forms(self, dossier: Dossier, pack: Any) -> None:
+        forms = forms_input(dossier, pack=pack, declaration_ref="D000002")
+        sheets = list(forms.workers)
+        rows, totals = summary_rows(forms)
+        payload = payload_for(forms, sheets[0])
+        self.keep(forms, sheets, rows, totals, payload, RenderOptions())
+        self.keep(verify_payload(payload, dossier, pack=pack, declaration_ref="D000002"))
+        host = PluginHost(load_entry_points=False)
+        for form in ("verification", "confirmation", "summary"):
+            self.keep(host.renderer(form), host.renderer(form).render(forms, io.BytesIO()))
+        nobody = forms_input(dossier, pack=pack, select=[])
+        self.raises(host.renderer("verification").render, nobody, io.BytesIO())
+        fonts = FontSet(choose_font())
+        layout = Layout(fonts, PORTRAIT)
+        columns = [Column("name", 40.0), Column("id", 90.0)]
+        self.keep(layout, columns, layout.row(columns, [NAME_0, ID_0]))
+        doc = ChunkedDocument(io.BytesIO(), fonts, pagesize=PORTRAIT.page, title=NAME_0)
+        painter = doc.page()
+        painter.text(50, 700, f"{NAME_0} {ID_0}", 10)
+        self.keep(doc, painter)
+        doc.end_page()
+        doc.close()
+
+    def workflow(self, dossier: Dossier, tmp: Path) -> None:
+        recorder = Recorder()
+        clock = Clock()
+        host = PluginHost(load_entry_points=False, plugins=[recorder])
+        bureau = ReferenceBureau(clock=clock, as_of=dossier.as_of)
+        self.keep(bureau, bureau.seed_dossier(dossier), recorder.events)
+        storage = host.open_storage(f"sqlite://{(tmp / 'collection.db').resolve()}")
+        memory = host.open_storage("memory:")
+        transport = host.open_transport("local:", bureau=bureau)
+        session = CollectionSession(
+            storage,
+            transport,
+            unit_no=UNIT_NO,
+            actor="clerk-1",
+            host=host,
+            as_of=dossier.as_of,
+            clock=clock,
+        )
+        self.keep(session, storage, memory, transport, host)
+        keys = [CollectionSession.key_of(w) for w in dossier.workers]
+        assert keys == [ID_0, LEGACY_18, ID_2]
+
+        self.raises(session.worker, ID_0)  # not started
+        session.start()
+        self.keep(session.sync())
+        session.collect_employer(dossier.employer)
+        employer_decl = session.submit_employer_declaration()
+        bureau.settle()
+        self.keep(session.refresh(employer_decl.key))
+        self.raises(session.refresh, ID_0)  # a key that names no declaration
+        self.raises(session.worker, ID_0)  # not collected yet
+        self.raises(session.print_verification_forms, [ID_UNKNOWN], out_dir=tmp)
+        self.keep(session.print_verification_forms(keys, out_dir=tmp))
+        session.record_window_visit(ID_0, note=f"{NAME_0} corrected at the window")
+        self.keep(session.state())
+        self.raises(session.save_worker, dossier.workers[0])  # sync first
+        session.sync()
+        self.keep(session.print_verification_forms(keys, out_dir=tmp))
+
+        w0, w1, w2 = dossier.workers
+        self.raises(session.save_worker, attrs.evolve(w0, gender="female"))  # rule errors
+        self.raises(session.save_worker, attrs.evolve(w0, name=NAME_0 + "子"))  # window only
+        unknown = attrs.evolve(w2, id_number=ID_UNKNOWN, person_no=None, bureau=None)
+        wrong_check = ID_2[:-1] + ("0" if ID_2[-1] != "0" else "1")
+        broken = attrs.evolve(w2, id_number=wrong_check)
+        self.keep(session.save_workers([w0, w1, broken, unknown]))
+        cancel = lambda done, total: False  # noqa: E731
+        self.raises(session.save_workers, [w2, unknown], progress=cancel)  # w2 is saved
+        self.keep(session.print_confirmation_forms(out_dir=tmp))
+        self.keep(session.print_summary_sheet(out_dir=tmp))
+        session.record_received(keys)
+        declaration = session.submit_declaration()
+        self.keep(declaration)
+        self.raises(session.submit_declaration)
+        bureau.settle()
+        self.keep(session.refresh(declaration.key))
+        self.raises(session.save_worker, w0)  # accepted: locked
+        self.keep(session.state(), session.workers(), session.declarations(), session.audit())
+        self.keep(session.audit(worker=ID_0))
+
+        # The bureau answers only the employer a declaration belongs to.
+        assert declaration.bureau_id is not None
+        self.keep(transport.status(declaration.bureau_id, unit_no=UNIT_NO))
+        self.raises(bureau.status, declaration.bureau_id, unit_no="99999999")
+        self.keep(bureau.declarations(UNIT_NO), bureau.person_by_id(ID_0))
+
+        # The store itself: records, a batch write, a stale version, damage.
+        with storage.transaction() as tx:
+            rec = tx.get(RecordKind.WORKER, UNIT_NO, ID_0)
+            assert rec is not None
+            self.keep(tx, rec, Write(ID_0, rec.data, rec.version))
+            self.keep(tx.list(RecordKind.SYNCED, UNIT_NO))
+            self.raises(tx.put, RecordKind.WORKER, UNIT_NO, ID_0, rec.data, expected_version=99)
+        with storage.transaction() as tx:
+            damaged = {**rec.data, "worker": {**rec.data["worker"], "first_work": NAME_0}}
+            tx.put(RecordKind.WORKER, UNIT_NO, ID_0, damaged, expected_version=rec.version)
+        self.raises(session.worker, ID_0)
+        with memory.transaction() as tx:
+            tx.put(RecordKind.WORKER, UNIT_NO, LEGACY_18, {"name": NAME_1}, expected_version=0)
+            self.keep(tx, tx.list(RecordKind.WORKER, UNIT_NO))
+            self.raises(memory.transaction().__enter__)  # transactions do not nest
+
+        # Storage, transport and plugin errors on the way in.
+        self.raises(host.open_storage, "nosuchscheme:" + ID_0)
+        self.raises(host.open_transport, "nosuchscheme:")
+        self.raises(host.renderer, "nosuchform")
+        self.raises(host.rule_pack, "nosuchpack")
+        self.raises(bureau.submit, "99999999", "workers", {}, idempotency_key="k")
+        self.raises(host.open_storage, "not a store URL")
+        self.raises(host.open_transport, "not a bureau URL")
+        self.raises(Registry().get, "nothing-by-this-name")
+        with sqlite3.connect(tmp / "collection.db") as raw:
+            raw.execute("PRAGMA user_version = 999")
+        self.raises(host.open_storage, f"sqlite://{(tmp / 'collection.db').resolve()}")
+        session.close()
+        self.raises(session.state)
+        self.failing_stores(host, tmp)
+
+    def failing_stores(self, host: PluginHost, tmp: Path) -> None:
+        """Stores that fail: each error is kept, whatever the adapter raises."""
+        db = tmp / "failing.db"
+        store = host.open_storage(f"sqlite://{db}")
+        session = CollectionSession(store, host.open_transport("local:"), unit_no=UNIT_NO)
+        self.attempt(session.start)
+        worker = planted_dossier().workers[0]
+        with store.transaction() as tx:
+            data = {"worker": {"id_number": ID_0, "name": NAME_0 + "\ud800"}}
+            self.attempt(tx.put, RecordKind.WORKER, UNIT_NO, ID_0, data, expected_version=0)
+        with store.transaction() as tx:
+            data = {"worker": {"id_number": ID_0, "name": NAME_0}, "status": "collected"}
+            tx.put(RecordKind.WORKER, UNIT_NO, ID_0, data, expected_version=0)
+        self.attempt(tx.get, RecordKind.WORKER, UNIT_NO, ID_0)  # after the transaction
+        with sqlite3.connect(db) as raw:
+            damaged = json.dumps({"worker": {"id_number": ID_0, "name": NAME_0}}).encode()
+            raw.execute("UPDATE records SET data = CAST(? AS TEXT)", (damaged[:-3] + b"\xff}}",))
+            triggers = raw.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+            for (trigger,) in triggers.fetchall():  # another program's damage
+                raw.execute(f'DROP TRIGGER "{trigger}"')
+            raw.execute("UPDATE audit SET after = ?", ('{"name": "' + NAME_0,))
+        self.attempt(session.worker, ID_0)
+        self.attempt(session.workers)
+        self.attempt(session.audit)
+        self.attempt(session.save_worker, attrs.evolve(worker, name=NAME_0 + "\ud800"))
+        store.close()
+        self.attempt(store.transaction().__enter__)
+        (tmp / "notes.db").write_text(f"{NAME_0} {ID_0}\n", encoding="utf-8")
+        self.attempt(host.open_storage, f"sqlite://{tmp / 'notes.db'}")
+        (tmp / "half.db").write_bytes(db.read_bytes()[:1500])
+        self.attempt(host.open_storage, f"sqlite://{tmp / 'half.db'}")
+        (tmp / "a-folder.db").mkdir()
+        self.attempt(host.open_storage, f"sqlite://{tmp / 'a-folder.db'}")
+
+
+@pytest.fixture(scope="module")
+def pool(tmp_path_factory: pytest.TempPathFactory) -> dict[type, list[object]]:
+    kept = Scenario().run(tmp_path_factory.mktemp("privacy"))
+    found: dict[type, list[object]] = defaultdict(list)
+    classes = public_classes()
+    collect([build() for name, build in BARE.items() if name in classes], found)
+    collect(kept, found)
+    # Every workflow error, raised with the keys of workers and data in its details.
+    for cls in classes.values():
+        if issubclass(cls, WorkflowError) and cls not in found:
+            found[cls].append(
+                cls(keys=[ID_0, LEGACY_15, LEGACY_18], details={"worker": NAME_0, "id": ID_0})
+            )
+    return found
+
+
+# -- the tests --------------------------------------------------------------------------------
+
+
+def test_every_public_class_is_built_or_exempt(pool: dict[type, list[object]]) -> None:
+    """Each public class was built by the scenario, or is exempt for a reason."""
+    built = {_qualified(c) for c in pool}
+    missing = sorted(n for n in public_classes() if n not in built and n not in EXEMPT)
+    assert not missing, "public classes neither built by the scenario nor exempt: " + ", ".join(
+        missing
+    )
+    stale = sorted(n for n in EXEMPT if n not in public_classes() or n in built)
+    assert not stale, f"exemptions no longer needed: {stale}"
+
+
+def test_the_scenario_planted_personal_data(pool: dict[type, list[object]]) -> None:
+    """The classes that hold personal data were built holding it (else the
+    grep below would prove nothing about them)."""
+    holding = {cls.__name__ for cls, objs in pool.items() if any(holds(o) for o in objs)}
+    assert holding >= MUST_HOLD, f"built without personal data: {sorted(MUST_HOLD - holding)}"
+    every = set().union(*(holds(o) for objs in pool.values() for o in objs))
+    assert every == set(SECRETS), f"never planted: {sorted(set(SECRETS) - every)}"
+
+
+def test_no_public_class_shows_personal_data(pool: dict[type, list[object]]) -> None:
+    """repr() and str() (and an error's message, message_zh and args) of every
+    instance hold no name, identity number, phone or address."""
+    leaking: dict[str, set[str]] = {}
+    for cls, objs in pool.items():
+        if not _qualified(cls).startswith("pension_collect") and not issubclass(
+            cls, PensionCollectError
+        ):
+            continue
+        found = set().union(*(leaks(o) for o in objs))
+        if found:
+            leaking[_qualified(cls)] = found
+    report = "\n".join(f"  {name}: {', '.join(sorted(what))}" for name, what in leaking.items())
+    assert not leaking, f"classes that show personal data:\n{report}"
+
+
+def test_every_exception_class_was_raised_or_built(pool: dict[type, list[object]]) -> None:
+    """The library's error classes are all among the objects checked."""
+    errors = {n for n, c in public_classes().items() if issubclass(c, BaseException)}
+    built = {_qualified(c) for c in pool}
+    assert errors <= built, f"errors never raised nor built: {sorted(errors - built)}"
+
+
+# -- the reader quotes no value back ---------------------------------------------------------
+
+
+def _leaf_paths(data: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
+    """Every leaf of the first item of each list (one field of each kind)."""
+    if isinstance(data, dict):
+        for key, value in data.items():
+            yield from _leaf_paths(value, (*path, key))
+    elif isinstance(data, list):
+        if data:
+            yield from _leaf_paths(data[0], (*path, 0))
+    else:
+        yield path
+
+
+def _set(data: Any, path: tuple[Any, ...], value: Any) -> None:
+    for step in path[:-1]:
+        data = data[step]
+    data[path[-1]] = value
+
+
+_EXAMPLE = json.loads(example_dossier_text())
+_FIELDS = [
+    p
+    for p in _leaf_paths({"employer": _EXAMPLE["employer"], "workers": _EXAMPLE["workers"][:1]})
+    if p[-1] not in ("id_number", "name")
+]
+
+
+@pytest.mark.parametrize("path", _FIELDS, ids=lambda p: ".".join(map(str, p)))
+def test_a_shifted_column_is_not_echoed(path: tuple[Any, ...]) -> None:
+    """A name or an identity number (as text or as a spreadsheet number) in any
+    field is never quoted back by the reader's problems: at most its shape."""
+    for value in (NAME_0, ID_0, LEGACY_15, int(ID_0), float(ID_0), int(PHONE)):
+        data = json.loads(example_dossier_text())
+        _set(data, path, value)
+        try:
+            from_dict(data)
+        except DossierFormatError as error:
+            texts = [str(error), repr(error)] + [p.message_zh for p in error.problems]
+            text = "\n".join(texts)
+            for secret in (NAME_0, ID_0, LEGACY_15, PHONE, ID_0[6:14], repr(float(ID_0))[:8]):
+                assert secret not in text, (path, value)
+            # Still useful: says what was found by its shape where it says anything.
+            if isinstance(value, str) and value.isdigit() and "18 digits" in text:
+                assert len(value) == 18
+
+
+def test_the_shape_says_what_kind_of_value_was_found() -> None:
+    """A month holding an identity number says it found a text of 18 digits."""
+    data = json.loads(example_dossier_text())
+    data["workers"][0]["first_work"] = ID_0
+    data["workers"][0]["history"][0]["total"] = int(ID_0)
+    with pytest.raises(DossierFormatError) as info:
+        from_dict(data)
+    messages = {p.path: p.message for p in info.value.problems}
+    assert "a text of 18 digits" in messages["$.workers[0].first_work"]
+    assert "a whole number of 18 digits" in messages["$.workers[0].history[0].total"]
+
+
+# -- the policy is written down where the test says ------------------------------------------
+
+
+def test_the_policy_page_names_every_rule() -> None:
+    """docs/privacy.md states each part of the policy this test enforces."""
+    text = (PACKAGE_DIR.parents[1] / "docs" / "privacy.md").read_text(encoding="utf-8")
+    for phrase in ("pension_collect.identity.mask", "first character", "shape", "credential"):
+        assert phrase in text
+
+
+def test_the_helper_is_in_the_base_layer() -> None:
+    """The one helper lives in the base layer of docs/architecture.md."""
+    text = (PACKAGE_DIR.parents[1] / "docs" / "architecture.md").read_text(encoding="utf-8")
+    base = next(line for line in text.splitlines() if line.startswith("base:"))
+    assert "pension_collect._privacy" in base.split("|")[0]
+    tree = ast.parse((PACKAGE_DIR / "_privacy.py").read_text(encoding="utf-8"))
+    imported = {
+        node.module
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.module is not None
+    }
+    assert imported <= {"__future__", "collections.abc", "typing", "identity"}
+
