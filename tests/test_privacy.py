@@ -64,6 +64,7 @@ from pension_collect.rules import Hit, Rule, Severity, check
 from pension_collect.rules.engine import Context, DossierView, WorkerView
 from pension_collect.rules.weihai2013 import default_pack, id_legacy
 from pension_collect.workflow import CollectionSession, WorkflowError
+from workflow_fixtures import Clock
 
 PACKAGE_DIR = Path(pension_collect.__file__).resolve().parent
 
@@ -360,14 +361,6 @@ def planted_dossier() -> Dossier:
         worker["bureau"].update(id_number=LEGACY_18 if number == LEGACY_15 else number, name=name)
     data["workers"][0]["history"][0]["remark"] = f"由{REMARK_NAME}代缴"
     return from_dict(data)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = _dt.datetime(2013, 8, 20, 9, 0, tzinfo=_dt.UTC)
-
-    def __call__(self) -> _dt.datetime:
-        return self.now
 
 
 class Recorder:
