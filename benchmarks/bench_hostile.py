@@ -12,7 +12,8 @@ For each, in the same run: the baseline, ``json.load`` of the file, and what
 ``pension-collect validate FILE --format json`` does (the console script's
 ``main``, timed after a first ``validate --example`` has done the imports
 and the plugins: once per program, not per file), each in a fresh interpreter, ``--repeat`` times
-interleaved; the best time of each side and the highest peak resident set
+interleaved; the best time (wall clock, and CPU seconds, which a busy machine
+inflates less) of each side and the highest peak resident set
 (VmHWM, which starts afresh at exec) are reported, with validate's as ratios
 to the baseline, its exit status and how much it printed. Each child runs
 under rlimits (CPU, address space) so a runaway is reported, not waited for.
@@ -70,10 +71,12 @@ def measure(mode: str, path: Path) -> dict[str, Any]:
     printed = 0
     startup = 0.0
     t0 = time.perf_counter()
+    c0 = time.process_time()
     if mode == "baseline":
         with open(path, "rb") as fh:
             json.load(fh)
         seconds = time.perf_counter() - t0
+        cpu = time.process_time() - c0
     else:
         real_stdout = sys.stdout
         with tempfile.TemporaryFile("w+", encoding="utf-8") as sink:
@@ -86,9 +89,10 @@ def measure(mode: str, path: Path) -> dict[str, Any]:
                 main(["validate", "--example", "--format", "json"])
                 sink.flush()
                 warm = os.fstat(sink.fileno()).st_size
-                t1 = time.perf_counter()
+                t1, c1 = time.perf_counter(), time.process_time()
                 status = main(["validate", str(path), "--format", "json"])
                 seconds = time.perf_counter() - t1
+                cpu = time.process_time() - c1
             finally:
                 sys.stdout = real_stdout
             startup = t1 - t0
@@ -96,6 +100,7 @@ def measure(mode: str, path: Path) -> dict[str, Any]:
             printed = os.fstat(sink.fileno()).st_size - warm
     return {
         "seconds": seconds,
+        "cpu": cpu,
         "startup": startup,
         "peak_rss_mib": peak_rss_kib() / 1024,
         "status": status,
@@ -130,6 +135,7 @@ def _in_fresh_process(mode: str, path: Path, src: str | None) -> dict[str, Any]:
             "status": f"died ({proc.returncode}): {proc.stderr.strip().splitlines()[-1:]}",
             "printed": None,
             "startup": None,
+            "cpu": None,
         }
     result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
     return result
@@ -144,6 +150,7 @@ def bench(name: str, n: int, repeat: int, src: str | None, tmp: Path) -> dict[st
         base.append(_in_fresh_process("baseline", path, src))
         val.append(_in_fresh_process("validate", path, src))
     best_base = min(r["seconds"] for r in base)
+    base_cpu = min(r["cpu"] for r in base)
     best = min(val, key=lambda r: r["seconds"])
     peak_base = max(r["peak_rss_mib"] for r in base)
     peaks = [r["peak_rss_mib"] for r in val if r["peak_rss_mib"] is not None]
@@ -156,6 +163,11 @@ def bench(name: str, n: int, repeat: int, src: str | None, tmp: Path) -> dict[st
         "validate_s": round(best["seconds"], 4),
         "validate_startup_s": None if best["startup"] is None else round(best["startup"], 3),
         "time_ratio": round(best["seconds"] / best_base, 1),
+        "json_load_cpu_s": round(base_cpu, 4),
+        "validate_cpu_s": None if best["cpu"] is None else round(best["cpu"], 4),
+        "cpu_ratio": None
+        if best["cpu"] is None or not base_cpu
+        else round(best["cpu"] / base_cpu, 1),
         "json_load_peak_mib": round(peak_base, 1),
         "validate_peak_mib": None if peak_val is None else round(peak_val, 1),
         "memory_ratio": None if peak_val is None else round(peak_val / peak_base, 1),

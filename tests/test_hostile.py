@@ -635,13 +635,27 @@ def _ids() -> list[str]:
     return ids
 
 
+#: Runs whose failure is known and accepted for now: run id -> why. Each
+#: stays a strict expected failure (it fails the suite once it passes, so
+#: that the entry is removed). Empty: every case holds.
+KNOWN_GAPS: dict[str, str] = {}
+
+
 @pytest.mark.parametrize("run_id", _ids())
 def test_hostile(run_id: str, outcomes: dict[str, tuple[Spec, Result]]) -> None:
     """One run of the console script on a hostile input: documented exit
     status, no traceback, says where, bounded, escaped, nothing leaked."""
     spec, result = outcomes[run_id]
     bad = problems_of(spec, result)
+    if run_id in KNOWN_GAPS:
+        assert bad != [], f"{run_id} holds now: remove it from KNOWN_GAPS"
+        pytest.xfail(KNOWN_GAPS[run_id])
     assert bad == [], f"{' '.join(spec.argv)[:200]!r}: {bad}"
+
+
+def test_known_gaps_are_runs() -> None:
+    """Every KNOWN_GAPS entry names a run of the suite."""
+    assert sorted(set(KNOWN_GAPS) - set(_ids())) == []
 
 
 def test_every_run_has_a_test(outcomes: dict[str, tuple[Spec, Result]]) -> None:

@@ -768,10 +768,10 @@ def _register() -> None:
         ascii_json(dossier(rule_pack="\x1b[2Jweihai")),
         name="ansi-in-rule-pack",
         kind=k,
-        what="ANSI escapes in the dossier's rule pack name (an unknown pack is named back)",
+        what="ANSI escapes in the dossier's rule pack name (a control character: refused)",
         file="ansi-in-rule-pack.json",
         exits=(2,),
-        where="weihai",
+        where="$.rule_pack",
     )
     case(
         CLEAN,
