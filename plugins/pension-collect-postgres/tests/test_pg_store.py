@@ -547,6 +547,19 @@ class TestHandles:
         with pytest.raises(StorageError, match="closed"), store.transaction():
             pass  # pragma: no cover - never entered
 
+    def test_a_transaction_is_dead_after_its_block(self, url: str) -> None:
+        """A transaction kept after its block refuses every call: its connection
+        is back in the pool and may serve another thread."""
+        with PostgresStorage(url) as store:
+            with store.transaction() as tx:
+                tx.put(RecordKind.WORKER, UNIT, "k", {}, expected_version=0)
+            with pytest.raises(StorageError, match="ended"):
+                tx.put(RecordKind.WORKER, UNIT, "k2", {}, expected_version=0)
+            with pytest.raises(StorageError, match="ended"):
+                tx.get(RecordKind.WORKER, UNIT, "k")
+            with store.transaction() as tx:
+                assert [r.key for r in tx.list(RecordKind.WORKER, UNIT)] == ["k"]
+
     def test_context_manager_closes(self, url: str) -> None:
         """``with PostgresStorage(url) as store`` closes the handle at the end."""
         with PostgresStorage(url) as store, store.transaction() as tx:

@@ -193,11 +193,22 @@ class PostgresTransaction:
     def __init__(
         self, conn: psycopg.Connection[Any], sql: _Sql, scope: str | None, lock_prefix: str
     ) -> None:
-        self._conn = conn
+        self._live: psycopg.Connection[Any] | None = conn
         self._sql = sql
         self._scope = scope
         self._lock_prefix = lock_prefix
         self._locked: set[str] = set()
+
+    @property
+    def _conn(self) -> psycopg.Connection[Any]:
+        # once the block has ended the connection is back in the pool, maybe in
+        # another thread's transaction: never touch it again
+        if self._live is None:
+            raise StorageError("the transaction has ended; open a new one")
+        return self._live
+
+    def _end(self) -> None:
+        self._live = None
 
     def _employer(self, *unit_nos: str) -> None:
         """Refuse another employer than the handle's; lock each employer once."""
@@ -540,10 +551,12 @@ class PostgresStorage:
                     f"no free connection to the PostgreSQL server within {self._pool_timeout:g} s "
                     "(raise pool_max_size)"
                 ) from None
+            tx = PostgresTransaction(conn, self._sql, self.unit_no, self._lock_prefix)
             try:
                 with self._mapped("the transaction failed"), conn.transaction():
-                    yield PostgresTransaction(conn, self._sql, self.unit_no, self._lock_prefix)
+                    yield tx
             finally:
+                tx._end()
                 self._pool.putconn(conn)
         finally:
             mine.discard(self._identity)
