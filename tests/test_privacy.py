@@ -44,6 +44,7 @@ import pytest
 import pension_collect
 from oracles import id_check_char
 from pension_collect import credit_code
+from pension_collect._privacy import mask_id, mask_name, scrub_ids, shape, shape_zh
 from pension_collect.adapters.pdf.fonts import FontSet, choose_font
 from pension_collect.adapters.pdf.layout import Layout
 from pension_collect.adapters.pdf.paint import ChunkedDocument
@@ -736,6 +737,38 @@ def test_the_shape_says_what_kind_of_value_was_found() -> None:
     messages = {p.path: p.message for p in info.value.problems}
     assert "a text of 18 digits" in messages["$.workers[0].first_work"]
     assert "a whole number of 18 digits" in messages["$.workers[0].history[0].total"]
+
+
+# -- the helper itself ------------------------------------------------------------------------
+
+
+def test_the_helper_masks_and_describes() -> None:
+    """Names keep one character, numbers are masked, values are described by shape."""
+    assert (mask_name(NAME_0), mask_name(" 王伟"), mask_name(""), mask_name(None)) == (
+        "欧*",
+        "王*",
+        "",
+        None,
+    )
+    assert mask_id(ID_0) == ID_0[:6] + "*" * 8 + ID_0[-4:]
+    assert mask_id(None) is None
+    assert mask_id(int(ID_0)) == ""
+    text = f"keys {ID_0}, {LEGACY_15} and 1{ID_0}; phone {PHONE}"
+    assert (
+        scrub_ids(text) == f"keys {mask_id(ID_0)}, {mask_id(LEGACY_15)} and 1{ID_0}; phone {PHONE}"
+    )
+    assert (shape(ID_0), shape(int(ID_0)), shape(float(ID_0)), shape(NAME_0)) == (
+        "a text of 18 digits",
+        "a whole number of 18 digits",
+        "a decimal number",
+        "a text of 4 characters",
+    )
+    assert shape(10**5000) == "a whole number of 5001 digits"
+    assert (shape_zh(ID_0), shape_zh(int(ID_0)), shape_zh(NAME_0)) == (
+        "18 位数字的文本",
+        "18 位整数",
+        "4 个字符的文本",
+    )
 
 
 # -- the policy is written down where the test says ------------------------------------------

@@ -32,7 +32,6 @@ __all__ = [
     "mask_id",
     "mask_keys",
     "mask_name",
-    "name_repr",
     "scrub_ids",
     "scrubbed_repr",
     "shape",
@@ -67,11 +66,6 @@ def mask_keys(keys: Iterable[str]) -> tuple[str, ...]:
 def id_repr(value: object) -> str:
     """``repr`` of a masked identity number (for ``attrs.field(repr=id_repr)``)."""
     return repr(mask_id(value))
-
-
-def name_repr(value: object) -> str:
-    """``repr`` of a masked name (for ``attrs.field(repr=name_repr)``)."""
-    return repr(mask_name(value))
 
 
 def keys_repr(value: Iterable[str]) -> str:
