@@ -16,13 +16,13 @@ import pytest
 
 pytest.importorskip("reportlab")
 
-from pension_collect.adapters.pdf.fonts import FontSet, choose_font  # noqa: E402
-from pension_collect.adapters.pdf.layout import CELL_CAP, HEADER_CAP, Layout, clip  # noqa: E402
-from pension_collect.adapters.pdf.styles import PORTRAIT  # noqa: E402
-from pension_collect.dossier import example_dossier_text, loads  # noqa: E402
-from pension_collect.plugins import PluginHost  # noqa: E402
-from pension_collect.ports.forms.payload import printed_digest  # noqa: E402
-from pension_collect.rules.weihai2013 import default_pack  # noqa: E402
+from pension_collect.adapters.pdf.fonts import FontSet, choose_font
+from pension_collect.adapters.pdf.layout import CELL_CAP, HEADER_CAP, Layout, clip
+from pension_collect.adapters.pdf.styles import PORTRAIT
+from pension_collect.dossier import example_dossier_text, loads
+from pension_collect.plugins import PluginHost
+from pension_collect.ports.forms.payload import printed_digest
+from pension_collect.rules.weihai2013 import default_pack
 
 ELLIPSIS = "\u2026"
 
@@ -44,7 +44,10 @@ class TestClip:
         cut are not printed, lines before it are."""
         layout = Layout(FontSet(choose_font()), PORTRAIT)
         assert layout.wrap("王" * 10**6 + "\n短", 1e6, 8) == ("王" * (CELL_CAP - 1) + ELLIPSIS,)
-        assert layout.wrap("短\n" + "王" * 10**6, 1e6, 8) == ("短", "王" * (CELL_CAP - 3) + ELLIPSIS)
+        assert layout.wrap("短\n" + "王" * 10**6, 1e6, 8) == (
+            "短",
+            "王" * (CELL_CAP - 3) + ELLIPSIS,
+        )
         assert layout.wrap("短\n长", 1e6, 8) == ("短", "长")
 
 
@@ -124,7 +127,7 @@ def test_a_1mb_name_renders_in_a_second_of_cpu(tmp_path: Path) -> None:
         capture_output=True,
         text=True,
         timeout=300,
-        preexec_fn=_limit_memory,  # noqa: PLW1509 (no threads in this test)
+        preexec_fn=_limit_memory,
         check=False,
     )
     assert child.returncode == 0, (child.returncode, child.stderr[-2000:])
