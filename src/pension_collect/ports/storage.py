@@ -33,9 +33,11 @@ from __future__ import annotations
 import builtins
 import contextlib
 import datetime as _dt
+import json
+import re
 from collections.abc import Callable, Iterable, Sequence
 from enum import StrEnum
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import attrs
 
@@ -47,8 +49,10 @@ from .registry import Registry, split_scheme
 __all__ = [
     "AuditEntry",
     "ConflictError",
+    "CorruptAuditEntry",
     "CorruptRecord",
     "NestedTransaction",
+    "NotAStore",
     "Record",
     "RecordKind",
     "SchemaVersionError",
@@ -56,10 +60,23 @@ __all__ = [
     "StorageError",
     "StorageFactory",
     "StorageRegistry",
+    "StoreBusy",
+    "StoreClosed",
+    "StoreDamaged",
+    "StoreFailure",
+    "StoreFull",
+    "StoreReadOnly",
+    "StoreUnavailable",
     "Transaction",
+    "TransactionEnded",
     "UnknownScheme",
+    "UnstorableData",
     "Write",
+    "audit_texts",
+    "find_unstorable",
+    "record_text",
     "scheme_of",
+    "subject_of",
 ]
 
 
@@ -86,6 +103,10 @@ class SchemaVersionError(StorageError):
     """The store was written by a newer release (its schema version is unknown here)."""
 
     code = "storage.schema-version"
+
+    def __init__(self, message: str, message_zh: str = "") -> None:
+        super().__init__(message)
+        self.message_zh = message_zh
 
 
 class ConflictError(StorageError):
@@ -342,3 +363,374 @@ class StorageRegistry(Registry[StorageFactory]):
     def open(self, url: str, **options: Any) -> Storage:
         """Open ``url`` with its scheme's factory."""
         return self.factory(url)(url, **options)
+
+
+# -- failures of a store (docs/storage.md, "When a store fails") ------------------------------
+
+
+class StoreFailure(StorageError):
+    """A store cannot be used as it is: its file is not a store, is damaged,
+    read-only, on a full disk, locked by another program, or cannot be reached.
+
+    ``where`` names the store (its file, or its URL without credentials);
+    ``detail`` what the adapter saw, with no data in it (SQLite's error name,
+    ``SQLITE_FULL``). ``str()`` says what happened and what to do,
+    ``message_zh`` the same in Chinese. Nothing of the step that met it was
+    saved: a transaction is whole or nothing. Subclasses name the cause; this
+    class itself is what is left (an adapter error of no known kind).
+    """
+
+    code = "storage.failure"
+    what: ClassVar[str] = "the store refused the operation"
+    what_zh: ClassVar[str] = "存储拒绝了该操作"
+    todo: ClassVar[str] = (
+        "nothing of this step was saved; do it again, and if it fails again keep a copy of the "
+        "store and report the code"
+    )
+    todo_zh: ClassVar[str] = (
+        "本步骤未保存任何内容;请重做,如再次失败请保留存储文件的副本并报告错误代码"
+    )
+
+    def __init__(
+        self,
+        where: str,
+        *,
+        reason: str | None = None,
+        reason_zh: str | None = None,
+        detail: str = "",
+    ) -> None:
+        self.where = where
+        self.reason = reason or self.what
+        self.detail = detail
+        extra = f" ({detail})" if detail else ""
+        super().__init__(f"the store {where}: {self.reason}{extra}; {self.todo}")
+        self.message_zh = f"存储 {where}:{reason_zh or self.what_zh}{extra};{self.todo_zh}"
+
+
+class NotAStore(StoreFailure):
+    """The file exists but is not a pension_collect store (empty, not a SQLite
+    database, or another application's database). It is never taken over or
+    re-created: a new store is made only where no file exists yet."""
+
+    code = "storage.not-a-store"
+    what = "the file is not a pension_collect store"
+    what_zh = "该文件不是 pension_collect 存储"
+    todo = (
+        "nothing was changed; check the path. If this is your store, it is damaged: restore it "
+        "from a backup. To start a new store, give the name of a file that does not exist yet"
+    )
+    todo_zh = (
+        "未作任何修改;请核对路径。若这是您的存储,则它已损坏,请从备份恢复;"
+        "如需新建存储,请指定一个尚不存在的文件名"
+    )
+
+
+class StoreDamaged(StoreFailure):
+    """The file is a store (or was one) but cannot be read: truncated, malformed
+    pages, a schema or schema version this library never writes."""
+
+    code = "storage.damaged"
+    what = "the store file is damaged"
+    what_zh = "存储文件已损坏"
+    todo = (
+        "nothing was saved; stop using the file, keep a copy of it (with its -wal and -shm files) "
+        "and restore the store from a backup (the sqlite3 tool's .recover may save what is "
+        "readable)"
+    )
+    todo_zh = "未保存任何内容;请停止使用该文件,保留其副本(连同 -wal 与 -shm 文件),并从备份恢复存储"
+
+
+class StoreReadOnly(StoreFailure):
+    """The store cannot be written: the file or its folder is read-only, or
+    the disk is write-protected. Reported when the store is opened, before
+    any step."""
+
+    code = "storage.read-only"
+    what = "the store cannot be written (the file or its folder is read-only)"
+    what_zh = "存储无法写入(文件或其所在文件夹为只读)"
+    todo = (
+        "nothing was saved; make the file and its folder writable (SQLite also writes FILE-wal "
+        "and FILE-shm beside it), or copy the store to a writable folder and open the copy"
+    )
+    todo_zh = (
+        "未保存任何内容;请使文件及其所在文件夹可写(SQLite 还需在旁边写入 -wal 与 -shm 文件),"
+        "或将存储复制到可写的文件夹后打开副本"
+    )
+
+
+class StoreFull(StoreFailure):
+    """The disk (or the server's space) holding the store is full."""
+
+    code = "storage.disk-full"
+    what = "the disk holding the store is full"
+    what_zh = "存储所在的磁盘已满"
+    todo = (
+        "nothing of this step was saved (the store is as it was before it); free space on that "
+        "disk, then do the step again"
+    )
+    todo_zh = "本步骤未保存任何内容(存储保持原状);请清理该磁盘的空间后重做本步骤"
+
+
+class StoreBusy(StoreFailure):
+    """Another program held the store's lock longer than the handle waits."""
+
+    code = "storage.busy"
+    what = "another program held the store's lock too long"
+    what_zh = "其他程序占用存储的时间过长"
+    todo = (
+        "nothing of this step was saved; close the other program using the file (another "
+        "pension-collect, the sqlite3 tool) or wait, then do the step again"
+    )
+    todo_zh = "本步骤未保存任何内容;请关闭正在使用该文件的其他程序或稍候,然后重做本步骤"
+
+
+class StoreUnavailable(StoreFailure):
+    """The store cannot be reached: its folder is missing, the path is a
+    folder, permission is denied, or the disk reports a read or write error."""
+
+    code = "storage.unavailable"
+    what = "the store cannot be opened or read"
+    what_zh = "无法打开或读取存储"
+    todo = "nothing was saved; check the path, the folder and the disk, then try again"
+    todo_zh = "未保存任何内容;请检查路径、文件夹和磁盘后重试"
+
+
+class StoreClosed(StorageError):
+    """The handle was closed; open the store again."""
+
+    code = "storage.closed"
+
+    def __init__(self) -> None:
+        super().__init__("the store is closed; open it again to go on")
+        self.message_zh = "存储已关闭;请重新打开后继续"
+
+
+class TransactionEnded(StorageError):
+    """A transaction was used after it ended (committed, rolled back, or ended
+    by a failure of the store); nothing was done: start a new one."""
+
+    code = "storage.transaction-ended"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "the transaction has ended (committed, rolled back, or ended by an earlier failure); "
+            "nothing was done: start a new transaction"
+        )
+        self.message_zh = (
+            "该事务已结束(已提交、已回滚或因先前的错误而结束);未执行任何操作,请开启新事务"
+        )
+
+
+class CorruptAuditEntry(StorageError, ValueError):
+    """An entry of the audit log cannot be read back (its JSON or its text is
+    damaged, edited by another program).
+
+    ``seq`` says which entry, ``problems`` what is wrong (``$.after``:
+    damaged JSON; ``$.actor``: text that is not UTF-8 ...). Reading changed
+    nothing and the records are unaffected; the log is append-only, so the
+    entry is mended only by restoring the store from a backup.
+    """
+
+    code = "storage.corrupt-audit"
+
+    def __init__(self, seq: object, problems: Iterable[Problem]) -> None:
+        self.seq = seq if type(seq) is int else None
+        self.problems: tuple[Problem, ...] = tuple(problems)
+        which = f"entry {self.seq}" if self.seq is not None else "an entry"
+        which_zh = f"第 {self.seq} 条记录" if self.seq is not None else "一条记录"
+        super().__init__(
+            f"{which} of the audit log cannot be read; nothing was changed and the records are "
+            "unaffected: restore the store from a backup to mend it"
+            + "".join(f"\n  {p}" for p in self.problems)
+        )
+        self.message_zh = (
+            f"审计日志中的{which_zh}无法读取;未作任何修改,其他记录不受影响:请从备份恢复存储"
+        )
+
+
+class UnstorableData(StorageError, ValueError):
+    """Data given to a store cannot be stored: a text that is not valid Unicode
+    (a lone surrogate such as ``"\\ud800"``, from a damaged file or a bug), or
+    a value JSON has no form for. Every adapter refuses the same data, before
+    writing anything: nothing of the batch was saved.
+
+    ``subject`` says what was being saved (a worker's key masked), ``path``
+    where inside it (``$.worker.name``; ``key`` for the record's key).
+    """
+
+    code = "storage.unstorable"
+
+    def __init__(self, subject: str, path: str, reason: str, reason_zh: str) -> None:
+        self.subject = subject
+        self.path = path
+        self.reason = reason
+        self.reason_zh = reason_zh
+        super().__init__(
+            f"the {subject} cannot be stored: {path}: {reason}; nothing was saved: correct the "
+            "data at its source and save again"
+        )
+        self.message_zh = (
+            f"{subject} 无法保存:{path}:{reason_zh};未保存任何内容,请在数据来源处更正后重新保存"
+        )
+
+
+def subject_of(kind: RecordKind, key: str) -> str:
+    """How an error names a record: ``worker record 371002********1239`` (a
+    worker's or a synced person's key, an identity number, masked)."""
+    shown = mask(key) if kind in (RecordKind.WORKER, RecordKind.SYNCED) else key
+    if not _encodable(shown):
+        shown = "?"
+    return f"{kind.value} record {shown}"
+
+
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}\Z")
+_JSON_LEAVES = (str, int, float, bool, type(None))
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _member(path: str, key: object) -> str:
+    """The path of a mapping's member, never showing personal data: a field
+    name as ``.name``, anything else (an identity number used as a key, say)
+    masked."""
+    if isinstance(key, str) and _NAME.match(key):
+        return f"{path}.{key}"
+    shown = mask(key if isinstance(key, str) else str(key))
+    return f'{path}["{shown if _encodable(shown) else "?"}"]'
+
+
+def find_unstorable(value: Any, path: str = "$") -> tuple[str, str, str] | None:
+    """Where ``value`` holds something no store keeps, or ``None``.
+
+    The first such place as ``(path, reason, reason_zh)``: a text that is not
+    valid Unicode (a lone surrogate, in a value or a key), a mapping key that
+    is not text or a number, a value of a type JSON has no form for, a number
+    too long to write, a container inside itself. Iterative (any depth).
+    """
+    stack: list[tuple[str, Any]] = [(path, value)]
+    seen: set[int] = set()
+    while stack:
+        where, v = stack.pop()
+        if isinstance(v, str):
+            if not _encodable(v):
+                return (where, "text that is not valid Unicode", "文本含无效的 Unicode 字符")
+        elif isinstance(v, bool) or v is None or isinstance(v, float):
+            continue
+        elif isinstance(v, int):
+            try:
+                str(v)
+            except ValueError:  # more digits than int -> str converts (4,300)
+                return (where, "a number too long to store", "数字过长,无法保存")
+        elif isinstance(v, dict | list | tuple):
+            if id(v) in seen:
+                return (where, "a value that contains itself", "值包含其自身")
+            seen.add(id(v))
+            if isinstance(v, dict):
+                for k, item in reversed(list(v.items())):
+                    if isinstance(k, str) and not _encodable(k):
+                        return (
+                            _member(where, k),
+                            "a key that is not valid Unicode",
+                            "键含无效的 Unicode 字符",
+                        )
+                    if not isinstance(k, _JSON_LEAVES):
+                        return (_member(where, k), "a key that is not text", "键不是文本")
+                    stack.append((_member(where, k), item))
+            else:
+                stack.extend((f"{where}[{i}]", item) for i, item in reversed(list(enumerate(v))))
+        else:
+            return (
+                where,
+                f"a value of type {type(v).__name__}, which JSON cannot hold",
+                f"类型为 {type(v).__name__} 的值无法以 JSON 保存",
+            )
+    return None
+
+
+def _refused(subject: str, value: Any, path: str = "$") -> UnstorableData:
+    """The error for ``value``, which JSON or UTF-8 refused: the first place
+    :func:`find_unstorable` finds (or ``path`` itself when the value is only
+    nested too deeply)."""
+    found = find_unstorable(value, path)
+    if found is None:
+        found = (path, "data nested too deeply to store", "数据嵌套过深,无法保存")
+    return UnstorableData(subject, *found)
+
+
+def _json_text(subject: str, value: Any) -> str:
+    try:
+        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+        text.encode("utf-8")
+    except (TypeError, ValueError, RecursionError):  # UnicodeEncodeError is a ValueError
+        raise _refused(subject, value) from None
+    return text
+
+
+def record_text(kind: RecordKind, unit_no: str, key: str, data: Any) -> str:
+    """The compact JSON text (non-ASCII as is) a store keeps for a record's
+    ``data``, once the record is known to be storable: ``unit_no`` and
+    ``key`` valid Unicode text, ``data`` a mapping JSON can write and UTF-8
+    can encode. :class:`UnstorableData` names the first place that is not
+    (``key``, ``$.worker.name`` ...). Every adapter refuses what this
+    refuses, so a record one store takes the others take too."""
+    subject = subject_of(kind, key) if isinstance(key, str) else f"{kind.value} record"
+    for name, value in (("unit_no", unit_no), ("key", key)):
+        if not isinstance(value, str) or not _encodable(value):
+            raise UnstorableData(subject, name, "not valid Unicode text", "不是有效的 Unicode 文本")
+    if not isinstance(data, dict):
+        raise UnstorableData(
+            subject,
+            "$",
+            "a record's data must be a mapping (a JSON object)",
+            "记录的数据应为映射(JSON 对象)",
+        )
+    return _json_text(subject, data)
+
+
+_ENTRY_TEXT = ("at", "actor", "unit_no", "action", "subject_key", "message")
+
+
+def audit_texts(entries: Sequence[AuditEntry]) -> list[tuple[str | None, str | None]]:
+    """The JSON texts of the entries' ``before`` and ``after`` (``None`` for
+    none), once every entry is known to be storable: its text fields valid
+    Unicode, its images mappings JSON can write. :class:`UnstorableData` names
+    the entry (``audit entry 2 of 3``) and the place (``$.after.worker.name``)."""
+    out: list[tuple[str | None, str | None]] = []
+    n = len(entries)
+    for i, e in enumerate(entries):
+        subject = f"audit entry {i + 1} of {n}"
+        for name in _ENTRY_TEXT:
+            value = getattr(e, name)
+            if not isinstance(value, str) or not _encodable(value):
+                raise UnstorableData(
+                    subject, f"$.{name}", "not valid Unicode text", "不是有效的 Unicode 文本"
+                )
+        if e.declaration is not None and (
+            not isinstance(e.declaration, str) or not _encodable(e.declaration)
+        ):
+            raise UnstorableData(
+                subject, "$.declaration", "not valid Unicode text", "不是有效的 Unicode 文本"
+            )
+        images: list[str | None] = []
+        for name, image in (("before", e.before), ("after", e.after)):
+            if image is None:
+                images.append(None)
+            elif not isinstance(image, dict):
+                raise UnstorableData(
+                    subject, f"$.{name}", "must be a mapping (a JSON object)", "应为映射(JSON 对象)"
+                )
+            else:
+                try:
+                    images.append(_json_text(subject, image))
+                except UnstorableData as exc:
+                    raise UnstorableData(
+                        subject, f"$.{name}{exc.path[1:]}", exc.reason, exc.reason_zh
+                    ) from None
+        out.append((images[0], images[1]))
+    return out
