@@ -12,16 +12,25 @@ Transactions do not nest: a thread that opens a transaction on the store while
 it has one open (through any handle) gets
 :class:`~pension_collect.ports.storage.NestedTransaction` rather than a
 deadlock.
+
+Records are kept as the JSON text SQLite would keep
+(:func:`~pension_collect.ports.storage.record_text`), so this store takes and
+refuses exactly what the SQLite store does (a lone surrogate in a name, a
+value JSON cannot write: :class:`~pension_collect.ports.storage.UnstorableData`)
+and gives back what SQLite would (a tuple comes back a list).
 """
 
 from __future__ import annotations
 
 import builtins
 import copy
+import json
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
+
+from attrs import evolve
 
 from ..hookspecs import hookimpl
 from ..ports.storage import (
@@ -32,7 +41,11 @@ from ..ports.storage import (
     RecordKind,
     StorageError,
     StorageRegistry,
+    StoreClosed,
+    TransactionEnded,
     Write,
+    audit_texts,
+    record_text,
 )
 
 __all__ = ["SCHEMA_VERSION", "MemoryStorage", "MemoryTransaction"]
@@ -46,31 +59,38 @@ _Key = tuple[str, str, str]
 class MemoryTransaction:
     """A transaction of :class:`MemoryStorage` (staged; applied on commit)."""
 
-    def __init__(self, records: dict[_Key, tuple[int, dict[str, Any]]], audit_len: int) -> None:
+    def __init__(self, records: dict[_Key, tuple[int, str]], audit_len: int) -> None:
         self._base = records
-        self._staged: dict[_Key, tuple[int, dict[str, Any]]] = {}
+        self._staged: dict[_Key, tuple[int, str]] = {}
         self._audit: builtins.list[AuditEntry] = []
         self._audit_base = audit_len
         self.audit_source: builtins.list[AuditEntry] = []
+        self._live = True
 
-    def _lookup(self, k: _Key) -> tuple[int, dict[str, Any]] | None:
+    def _check(self) -> None:
+        if not self._live:
+            raise TransactionEnded()
+
+    def _lookup(self, k: _Key) -> tuple[int, str] | None:
         if k in self._staged:
             return self._staged[k]
         return self._base.get(k)
 
     def get(self, kind: RecordKind, unit_no: str, key: str) -> Record | None:
+        self._check()
         found = self._lookup((kind.value, unit_no, key))
         if found is None:
             return None
-        return Record(kind, unit_no, key, found[0], copy.deepcopy(found[1]))
+        return Record(kind, unit_no, key, found[0], json.loads(found[1]))
 
     def list(self, kind: RecordKind, unit_no: str) -> builtins.list[Record]:
+        self._check()
         keys = {k for k in self._base if k[0] == kind.value and k[1] == unit_no}
         keys.update(k for k in self._staged if k[0] == kind.value and k[1] == unit_no)
         out = []
         for k in sorted(keys):
-            version, data = self._lookup(k) or (0, {})
-            out.append(Record(kind, unit_no, k[2], version, copy.deepcopy(data)))
+            version, text = self._lookup(k) or (0, "{}")
+            out.append(Record(kind, unit_no, k[2], version, json.loads(text)))
         return out
 
     def put(
@@ -82,25 +102,41 @@ class MemoryTransaction:
         *,
         expected_version: int,
     ) -> Record:
-        k = (kind.value, unit_no, key)
-        found = self._lookup(k)
-        actual = 0 if found is None else found[0]
-        if actual != expected_version:
-            raise ConflictError(kind.value, key, expected_version, actual)
-        stored = copy.deepcopy(data)
-        self._staged[k] = (actual + 1, stored)
-        return Record(kind, unit_no, key, actual + 1, copy.deepcopy(stored))
+        (version,) = self.put_many(kind, unit_no, [Write(key, data, expected_version)])
+        return Record(kind, unit_no, key, version, data)
 
     def put_many(
         self, kind: RecordKind, unit_no: str, writes: Sequence[Write]
     ) -> builtins.list[int]:
-        return [
-            self.put(kind, unit_no, w.key, w.data, expected_version=w.expected_version).version
-            for w in writes
-        ]
+        self._check()
+        texts = [record_text(kind, unit_no, w.key, w.data) for w in writes]
+        staged = dict(self._staged)  # all or none: a refused write undoes the batch
+        versions = []
+        try:
+            for w, text in zip(writes, texts, strict=True):
+                k = (kind.value, unit_no, w.key)
+                found = self._lookup(k)
+                actual = 0 if found is None else found[0]
+                if actual != w.expected_version:
+                    raise ConflictError(kind.value, w.key, w.expected_version, actual)
+                self._staged[k] = (actual + 1, text)
+                versions.append(actual + 1)
+        except BaseException:
+            self._staged = staged
+            raise
+        return versions
 
     def append_audit(self, entries: Sequence[AuditEntry]) -> None:
-        self._audit.extend(entries)
+        self._check()
+        texts = audit_texts(entries)
+        self._audit.extend(
+            evolve(
+                e,
+                before=None if before is None else json.loads(before),
+                after=None if after is None else json.loads(after),
+            )
+            for e, (before, after) in zip(entries, texts, strict=True)
+        )
 
     def audit(
         self,
@@ -109,6 +145,7 @@ class MemoryTransaction:
         subject: tuple[RecordKind, str] | None = None,
         declaration: str | None = None,
     ) -> builtins.list[AuditEntry]:
+        self._check()
         pending = [_with_seq(e, self._audit_base + i + 1) for i, e in enumerate(self._audit)]
         out = []
         for e in [*self.audit_source, *pending]:
@@ -123,8 +160,6 @@ class MemoryTransaction:
 
 
 def _with_seq(entry: AuditEntry, seq: int) -> AuditEntry:
-    from attrs import evolve
-
     return evolve(entry, seq=seq)
 
 
@@ -135,7 +170,8 @@ class _Store:
         self.lock = threading.Lock()
         self.owner: int | None = None
         """The thread holding the open transaction, if any."""
-        self.records: dict[_Key, tuple[int, dict[str, Any]]] = {}
+        self.records: dict[_Key, tuple[int, str]] = {}
+        """Each record's version and JSON text."""
         self.audit: builtins.list[AuditEntry] = []
 
 
@@ -169,15 +205,15 @@ class MemoryStorage:
     @contextmanager
     def transaction(self) -> Iterator[MemoryTransaction]:
         if self._closed:
-            raise StorageError("the store is closed")
+            raise StoreClosed()
         store = self._store
         me = threading.get_ident()
         if store.owner == me:
             raise NestedTransaction()
         with store.lock:
             store.owner = me
+            tx = MemoryTransaction(store.records, len(store.audit))
             try:
-                tx = MemoryTransaction(store.records, len(store.audit))
                 tx.audit_source = store.audit
                 yield tx
                 # commit: only reached when the block did not raise
@@ -185,6 +221,7 @@ class MemoryStorage:
                 base = len(store.audit)
                 store.audit.extend(_with_seq(e, base + i + 1) for i, e in enumerate(tx._audit))
             finally:
+                tx._live = False
                 store.owner = None
 
     def close(self) -> None:
