@@ -1,20 +1,34 @@
 """A record damaged outside the library (edited by hand, another program) is
 reported with its kind, masked key and the place inside it; nothing is changed
-and the other records stay readable. Real SQLite files, edited with sqlite3."""
+and the other records stay readable. Real SQLite files, edited with sqlite3.
+
+And the other way: data no store can keep (a lone surrogate, a value JSON has
+no form for) is refused by memory and SQLite alike, before anything is saved."""
 
 from __future__ import annotations
 
+import datetime as _dt
 import json
 import sqlite3
 from pathlib import Path
 from typing import Any
 
 import pytest
+from attrs import evolve
 
+from pension_collect.adapters.memory import MemoryStorage
+from pension_collect.adapters.sqlite import SQLiteStorage
 from pension_collect.dossier import problems_of
 from pension_collect.identity import mask
 from pension_collect.model import Worker
-from pension_collect.ports.storage import CorruptRecord, RecordKind
+from pension_collect.ports.storage import (
+    CorruptRecord,
+    RecordKind,
+    Storage,
+    UnstorableData,
+    Write,
+)
+from pension_collect.testing.contract import UNIT, sample_entry
 from workflow_fixtures import Setup, make_setup, sqlite_url, to_collecting
 
 
@@ -187,3 +201,203 @@ def test_printing_names_the_damaged_record(saved: tuple[Setup, Path]) -> None:
         assert info.value.key == mask(key)
     with pytest.raises(CorruptRecord):
         s.session.record_received([key])
+
+
+# -- text that is not UTF-8 in the file ------------------------------------------------------
+
+
+def test_invalid_utf8_in_any_record_is_named_without_its_data(saved: tuple[Setup, Path]) -> None:
+    """Each record in turn given a byte that is never UTF-8: the sqlite3 module's
+    own error quoted the whole record, identity number included; the store
+    raises CorruptRecord naming the record (masked) and the byte, through the
+    session too, and reading the other records goes on."""
+    s, db = saved
+    unit = s.dossier.employer.unit_no
+    expected = [w.worker for w in s.session.workers()]
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute("SELECT kind, key, data FROM records ORDER BY kind, key").fetchall()
+    conn.close()
+    assert len(rows) >= 8
+    for kind, key, data in rows:
+        raw = data.encode("utf-8")
+        bad = raw[: len(raw) // 2] + b"\xff" + raw[len(raw) // 2 :]
+        with sqlite3.connect(db) as conn:
+            conn.execute(
+                "UPDATE records SET data = CAST(? AS TEXT) WHERE kind = ? AND key = ?",
+                (bad, kind, key),
+            )
+        conn.close()
+        reads: list[Any] = [
+            lambda kind=kind, key=key: _in_tx(s, lambda tx: tx.get(RecordKind(kind), unit, key)),
+            lambda kind=kind: _in_tx(s, lambda tx: tx.list(RecordKind(kind), unit)),
+        ]
+        if kind == "worker":
+            reads += [lambda key=key: s.session.worker(key), s.session.workers]
+        for read in reads:
+            with pytest.raises(CorruptRecord) as info:
+                read()
+            assert info.value.kind is RecordKind(kind)
+            [problem] = info.value.problems
+            assert "not UTF-8" in problem.message
+            _no_personal_data(s, info.value)
+            assert key not in repr(info.value) or kind in ("session", "declaration")
+        _damage_kind(db, kind, key, data)
+    assert [w.worker for w in s.session.workers()] == expected
+
+
+def _in_tx(s: Setup, read: Any) -> Any:
+    with s.storage.transaction() as tx:
+        return read(tx)
+
+
+def _damage_kind(db: Path, kind: str, key: str, text: str) -> None:
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE records SET data = ? WHERE kind = ? AND key = ?", (text, kind, key))
+    conn.close()
+
+
+# -- what no store keeps: refused alike by memory and SQLite ---------------------------------
+
+
+def _stores(tmp_path: Path) -> list[Storage]:
+    return [MemoryStorage(), SQLiteStorage(tmp_path / "c.db")]
+
+
+def _deep(depth: int) -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    inner = data
+    for _ in range(depth):
+        inner["x"] = {}
+        inner = inner["x"]
+    return data
+
+
+UNSTORABLE = [
+    ("lone surrogate in a name", "k", {"worker": {"name": "张\ud800伟"}}, "$.worker.name"),
+    (
+        "lone surrogate in a list",
+        "k",
+        {"history": [{"remark": "ok"}, {"remark": "\udfff"}]},
+        "$.history[1].remark",
+    ),
+    ("lone surrogate in a member name", "k", {"w": {"na\ud800me": 1}}, '$.w["*****"]'),
+    ("lone surrogate in the key", "3710\udc0002", {}, "key"),
+    ("a set", "k", {"tags": {1, 2}}, "$.tags"),
+    ("a date", "k", {"on": _dt.date(2013, 8, 20)}, "$.on"),
+    ("a member named by a tuple", "k", {"m": {(1, 2): 1}}, '$.m["*****"]'),
+    ("a number too long to write", "k", {"n": 10**5000}, "$.n"),
+    ("nested too deeply", "k", _deep(100_000), "$"),
+    ("not a mapping", "k", [1, 2], "$"),
+]
+
+
+@pytest.mark.parametrize(
+    ("key", "data", "path"),
+    [case[1:] for case in UNSTORABLE],
+    ids=[case[0] for case in UNSTORABLE],
+)
+def test_both_stores_refuse_the_same_data_the_same_way(
+    tmp_path: Path, key: str, data: Any, path: str
+) -> None:
+    """Memory and SQLite refuse the same data with the same UnstorableData (its
+    path, its message), save nothing of it, and go on working; saving into
+    SQLite raised a raw UnicodeEncodeError (quoting the record) while memory
+    took it."""
+    messages = []
+    for store in _stores(tmp_path):
+        with store.transaction() as tx:
+            tx.put(RecordKind.WORKER, "u", "before", {"v": 1}, expected_version=0)
+            with pytest.raises(UnstorableData) as info:
+                tx.put(RecordKind.WORKER, "u", key, data, expected_version=0)
+            tx.put(RecordKind.WORKER, "u", "after", {"v": 2}, expected_version=0)
+        assert info.value.code == "storage.unstorable"
+        assert info.value.path == path
+        assert "\ud800" not in str(info.value)
+        str(info.value).encode("utf-8")  # printable: no lone surrogate in it
+        messages.append((str(info.value), info.value.message_zh))
+        with store.transaction() as tx:
+            assert [r.key for r in tx.list(RecordKind.WORKER, "u")] == ["after", "before"]
+        store.close()
+    assert messages[0] == messages[1]
+
+
+def test_a_refused_batch_saves_nothing_of_itself_alike(tmp_path: Path) -> None:
+    """put_many with one unstorable write: none of the batch is saved (what the
+    transaction did before it stays), in both stores."""
+    for store in _stores(tmp_path):
+        with store.transaction() as tx:
+            tx.put(RecordKind.WORKER, "u", "a", {"v": 1}, expected_version=0)
+            batch = [Write("b", {"v": 1}, 0), Write("c", {"name": "\ud800"}, 0)]
+            with pytest.raises(UnstorableData) as info:
+                tx.put_many(RecordKind.WORKER, "u", batch)
+            assert info.value.path == "$.name"
+            assert info.value.subject == "worker record *"
+        with store.transaction() as tx:
+            assert [r.key for r in tx.list(RecordKind.WORKER, "u")] == ["a"]
+        store.close()
+
+
+@pytest.mark.parametrize(
+    ("change", "path"),
+    [
+        ({"after": {"worker": {"name": "\ud800"}}}, "$.after.worker.name"),
+        ({"before": {"tags": {1}}}, "$.before.tags"),
+        ({"actor": "clerk\udc80"}, "$.actor"),
+        ({"message": "saved \ud800"}, "$.message"),
+        ({"declaration": "workers-\ud800"}, "$.declaration"),
+    ],
+)
+def test_both_stores_refuse_the_same_audit_entries(
+    tmp_path: Path, change: dict[str, Any], path: str
+) -> None:
+    """An audit entry no store can keep: refused alike, none of its batch kept."""
+    messages = []
+    for store in _stores(tmp_path):
+        entries = [sample_entry("worker.saved", "k1"), evolve(sample_entry("x", "k2"), **change)]
+        with store.transaction() as tx:
+            with pytest.raises(UnstorableData) as info:
+                tx.append_audit(entries)
+            assert tx.audit(UNIT) == []
+        assert info.value.path == path
+        assert info.value.subject == "audit entry 2 of 2"
+        messages.append(str(info.value))
+        store.close()
+    assert messages[0] == messages[1]
+
+
+def test_both_stores_give_back_what_json_keeps(tmp_path: Path) -> None:
+    """A tuple comes back a list, a number as a member name comes back text: in
+    memory as in SQLite."""
+    for store in _stores(tmp_path):
+        with store.transaction() as tx:
+            tx.put(RecordKind.WORKER, "u", "k", {"t": (1, 2), "m": {3: "x"}}, expected_version=0)
+        with store.transaction() as tx:
+            rec = tx.get(RecordKind.WORKER, "u", "k")
+        assert rec is not None
+        assert rec.data == {"t": [1, 2], "m": {"3": "x"}}
+        store.close()
+
+
+@pytest.mark.parametrize("store", ["memory", "sqlite"])
+def test_saving_a_worker_with_a_lone_surrogate(tmp_path: Path, store: str) -> None:
+    """A worker whose remark holds a lone surrogate (the reader refuses one; a
+    program may still build one): the save is refused with UnstorableData on
+    either store, no record and no audit entry written, nothing personal in
+    the message."""
+    s = make_setup("memory:" if store == "memory" else sqlite_url(tmp_path))
+    to_collecting(s)
+    worker = s.workers[0]
+    history = list(worker.history)
+    history[0] = evolve(history[0], remark="备注\ud800")
+    with s.storage.transaction() as tx:
+        entries_before = len(tx.audit(s.dossier.employer.unit_no))
+    with pytest.raises(UnstorableData) as info:
+        s.session.save_worker(evolve(worker, history=tuple(history)))
+    assert info.value.path == "$.worker.history[0].remark"
+    text = f"{info.value} {info.value!r} {info.value.message_zh}"
+    for w in s.workers:
+        assert w.id_number not in text
+        assert w.name not in text
+    with s.storage.transaction() as tx:
+        assert tx.get(RecordKind.WORKER, s.dossier.employer.unit_no, s.keys[0]) is None
+        assert len(tx.audit(s.dossier.employer.unit_no)) == entries_before
