@@ -4,6 +4,8 @@ The inputs come from the hostile-input corpus (tests/hostile/make_corpus.py):
 
 - ``segments``: one worker with 2,000 identical segments (111 KB), where a
   quadratic overlap rule once took 55 s and 4.3 GB and printed 716 MB;
+- ``segments-1000``: the same with 1,000 segments, the most one history may
+  hold (docs/dossier.md, "Limits"), so that the overlap rule runs;
 - ``malformed``: 500,000 workers written as
   ``{"id_number":1,"name":2,"first_work":3}`` (23 MB), which once took 46 s
   and 4.2 GB to refuse.
@@ -48,6 +50,9 @@ from hostile.make_corpus import malformed_workers, segments_doc
 #: input name -> (generator, full size, smoke size)
 INPUTS: dict[str, tuple[Callable[[int], bytes], int, int]] = {
     "segments": (segments_doc, 2_000, 200),
+    # the most one worker's history may hold (docs/dossier.md, "Limits"):
+    # the overlap rule at work, where 2,000 are refused before any rule
+    "segments-1000": (segments_doc, 1_000, 100),
     "malformed": (malformed_workers, 500_000, 5_000),
 }
 
@@ -172,9 +177,7 @@ def bench(name: str, n: int, repeat: int, src: str | None, tmp: Path) -> dict[st
         "validate_peak_mib": None if peak_val is None else round(peak_val, 1),
         "memory_ratio": None if peak_val is None else round(peak_val / peak_base, 1),
         "validate_status": best["status"],
-        "validate_printed_mib": None
-        if best["printed"] is None
-        else round(best["printed"] / 2**20, 3),
+        "validate_printed_kib": None if best["printed"] is None else round(best["printed"] / 2**10),
     }
 
 
