@@ -763,6 +763,21 @@ def test_paths_that_are_no_store_file(tmp_path: Path) -> None:
     assert not (tmp_path / "missing").exists()
 
 
+@pytest.mark.parametrize(
+    "options",
+    [{"foo": 1}, {"timeout": "x"}, {"timeout": -1}, {"synchronous": 3}, {"synchronous": "OFF"}],
+)
+def test_bad_options_are_storage_errors(tmp_path: Path, options: dict[str, Any]) -> None:
+    """Options the store does not know, or values it cannot use: StorageError,
+    and no file made."""
+    from pension_collect.plugins import PluginHost
+
+    host = PluginHost(load_entry_points=False)
+    with pytest.raises(StorageError):
+        host.open_storage(f"sqlite://{tmp_path}/c.db", **options)
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_a_store_locked_too_long_is_busy(tmp_path: Path) -> None:
     """Another program holding the write lock past the timeout: StoreBusy, at
     opening and at a step; the store is usable once it lets go."""

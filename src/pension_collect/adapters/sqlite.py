@@ -836,6 +836,9 @@ def _unstorable_entries(entries: Sequence[AuditEntry]) -> StorageError:
     return StoreFailure("", detail="a value SQLite refused")  # pragma: no cover - unreachable
 
 
+_OPTIONS = frozenset({"timeout", "synchronous", "migrate"})
+
+
 class SQLiteStorage:
     """A store in one SQLite file (``sqlite:///path``).
 
@@ -860,8 +863,14 @@ class SQLiteStorage:
         synchronous: str = "FULL",
         migrate: bool = True,
     ) -> None:
-        if synchronous.upper() not in ("FULL", "NORMAL", "EXTRA"):
+        if not isinstance(synchronous, str) or synchronous.upper() not in (
+            "FULL",
+            "NORMAL",
+            "EXTRA",
+        ):
             raise StorageError("synchronous must be FULL, NORMAL or EXTRA")
+        if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not timeout >= 0:
+            raise StorageError("timeout must be a number of seconds, 0 or more")
         self.path = Path(path)
         self.url = url or f"sqlite:///{self.path}"
         self._where = str(self.path)
@@ -897,6 +906,12 @@ class SQLiteStorage:
     @classmethod
     def open(cls, url: str, **options: Any) -> SQLiteStorage:
         """Factory of the ``sqlite:`` scheme."""
+        unknown = sorted(set(options) - _OPTIONS)
+        if unknown:
+            raise StorageError(
+                f"unknown sqlite store options: {', '.join(unknown)} "
+                f"(known: {', '.join(sorted(_OPTIONS))})"
+            )
         return cls(path_of(url), url=url, **options)
 
     def _migrate(self, migrate: bool) -> int:
