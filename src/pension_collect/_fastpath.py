@@ -15,6 +15,10 @@ its attrs fields (so a new field cannot be forgotten):
   refuses a field whose converter is not its type's shape converter);
 - run the model's attrs validators on the fields that have them (a blank
   name);
+- given the reader's :class:`~pension_collect.limits.Limits`, hold text and
+  lists to them: a text field longer than its bound or holding a character
+  the reader refuses (:func:`pension_collect.text.refused_character`), a list
+  of more records than its bound, raise like any other refusal;
 - build the frozen instance through a mutable twin class with the same slots,
   whose class is then switched to the frozen one (one ``__class__``
   assignment instead of one ``object.__setattr__`` per field). An import-time
@@ -49,7 +53,9 @@ from typing import Any
 import attrs
 
 from . import model as _model
+from .limits import Limits
 from .model import Money, YearMonth, _money_from_str, parse_date, parse_rate
+from .text import refused_character
 
 __all__ = ["CACHE_LIMIT", "FastPath"]
 
@@ -94,11 +100,21 @@ class FastPath:
     parsed JSON value and returns the instance, or raises. ``switch_class``
     may be set ``False`` to build instances through ``object.__setattr__``
     (what an attrs release with another slot layout gets automatically).
+    ``limits``, when given, bounds text and list lengths and refuses the
+    characters the dossier reader refuses (``None``: the model's shape only,
+    what a store reads back).
     """
 
-    def __init__(self, classes: tuple[type[Any], ...], *, switch_class: bool = True) -> None:
+    def __init__(
+        self,
+        classes: tuple[type[Any], ...],
+        *,
+        switch_class: bool = True,
+        limits: Limits | None = None,
+    ) -> None:
         self._classes = classes
         self._switch_class = switch_class
+        self._limits = limits
         self._money: dict[str, Money] = {}
         self._months: dict[str, YearMonth] = {}
         self._memos: list[list[Any]] = []
@@ -120,6 +136,9 @@ class FastPath:
 
     def _money_miss(self, value: Any) -> Money:
         amount = _money_from_str(value)
+        limits = self._limits
+        if limits is not None and amount.adjusted() >= limits.amount_digits:
+            raise ValueError("too many digits")
         cache = self._money
         if len(cache) >= CACHE_LIMIT:
             cache.clear()
@@ -145,6 +164,7 @@ class FastPath:
             "_month_miss": self._month_miss,
             "_parse_rate": parse_rate,
             "_parse_date": parse_date,
+            "_refused": refused_character,
             "_list": list,
             "_dict": dict,
             "_str": str,
@@ -180,7 +200,7 @@ class FastPath:
             if field.default is attrs.NOTHING:
                 required += 1
                 lines.append(f"    v = d[{key!r}]")
-                body = self._leaf(tp, optional, var, ns, indent="    ")
+                body = self._leaf(tp, optional, var, ns, indent="    ", owner=(name, field.name))
                 lines.extend(body)
             else:
                 if isinstance(field.default, attrs.Factory):  # type: ignore[arg-type]
@@ -191,7 +211,9 @@ class FastPath:
                 lines.append(f"        {var} = _D_{name}_{field.name}")
                 lines.append("    else:")
                 lines.append("        n += 1")
-                lines.extend(self._leaf(tp, optional, var, ns, indent="        "))
+                lines.extend(
+                    self._leaf(tp, optional, var, ns, indent="        ", owner=(name, field.name))
+                )
             if field.converter is not None:
                 _check_converter(name, field)
             if field.validator is not None:
@@ -215,16 +237,44 @@ class FastPath:
         self._functions[cls] = ns[f"structure_{name}"]
 
     def _leaf(
-        self, tp: Any, optional: bool, var: str, ns: dict[str, Any], *, indent: str
+        self,
+        tp: Any,
+        optional: bool,
+        var: str,
+        ns: dict[str, Any],
+        *,
+        indent: str,
+        owner: tuple[str, str],
     ) -> list[str]:
-        """Lines that check ``v`` and set ``var`` to its structured value."""
-        body = self._convert(tp, var, ns)
+        """Lines that check ``v`` and set ``var`` to its structured value
+        (``owner``: the class and field names, for the text bounds)."""
+        body = self._convert(tp, var, ns, owner)
         if optional:
             body = ["if v is None:", f"    {var} = None", "else:", *("    " + b for b in body)]
         return [indent + line for line in body]
 
-    def _convert(self, tp: Any, var: str, ns: dict[str, Any]) -> list[str]:
+    def _convert(self, tp: Any, var: str, ns: dict[str, Any], owner: tuple[str, str]) -> list[str]:
         """Lines (unindented) that structure a non-null ``v`` of type ``tp`` into ``var``."""
+        if tp is str and self._limits is not None:
+            # isprintable() first: true for almost every field, and then no
+            # character is refused.
+            longest = self._limits.text_length_of(*owner)
+            return [
+                "if type(v) is not _str:",
+                "    raise TypeError('wrong type')",
+                f"if len(v) > {longest} or not (v.isprintable() or _refused(v) is None):",
+                "    raise ValueError('text refused')",
+                f"{var} = v",
+            ]
+        if tp is int and self._limits is not None:
+            most = 10**self._limits.number_digits
+            return [
+                "if type(v) is not _int:",
+                "    raise TypeError('wrong type')",
+                f"if not -{most} < v < {most}:",
+                "    raise ValueError('too many digits')",
+                f"{var} = v",
+            ]
         if tp is str or tp is int:
             check = "_str" if tp is str else "_int"
             return [
@@ -262,6 +312,12 @@ class FastPath:
         name = f"tuple_of_{item.__name__}"
         if name in ns:
             return name
+        most = None if self._limits is None else self._limits.items_of(item.__name__)
+        bound = (
+            []
+            if most is None
+            else [f"    if len(v) > {most}:", "        raise ValueError('too many')"]
+        )
         fields = attrs.fields(item)
         nested = any(
             tp in self._classes or typing.get_origin(tp) is tuple
@@ -273,6 +329,7 @@ class FastPath:
                     f"def {name}(v):",
                     "    if type(v) is not _list:",
                     "        raise TypeError('not a list')",
+                    *bound,
                     f"    return _tuple([structure_{item.__name__}(i) for i in v])",
                 ]
             )
@@ -288,6 +345,7 @@ class FastPath:
                     f"def {name}(v):",
                     "    if type(v) is not _list:",
                     "        raise TypeError('not a list')",
+                    *bound,
                     f"    last, result = _M_{item.__name__}[0]",
                     f"    if v == last and _check_ints_{item.__name__}(v):",
                     "        return result",

@@ -8,15 +8,25 @@ its JSON path, not only the first.
 Reading takes a fast path first (no error bookkeeping) and, only when that
 fails, structures the document again with cattrs' detailed validation to
 collect every problem. Valid input, the common case, pays nothing for it.
+
+Reading is bounded (docs/dossier.md, "Limits"): the input size, the number of
+workers, segments and account years, the length of text, and the number of
+problems listed, by :class:`~pension_collect.limits.Limits`; text fields hold
+printable text only (:mod:`pension_collect.text`).
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+import functools
+import heapq
 import json
 import os
+import re
+import stat
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from decimal import Decimal
 from enum import Enum
 from importlib import resources
@@ -38,6 +48,7 @@ from ._fastpath import FastPath
 from ._gc import gc_paused
 from ._privacy import shape, shape_zh
 from .errors import DossierFormatError, Problem
+from .limits import DEFAULT_LIMITS, Limits
 from .model import (
     AccountYear,
     BureauRecord,
@@ -59,6 +70,7 @@ from .model import (
     parse_money,
     parse_rate,
 )
+from .text import refused_character, refused_reason
 
 __all__ = [
     "EXAMPLE_DOSSIER",
@@ -72,6 +84,7 @@ __all__ = [
     "loads",
     "make_converter",
     "problems_of",
+    "read_input",
     "segment_to_dict",
     "to_dict",
 ]
@@ -185,6 +198,40 @@ def _money_hook(value: Any, _: Any) -> Money:
         ) from None
 
 
+def _bounded_int(limits: Limits) -> Callable[[Any, Any], int]:
+    most = limits.number_digits
+
+    def hook(value: Any, type_: Any) -> int:
+        number = _strict_int(value, type_)
+        if not -(10**most) < number < 10**most:
+            # Its size only: a number this long is an identity number in the
+            # wrong column (personal data).
+            raise _ShapeError(
+                f"{shape(number)}; at most {most} digits are read (docs/dossier.md "
+                '"Limits"): a count or a year, not an identity number',
+                f"{shape_zh(number)},超过 {most} 位(是否错列?)",
+            )
+        return number
+
+    return hook
+
+
+def _bounded_money(limits: Limits) -> Callable[[Any, Any], Money]:
+    most = limits.amount_digits
+
+    def hook(value: Any, type_: Any) -> Money:
+        amount = _money_hook(value, type_)
+        if amount.adjusted() >= most:
+            raise _ShapeError(
+                f"an amount of {amount.adjusted() + 1:,} digits before the point; at most "
+                f'{most} are read (docs/dossier.md "Limits")',
+                f"金额整数部分 {amount.adjusted() + 1:,} 位,超过 {most} 位",
+            )
+        return amount
+
+    return hook
+
+
 def _plain_decimal(value: Decimal) -> str:
     return format(value, "f")
 
@@ -207,7 +254,38 @@ def _enum_hook(value: Any, cls: type[Enum]) -> Enum:
         ) from None
 
 
-def _tuple_hook(conv: cattrs.Converter, detailed: bool) -> Callable[[Any, Any], Any]:
+class _Budget:
+    """How many problems the detailed pass has found so far, against the cap
+    (:attr:`Limits.problems`): past it, the rest of each list is only counted."""
+
+    __slots__ = ("cap", "spent", "unexamined")
+
+    def __init__(self, cap: int) -> None:
+        self.cap = cap
+        self.spent = 0
+        self.unexamined = 0
+        """Items refused but not examined (each holds at least one problem)."""
+
+
+#: The budget of the detailed pass running in this thread or task.
+_BUDGET: ContextVar[_Budget | None] = ContextVar("pension_collect_problem_budget", default=None)
+
+
+class _NotListed(Exception):
+    """A list whose refused items were counted, not examined (no problem of its own)."""
+
+
+def _too_many(count: int, most: int, name: str) -> _ShapeError:
+    return _ShapeError(
+        f"holds {count:,} items; at most {most:,} are read (limit {name}, docs/dossier.md "
+        '"Limits"); split the data or check the export that wrote it',
+        f"共 {count:,} 项,超过上限 {most:,} 项(见 docs/dossier.md 的 Limits);请拆分或检查导出程序",
+    )
+
+
+def _tuple_hook(
+    conv: cattrs.Converter, detailed: bool, limits: Limits | None, fast: FastPath | None
+) -> Callable[[Any, Any], Any]:
     def hook(value: Any, type_: Any) -> tuple[Any, ...]:
         if type(value) is not list:
             raise _ShapeError(
@@ -215,12 +293,24 @@ def _tuple_hook(conv: cattrs.Converter, detailed: bool) -> Callable[[Any, Any], 
                 f"应为列表,而不是{_json_type_zh(value)}",
             )
         (item_type, _ellipsis) = type_.__args__
+        if limits is not None:
+            most = limits.items_of(item_type.__name__)
+            if most is not None and len(value) > most:
+                raise _too_many(len(value), most, limits.limit_name(item_type.__name__) or "")
         handler = conv.get_structure_hook(item_type)
         if not detailed:
             return tuple([handler(v, item_type) for v in value])
+        budget = _BUDGET.get()
         out: list[Any] = []
         errors: list[Exception] = []
         for i, v in enumerate(value):
+            if budget is not None and budget.spent >= budget.cap:
+                # Enough problems to list: the rest are counted, not examined.
+                budget.unexamined += _count_refused(value, i, item_type, fast)
+                if not errors:
+                    raise _NotListed()
+                break
+            before = 0 if budget is None else budget.spent
             try:
                 out.append(handler(v, item_type))
             except Exception as exc:  # collected and re-raised as a group below
@@ -229,6 +319,10 @@ def _tuple_hook(conv: cattrs.Converter, detailed: bool) -> Callable[[Any, Any], 
                     IterableValidationNote(f"Structuring item @ index {i}", i, item_type),
                 ]
                 errors.append(exc)
+                if budget is not None:
+                    # The item's problems, nested lists' included (they spent
+                    # their own while it was structured).
+                    budget.spent = before + _count(exc)
         if errors:
             raise IterableValidationError("invalid items", errors, type_)
         return tuple(out)
@@ -236,24 +330,49 @@ def _tuple_hook(conv: cattrs.Converter, detailed: bool) -> Callable[[Any, Any], 
     return hook
 
 
-def make_converter(*, detailed: bool = False) -> cattrs.Converter:
+def _count_refused(items: list[Any], start: int, item_type: Any, fast: FastPath | None) -> int:
+    """How many of ``items[start:]`` the fast path refuses (each has a problem)."""
+    if fast is None:
+        return len(items) - start
+    structure = fast.structure(item_type)
+    refused = 0
+    for i in range(start, len(items)):
+        try:
+            structure(items[i])
+        except Exception:  # any refusal: the item has at least one problem
+            refused += 1
+    return refused
+
+
+def make_converter(*, detailed: bool = False, limits: Limits | None = None) -> cattrs.Converter:
     """The converter of dossier format v1.
 
     ``detailed=True`` collects every problem (slower); the default stops at
-    the first one and is used for the fast path.
+    the first one and is used for the fast path. ``limits`` bounds list and
+    text lengths and refuses what :func:`pension_collect.text.refused_character`
+    finds, as the reader does; without it the converter checks the model's
+    shape only (what a store reads back).
     """
-    return _make_converter(detailed, None if detailed else FastPath(_RECORD_CLASSES))
+    fast = FastPath(_RECORD_CLASSES, limits=limits)
+    if detailed:
+        return _make_converter(True, None, limits, fast)
+    return _make_converter(False, fast, limits, None)
 
 
-def _make_converter(detailed: bool, fast: FastPath | None) -> cattrs.Converter:
+def _make_converter(
+    detailed: bool,
+    fast: FastPath | None,
+    limits: Limits | None = None,
+    counting: FastPath | None = None,
+) -> cattrs.Converter:
     conv = cattrs.Converter(forbid_extra_keys=True, detailed_validation=detailed)
     conv.register_structure_hook(str, _strict_str)
-    conv.register_structure_hook(int, _strict_int)
+    conv.register_structure_hook(int, _strict_int if limits is None else _bounded_int(limits))
     conv.register_structure_hook(
         YearMonth, _leaf(YearMonth.parse, '月份应写作 "YYYY-MM",月为 01-12')
     )
     conv.register_unstructure_hook(YearMonth, str)
-    conv.register_structure_hook(Money, _money_hook)
+    conv.register_structure_hook(Money, _money_hook if limits is None else _bounded_money(limits))
     conv.register_unstructure_hook(Money, lambda d: format(d, ".2f"))
     conv.register_structure_hook(Decimal, _leaf(parse_rate, '比例应为小数字符串,如 "0.03"'))
     # A rate in plain notation: Decimal("1E+1") is written "10", as it is read.
@@ -266,7 +385,8 @@ def _make_converter(detailed: bool, fast: FastPath | None) -> cattrs.Converter:
         conv.register_structure_hook(enum_cls, _enum_hook)
         conv.register_unstructure_hook(enum_cls, _enum_value)
     conv.register_structure_hook_func(
-        lambda t: getattr(t, "__origin__", None) is tuple, _tuple_hook(conv, detailed)
+        lambda t: getattr(t, "__origin__", None) is tuple,
+        _tuple_hook(conv, detailed, limits, counting),
     )
     for cls in _RECORD_CLASSES:
         if fast is not None:
@@ -278,7 +398,7 @@ def _make_converter(detailed: bool, fast: FastPath | None) -> cattrs.Converter:
             # The detailed path runs field validators (a blank name) beside the
             # other fields' checks, so that every problem of a record is
             # reported, and says what was expected of a non-object.
-            overrides = _validated_fields(cls, conv)
+            overrides = _validated_fields(cls, conv, limits)
             structure = make_dict_structure_fn(
                 cls, conv, _cattrs_forbid_extra_keys=True, **overrides
             )
@@ -296,16 +416,54 @@ def _plain_hook(structure: Callable[[Any], T]) -> Callable[[Any, Any], T]:
     return hook
 
 
-def _validated_fields(cls: type[Any], conv: cattrs.Converter) -> dict[str, Any]:
-    """Per-field structure hooks that also run the model's attrs validator."""
+def _validated_fields(
+    cls: type[Any], conv: cattrs.Converter, limits: Limits | None
+) -> dict[str, Any]:
+    """Per-field structure hooks that also run the model's attrs validator,
+    and, with ``limits``, hold text fields to their length and characters."""
     out: dict[str, Any] = {}
     for field in attrs.fields(attrs.resolve_types(cls)):
+        hook = conv.get_structure_hook(field.type)
         validator = field.validator
         if validator is not None:
-            out[field.name] = override(
-                struct_hook=_validated(field, validator, conv.get_structure_hook(field.type))
-            )
+            hook = _validated(field, validator, hook)
+        if limits is not None and field.type in (str, str | None):
+            # After the validator: a blank name is "blank", not a bad character.
+            hook = _text_checked(hook, limits.text_length_of(cls.__name__, field.name))
+        if hook is not conv.get_structure_hook(field.type):
+            out[field.name] = override(struct_hook=hook)
     return out
+
+
+def _text_checked(inner: Callable[[Any, Any], Any], longest: int) -> Callable[[Any, Any], Any]:
+    """A text field's hook that also holds the text to ``longest`` characters
+    and the reader's characters (docs/dossier.md "Text")."""
+
+    def hook(value: Any, type_: Any) -> Any:
+        text = inner(value, type_)
+        if text is not None:
+            _check_text(text, longest)
+        return text
+
+    return hook
+
+
+def _check_text(text: str, longest: int) -> None:
+    """Refuse text longer than ``longest`` or holding a refused character
+    (the text is not quoted; its length and the character's code point are)."""
+    if len(text) > longest:
+        raise _ShapeError(
+            f"text of {len(text):,} characters; at most {longest:,} are read (docs/dossier.md "
+            '"Limits"); shorten it',
+            f"文本长 {len(text):,} 个字符,超过上限 {longest:,} 个;请缩短",
+        )
+    at = refused_character(text)
+    if at is not None:
+        what, what_zh = refused_reason(text[at])
+        raise _ShapeError(
+            f'holds {what} at character {at + 1}; remove it (docs/dossier.md "Text")',
+            f"第 {at + 1} 个字符是{what_zh};请删除",
+        )
 
 
 def _validated(
@@ -346,20 +504,34 @@ _CLASS_ZH = {
     "Dossier": "采集档案",
 }
 
+# Unbounded: writing, and problems_of() for stored records (what a store
+# holds is what the model accepts).
 _FAST_PATH = FastPath(_RECORD_CLASSES)
 _FAST = _make_converter(False, _FAST_PATH)
 _DETAILED = make_converter(detailed=True)
 
 
+@functools.lru_cache(maxsize=8)
+def _readers(limits: Limits) -> tuple[FastPath, cattrs.Converter, cattrs.Converter]:
+    """The reader's fast path, fast and detailed converters under ``limits``
+    (built once per distinct limits)."""
+    fast_path = FastPath(_RECORD_CLASSES, limits=limits)
+    fast = _make_converter(False, fast_path, limits)
+    return fast_path, fast, _make_converter(True, None, limits, fast_path)
+
+
 # -- reading -----------------------------------------------------------------
 
 
-def from_dict(data: Any, *, source: str | None = None) -> Dossier:
+def from_dict(data: Any, *, source: str | None = None, limits: Limits | None = None) -> Dossier:
     """Structure a parsed JSON document into a :class:`~pension_collect.model.Dossier`.
 
     Raises :class:`~pension_collect.errors.DossierFormatError` listing every
-    problem with its path.
+    problem with its path (the first ``limits.problems`` of them, and one
+    more saying how many more there are). ``limits`` defaults to
+    :data:`~pension_collect.limits.DEFAULT_LIMITS`.
     """
+    limits = DEFAULT_LIMITS if limits is None else limits
     if type(data) is not dict:
         raise DossierFormatError(
             [
@@ -375,19 +547,25 @@ def from_dict(data: Any, *, source: str | None = None) -> Dossier:
     if header:
         raise DossierFormatError(header, source=source)
     body = {k: v for k, v in data.items() if k not in ("format", "version")}
+    fast_path, fast, detailed = _readers(limits)
     try:
         with gc_paused():
-            return _FAST.structure(body, Dossier)
+            return fast.structure(body, Dossier)
     except Exception:
         pass  # slow path below says exactly what and where
     finally:
-        _FAST_PATH.forget()
+        fast_path.forget()
+    budget = _Budget(limits.problems)
+    token = _BUDGET.set(budget)
     try:
-        return _DETAILED.structure(body, Dossier)
+        return detailed.structure(body, Dossier)
     except Exception as exc:
-        problems: list[Problem] = []
-        _collect(exc, "$", problems)
-        raise DossierFormatError(problems, source=source) from None
+        sink = _Sink(limits.problems)
+        _collect(exc, "$", sink)
+        raise DossierFormatError(sink.listed(budget.unexamined), source=source) from None
+    finally:
+        _BUDGET.reset(token)
+        fast_path.forget()
 
 
 def problems_of(data: Any, cls: type[Any], *, path: str = "$") -> list[Problem]:
@@ -397,9 +575,9 @@ def problems_of(data: Any, cls: type[Any], *, path: str = "$") -> list[Problem]:
     try:
         _DETAILED.structure(data, cls)
     except Exception as exc:
-        problems: list[Problem] = []
-        _collect(exc, path, problems)
-        return problems
+        sink = _Sink(DEFAULT_LIMITS.problems)
+        _collect(exc, path, sink)
+        return sink.listed(0)
     return []
 
 
@@ -434,7 +612,83 @@ def _shorten(value: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def _collect(exc: BaseException, path: str, out: list[Problem]) -> None:
+class _Sink:
+    """The problems listed (the first ``cap``) and the count of the rest."""
+
+    __slots__ = ("cap", "more", "problems")
+
+    def __init__(self, cap: int) -> None:
+        self.cap = cap
+        self.problems: list[Problem] = []
+        self.more = 0
+
+    def append(self, problem: Problem) -> None:
+        if len(self.problems) < self.cap:
+            self.problems.append(problem)
+        else:
+            self.more += 1
+
+    def room(self) -> int:
+        return max(self.cap - len(self.problems), 0)
+
+    def listed(self, unexamined: int) -> list[Problem]:
+        """The problems, and one more counting those not listed."""
+        if not self.more and not unexamined:
+            return self.problems
+        at_least = "at least " if unexamined else ""
+        more = self.more + unexamined
+        return [
+            *self.problems,
+            Problem(
+                "$",
+                f"{at_least}{more:,} more problems not listed: the reader lists the first "
+                f'{self.cap:,} (docs/dossier.md "Limits"); correct those and read the file again',
+                f"另有{'至少 ' if unexamined else ' '}{more:,} 处问题未列出"
+                f"(最多列出 {self.cap:,} 处);请先更正以上问题,再重新读取",
+            ),
+        ]
+
+
+def _count(exc: BaseException) -> int:
+    """The number of problems in an exception of the detailed pass."""
+    sink = _Sink(0)
+    _collect(exc, "", sink)
+    return sink.more
+
+
+#: An unknown key shown in its path: what a field name looks like. Any other
+#: (a header row's identity number or name, a control character, a very long
+#: key) is counted at its object's path, not quoted.
+_SHOWN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,39}").fullmatch
+
+
+def _unknown_keys(keys: set[str], path: str, out: _Sink) -> None:
+    room = out.room()
+    shown: Iterator[str] | list[str] = (
+        sorted(keys) if len(keys) <= room else heapq.nsmallest(room, keys)
+    )
+    for key in shown:
+        if _SHOWN_KEY(key) is not None:
+            out.append(
+                Problem(
+                    f"{path}.{key}",
+                    "unknown key (a typo?); remove it or correct its name (see docs/dossier.md)",
+                    "未知字段(可能拼写错误),请删除或更正",
+                )
+            )
+        else:
+            out.append(
+                Problem(
+                    path,
+                    "an unknown key that is no field name (not quoted: it may be personal data "
+                    "or hold unprintable characters); remove it (see docs/dossier.md)",
+                    "未知字段(非字段名,不显示其内容);请删除",
+                )
+            )
+    out.more += len(keys) - min(len(keys), room)
+
+
+def _collect(exc: BaseException, path: str, out: _Sink) -> None:
     """Flatten cattrs' exception groups into (path, message) problems."""
     if isinstance(exc, ClassValidationError | IterableValidationError):
         with_notes, without = exc.group_exceptions()
@@ -451,15 +705,10 @@ def _collect(exc: BaseException, path: str, out: list[Problem]) -> None:
             _collect(member, path, out)
         return
     if isinstance(exc, ForbiddenExtraKeysError):
-        for key in sorted(exc.extra_fields):
-            out.append(
-                Problem(
-                    f"{path}.{key}",
-                    "unknown key (a typo?); remove it or correct its name (see docs/dossier.md)",
-                    "未知字段(可能拼写错误),请删除或更正",
-                )
-            )
+        _unknown_keys(exc.extra_fields, path, out)
         return
+    if isinstance(exc, _NotListed):
+        return  # counted in the budget's unexamined items
     if isinstance(exc, KeyError):
         out.append(Problem(path, "required but missing", "必填项缺失"))
         return
@@ -476,8 +725,16 @@ def _collect(exc: BaseException, path: str, out: list[Problem]) -> None:
     out.append(Problem(path, _cattrs_format_exception(exc, None), "无法读取"))
 
 
-def loads(text: str | bytes, *, source: str | None = None) -> Dossier:
-    """Read a dossier from JSON text (bytes must be UTF-8; a BOM is allowed)."""
+def loads(text: str | bytes, *, source: str | None = None, limits: Limits | None = None) -> Dossier:
+    """Read a dossier from JSON text (bytes must be UTF-8; a BOM is allowed).
+
+    ``limits`` defaults to :data:`~pension_collect.limits.DEFAULT_LIMITS`;
+    text longer than ``limits.input_bytes`` (bytes, or characters for a
+    ``str``) is refused unread.
+    """
+    limits = DEFAULT_LIMITS if limits is None else limits
+    if len(text) > limits.input_bytes:
+        raise _too_large(limits.input_bytes, source)
     # Parsing and structuring make millions of acyclic objects: nothing for
     # the collector to find, and its passes would cost a third of the time.
     # Each stage drops the one before: the bytes, the text and the parsed JSON
@@ -487,7 +744,7 @@ def loads(text: str | bytes, *, source: str | None = None) -> Dossier:
     with gc_paused():
         data = _parse_json(text, source)
         del text
-        dossier = from_dict(data, source=source)
+        dossier = from_dict(data, source=source, limits=limits)
         del data  # the parsed JSON goes before the collector resumes
     return dossier
 
@@ -538,12 +795,81 @@ def _parse_json(text: str, source: str | None) -> Any:
         ) from None
 
 
-def load(file: str | os.PathLike[str] | IO[bytes] | IO[str]) -> Dossier:
-    """Read a dossier from a path or an open file."""
+def load(
+    file: str | os.PathLike[str] | IO[bytes] | IO[str], *, limits: Limits | None = None
+) -> Dossier:
+    """Read a dossier from a path or an open file (at most
+    ``limits.input_bytes`` of it are read: see :func:`read_input`)."""
+    source = str(Path(file)) if isinstance(file, str | os.PathLike) else _stream_name(file)
+    return loads(read_input(file, limits=limits), source=source, limits=limits)
+
+
+def read_input(
+    file: str | os.PathLike[str] | IO[bytes] | IO[str], *, limits: Limits | None = None
+) -> bytes | str:
+    """The content of a path or an open file, read up to the input-size limit
+    (``limits.input_bytes``, default :data:`~pension_collect.limits.DEFAULT_LIMITS`).
+
+    A regular file larger than the limit is refused before it is read; any
+    other (a pipe, a FIFO, ``/dev/zero``) is read in chunks and refused as
+    soon as it holds more. The refusal is a
+    :class:`~pension_collect.errors.DossierFormatError` at ``$``; a file that
+    cannot be opened or read raises :class:`OSError`.
+    """
+    limit = (DEFAULT_LIMITS if limits is None else limits).input_bytes
     if isinstance(file, str | os.PathLike):
-        path = Path(file)
-        return loads(path.read_bytes(), source=str(path))
-    return loads(file.read(), source=getattr(file, "name", None))
+        with open(file, "rb") as stream:
+            return _read_bounded(stream, limit, str(Path(file)))
+    return _read_bounded(file, limit, _stream_name(file))
+
+
+def _stream_name(file: IO[Any]) -> str | None:
+    name = getattr(file, "name", None)
+    return name if isinstance(name, str) else None
+
+
+_CHUNK = 1 << 20
+
+
+def _read_bounded(stream: IO[Any], limit: int, source: str | None) -> bytes | str:
+    size = None
+    try:
+        info = os.fstat(stream.fileno())
+        if stat.S_ISREG(info.st_mode):
+            size = info.st_size
+    except (AttributeError, OSError, ValueError):
+        pass  # not a file descriptor (BytesIO, StringIO): read in chunks
+    if size is not None and size > limit:
+        raise _too_large(limit, source)
+    # A regular file in one read of its size (and one more byte: it may have
+    # grown); anything else chunk by chunk.
+    first = stream.read(min(limit, size) + 1 if size is not None else min(_CHUNK, limit + 1))
+    chunks = [first]
+    total = len(first)
+    while first and total <= limit:
+        chunk = stream.read(min(_CHUNK, limit + 1 - total))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        total += len(chunk)
+    if total > limit:
+        raise _too_large(limit, source)
+    data: bytes | str = chunks[0] if len(chunks) == 1 else chunks[0][:0].join(chunks)
+    return data
+
+
+def _too_large(limit: int, source: str | None) -> DossierFormatError:
+    return DossierFormatError(
+        [
+            Problem(
+                "$",
+                f"larger than {limit:,} bytes, the input-size limit (docs/dossier.md "
+                '"Limits"); a dossier that large is not read (split it by workers)',
+                f"超过输入大小上限 {limit:,} 字节,不予读取(可按职工拆分为多个档案)",
+            )
+        ],
+        source=source,
+    )
 
 
 # -- writing -----------------------------------------------------------------

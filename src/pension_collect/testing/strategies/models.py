@@ -43,6 +43,7 @@ from .scalars import (
     _nonblank_text,
     _org_check_broken_codes,
     _person_names,
+    _text,
     credit_codes,
     identity_numbers,
     money,
@@ -86,9 +87,9 @@ def employers() -> SearchStrategy[Employer]:
         | credit_codes()
         | _bad_credit_codes()
         | _org_check_broken_codes()
-        | st.text(max_size=20),
+        | _text(max_size=20),
         legal_representative=st.none() | _person_names(),
-        address=st.none() | st.text(max_size=30),
+        address=st.none() | _text(max_size=30),
         contact=st.none() | _person_names(),
         phone=st.none() | _digits(7, 12),
     )
@@ -142,11 +143,15 @@ def segments(
         employer_kind=st.sampled_from(EmployerKind),
         origin=st.none() | st.sampled_from(Origin),
         transferred_on=st.none() | months,
-        employer_name=st.none() | st.sampled_from(_EMPLOYER_NAMES) | st.text(max_size=20),
+        employer_name=st.none() | st.sampled_from(_EMPLOYER_NAMES) | _text(max_size=20),
         remark=st.none()
         | st.sampled_from((*_INSTITUTION_REMARKS, "机关", ""))
-        | st.text(max_size=20),
+        | _text(max_size=20),
     )
+
+
+#: Any whole number the dossier reader takes (at most 9 digits: docs/dossier.md "Limits").
+_whole_numbers = st.integers(-999_999_999, 999_999_999)
 
 
 def account_years() -> SearchStrategy[AccountYear]:
@@ -154,8 +159,8 @@ def account_years() -> SearchStrategy[AccountYear]:
     1990..2015), months possibly outside 1..12, balances that need not add up."""
     return st.builds(
         AccountYear,
-        year=st.integers(1990, 2015) | st.integers(),
-        months=st.integers(1, 12) | st.integers(),
+        year=st.integers(1990, 2015) | _whole_numbers,
+        months=st.integers(1, 12) | _whole_numbers,
         base=money(0, 30000),
         personal=money(-100, 5000),
         employer_part=money(-100, 10000),
@@ -170,7 +175,7 @@ def bureau_records() -> SearchStrategy[BureauRecord]:
         BureauRecord,
         person_no=st.none() | _digits(11, 11),
         id_number=st.none() | identity_numbers() | _any_identity_text(),
-        name=st.none() | _person_names() | st.text(max_size=10),
+        name=st.none() | _person_names() | _text(max_size=10),
         gender=st.none() | st.sampled_from(Gender),
         birth_date=st.none() | st.dates(),
         ethnicity=st.none() | st.sampled_from(_ETHNICITIES),

@@ -280,8 +280,21 @@ def _any_identity_text() -> SearchStrategy[str]:
     )
 
 
+#: The characters the dossier reader accepts in text (docs/dossier.md "Text"):
+#: no control characters, line separators, bidi controls or surrogates.
+_TEXT_CHARS = st.characters(
+    exclude_categories=("Cc", "Cs"),
+    exclude_characters="\u061c\u200e\u200f\u2028\u2029\u202a\u202b\u202c\u202d\u202e"
+    "\u2066\u2067\u2068\u2069",
+)
+
+
+def _text(min_size: int = 0, max_size: int = 20) -> SearchStrategy[str]:
+    return st.text(_TEXT_CHARS, min_size=min_size, max_size=max_size)
+
+
 def _nonblank_text(max_size: int = 20) -> SearchStrategy[str]:
-    return st.text(min_size=1, max_size=max_size).map(lambda s: s if s.strip() else s + "x")
+    return _text(1, max_size).map(lambda s: s if s.strip() else s + "x")
 
 
 def _person_names() -> SearchStrategy[str]:
