@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import random
 import re
 from collections.abc import Iterator
 from decimal import Decimal
@@ -1325,6 +1326,83 @@ class TestHistoryRules:
     def test_adjacent_periods_do_not_overlap(self) -> None:
         """Periods that meet without sharing a month are fine."""
         assert codes(run(EXAMPLE)) == []
+
+    def test_identical_periods_pair_with_their_neighbour(self) -> None:
+        """Three identical lines: two findings (line 2 with line 1, line 3 with
+        line 2), not one per pair (issue 10: n(n-1)/2 findings before)."""
+        line = seg("1983-07", "1992-12")
+        report = run(with_history(line, line, line))
+        overlaps = [(f.path, f.related) for f in report.findings if f.code == "history.overlap"]
+        assert overlaps == [
+            ("$.workers[0].history[1]", "$.workers[0].history[0]"),
+            ("$.workers[0].history[2]", "$.workers[0].history[1]"),
+        ]
+
+    def test_overlap_with_the_period_reaching_furthest(self) -> None:
+        """A long period holding two short ones: each short one is reported
+        against the long one (which reaches furthest), with the shared months."""
+        report = run(
+            with_history(
+                seg("1983-07", "1992-12"), seg("1985-01", "1986-12"), seg("1990-01", "1991-06")
+            )
+        )
+        overlaps = [f for f in report.findings if f.code == "history.overlap"]
+        assert [(f.path, f.related) for f in overlaps] == [
+            ("$.workers[0].history[1]", "$.workers[0].history[0]"),
+            ("$.workers[0].history[2]", "$.workers[0].history[0]"),
+        ]
+        assert "1985-01..1986-12" in overlaps[0].message
+        assert "1990-01..1991-06" in overlaps[1].message
+
+    def test_every_overlapping_period_is_reported_once(self) -> None:
+        """Against a pairwise oracle over seeded random histories: the periods
+        reported are exactly those sharing a month with an earlier-starting
+        one (ties by end, then line); each once, against a period it does
+        share months with, which starts no later; ``from..to`` are the shared
+        months."""
+        rng = random.Random(20131010)
+        for _ in range(300):
+            lines = []
+            for _ in range(rng.randrange(2, 12)):
+                start = rng.randrange(0, 60)
+                lines.append((start, start + rng.randrange(-2, 24)))
+            history = [
+                seg(
+                    str(YearMonth.from_index(1983 * 12 + a)),
+                    str(YearMonth.from_index(1983 * 12 + b)),
+                )
+                for a, b in lines
+            ]
+            worker = attrs.evolve(EXAMPLE.workers[0], history=tuple(history))
+            found = [
+                f
+                for f in rules.check_worker(
+                    worker, pack=weihai2013.default_pack(), as_of=ym("2026-11"), today=TODAY
+                )
+                if f.code == "history.overlap"
+            ]
+            valid = [(a, b, i) for i, (a, b) in enumerate(lines) if a <= b]
+            expected = {
+                j
+                for (a, b, j) in valid
+                if any((c, d, i) < (a, b, j) and c <= b and a <= d for (c, d, i) in valid)
+            }
+            reported = [int(f.path.rsplit("[", 1)[1].rstrip("]")) for f in found]
+            assert sorted(reported) == sorted(expected)
+            assert len(found) <= max(len(valid) - 1, 0)
+            for f, j in zip(found, reported, strict=True):
+                assert f.related is not None
+                i = int(f.related.rsplit("[", 1)[1].rstrip("]"))
+                (a, b), (c, d) = lines[j], lines[i]
+                assert (c, d, i) < (a, b, j)
+                assert c <= b
+                assert a <= d
+                shared = (
+                    YearMonth.from_index(1983 * 12 + max(a, c)),
+                    YearMonth.from_index(1983 * 12 + min(b, d)),
+                )
+                assert f"{shared[0]}..{shared[1]}" in f.message
+                assert f"line {i + 1}" in f.message
 
     def test_negative_amounts(self) -> None:
         """A negative total and base give one history.negative-amount each."""

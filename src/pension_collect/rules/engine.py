@@ -3,6 +3,11 @@
 ``check`` never raises on domain data: every problem of the data is a
 finding. A rule whose own code fails (a bug in a plugin's rule, say) yields a
 ``rules.internal-error`` finding naming the rule instead of a traceback.
+
+What a report lists is bounded (:class:`~pension_collect.limits.Limits`): at
+most ``findings_per_worker`` findings per worker and ``findings`` in all; one
+``rules.too-many-findings`` finding counts the rest, an error when one of
+them is.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import attrs
 
 from .._gc import gc_paused
 from ..identity import IdentityNumber, InvalidIdentityNumber
+from ..limits import DEFAULT_LIMITS, Limits
 from ..model import AccountYear, Category, Dossier, Segment, Worker, YearMonth
 from .derive import Placement, place
 from .pack import Finding, Hit, Rule, RulePack, Scope, Severity
@@ -25,6 +31,7 @@ from .report import Report, SegmentSummary, WorkerSummary
 __all__ = ["Context", "DossierView", "WorkerView", "check", "check_worker"]
 
 INTERNAL_ERROR = "rules.internal-error"
+TOO_MANY_FINDINGS = "rules.too-many-findings"
 
 V = TypeVar("V")
 
@@ -190,6 +197,27 @@ def _internal_error(rule: Rule, path: str, exc: Exception) -> Finding:
     )
 
 
+def _too_many(path: str, omitted: int, error: bool, listed: int) -> Finding:
+    """The summary of the findings not listed (at a worker's path, or ``$``)."""
+    if path == "$":
+        what, what_zh = f"a report lists at most {listed:,}", f"每份报告最多列出 {listed:,} 条"
+    else:
+        what = f"a report lists at most {listed:,} per worker"
+        what_zh = f"每名职工最多列出 {listed:,} 条"
+    return Finding(
+        code=TOO_MANY_FINDINGS,
+        severity=Severity.ERROR if error else Severity.WARNING,
+        path=path,
+        message=(
+            f"{omitted:,} more findings are not listed: {what} "
+            '(docs/dossier.md "Limits"). Correct those listed and check again.'
+        ),
+        message_zh=(
+            f"另有 {omitted:,} 条检查结果未列出({what_zh});请先更正已列出的问题,再重新检查。"
+        ),
+    )
+
+
 def _run(rule: Rule, view: Any, path: str, out: list[Finding]) -> None:
     try:
         for hit in rule.check(view):
@@ -198,17 +226,47 @@ def _run(rule: Rule, view: Any, path: str, out: list[Finding]) -> None:
         out.append(_internal_error(rule, path, exc))
 
 
+def _run_worker(
+    view: WorkerView, rules: list[Rule], out: list[Finding], room: int
+) -> tuple[int, bool]:
+    """Run worker-scope ``rules`` on one worker, listing at most ``room``
+    findings in ``out``; return how many more there were and whether one of
+    them is an error (the hits past the room are counted, not built)."""
+    omitted = 0
+    error = False
+    for rule in rules:
+        try:
+            for hit in rule.check(view):
+                if room > 0:
+                    out.append(_finding(rule, hit))
+                    room -= 1
+                else:
+                    omitted += 1
+                    error = error or rule.severity is Severity.ERROR
+        except Exception as exc:  # one rule's bug must not hide the others' findings
+            if room > 0:
+                out.append(_internal_error(rule, view.path, exc))
+                room -= 1
+            else:
+                omitted += 1
+                error = True
+    return omitted, error
+
+
 def check(
     dossier: Dossier,
     pack: RulePack,
     *,
     today: _dt.date | None = None,
+    limits: Limits | None = None,
 ) -> Report:
     """Check a dossier against ``pack`` and report every finding.
 
     Pure: the pack is given, never looked up (``pension_collect.check`` looks a
     pack up by name through the plugin host). ``today`` fixes the current date
-    (tests; the default ``as_of``). Never raises on domain data.
+    (tests; the default ``as_of``). Never raises on domain data. ``limits``
+    (default :data:`~pension_collect.limits.DEFAULT_LIMITS`) bounds the
+    findings listed per worker and in all.
     """
     if not isinstance(pack, RulePack):
         raise TypeError(
@@ -216,10 +274,10 @@ def check(
             "pension_collect.check(dossier, pack=name)"
         )
     with gc_paused():
-        return _check(dossier, pack, today or _dt.date.today())
+        return _check(dossier, pack, today or _dt.date.today(), limits or DEFAULT_LIMITS)
 
 
-def _check(dossier: Dossier, rule_pack: RulePack, today: _dt.date) -> Report:
+def _check(dossier: Dossier, rule_pack: RulePack, today: _dt.date, limits: Limits) -> Report:
     as_of = dossier.as_of or YearMonth.of(today)
     context = Context(pack=rule_pack, as_of=as_of, today=today)
     params = rule_pack.parameters
@@ -236,15 +294,23 @@ def _check(dossier: Dossier, rule_pack: RulePack, today: _dt.date) -> Report:
         _run(rule, dossier_view, "$", findings)
     segments: list[SegmentSummary] = []
     workers: list[WorkerSummary] = []
+    per_worker, in_all = limits.findings_per_worker, limits.findings
+    omitted, omitted_error = max(len(findings) - in_all, 0), False
+    if omitted:  # dossier-scope findings past the cap (duplicate identity numbers)
+        omitted_error = any(f.severity is Severity.ERROR for f in findings[in_all:])
+        del findings[in_all:]
     for view in views:
-        for rule in worker_rules:
-            # _run() inlined: this loop runs rules x workers times.
-            try:
-                for hit in rule.check(view):
-                    findings.append(_finding(rule, hit))
-            except Exception as exc:  # one rule's bug must not hide the others' findings
-                findings.append(_internal_error(rule, view.path, exc))
+        left = in_all - len(findings)
+        more, error = _run_worker(view, worker_rules, findings, min(per_worker, left))
+        if more:
+            if left > per_worker:  # the worker's cap, not the report's: say so there
+                findings.append(_too_many(view.path, more, error, per_worker))
+            else:
+                omitted += more
+                omitted_error = omitted_error or error
         workers.append(_summarize(view, segments))
+    if omitted:
+        findings.append(_too_many("$", omitted, omitted_error, in_all))
     findings.sort(key=_finding_order)
     return Report(
         rule_pack=rule_pack.name,
@@ -263,15 +329,24 @@ def check_worker(
     as_of: YearMonth,
     today: _dt.date | None = None,
     index: int = 0,
+    limits: Limits | None = None,
 ) -> list[Finding]:
-    """Worker-scope findings for one worker (what the workflow runs on every save)."""
+    """Worker-scope findings for one worker (what the workflow runs on every save):
+    at most ``limits.findings_per_worker`` of them, and one
+    ``rules.too-many-findings`` counting the rest."""
     today = today or _dt.date.today()
+    per_worker = (limits or DEFAULT_LIMITS).findings_per_worker
     context = Context(pack=pack, as_of=as_of, today=today)
     view = WorkerView(worker, index, context)
+    rules = [
+        rule
+        for rule in pack.rules
+        if rule.scope is Scope.WORKER and rule.is_active(pack.parameters, as_of)
+    ]
     out: list[Finding] = []
-    for rule in pack.rules:
-        if rule.scope is Scope.WORKER and rule.is_active(pack.parameters, as_of):
-            _run(rule, view, view.path, out)
+    more, error = _run_worker(view, rules, out, per_worker)
+    if more:
+        out.append(_too_many(view.path, more, error, per_worker))
     out.sort(key=_finding_order)
     return out
 

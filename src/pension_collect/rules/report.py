@@ -8,8 +8,10 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from .._privacy import scrub_ids
 from ..identity import mask
 from ..model import Category, Dossier, YearMonth
+from ..text import json_safe, printable
 from .derive import Box
 from .pack import Finding, Severity
 
@@ -138,8 +140,11 @@ class Report:
 
     def to_json(self, *, indent: int | None = None) -> str:
         """The JSON text, compact by default: ``json`` indents with its pure
-        Python encoder, several times slower on a large report."""
-        return json.dumps(self.to_dict(), ensure_ascii=False, indent=indent) + "\n"
+        Python encoder, several times slower on a large report. Characters
+        that are not printable are written as ``\\u`` escapes
+        (:func:`pension_collect.text.json_safe`): the text is valid UTF-8 and
+        harmless on a terminal whatever the data holds."""
+        return json_safe(json.dumps(self.to_dict(), ensure_ascii=False, indent=indent)) + "\n"
 
 
 def _finding_dict(f: Finding) -> dict[str, Any]:
@@ -251,7 +256,11 @@ def format_text(report: Report, dossier: Dossier | None = None, *, lang: str = "
     """The report as text a clerk can act on: grouped by worker (name and
     masked identity number), each finding with what to do.
 
-    ``lang`` is ``"zh"`` (Chinese, the default) or ``"en"``.
+    ``lang`` is ``"zh"`` (Chinese, the default) or ``"en"``. Each line is
+    terminal-safe: a character that is not printable (an escape sequence in a
+    name built through the Python API) is shown escaped
+    (:func:`pension_collect.text.printable`), so one line of the report is
+    one line on the screen.
     """
     zh = lang == "zh"
     lines: list[str] = []
@@ -292,7 +301,7 @@ def format_text(report: Report, dossier: Dossier | None = None, *, lang: str = "
     if not report.findings:
         lines.append("")
         lines.append("全部通过检查。" if zh else "Everything passed.")
-    return "\n".join(lines) + "\n"
+    return "\n".join([printable(line) for line in lines]) + "\n"
 
 
 def _n(count: int, noun: str) -> str:
@@ -325,9 +334,7 @@ def _worker_heading(index: int, dossier: Dossier | None, zh: str | bool) -> str:
     if dossier is None or index >= len(dossier.workers):
         return f"职工 #{index + 1}" if zh else f"Worker #{index + 1}"
     worker = dossier.workers[index]
-    who = (
-        f"{worker.name}({mask(worker.id_number)})"
-        if zh
-        else f"{worker.name} ({mask(worker.id_number)})"
-    )
+    # An identity number typed into the name (swapped columns) is masked too.
+    name = scrub_ids(worker.name)
+    who = f"{name}({mask(worker.id_number)})" if zh else f"{name} ({mask(worker.id_number)})"
     return f"职工 #{index + 1} {who}:" if zh else f"Worker #{index + 1} {who}:"

@@ -224,26 +224,36 @@ def before_first_work(view: WorkerView) -> Iterator[Hit]:
 
 
 def overlap(view: WorkerView) -> Iterator[Hit]:
+    """One finding per segment that shares months with an earlier-starting one.
+
+    In (start, end) order, each segment is compared with the one before it
+    that reaches furthest: when any earlier segment overlaps it, that one
+    does. So every overlapping segment is reported, once, against a real
+    partner, and ``n`` segments give at most ``n - 1`` findings (n log n, by
+    sorting), not one per pair.
+    """
     history = view.worker.history
     if not history or len(history) < 2:
         return
     order = sorted(
         (i for i, s in enumerate(history) if s.start <= s.end),
-        key=lambda i: (history[i].start, history[i].end),
+        key=lambda i: (history[i].start, history[i].end, i),
     )
-    open_: list[int] = []  # earlier segments that may still overlap later ones
+    reach = -1  # the earlier segment that ends latest (ties: the later line)
     for j in order:
         sj = history[j]
-        open_ = [i for i in open_ if history[i].end >= sj.start]
-        for i in open_:
-            shared_from = max(history[i].start, sj.start)
-            shared_to = min(history[i].end, sj.end)
+        if reach >= 0 and history[reach].end >= sj.start:
             yield Hit(
                 path=view.segment_path(j),
-                related=view.segment_path(i),
-                params={"from": str(shared_from), "to": str(shared_to), "other": i + 1},
+                related=view.segment_path(reach),
+                params={
+                    "from": str(sj.start),
+                    "to": str(min(history[reach].end, sj.end)),
+                    "other": reach + 1,
+                },
             )
-        open_.append(j)
+        if reach < 0 or sj.end >= history[reach].end:
+            reach = j
 
 
 def _crossing(boundary_param: str, kinds: tuple[SegmentKind, ...], *, after_upper: bool) -> Any:
@@ -474,13 +484,23 @@ def account_before_start(view: WorkerView) -> Iterator[Hit]:
             )
 
 
+def _number(name: str, value: int) -> dict[str, str]:
+    """``name`` and ``name_zh`` for a message: the number when it can be a
+    count or a year, else only its size (an identity number typed into the
+    wrong column is personal data)."""
+    if -100_000 < value < 100_000:
+        return {name: str(value), f"{name}_zh": str(value)}
+    digits = len(str(abs(value))) if abs(value) < 10**4000 else "thousands of"
+    return {name: f"a {digits}-digit number", f"{name}_zh": f"一个 {digits} 位数"}
+
+
 def account_months(view: WorkerView) -> Iterator[Hit]:
     account = view.worker.account
     if not account or all(1 <= y.months <= 12 for y in account):
         return
     for i, y in view.years:
         if not 1 <= y.months <= 12:
-            yield Hit(path=view.account_path(i), field="months", params={"months": y.months})
+            yield Hit(path=view.account_path(i), field="months", params=_number("months", y.months))
 
 
 def account_duplicate_year(view: WorkerView) -> Iterator[Hit]:
@@ -494,7 +514,7 @@ def account_duplicate_year(view: WorkerView) -> Iterator[Hit]:
                 path=view.account_path(i),
                 field="year",
                 related=view.account_path(seen[y.year]),
-                params={"year": y.year},
+                params=_number("year", y.year),
             )
         else:
             seen[y.year] = i
@@ -529,7 +549,7 @@ def account_balance(view: WorkerView) -> Iterator[Hit]:
                 path=view.account_path(i),
                 field="balance",
                 expected=format(expected, ".2f"),
-                params={"year": y.year, "expected": format(expected, ".2f")},
+                params={**_number("year", y.year), "expected": format(expected, ".2f")},
             )
 
 
@@ -547,7 +567,7 @@ def account_not_in_bureau(view: WorkerView) -> Iterator[Hit]:
     last_year = None if cutoff is None else cutoff.year
     for i, y in view.years:
         if y.year not in known and (last_year is None or y.year <= last_year):
-            yield Hit(path=view.account_path(i), params={"year": y.year})
+            yield Hit(path=view.account_path(i), params=_number("year", y.year))
 
 
 # -- collection -----------------------------------------------------------------------
@@ -801,21 +821,21 @@ RULES: tuple[Rule, ...] = (
         code="account.months",
         severity=E,
         message="A year has 1 to 12 contribution months, not {months}; correct the months.",
-        message_zh="年度缴费月数应为1至12,而不是 {months};请更正。",
+        message_zh="年度缴费月数应为1至12,而不是 {months_zh};请更正。",
         check=account_months,
     ),
     Rule(
         code="account.duplicate-year",
         severity=E,
         message="The year {year} is entered twice (see related); keep one line per year.",
-        message_zh="{year} 年度录入了两次(见 related);每年只录一行。",
+        message_zh="{year_zh} 年度录入了两次(见 related);每年只录一行。",
         check=account_duplicate_year,
     ),
     Rule(
         code="account.balance",
         severity=W,
         message="A transcription aid only: nothing is calculated and the handbook stands ([P3.4e]). The year-end balance of {year} is not the previous year's balance plus personal, employer part and interest ({expected}); check that the figures were copied from the handbook correctly, and keep them if the handbook says so. (The first account year is never checked: its opening balance is unknown.)",
-        message_zh="仅为录入核对提示:采集不做计算,以养老手册为准。{year} 年末累计储存额不等于上年余额加个人缴费、单位划入和利息({expected});请核对是否照手册录入无误,手册如此则保留原数。(账户首年不核对:其年初余额未知。)",
+        message_zh="仅为录入核对提示:采集不做计算,以养老手册为准。{year_zh} 年末累计储存额不等于上年余额加个人缴费、单位划入和利息({expected});请核对是否照手册录入无误,手册如此则保留原数。(账户首年不核对:其年初余额未知。)",
         check=account_balance,
     ),
     Rule(
@@ -823,7 +843,7 @@ RULES: tuple[Rule, ...] = (
         severity=E,
         procedure="P3.4e",
         message="The bureau shows nothing for {year}: the worker's account must first be un-settled (养老账户取消结清) at the bureau window; then the data appear on the verification form and need not be entered.",
-        message_zh="社保系统中没有 {year} 年度的账户数据:须先到社保窗口办理“养老账户取消结清”,之后数据会显示在核对表中,不需要单位录入。",
+        message_zh="社保系统中没有 {year_zh} 年度的账户数据:须先到社保窗口办理“养老账户取消结清”,之后数据会显示在核对表中,不需要单位录入。",
         check=account_not_in_bureau,
         uses=("forms_print_until",),
     ),
