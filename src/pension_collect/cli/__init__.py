@@ -22,6 +22,7 @@ from typing import NoReturn
 
 from .._version import __version__
 from ..errors import PensionCollectError
+from ..text import printable
 
 __all__ = [
     "EXIT_ERRORS",
@@ -54,10 +55,10 @@ _OUTPUT_ERRNOS = frozenset(
 def one_line(text: str) -> str:
     """``text`` made safe for one line of a terminal: every character that is
     not printable (line breaks, escape sequences, other controls) is shown as
-    its Python escape (``\\n``, ``\\x1b``)."""
-    if text.isprintable():
-        return text
-    return "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text)
+    its Python escape (``\\n``, ``\\x1b``); spaces, the ideographic space and
+    private-use characters (rare characters in names) are kept. The one
+    escape of every text output: :func:`pension_collect.text.printable`."""
+    return printable(text)
 
 
 def say(message: str) -> None:

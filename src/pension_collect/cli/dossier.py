@@ -10,11 +10,12 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from .._files import atomic_write, cannot_write
-from ..dossier import EXAMPLE_DOSSIER, example_dossier_text, loads
+from ..dossier import EXAMPLE_DOSSIER, example_dossier_text, loads, read_input
 from ..errors import DossierFormatError
 from ..model import YearMonth
 from ..plugins import PluginHost
 from ..rules import check, format_text
+from ..text import json_safe, printable
 from . import EXIT_ERRORS, EXIT_OK, EXIT_UNREADABLE, say
 
 __all__ = ["add_parser"]
@@ -59,23 +60,24 @@ def add_parser(sub: Any) -> None:
 
 
 def _read(args: argparse.Namespace) -> tuple[bytes | str, str]:
+    # At most the input-size limit is read (docs/dossier.md "Limits"): a
+    # larger file, /dev/zero or an endless pipe is a DossierFormatError.
     if args.example:
         return example_dossier_text(), f"<bundled {EXAMPLE_DOSSIER}>"
     if args.file == "-":
-        return sys.stdin.buffer.read(), "<stdin>"
+        return read_input(sys.stdin.buffer), "<stdin>"
     path = Path(args.file)
-    return path.read_bytes(), str(path)
+    return read_input(path), str(path)
 
 
 def _validate(args: argparse.Namespace, out: TextIO) -> int:
     try:
         text, source = _read(args)
+        dossier = loads(text, source=source)
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
         say(f"cannot read {args.file}: {reason}")
         return EXIT_UNREADABLE
-    try:
-        dossier = loads(text, source=source)
     except DossierFormatError as exc:
         _print_problems(exc, args, out)
         return EXIT_UNREADABLE
@@ -100,17 +102,19 @@ def _print_problems(exc: DossierFormatError, args: argparse.Namespace, out: Text
                 for p in exc.problems
             ],
         }
-        out.write(json.dumps(doc, ensure_ascii=False, indent=2) + "\n")
+        out.write(json_safe(json.dumps(doc, ensure_ascii=False, indent=2)) + "\n")
         return
+    # Each line terminal-safe (the file name is the user's; so may a path be).
     n = len(exc.problems)
+    source = printable(str(exc.source))
     if args.lang == "zh":
-        out.write(f"{exc.source}:无法读取为采集档案,共 {n} 处问题:\n")
+        out.write(f"{source}:无法读取为采集档案,共 {n} 处问题:\n")
         for p in exc.problems:
-            out.write(f"  {p.path}: {p.message_zh or p.message}({p.message})\n")
+            out.write(printable(f"  {p.path}: {p.message_zh or p.message}({p.message})") + "\n")
     else:
-        out.write(f"{exc.source}: not a readable dossier, {n} problem{'s' if n != 1 else ''}:\n")
+        out.write(f"{source}: not a readable dossier, {n} problem{'s' if n != 1 else ''}:\n")
         for p in exc.problems:
-            out.write(f"  {p.path}: {p.message}\n")
+            out.write(printable(f"  {p.path}: {p.message}") + "\n")
 
 
 def _example(args: argparse.Namespace) -> int:

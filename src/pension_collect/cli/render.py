@@ -20,9 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from .._files import OutputError, atomic_write, cannot_write
-from ..dossier import loads
+from ..dossier import loads, read_input
 from ..errors import DossierFormatError
 from ..model import Dossier
+from ..text import json_safe
 from . import one_line, say
 
 __all__ = ["add_parser", "select_workers"]
@@ -82,18 +83,18 @@ def add_parser(sub: Any) -> None:
 
 def _load(path: str) -> Dossier | None:
     try:
+        # At most the input-size limit is read (docs/dossier.md "Limits").
         if path == "-":
-            data: bytes = sys.stdin.buffer.read()
+            data = read_input(sys.stdin.buffer)
             source = "<stdin>"
         else:
-            data = Path(path).read_bytes()
+            data = read_input(path)
             source = path
+        return loads(data, source=source)
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
         say(f"cannot read {path}: {reason}")
         return None
-    try:
-        return loads(data, source=source)
     except DossierFormatError as exc:
         say(str(exc))
         return None
@@ -194,11 +195,11 @@ def _verify(args: argparse.Namespace) -> int:
             "agree": all(r.agrees for r in results) and bool(results),
             "papers": [r.to_dict() for r in results],
         }
-        sys.stdout.write(json.dumps(doc, ensure_ascii=False, indent=2) + "\n")
+        sys.stdout.write(json_safe(json.dumps(doc, ensure_ascii=False, indent=2)) + "\n")
     else:
         for r in results:
             who = r.payload.worker if r.payload is not None else "?"
             where = "" if r.worker_index is None else f" $.workers[{r.worker_index}]"
             text = r.message_zh if args.lang == "zh" else r.message
-            print(f"{r.status.value}\t{who}{where}\t{text}")
+            print(f"{r.status.value}\t{one_line(who)}{where}\t{one_line(text)}")
     return EXIT_OK if results and all(r.agrees for r in results) else EXIT_DIFFER
