@@ -637,77 +637,9 @@ def _ids() -> list[str]:
 
 #: Runs whose failure is known and accepted for now: run id -> why. Each
 #: stays a strict expected failure (it fails the suite once it passes, so
-#: that the entry is removed). These wait for the reader's limits, its text
-#: hygiene and the terminal escaping of issue 10 (input size, worker and
-#: segment counts, string lengths, control characters, lone surrogates).
-_READER = "issue 10 open: the reader's limits, text hygiene and terminal escaping have not landed"
-KNOWN_GAPS: dict[str, str] = {
-    "ansi-clear-screen/gbk-console": _READER,
-    "ansi-clear-screen/json": _READER,
-    "ansi-clear-screen/render": _READER,
-    "ansi-clear-screen/text-en": _READER,
-    "ansi-clear-screen/text-zh": _READER,
-    "ansi-clear-screen/verify": _READER,
-    "ansi-employer-name/text-zh": _READER,
-    "ansi-file-name-bad/text-en": _READER,
-    "ansi-file-name-bad/text-zh": _READER,
-    "ansi-in-key/text-en": _READER,
-    "ansi-in-key/text-zh": _READER,
-    "ansi-in-rule-pack/text-zh": _READER,
-    "control-backspace/text-zh": _READER,
-    "control-bell/text-zh": _READER,
-    "control-c1-csi/text-zh": _READER,
-    "control-carriage-return/text-zh": _READER,
-    "control-del/text-zh": _READER,
-    "control-nul/text-zh": _READER,
-    "control-osc-title/text-zh": _READER,
-    "dev-urandom/json": _READER,
-    "dev-zero/json": _READER,
-    "dev-zero/render": _READER,
-    "dev-zero/verify": _READER,
-    "employer-keys-1m/json": _READER,
-    "employer-keys-1m/text-en": _READER,
-    "employer-keys-1m/text-zh": _READER,
-    "fifo-endless/json": _READER,
-    "history-1m-numbers/json": _READER,
-    "int-4000-year/json": _READER,
-    "key-10mb/json": _READER,
-    "lone-surrogate-employer/render": _READER,
-    "lone-surrogate-employer/text-zh": _READER,
-    "lone-surrogate-name/json": _READER,
-    "lone-surrogate-name/render": _READER,
-    "lone-surrogate-name/text-en": _READER,
-    "lone-surrogate-name/text-zh": _READER,
-    "lone-surrogate-name/verify": _READER,
-    "money-100k-digits/text-zh": _READER,
-    "name-50mb/json": _READER,
-    "name-50mb/render": _READER,
-    "newline-forged-line/json": _READER,
-    "newline-forged-line/text-en": _READER,
-    "newline-forged-line/text-zh": _READER,
-    "remark-3mb/text-zh": _READER,
-    "reversed-surrogates/text-zh": _READER,
-    "segments-100k/json": _READER,
-    "segments-2000/json": _READER,
-    "segments-2000/text-en": _READER,
-    "segments-2000/text-zh": _READER,
-    "shifted-header-row/json": _READER,
-    "shifted-header-row/text-en": _READER,
-    "shifted-header-row/text-zh": _READER,
-    "shifted-months-id/json": _READER,
-    "shifted-months-id/text-en": _READER,
-    "shifted-months-id/text-zh": _READER,
-    "sparse-16g/json": _READER,
-    "sparse-16g/render": _READER,
-    "stdin-zero/json": _READER,
-    "swapped-name-id/text-en": _READER,
-    "swapped-name-id/text-zh": _READER,
-    "verify-zero-stdin/cli": _READER,
-    "workers-1m-empty/json": _READER,
-    "workers-500k-malformed/json": _READER,
-    "workers-500k-malformed/text-en": _READER,
-    "workers-500k-malformed/text-zh": _READER,
-}
+#: that the entry is removed). Empty: the reader's limits, text hygiene and
+#: terminal escaping of issue 10 have landed.
+KNOWN_GAPS: dict[str, str] = {}
 
 
 @pytest.mark.parametrize("run_id", _ids())
