@@ -280,3 +280,34 @@ class TestRenderOutputFile:
         assert "Traceback" not in err
         assert out.read_bytes() == b"the earlier forms"
         assert sorted(p.name for p in tmp_path.iterdir()) == ["forms.pdf"]
+
+
+class TestVerifyStandardInput:
+    def test_overlong_and_undecodable_lines(
+        self, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """A line longer than 4,096 bytes and one that is not UTF-8 are malformed
+        payloads, each one line of output; blank lines are skipped."""
+        data = b"\xff\xfe\n\n" + b"PC1/" + b"9" * 100_000 + b"\nPC1/x\n"
+        monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data)))
+        assert main(["verify", str(EXAMPLE_PATH)]) == 1
+        lines = capsys.readouterr().out.splitlines()
+        assert [line.split("\t")[0] for line in lines] == ["malformed"] * 3
+
+    def test_endless_input_is_refused(self) -> None:
+        """/dev/zero as the payloads: exit 2 with one line after 32 MiB, not a
+        process reading forever or running out of memory."""
+        if not Path("/dev/zero").exists():
+            pytest.skip("no /dev/zero here")
+        with open("/dev/zero", "rb") as zero:
+            done = subprocess.run(
+                [sys.executable, "-m", "pension_collect", "verify", str(EXAMPLE_PATH)],
+                stdin=zero,
+                capture_output=True,
+                timeout=120,
+                check=False,
+            )
+        err = done.stderr.decode()
+        assert done.returncode == 2, err
+        assert len(err.splitlines()) == 1
+        assert "more than 33,554,432 bytes of payloads" in err

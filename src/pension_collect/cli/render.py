@@ -17,7 +17,7 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from .._files import OutputError, atomic_write, cannot_write
 from ..dossier import loads, read_input
@@ -100,12 +100,38 @@ def _load(path: str) -> Dossier | None:
         return None
 
 
-def _stdin_lines() -> list[str]:
-    """Standard input's lines; bytes that are not UTF-8 are replaced (such a
-    line is a ``malformed`` payload, not a crash)."""
-    buffer = getattr(sys.stdin, "buffer", None)
-    text = sys.stdin.read() if buffer is None else buffer.read().decode("utf-8", "replace")
-    return text.splitlines()
+#: Bounds on the payloads read from standard input: the bytes in all (300,000
+#: payloads of about 80 bytes fit), and the bytes of one line (longer is no
+#: payload: its start is checked, and reported ``malformed``).
+_PAYLOAD_INPUT_BYTES = 32 * 2**20
+_PAYLOAD_LINE_BYTES = 4096
+
+
+def _stdin_payloads() -> list[str] | None:
+    """The payloads on standard input, one a line (blank lines skipped); bytes
+    that are not UTF-8 are replaced (such a line is ``malformed``, not a
+    crash). ``None`` (said on standard error) past the bound."""
+    stream: IO[Any] = getattr(sys.stdin, "buffer", sys.stdin)
+    payloads: list[str] = []
+    total = 0
+    while line := stream.readline(_PAYLOAD_LINE_BYTES + 1):
+        total += len(line)
+        rest = line
+        while len(rest) > _PAYLOAD_LINE_BYTES and rest[-1:] not in ("\n", b"\n"):
+            if total > _PAYLOAD_INPUT_BYTES:
+                break
+            rest = stream.readline(_PAYLOAD_LINE_BYTES + 1)  # the rest of an overlong line
+            total += len(rest)
+        if total > _PAYLOAD_INPUT_BYTES:
+            say(
+                f"standard input holds more than {_PAYLOAD_INPUT_BYTES:,} bytes of payloads; "
+                "give them in parts (标准输入中的二维码内容过多,请分批核验)"
+            )
+            return None
+        text = line.decode("utf-8", "replace") if isinstance(line, bytes) else line
+        if text.strip():
+            payloads.append(text.strip()[:_PAYLOAD_LINE_BYTES])
+    return payloads
 
 
 def select_workers(dossier: Dossier, wanted: Sequence[str]) -> list[int]:
@@ -183,7 +209,9 @@ def _verify(args: argparse.Namespace) -> int:
     dossier = _load(args.dossier)
     if dossier is None:
         return EXIT_UNREADABLE
-    payloads = list(args.payload) or [line for line in _stdin_lines() if line.strip()]
+    payloads = list(args.payload) or _stdin_payloads()
+    if payloads is None:
+        return EXIT_UNREADABLE
     pack = PluginHost().rule_pack(args.rule_pack or dossier.rule_pack)
     results = [
         verify_payload(p, dossier, pack=pack, declaration_ref=args.declaration) for p in payloads
