@@ -637,8 +637,7 @@ def _ids() -> list[str]:
 
 #: Runs whose failure is known and accepted for now: run id -> why. Each
 #: stays a strict expected failure (it fails the suite once it passes, so
-#: that the entry is removed). Empty: the reader's limits, text hygiene and
-#: terminal escaping of issue 10 have landed.
+#: that the entry is removed). Empty: every case holds.
 KNOWN_GAPS: dict[str, str] = {}
 
 
