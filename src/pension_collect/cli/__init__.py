@@ -43,6 +43,9 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "pension_collect.cli.dossier",
     "pension_collect.cli.render",
     "pension_collect.cli.demo",
+    "pension_collect.cli.bureau",
+    "pension_collect.cli.xlsx",
+    "pension_collect.cli.collect",
 )
 
 

@@ -1,0 +1,9 @@
+"""The collection commands over a store and a bureau (issue 13; being built)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def add_parser(sub: Any) -> None:
+    """Adds no command yet."""
