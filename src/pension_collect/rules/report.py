@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as _dt
 import json
 from collections.abc import Iterator
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -167,6 +169,15 @@ def _finding_dict(f: Finding) -> dict[str, Any]:
 def _jsonable(value: Any) -> Any:
     if isinstance(value, str | int | float | bool) or value is None:
         return value.value if isinstance(value, Category | Box) else value
+    # Written as the dossier format writes them (docs/dossier.md,
+    # "Conventions"): a month "1996-04", never YearMonth's fields (its
+    # private ``_index`` among them); a rate or an amount in plain notation.
+    if type(value) is YearMonth:
+        return str(value)
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, _dt.date):
+        return value.isoformat()
     if isinstance(value, dict):
         return {str(k): _jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
