@@ -41,6 +41,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "pension_collect.adapters.memory",
     "pension_collect.adapters.sqlite",
     "pension_collect.adapters.local_transport",
+    "pension_collect.adapters.http_transport",
     "pension_collect.adapters.pdf.plugin",
 )
 

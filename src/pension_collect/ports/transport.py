@@ -21,18 +21,29 @@ from .registry import Registry, split_scheme
 
 __all__ = [
     "PENDING_STATES",
+    "AccountLocked",
+    "AuthenticationError",
+    "BadResponse",
     "BureauError",
     "DeclarationKind",
     "DeclarationState",
     "DeclarationStatus",
+    "InvalidCredentials",
+    "LoginThrottled",
+    "PasswordChangeRequired",
+    "ServerError",
     "SyncResult",
     "Transport",
     "TransportError",
     "TransportFactory",
     "TransportRegistry",
+    "TransportTimeout",
     "UnknownDeclaration",
     "UnknownTransport",
+    "Unreachable",
+    "WeakPassword",
     "WorkerOutcome",
+    "WrongEmployer",
 ]
 
 
@@ -54,6 +65,106 @@ class UnknownTransport(TransportError, LookupError):
             f"no transport for URL scheme {scheme!r}; installed: "
             f"{', '.join(self.available) or 'none'}"
         )
+
+
+class _Bilingual(TransportError):
+    """A transport error with its sentence in English (``message``) and Chinese
+    (``message_zh``); ``str()`` shows both. No credential, token or personal
+    data is ever put into either."""
+
+    def __init__(self, message: str, message_zh: str) -> None:
+        self.message = message
+        self.message_zh = message_zh
+        super().__init__(f"{message} ({message_zh})")
+
+
+class Unreachable(_Bilingual):
+    """No connection to the bureau could be made, or it broke before an answer
+    came (after the transport's retries)."""
+
+    code = "transport.unreachable"
+
+
+class TransportTimeout(_Bilingual):
+    """The bureau did not connect or answer within the timeout (after the
+    transport's retries). A submission may still have reached the bureau:
+    submitting again with the same idempotency key is safe."""
+
+    code = "transport.timeout"
+
+
+class ServerError(_Bilingual):
+    """The bureau answered with a server error (5xx), after the transport's
+    retries; ``status`` is the HTTP status."""
+
+    code = "transport.server-error"
+
+    def __init__(self, message: str, message_zh: str, *, status: int) -> None:
+        self.status = status
+        super().__init__(message, message_zh)
+
+
+class BadResponse(_Bilingual):
+    """The answer is not the bureau protocol (not JSON, the wrong shape, a page
+    of something that is not a bureau at this URL)."""
+
+    code = "transport.bad-response"
+
+
+class WrongEmployer(_Bilingual):
+    """The transport is logged in as another employer than the one asked for."""
+
+    code = "transport.other-employer"
+
+
+class AuthenticationError(_Bilingual):
+    """The bureau does not accept the employer's login (base of the
+    authentication errors)."""
+
+    code = "auth.error"
+
+
+class InvalidCredentials(AuthenticationError):
+    """Unit number and password do not match (the bureau gives the same answer
+    for an unknown unit number)."""
+
+    code = "auth.invalid-credentials"
+
+
+class AccountLocked(AuthenticationError):
+    """The account is locked after repeated failed logins; ``retry_after`` is
+    how many seconds until a login may be tried again (``None``: not said)."""
+
+    code = "auth.locked"
+
+    def __init__(self, message: str, message_zh: str, *, retry_after: float | None) -> None:
+        self.retry_after = retry_after
+        super().__init__(message, message_zh)
+
+
+class LoginThrottled(AuthenticationError):
+    """Too many login attempts from this address; ``retry_after`` seconds to wait."""
+
+    code = "auth.too-many-attempts"
+
+    def __init__(self, message: str, message_zh: str, *, retry_after: float | None) -> None:
+        self.retry_after = retry_after
+        super().__init__(message, message_zh)
+
+
+class PasswordChangeRequired(AuthenticationError):
+    """The password is an initial one: it must be changed (the transport's
+    ``change_password(old, new)``) before any other call. A transport never
+    changes a password by itself."""
+
+    code = "auth.password-change-required"
+
+
+class WeakPassword(AuthenticationError):
+    """The bureau refuses the new password (too common, too short, the unit
+    number, the old one); the password is unchanged."""
+
+    code = "auth.weak-password"
 
 
 class BureauError(PensionCollectError):
