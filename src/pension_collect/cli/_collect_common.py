@@ -1,0 +1,591 @@
+"""What the collection commands share (docs/cli.md "The collection commands"):
+opening the store, the bureau and the session; reading a dossier or workbook;
+naming workers on the command line; the JSON documents; errors as one line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import getpass
+import importlib
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any, NoReturn, TextIO
+
+from ..dossier import loads, read_input
+from ..errors import DossierFormatError, PensionCollectError
+from ..identity import InvalidIdentityNumber, canonical_id, mask
+from ..model import Dossier, YearMonth
+from ..plugins import PluginHost
+from ..ports.storage import ConflictError, RecordKind, Storage, StorageError
+from ..ports.transport import (
+    BureauError,
+    DeclarationKind,
+    DeclarationStatus,
+    SyncResult,
+    Transport,
+    TransportError,
+)
+from ..text import json_safe, printable
+from ..workflow import guards as G
+from ..workflow.records import StoredDeclaration, StoredWorker, bureau_record
+from ..workflow.session import CollectionSession
+from . import EXIT_INTERRUPTED, EXIT_UNREADABLE, say
+
+#: Exit status: the procedure refuses the step now (a guard of the session:
+#: a step out of order, a form not printed, a declaration in flight ...).
+EXIT_REFUSED = 4
+#: Exit status: the bureau cannot be reached, refuses the login or the request.
+EXIT_BUREAU = 5
+#: Exit status: ``follow --timeout`` ran out with declarations still open.
+EXIT_TIMEOUT = 6
+
+#: The version of every collection command's JSON document.
+JSON_VERSION = 1
+
+DEFAULT_STORE = "sqlite:collection.db"
+DEFAULT_BUREAU = "local:bureau"
+ENV_STORE = "PENSION_COLLECT_STORE"
+ENV_BUREAU = "PENSION_COLLECT_BUREAU"
+ENV_UNIT = "PENSION_COLLECT_UNIT"
+ENV_PASSWORD = "PENSION_COLLECT_BUREAU_PASSWORD"
+ENV_ACTOR = "PENSION_COLLECT_ACTOR"
+ENV_AS_OF = "PENSION_COLLECT_AS_OF"
+
+
+class CommandFailed(Exception):
+    """A collection command stops with one line (English and Chinese) and an
+    exit status; ``code`` names the reason for programs."""
+
+    def __init__(self, status: int, code: str, message: str, message_zh: str) -> None:
+        self.status = status
+        self.code = code
+        self.message = message
+        self.message_zh = message_zh
+        super().__init__(f"{code}: {message}")
+
+
+def fail(status: int, code: str, message: str, message_zh: str) -> NoReturn:
+    raise CommandFailed(status, code, message, message_zh)
+
+
+# -- options ------------------------------------------------------------------------------
+
+
+def common_options() -> argparse.ArgumentParser:
+    """The options every collection command takes (a parent parser)."""
+    p = argparse.ArgumentParser(add_help=False)
+    g = p.add_argument_group("collection")
+    g.add_argument(
+        "--store",
+        metavar="URL",
+        help=f"the collection's store (default ${ENV_STORE}, else {DEFAULT_STORE}: "
+        "collection.db in the current folder)",
+    )
+    g.add_argument(
+        "--bureau",
+        metavar="URL",
+        help=f"the bureau: local:DIR, http(s)://HOST:PORT (default ${ENV_BUREAU}, "
+        f"else {DEFAULT_BUREAU})",
+    )
+    g.add_argument(
+        "--unit",
+        metavar="UNIT_NO",
+        help=f"the employer's unit number (单位编号; default ${ENV_UNIT})",
+    )
+    g.add_argument(
+        "--actor",
+        metavar="NAME",
+        help=f"who does the step, for the audit log (default ${ENV_ACTOR}, else the login name)",
+    )
+    g.add_argument(
+        "--as-of",
+        metavar="YYYY-MM",
+        help=f"the collection month for the rules (default ${ENV_AS_OF}; collect and "
+        "employer: the dossier's as_of; else this month)",
+    )
+    g.add_argument(
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help="text for a clerk (default) or the command's JSON document",
+    )
+    return p
+
+
+def _env(name: str) -> str | None:
+    value = os.environ.get(name, "")
+    return value or None
+
+
+def store_url(args: argparse.Namespace) -> str:
+    return str(args.store or _env(ENV_STORE) or DEFAULT_STORE)
+
+
+def bureau_url(args: argparse.Namespace) -> str:
+    return str(args.bureau or _env(ENV_BUREAU) or DEFAULT_BUREAU)
+
+
+def unit_of(args: argparse.Namespace) -> str:
+    unit = args.unit or _env(ENV_UNIT)
+    if not unit:
+        fail(
+            EXIT_UNREADABLE,
+            "cli.unit-missing",
+            f"give the employer's unit number: --unit UNIT_NO or ${ENV_UNIT}",
+            f"请指定单位编号:--unit 单位编号 或环境变量 {ENV_UNIT}",
+        )
+    return str(unit)
+
+
+def actor_of(args: argparse.Namespace) -> str:
+    if args.actor or _env(ENV_ACTOR):
+        return str(args.actor or _env(ENV_ACTOR))
+    try:
+        return getpass.getuser() or "clerk"
+    except (OSError, KeyError, ImportError):
+        return "clerk"
+
+
+def as_of_of(args: argparse.Namespace, dossier: Dossier | None = None) -> YearMonth | None:
+    text = args.as_of or _env(ENV_AS_OF)
+    if text:
+        try:
+            return YearMonth.parse(str(text))
+        except (ValueError, PensionCollectError):
+            fail(
+                EXIT_UNREADABLE,
+                "cli.as-of",
+                f"--as-of must be a month YYYY-MM, not {printable(str(text)[:20])!r}",
+                "--as-of 应为年月 YYYY-MM",
+            )
+    return None if dossier is None else dossier.as_of
+
+
+# -- opening ------------------------------------------------------------------------------
+
+
+class _NoBureau:
+    """The transport of a command that does not talk to the bureau (status,
+    audit, print, receive): any call is a bug."""
+
+    def _refuse(self) -> NoReturn:
+        raise TransportError("this command does not call the bureau")
+
+    def sync(self, unit_no: str) -> SyncResult:
+        self._refuse()
+
+    def pending_declarations(self, unit_no: str) -> list[DeclarationStatus]:
+        self._refuse()
+
+    def submit(
+        self,
+        unit_no: str,
+        kind: DeclarationKind,
+        payload: dict[str, Any],
+        *,
+        idempotency_key: str,
+        linked_to: str | None = None,
+    ) -> DeclarationStatus:
+        self._refuse()
+
+    def status(self, declaration_id: str, *, unit_no: str | None = None) -> DeclarationStatus:
+        self._refuse()
+
+    def close(self) -> None:
+        return None
+
+
+def _password(url: str) -> str:
+    value = _env(ENV_PASSWORD)
+    if value:
+        return value
+    if sys.stdin is not None and sys.stdin.isatty():
+        try:
+            return getpass.getpass(f"password of the employer at {printable(url)} (单位密码): ")
+        except EOFError:
+            pass
+    fail(
+        EXIT_BUREAU,
+        "cli.password-missing",
+        f"the bureau {printable(url)} needs the employer's password: set ${ENV_PASSWORD} or "
+        "run the command at a terminal to be asked (never give it as an argument)",
+        f"登录社保系统需要单位密码:请设置环境变量 {ENV_PASSWORD},或在终端中运行以便输入"
+        "(不要写在命令行上)",
+    )
+
+
+def _transport(host: PluginHost, url: str, unit: str) -> Transport:
+    if url.lower().startswith(("http://", "https://")):
+        return host.open_transport(url, unit_no=unit, password=_password(url))
+    return host.open_transport(url)
+
+
+def _store_exists(url: str) -> bool:
+    if not url.lower().startswith("sqlite:"):
+        return True  # other stores say themselves whether the collection was started
+    from ..adapters.sqlite import path_of
+
+    return os.path.lexists(path_of(url))
+
+
+@contextlib.contextmanager
+def collection(
+    args: argparse.Namespace,
+    *,
+    bureau: bool = True,
+    create: bool = False,
+    dossier: Dossier | None = None,
+) -> Iterator[CollectionSession]:
+    """The session of ``args``: its store (made only when ``create``: start),
+    its bureau (``bureau``: the command calls it), closed afterwards."""
+    url = store_url(args)
+    unit = unit_of(args)
+    if not create and not _store_exists(url):
+        fail(
+            EXIT_UNREADABLE,
+            "cli.no-store",
+            f"there is no collection store at {printable(url)}: run 'pension-collect start' "
+            "first, or give the store with --store URL",
+            f"{printable(url)} 处没有采集数据库:请先运行 'pension-collect start',或用 --store 指定",
+        )
+    host = PluginHost()
+    storage: Storage = host.open_storage(url)
+    try:
+        transport: Transport = _transport(host, bureau_url(args), unit) if bureau else _NoBureau()
+        try:
+            session = CollectionSession(
+                storage,
+                transport,
+                unit_no=unit,
+                actor=actor_of(args),
+                host=host,
+                as_of=as_of_of(args, dossier),
+            )
+            with session:
+                yield session
+        finally:
+            transport.close()
+    finally:
+        storage.close()
+
+
+# -- dossiers -------------------------------------------------------------------------------
+
+
+def read_dossier(path_text: str, args: argparse.Namespace) -> Dossier:
+    """A dossier from a JSON file (``-``: standard input) or an Excel workbook
+    (``.xlsx``); every problem printed, exit 2, when it cannot be read."""
+    try:
+        if path_text.lower().endswith(".xlsx"):
+            return _read_xlsx(path_text)
+        if path_text == "-":
+            return loads(read_input(sys.stdin.buffer), source="<stdin>")
+        return loads(read_input(Path(path_text)), source=path_text)
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        fail(
+            EXIT_UNREADABLE,
+            "cli.cannot-read",
+            f"cannot read {printable(path_text)}: {reason}",
+            f"无法读取 {printable(path_text)}:{reason}",
+        )
+    except DossierFormatError as exc:
+        raise Unreadable(exc.source or path_text, list(exc.problems)) from None
+
+
+class Unreadable(Exception):
+    """A dossier or workbook that cannot be read: its problems, each with where."""
+
+    def __init__(self, source: str, problems: Sequence[Any]) -> None:
+        self.source = source
+        self.problems = problems
+        super().__init__(f"{len(problems)} problems")
+
+
+def _read_xlsx(path_text: str) -> Dossier:
+    try:
+        # pension_collect.xlsx (openpyxl): read_xlsx(path) -> Dossier, XlsxImportError
+        xlsx: Any = importlib.import_module("pension_collect.xlsx")
+    except ImportError as exc:  # openpyxl (the extra xlsx) is not installed
+        fail(
+            EXIT_UNREADABLE,
+            "cli.xlsx-unavailable",
+            f"reading a workbook needs the xlsx extra (pip install 'pension-collect[xlsx]'): {exc}",
+            "读取 Excel 工作簿需要安装 xlsx 扩展",
+        )
+    try:
+        dossier: Dossier = xlsx.read_xlsx(path_text)
+    except xlsx.XlsxImportError as exc:
+        raise Unreadable(path_text, list(exc.problems)) from None
+    return dossier
+
+
+def check_unit(dossier: Dossier, session: CollectionSession, source: str) -> None:
+    if dossier.employer.unit_no != session.unit_no:
+        fail(
+            EXIT_UNREADABLE,
+            "cli.other-employer",
+            f"{printable(source)} is the dossier of employer "
+            f"{printable(dossier.employer.unit_no)}, "
+            f"this collection is employer {session.unit_no}'s (--unit)",
+            f"{printable(source)} 是单位 {printable(dossier.employer.unit_no)} 的档案,"
+            f"本次采集的单位是 {session.unit_no}",
+        )
+
+
+# -- workers on the command line ------------------------------------------------------------
+
+
+def synced_persons(session: CollectionSession) -> dict[str, str]:
+    """Key -> person number of every person of the latest data sync (read only)."""
+    state = session.state()
+    if state is None or state.sync_no == 0:
+        return {}
+    with session.storage.transaction() as tx:
+        recs = tx.list(RecordKind.SYNCED, session.unit_no)
+    out = {}
+    for rec in recs:
+        if rec.data.get("sync_no") == state.sync_no:
+            out[rec.key] = bureau_record(rec.key, rec.data).person_no or ""
+    return out
+
+
+def resolve_workers(
+    wanted: Sequence[str], known: dict[str, str], what: str = "worker"
+) -> list[str]:
+    """The keys of ``wanted`` (person numbers or identity numbers) among
+    ``known`` (key -> person number); an unknown one is exit 2."""
+    by_person = {p: k for k, p in known.items() if p}
+    keys = []
+    for text in wanted:
+        key = by_person.get(text.strip())
+        if key is None:
+            try:
+                key = canonical_id(text)
+            except (InvalidIdentityNumber, PensionCollectError, ValueError):
+                key = None
+            shown = mask(key) if key else printable(text[:24])
+            if key is None or key not in known:
+                fail(
+                    EXIT_UNREADABLE,
+                    "cli.unknown-worker",
+                    f"no {what} {shown} in this collection: give a person number (个人编号) or "
+                    "identity number that 'pension-collect status' lists",
+                    f"本次采集中没有人员 {shown}:请使用 'pension-collect status' 列出的个人编号"
+                    "或身份证号码",
+                )
+        keys.append(key)
+    return keys
+
+
+def person_numbers(session: CollectionSession) -> dict[str, str]:
+    """Key -> person number of every stored worker and synced person."""
+    known = synced_persons(session)
+    for w in session.workers():
+        known[w.key] = w.worker.person_no or known.get(w.key, "")
+    return known
+
+
+# -- documents -----------------------------------------------------------------------------
+
+
+def document(command: str, args: argparse.Namespace, session: CollectionSession) -> dict[str, Any]:
+    """The head of a command's JSON document."""
+    return {
+        "format": f"pension-collect/{command}",
+        "version": JSON_VERSION,
+        "unit_no": session.unit_no,
+        "store": store_url(args),
+    }
+
+
+def emit(doc: dict[str, Any], out: TextIO | None = None) -> None:
+    stream = out if out is not None else sys.stdout
+    stream.write(json_safe(json.dumps(doc, ensure_ascii=False, indent=2)) + "\n")
+
+
+def line(text: str, out: TextIO | None = None) -> None:
+    stream = out if out is not None else sys.stdout
+    stream.write(printable(text) + "\n")
+
+
+def worker_json(w: StoredWorker) -> dict[str, Any]:
+    return {
+        "worker": mask(w.key),
+        "person_no": w.worker.person_no,
+        "status": w.status.value,
+        "version": w.version,
+        "warnings": [f.code for f in w.warnings],
+        "confirmation_printed": w.confirmation_printed,
+        "form_received": w.form_received,
+        "handbook_received": w.handbook_received,
+        "declaration": w.declaration,
+        "failed_in": w.failed_in,
+        "needs_window": w.needs_window,
+        "outcome": None
+        if w.outcome is None
+        else {
+            "succeeded": w.outcome.succeeded,
+            "code": w.outcome.code,
+            "message": w.outcome.message,
+            "message_zh": w.outcome.message_zh,
+        },
+    }
+
+
+def declaration_json(d: StoredDeclaration, persons: dict[str, str]) -> dict[str, Any]:
+    return {
+        "declaration": d.key,
+        "kind": d.kind.value,
+        "state": d.state.value,
+        "state_zh": d.state.zh,
+        "bureau_id": d.bureau_id,
+        "linked_to": d.linked_to,
+        "created_at": d.created_at,
+        "submitted_at": d.submitted_at,
+        "concluded_at": d.concluded_at,
+        "message": d.message,
+        "message_zh": d.message_zh,
+        "workers": [
+            {"worker": mask(k), "person_no": persons.get(k) or None}
+            for k in d.workers
+            if d.kind is DeclarationKind.WORKERS
+        ],
+        "outcomes": [
+            {
+                "worker": mask(o.key) if d.kind is DeclarationKind.WORKERS else None,
+                "person_no": persons.get(o.key) or None,
+                "succeeded": o.succeeded,
+                "code": o.code,
+                "message": o.message,
+                "message_zh": o.message_zh,
+            }
+            for o in d.outcomes
+        ],
+    }
+
+
+def declaration_line(d: StoredDeclaration) -> str:
+    bureau = f" ({d.bureau_id})" if d.bureau_id else ""
+    linked = f", re-collecting {d.linked_to}" if d.linked_to else ""
+    failed = sum(1 for o in d.outcomes if not o.succeeded)
+    verdict = f", {failed} failed" if failed else ""
+    return (
+        f"{d.key}{bureau}: {d.state.value} {d.state.zh}, "
+        f"{len(d.workers) if d.kind is DeclarationKind.WORKERS else 'employer'}"
+        f"{' workers' if d.kind is DeclarationKind.WORKERS else ''}{verdict}{linked}"
+    )
+
+
+def finding_json(f: Any) -> dict[str, Any]:
+    return {
+        "code": f.code,
+        "severity": f.severity.value if hasattr(f.severity, "value") else str(f.severity),
+        "path": f.path,
+        "procedure": f.procedure,
+        "message": f.message,
+        "message_zh": f.message_zh,
+    }
+
+
+# -- errors ----------------------------------------------------------------------------------
+
+_INPUT_CODES = frozenset(
+    {"workflow.unknown-worker", "workflow.unknown-declaration", "workflow.form-exists"}
+)
+
+
+def _classify(exc: BaseException) -> tuple[int, str, str, str] | None:
+    """Exit status, code and the two sentences of an error the commands expect."""
+    if isinstance(exc, CommandFailed):
+        return exc.status, exc.code, exc.message, exc.message_zh
+    if isinstance(exc, G.Cancelled):
+        return EXIT_INTERRUPTED, exc.code, exc.message, exc.message_zh
+    if isinstance(exc, G.WorkflowError):
+        where = f"[{exc.procedure}] " if exc.procedure else ""
+        shown = f" (workers: {', '.join(exc.keys[:5])})" if exc.keys else ""
+        status = EXIT_UNREADABLE if exc.code in _INPUT_CODES else EXIT_REFUSED
+        return status, exc.code, f"{where}{exc.message}{shown}", f"{where}{exc.message_zh}"
+    if isinstance(exc, ConflictError):
+        return (
+            EXIT_REFUSED,
+            exc.code,
+            "someone changed the collection at the same moment; run the command again",
+            "他人同时修改了采集数据,请重新运行该命令",
+        )
+    if isinstance(exc, TransportError | BureauError):
+        message = getattr(exc, "message", None) or str(exc)
+        message_zh = getattr(exc, "message_zh", None) or message
+        return EXIT_BUREAU, exc.code, message, message_zh
+    if isinstance(exc, StorageError | PensionCollectError):
+        message = getattr(exc, "message", None) or str(exc)
+        message_zh = getattr(exc, "message_zh", None) or message
+        return EXIT_UNREADABLE, exc.code, message, message_zh
+    return None
+
+
+def guarded(command: str, run: Callable[[argparse.Namespace], int]) -> Callable[..., int]:
+    """``run`` with its expected errors as one line on standard error (and, with
+    ``--format json``, the error document on standard output) and their exit
+    status."""
+
+    def wrapper(args: argparse.Namespace) -> int:
+        try:
+            return run(args)
+        except Unreadable as exc:
+            return _unreadable(command, args, exc)
+        except (PensionCollectError, CommandFailed) as exc:
+            found = _classify(exc)
+            if found is None:  # pragma: no cover - every PensionCollectError is classified
+                raise
+            status, code, message, message_zh = found
+            say(
+                f"{code}: {message} ({message_zh})"
+                if message_zh != message
+                else f"{code}: {message}"
+            )
+            if args.format == "json":
+                emit(
+                    {
+                        "format": "pension-collect/error",
+                        "version": JSON_VERSION,
+                        "command": command,
+                        "exit_status": status,
+                        "code": code,
+                        "message": message,
+                        "message_zh": message_zh,
+                    }
+                )
+            return status
+
+    return wrapper
+
+
+def _unreadable(command: str, args: argparse.Namespace, exc: Unreadable) -> int:
+    n = len(exc.problems)
+    if args.format == "json":
+        emit(
+            {
+                "format": "pension-collect/problems",
+                "version": 1,
+                "source": exc.source,
+                "problems": [
+                    {"path": p.path, "message": p.message, "message_zh": p.message_zh}
+                    for p in exc.problems
+                ],
+            }
+        )
+    lines = [
+        f"{exc.source}: not a readable dossier, {n} problems (无法读取为采集档案,共 {n} 处问题):"
+    ]
+    lines += [f"  {p.path}: {p.message_zh}({p.message})" for p in exc.problems]
+    say("\n".join(lines))
+    return EXIT_UNREADABLE
+
+
+__all__: list[str] = []  # internal: the public names are pension_collect.cli.collect's
