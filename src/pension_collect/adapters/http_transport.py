@@ -221,7 +221,7 @@ class HttpTransport:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.url = _base_url(url)
-        if not isinstance(unit_no, str) or not unit_no:
+        if not isinstance(unit_no, str) or not unit_no.strip("."):
             raise TransportError("unit_no= is the employer's unit number (缺少单位编号)")
         if not (isinstance(password, str) and password) and not callable(password):
             raise TransportError(
@@ -358,7 +358,8 @@ class HttpTransport:
     def status(self, declaration_id: str, *, unit_no: str | None = None) -> DeclarationStatus:
         """The declaration's state; the bureau answers only the employer logged in
         (another employer's declaration is :class:`UnknownDeclaration`)."""
-        if not isinstance(declaration_id, str) or not declaration_id:
+        # "." and ".." would be read as path steps on the way: no declaration has them
+        if not isinstance(declaration_id, str) or not declaration_id.strip("."):
             raise UnknownDeclaration(f"{_UNKNOWN_DECLARATION[0]} ({_UNKNOWN_DECLARATION[1]})")
         path = self._employer_path(
             self.unit_no if unit_no is None else unit_no, "declarations", declaration_id
@@ -439,8 +440,7 @@ class HttpTransport:
                 "with that employer's unit number and password",
                 "此连接以其他单位的身份登录,请用该单位的单位编号和密码另行连接",
             )
-        # dots too: no client on the way may read ".." as a step up
-        parts = [urllib.parse.quote(p, safe="").replace(".", "%2E") for p in (unit_no, *rest)]
+        parts = [urllib.parse.quote(p, safe="") for p in (unit_no, *rest)]
         return f"{_API}/employers/" + "/".join(parts)
 
     def _must_not_change(self) -> None:
@@ -586,7 +586,7 @@ class HttpTransport:
             if not kind.split(";")[0].strip().lower().endswith("json"):
                 if status >= 500:
                     return _Answer(status, response.headers, None)
-                raise _bad(f"an answer of type {printable(kind[:60])!r} with status {status}")
+                raise _bad(f"an answer of type {printable(kind[:60])!r} (HTTP {status})")
             try:
                 body = json.loads(content)
             except ValueError:
