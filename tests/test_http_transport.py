@@ -258,7 +258,7 @@ class TestLogin:
             calls.append(1)
             return PASSWORD
 
-        t, s, _ = scripted(
+        t, _, _ = scripted(
             [
                 login(),
                 error(401, "auth.token-expired"),
