@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from typing import Any, BinaryIO, Protocol
 
 from ..._version import __version__
+from ...ports.forms.registry import RenderError
 from .fonts import FontSet
 from .pdfstream import PdfStreamWriter
 
@@ -61,31 +62,95 @@ class Document(Protocol):
         """Finish the form begun last."""
 
 
-class CanvasPainter:
-    """A :class:`Painter` on a reportlab canvas.
+_NUMBERS: dict[float, str] = {}
 
-    All text of a page (or form) goes into one PDF text object, with a font
-    set only when it changes; lines are drawn as they come.
+
+def _num(value: float) -> str:
+    """A number as a PDF operand, to a thousandth of a point (cached: coordinates repeat)."""
+    text = _NUMBERS.get(value)
+    if text is None:
+        text = (f"{value:.3f}").rstrip("0").rstrip(".")
+        if text == "-0":
+            text = "0"
+        if len(_NUMBERS) < 65536:
+            _NUMBERS[value] = text
+    return text
+
+
+class _TextEncoder:
+    """Text as PDF string operands for one reportlab document (a chunk).
+
+    A TrueType font is split into reportlab's subsets, whose codes are given
+    per document, so an encoder serves one document only; each distinct
+    string is encoded once.
+    """
+
+    def __init__(self, canvas: Any) -> None:
+        self._doc = canvas._doc
+        self._cache: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {}
+
+    def encode(self, font_name: str, text: str) -> tuple[tuple[str, str], ...]:
+        """``(PDF font resource, escaped string)`` pieces of ``text`` in ``font_name``."""
+        key = (font_name, text)
+        found = self._cache.get(key)
+        if found is None:
+            found = self._cache[key] = self._encode(font_name, text)
+        return found
+
+    def _encode(self, font_name: str, text: str) -> tuple[tuple[str, str], ...]:
+        from reportlab.lib.rl_accel import escapePDF
+        from reportlab.pdfbase.pdfmetrics import getFont
+
+        font = getFont(font_name)
+        doc = self._doc
+        if font._dynamicFont:  # TrueType: subsets of up to 256 glyphs
+            return tuple(
+                (font.getSubsetInternalName(subset, doc), escapePDF(part))
+                for subset, part in font.splitString(text, doc)
+            )
+        if font._multiByte:  # the CID font
+            return ((doc.getInternalFontName(font.fontName), font.formatForPdf(text)),)
+        raise RenderError(f"font {font_name} is neither TrueType nor CID")  # pragma: no cover
+
+
+class CanvasPainter:
+    """A :class:`Painter` on a reportlab canvas that writes the PDF operators itself.
+
+    reportlab's drawing calls format every number through a general routine
+    and make a text object per string; this painter writes the same operators
+    directly (numbers to a thousandth of a point, each distinct string encoded
+    once per document), all text of a page (or form) in one text object, a
+    font or line width set only when it changes. Forms are placed through
+    the canvas (``doForm``), so reportlab keeps the resources right.
     """
 
     def __init__(self, canvas: Any, fonts: FontSet) -> None:
         self._c = canvas
         self._fonts = fonts
-        self._t: Any = None
+        self._encoder = _TextEncoder(canvas)
+        self._g: list[str] = []
+        self._t: list[str] = []
         self._font: tuple[str, float] | None = None
         self._width: float | None = None
 
     def reset(self) -> None:
-        """Forget the graphics state (a page or form starts from reportlab's defaults)."""
-        self._t = None
+        """Forget the graphics state (a page or form starts from the defaults)."""
+        self._g = []
+        self._t = []
         self._font = None
         self._width = None
 
+    def _flush_graphics(self) -> None:
+        if self._g:
+            self._c.addLiteral("\n".join(self._g))
+            self._g = []
+
     def flush(self) -> None:
-        """Put the collected text on the page (or form)."""
-        if self._t is not None:
-            self._c.drawText(self._t)
-        self._t = None
+        """Put the collected lines, then the collected text, on the page (or form)."""
+        self._flush_graphics()
+        if self._t:
+            self._c.addLiteral("BT\n" + "\n".join(self._t) + "\nET")
+        self._t = []
         self._font = None
 
     def text(self, x: float, y: float, text: str, size: float, align: str = "left") -> None:
@@ -95,39 +160,40 @@ class CanvasPainter:
         if align != "left":
             w = fonts.width(text, size)
             x -= w if align == "right" else w / 2
-        t = self._t
-        if t is None:
-            t = self._t = self._c.beginText()
+        out = self._t
+        encode = self._encoder.encode
         runs = fonts.runs(text)
+        ys = _num(y)
         for font, part in runs:
-            if self._font != (font, size):
-                t.setFont(font, size)
-                self._font = (font, size)
-            t.setTextOrigin(x, y)
-            t.textOut(part)
+            out.append(f"1 0 0 1 {_num(x)} {ys} Tm")
+            for pdf_font, data in encode(font, part):
+                if self._font != (pdf_font, size):
+                    out.append(f"{pdf_font} {_num(size)} Tf")
+                    self._font = (pdf_font, size)
+                out.append(f"({data}) Tj")
             if len(runs) > 1:
                 x += fonts.width(part, size)
 
+    def _set_width(self, width: float) -> None:
+        self._g.append(f"{_num(width)} w")
+        self._width = width
+
     def line(self, x1: float, y1: float, x2: float, y2: float, width: float) -> None:
         if self._width != width:
-            self._c.setLineWidth(width)
-            self._width = width
-        self._c.line(x1, y1, x2, y2)
+            self._set_width(width)
+        self._g.append(f"{_num(x1)} {_num(y1)} m {_num(x2)} {_num(y2)} l S")
 
     def rect(self, x: float, y: float, w: float, h: float, width: float) -> None:
         if self._width != width:
-            self._c.setLineWidth(width)
-            self._width = width
-        self._c.rect(x, y, w, h, stroke=1, fill=0)
+            self._set_width(width)
+        self._g.append(f"{_num(x)} {_num(y)} {_num(w)} {_num(h)} re S")
 
     def place(self, key: str, x: float, y: float, scale: float) -> None:
+        self._flush_graphics()
         c = self._c
-        c.saveState()
-        c.translate(x, y)
-        if scale != 1:
-            c.scale(scale, scale)
+        c.addLiteral(f"q {_num(scale)} 0 0 {_num(scale)} {_num(x)} {_num(y)} cm")
         c.doForm(key)
-        c.restoreState()
+        c.addLiteral("Q")  # the line width set before is in force again
 
 
 # reportlab reads its A85 switch from a process-wide setting while saving;
@@ -213,8 +279,8 @@ class ChunkedDocument:
         n = len(matrix)
         side = n + 2 * quiet
         c.beginForm(key, 0, 0, 1, 1)
-        c.scale(1.0 / side, 1.0 / side)
-        path = c.beginPath()
+        unit = f"{1.0 / side:.6f}"
+        ops = [f"{unit} 0 0 {unit} 0 0 cm"]
         for r, row in enumerate(matrix):
             y = side - quiet - r - 1
             start = -1
@@ -222,9 +288,10 @@ class ChunkedDocument:
                 if dark and start < 0:
                     start = col
                 elif not dark and start >= 0:
-                    path.rect(quiet + start, y, col - start, 1)
+                    ops.append(f"{quiet + start} {y} {col - start} 1 re")
                     start = -1
-        c.drawPath(path, stroke=0, fill=1)
+        ops.append("f")
+        c.addLiteral("\n".join(ops))
         c.endForm()
 
     def page(self) -> CanvasPainter:
