@@ -369,7 +369,7 @@ def resolve_workers(
                 key = canonical_id(text)
             except (InvalidIdentityNumber, PensionCollectError, ValueError):
                 key = None
-            shown = mask(key) if key else printable(text[:24])
+            shown = mask(key) if key and len(key) == 18 else printable(text[:24])
             if key is None or key not in known:
                 fail(
                     EXIT_UNREADABLE,

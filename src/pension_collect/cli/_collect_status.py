@@ -71,10 +71,6 @@ def next_step(
             G.DeclarationInFlight,
         )
     open_ = [d for d in declarations if not d.state.concluded]
-    if open_:
-        return _step(
-            "follow", "P3.7", "Follow the declarations", "查看申报处理结果", G.DeclarationInFlight
-        )
     by_key = {w.key: w for w in workers}
     failed = [w for w in workers if w.status is WorkerStatus.FAILED]
     no_visit = [w.key for w in failed if w.needs_window and not _visited(state, w)]
@@ -136,6 +132,10 @@ def next_step(
             "收回签字确认表和养老手册",
             G.NotReceived,
             unreceived,
+        )
+    if open_:  # nothing else to do until the bureau has answered
+        return _step(
+            "follow", "P3.7", "Follow the declarations", "查看申报处理结果", G.DeclarationInFlight
         )
     if collected:
         return _step(
