@@ -39,7 +39,7 @@ from workflow_child import HangingStorage
 from workflow_fixtures import Clock, example
 
 AT = "at "
-_BUREAU_STATE = ("employers", "persons", "_declarations", "_by_key", "_next_person")
+_BUREAU_STATE = ("_state",)
 
 
 def save_bureau(bureau: ReferenceBureau, directory: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as _dt
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,12 @@ from pension_collect.adapters.reference_bureau import Person, ReferenceBureau
 from pension_collect.dossier import make_converter
 from pension_collect.model import BureauRecord, Worker
 from pension_collect.plugins import PluginHost
-from pension_collect.ports.transport import DeclarationKind, DeclarationState, UnknownDeclaration
+from pension_collect.ports.transport import (
+    BureauError,
+    DeclarationKind,
+    DeclarationState,
+    UnknownDeclaration,
+)
 from pension_collect.rules import check_worker
 from pension_collect.rules.weihai2013 import default_pack
 from workflow_fixtures import Clock, example, keys_of, make_setup, sqlite_url, to_collecting
@@ -23,10 +29,40 @@ CONV = make_converter()
 UNIT = "10012345"
 
 
+#: The state the bureaus of the running test keep (set by the ``state`` fixture):
+#: ``kind`` is "memory" or "sqlite", ``dir`` the test's folder, ``opened`` the
+#: bureaus to close after it.
+_STATE: dict[str, Any] = {"kind": "memory", "dir": None, "opened": []}
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def state(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """Runs the test on a memory bureau and on one in a SQLite file in tmp_path."""
+    _STATE.update(kind=request.param, dir=tmp_path, opened=[])
+    yield request.param
+    for bureau in _STATE["opened"]:
+        bureau.close()
+    _STATE.update(kind="memory", dir=None, opened=[])
+
+
 def _bureau(delay: _dt.timedelta = _dt.timedelta(0)) -> tuple[ReferenceBureau, Clock, list[str]]:
     clock = Clock()
     dossier = example()
-    bureau = ReferenceBureau(clock=clock, as_of=dossier.as_of, processing_delay=delay)
+    if _STATE["kind"] == "sqlite":
+        n = len(_STATE["opened"])
+        bureau = ReferenceBureau.open(
+            _STATE["dir"] / f"bureau{n}",
+            clock=clock,
+            as_of=dossier.as_of,
+            processing_delay=delay,
+            auto_advance=False,
+        )
+        _STATE["opened"].append(bureau)
+        assert bureau.path is not None
+        assert bureau.path.is_file()
+    else:
+        bureau = ReferenceBureau(clock=clock, as_of=dossier.as_of, processing_delay=delay)
+        assert bureau.path is None
     bureau.seed_dossier(dossier)
     return bureau, clock, keys_of(dossier)
 
@@ -49,6 +85,7 @@ def _run(bureau: ReferenceBureau, *workers: Worker, key: str = "k1") -> Any:
     return bureau.status(status.id)
 
 
+@pytest.mark.usefixtures("state")
 class TestReferenceBureau:
     def test_sync_returns_seeded_persons(self) -> None:
         """A sync returns the employer and one bureau record per seeded worker."""
@@ -154,6 +191,7 @@ class TestReferenceBureau:
             bureau.status("D999999")
 
 
+@pytest.mark.usefixtures("state")
 class TestComparison:
     """Issue 9 finding 5: the bureau compares identity and name as the rules do
     (identity.canonical_id, identity.canonical_name)."""
@@ -188,7 +226,10 @@ class TestComparison:
         person = _person(bureau, keys[0])
         full_width = "".join(chr(ord(c) + 0xFEE0) for c in keys[0])
         bureau.correct_identity(person.person_no, id_number=full_width)
-        assert bureau.person_by_id(keys[0]) is person
+        found = bureau.person_by_id(keys[0])
+        assert found is not None
+        assert found.person_no == person.person_no
+        assert found.record.id_number == full_width
         status = _run(bureau, example().workers[0])
         assert status.state is DeclarationState.SUCCEEDED, status.outcomes
 
@@ -210,6 +251,7 @@ def _synced(bureau: ReferenceBureau, key: str) -> dict[str, Any]:
     return record
 
 
+@pytest.mark.usefixtures("state")
 class TestSettledAccount:
     """Issue 9 finding 6 ([P3.4e]): a settled account (养老账户已结清) shows no
     account years until the window un-settles it."""
@@ -299,6 +341,7 @@ class TestSettledAccount:
         assert saved.status is WorkerStatus.COLLECTED
 
 
+@pytest.mark.usefixtures("state")
 class TestLocalTransport:
     def test_opened_through_host(self) -> None:
         """local: opens through the plugin host, on the given bureau."""
@@ -320,8 +363,55 @@ class TestLocalTransport:
         assert t.status(d.id).state is DeclarationState.SUCCEEDED
 
     def test_bad_url(self) -> None:
-        """local: takes no path."""
+        """local: names a folder, never a host; a folder and bureau= together are refused."""
         from pension_collect.errors import PensionCollectError
 
-        with pytest.raises(PensionCollectError):
-            PluginHost(load_entry_points=False).open_transport("local:elsewhere")
+        host = PluginHost(load_entry_points=False)
+        with pytest.raises(PensionCollectError, match="not a host"):
+            host.open_transport("local://bureau.example/data")
+        bureau, _, _ = _bureau()
+        with pytest.raises(PensionCollectError, match="not both"):
+            host.open_transport("local:elsewhere", bureau=bureau)
+        with pytest.raises(PensionCollectError, match="only the bureau= option"):
+            host.open_transport("local:", timeout=3)
+        assert not Path("elsewhere").exists()
+
+
+class TestLocalDirectory:
+    """``local:DIR``: the bureau whose state is in DIR/bureau.db, auto-advancing."""
+
+    def test_relative_and_absolute_folders_reach_one_bureau(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A bureau seeded in DIR is what local:DIR, local:/abs/DIR and local:///abs/DIR
+        sync; the transport closes the bureau it opened; a declaration advances when read."""
+        with ReferenceBureau.open(tmp_path / "data") as seeded:
+            seeded.seed_dossier(example())
+        monkeypatch.chdir(tmp_path)
+        host = PluginHost(load_entry_points=False)
+        for url in ("local:data", f"local:{tmp_path / 'data'}", f"local://{tmp_path / 'data'}"):
+            t = host.open_transport(url)
+            assert isinstance(t, LocalTransport)
+            assert t.bureau.path is not None
+            assert t.bureau.path.resolve() == (tmp_path / "data" / "bureau.db").resolve()
+            assert sorted(p["id_number"] for p in t.sync(UNIT).persons) == sorted(
+                keys_of(example())
+            )
+            t.close()
+            with pytest.raises(BureauError, match="closed"):
+                t.bureau.sync(UNIT)
+        t = host.open_transport("local:data")
+        d = t.submit(
+            UNIT, DeclarationKind.WORKERS, _payload(example().workers[0]), idempotency_key="k"
+        )
+        assert d.state is DeclarationState.SUBMITTED
+        assert t.status(d.id, unit_no=UNIT).state is DeclarationState.PROCESSING
+        assert t.status(d.id, unit_no=UNIT).state is DeclarationState.SUCCEEDED
+        t.close()
+
+    def test_given_bureau_is_not_closed(self) -> None:
+        """local: with bureau= leaves the caller's bureau open at close()."""
+        bureau = ReferenceBureau()
+        t = LocalTransport.open("local:", bureau=bureau)
+        t.close()
+        assert bureau.sync(UNIT).employer is None

@@ -116,6 +116,7 @@ EXEMPT: dict[str, str] = {
     "pension_collect.ports.storage.Storage": "a Protocol: never instantiated",
     "pension_collect.ports.storage.Transaction": "a Protocol: never instantiated",
     "pension_collect.ports.transport.Transport": "a Protocol: never instantiated",
+    "pension_collect.adapters.bureau_state.BureauState": "a Protocol: never instantiated",
     "pension_collect.ports.forms.registry.Renderer": "a Protocol: never instantiated",
     "pension_collect.adapters.pdf.paint.Painter": "a Protocol: never instantiated",
     "pension_collect.adapters.pdf.paint.Document": "a Protocol: never instantiated",
@@ -553,6 +554,7 @@ class Scenario:
         self.keep(transport.status(declaration.bureau_id, unit_no=UNIT_NO))
         self.raises(bureau.status, declaration.bureau_id, unit_no="99999999")
         self.keep(bureau.declarations(UNIT_NO), bureau.person_by_id(ID_0))
+        self.sqlite_bureau(dossier, clock, tmp)
 
         # The store itself: records, a batch write, a stale version, damage.
         with storage.transaction() as tx:
@@ -585,6 +587,24 @@ class Scenario:
         session.close()
         self.raises(session.state)
         self.failing_stores(host, tmp)
+
+    def sqlite_bureau(self, dossier: Dossier, clock: Clock, tmp: Path) -> None:
+        """The reference bureau with its state in a SQLite file, and files it refuses."""
+        with ReferenceBureau.open(tmp / "bureau", clock=clock, as_of=dossier.as_of) as kept:
+            self.keep(kept, kept.state, kept.seed_dossier(dossier), kept.person_by_id(ID_0))
+            worker = to_dict(dossier)["workers"][0]
+            d = kept.submit(
+                UNIT_NO,
+                "workers",
+                {"workers": [{"key": ID_0, "worker": worker}]},
+                idempotency_key="k",
+            )
+            self.keep(d, kept.status(d.id), kept.status(d.id), kept.declarations(UNIT_NO))
+            self.keep(list(kept.persons.values()), kept.sync(UNIT_NO))
+        self.raises(kept.sync, UNIT_NO)  # closed
+        (tmp / "foreign").mkdir()
+        (tmp / "foreign" / "bureau.db").write_bytes((tmp / "collection.db").read_bytes())
+        self.raises(ReferenceBureau.open, tmp / "foreign")
 
     def failing_stores(self, host: PluginHost, tmp: Path) -> None:
         """Stores that fail: each error is kept, whatever the adapter raises."""

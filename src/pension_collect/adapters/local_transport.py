@@ -1,5 +1,10 @@
 """Transport ``local:``: the reference bureau called in-process.
 
+``local:`` is a fresh bureau in memory (or the one given as ``bureau=``);
+``local:DIR`` (a relative or absolute folder) is the bureau whose state is in
+``DIR/bureau.db``, the folder ``pension-collect bureau serve --data DIR``
+serves, opened with ``auto_advance`` so declarations advance when read.
+
 Payloads and answers pass through JSON on the way, as they would over a wire,
 so the caller and the bureau never share a mutable object.
 """
@@ -7,6 +12,7 @@ so the caller and the bureau never share a mutable object.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 from ..errors import PensionCollectError
@@ -31,24 +37,47 @@ class LocalTransport:
     (:class:`~pension_collect.adapters.reference_bureau.ReferenceBureau`).
 
     ``bureau`` is the bureau to call (option of the ``local:`` URL); a fresh,
-    empty one is made when none is given.
+    empty one is made when none is given. ``owned``: :meth:`close` closes the
+    bureau (the transport opened it).
     """
 
-    def __init__(self, bureau: ReferenceBureau | None = None, *, url: str = "local:") -> None:
+    def __init__(
+        self, bureau: ReferenceBureau | None = None, *, url: str = "local:", owned: bool = False
+    ) -> None:
         self.url = url
         self.bureau = bureau if bureau is not None else ReferenceBureau()
+        self._owned = owned
 
     @classmethod
     def open(cls, url: str, **options: Any) -> LocalTransport:
-        """Factory of the ``local:`` scheme (option: ``bureau=``)."""
-        if url.lower() != "local:":
-            raise PensionCollectError(f"a local transport URL is just 'local:', not {url!r}")
+        """Factory of the ``local:`` scheme: ``local:`` (option: ``bureau=``) or
+        ``local:DIR`` (no options)."""
+        scheme, _, rest = url.partition(":")
+        if scheme.lower() != "local":
+            raise PensionCollectError(
+                f"not a local transport URL: {url!r} (write local: or local:DIR)"
+            )
         bureau = options.pop("bureau", None)
         if options:
             raise PensionCollectError(
                 f"local: takes only the bureau= option, not {sorted(options)}"
             )
-        return cls(bureau, url=url)
+        if not rest:
+            return cls(bureau, url=url)
+        if bureau is not None:
+            raise PensionCollectError(
+                "local:DIR opens the bureau in DIR; give either a folder or bureau=, not both "
+                "(请只指定数据目录或 bureau= 之一)"
+            )
+        if rest.startswith("//"):
+            rest = rest[2:]
+            if not rest.startswith("/"):
+                raise PensionCollectError(
+                    f"a local transport URL names a folder, not a host: {url!r}; write "
+                    "local:DIR, local:/absolute/dir or local:///absolute/dir "
+                    "(local: 后应为数据目录,如 local:/srv/bureau)"
+                )
+        return cls(ReferenceBureau.open(Path(rest), auto_advance=True), url=url, owned=True)
 
     def sync(self, unit_no: str) -> SyncResult:
         result = self.bureau.sync(unit_no)
@@ -84,7 +113,9 @@ class LocalTransport:
         return DeclarationStatus.from_dict(_wire(status.to_dict()))
 
     def close(self) -> None:
-        pass
+        """Close the bureau when this transport opened it (``local:DIR``)."""
+        if self._owned:
+            self.bureau.close()
 
     def __repr__(self) -> str:
         return f"LocalTransport(url={self.url!r})"

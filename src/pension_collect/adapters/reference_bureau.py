@@ -9,14 +9,21 @@ person, the account was settled and never un-settled). On success its records
 change, so the next sync shows the collected data.
 
 Processing is deterministic: nothing happens until :meth:`ReferenceBureau.tick`
-is called, and times come from an injectable ``clock``.
+is called (or, with ``auto_advance``, until a declaration is read), and times
+come from an injectable ``clock``.
+
+Its state lives in memory (:class:`~pension_collect.adapters.bureau_state.MemoryBureauState`,
+the default) or in a SQLite file shared by processes
+(:meth:`ReferenceBureau.open`, :mod:`pension_collect.adapters.bureau_sqlite`).
 """
 
 from __future__ import annotations
 
 import datetime as _dt
-import threading
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
+from pathlib import Path
 from typing import Any
 
 import attrs
@@ -25,7 +32,6 @@ from ..dossier import make_converter
 from ..identity import canonical_id, canonical_name
 from ..model import AccountYear, BureauRecord, Dossier, Employer, Worker, YearMonth
 from ..ports.transport import (
-    PENDING_STATES,
     BureauError,
     DeclarationKind,
     DeclarationState,
@@ -36,58 +42,12 @@ from ..ports.transport import (
 )
 from ..rules import RulePack, check_worker
 from ..rules.weihai2013 import default_pack
+from .bureau_sqlite import BUREAU_DB, SQLiteBureauState
+from .bureau_state import BureauState, Declaration, MemoryBureauState, Person
 
 __all__ = ["Person", "ReferenceBureau"]
 
 _CONV = make_converter()
-
-
-@attrs.define(kw_only=True, repr=False)
-class Person:
-    """An insured person as the bureau holds them."""
-
-    person_no: str
-    unit_no: str | None
-    """The employer the person belongs to (``None``: none)."""
-    record: BureauRecord
-    account_settled: bool = False
-    """养老账户已结清: the account was settled. Until the window un-settles it
-    (:meth:`ReferenceBureau.unsettle_account`), a sync shows no account years
-    for the person, so the verification form shows none ([P3.4e]); the years
-    stay in :attr:`record` and reappear once it is un-settled."""
-
-    def __repr__(self) -> str:
-        return f"Person(person_no={self.person_no!r}, unit_no={self.unit_no!r}, ...)"
-
-
-@attrs.define(kw_only=True)
-class _Declaration:
-    id: str
-    unit_no: str
-    kind: DeclarationKind
-    idempotency_key: str
-    payload: dict[str, Any] = attrs.field(repr=False)  # workers' data (docs/privacy.md)
-    state: DeclarationState
-    submitted_at: _dt.datetime
-    linked_to: str | None = None
-    concluded_at: _dt.datetime | None = None
-    outcomes: tuple[WorkerOutcome, ...] = ()
-    message: str = ""
-    message_zh: str = ""
-
-    def status(self) -> DeclarationStatus:
-        return DeclarationStatus(
-            id=self.id,
-            unit_no=self.unit_no,
-            kind=self.kind,
-            state=self.state,
-            submitted_at=self.submitted_at.isoformat(),
-            concluded_at=None if self.concluded_at is None else self.concluded_at.isoformat(),
-            linked_to=self.linked_to,
-            outcomes=self.outcomes,
-            message=self.message,
-            message_zh=self.message_zh,
-        )
 
 
 def _utc_now() -> _dt.datetime:
@@ -108,7 +68,11 @@ class ReferenceBureau:
     concluded; ``pack`` is the rule pack its checks run (default: the
     built-in weihai-2013 pack: the bureau runs its own published rules, not
     the employer's plugins); ``as_of`` the collection month its
-    rules use (default: the clock's month).
+    rules use (default: the clock's month). ``state`` is where it keeps its
+    records (default: a fresh :class:`MemoryBureauState`; :meth:`open` gives
+    one in a SQLite file). ``auto_advance``: reading a declaration
+    (:meth:`status`, :meth:`pending_declarations`) first advances it one
+    stage as :meth:`tick` would, so no background work is needed.
     """
 
     def __init__(
@@ -118,17 +82,70 @@ class ReferenceBureau:
         processing_delay: _dt.timedelta = _dt.timedelta(0),
         pack: RulePack | None = None,
         as_of: YearMonth | None = None,
+        state: BureauState | None = None,
+        auto_advance: bool = False,
     ) -> None:
         self.clock = clock
         self.processing_delay = processing_delay
         self.as_of = as_of
+        self.auto_advance = auto_advance
         self._pack = pack
-        self._lock = threading.RLock()
-        self.employers: dict[str, Employer] = {}
-        self.persons: dict[str, Person] = {}
-        self._declarations: dict[str, _Declaration] = {}
-        self._by_key: dict[tuple[str, str], str] = {}
-        self._next_person = 1
+        self._state: BureauState = state if state is not None else MemoryBureauState()
+
+    @classmethod
+    def open(
+        cls,
+        data_dir: str | os.PathLike[str],
+        *,
+        clock: Callable[[], _dt.datetime] = _utc_now,
+        processing_delay: _dt.timedelta = _dt.timedelta(0),
+        pack: RulePack | None = None,
+        as_of: YearMonth | None = None,
+        auto_advance: bool = True,
+    ) -> ReferenceBureau:
+        """A bureau whose state is in ``data_dir/bureau.db`` (folder made with
+        mode 0700 and file with 0600 when missing), shared safely by threads
+        and processes and surviving restarts. Raises
+        :class:`~pension_collect.adapters.bureau_sqlite.BureauFileError` for a
+        file that is not a bureau's or comes from a newer release."""
+        state = SQLiteBureauState.open(Path(data_dir) / BUREAU_DB)
+        return cls(
+            clock=clock,
+            processing_delay=processing_delay,
+            pack=pack,
+            as_of=as_of,
+            state=state,
+            auto_advance=auto_advance,
+        )
+
+    @property
+    def state(self) -> BureauState:
+        """Where the bureau keeps its records."""
+        return self._state
+
+    @property
+    def path(self) -> Path | None:
+        """The SQLite file of the state (``None``: the state is in memory)."""
+        return self._state.path if isinstance(self._state, SQLiteBureauState) else None
+
+    def close(self) -> None:
+        """Release the state (the SQLite connection); a memory bureau keeps working."""
+        self._state.close()
+
+    def __enter__(self) -> ReferenceBureau:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"ReferenceBureau(state={self._state!r}, auto_advance={self.auto_advance})"
+
+    def _read(self) -> AbstractContextManager[None]:
+        return self._state.transaction(write=False)
+
+    def _write(self) -> AbstractContextManager[None]:
+        return self._state.transaction(write=True)
 
     # -- records ---------------------------------------------------------------
 
@@ -139,10 +156,27 @@ class ReferenceBureau:
             self._pack = default_pack()
         return self._pack
 
+    @property
+    def employers(self) -> Mapping[str, Employer]:
+        """The employers held, by unit number (read only: change them with
+        :meth:`add_employer` or an employer declaration)."""
+        return self._state.employers
+
+    @property
+    def persons(self) -> Mapping[str, Person]:
+        """The persons held, by person number (read only: change them through
+        the window services)."""
+        return self._state.persons
+
+    def unit_nos(self) -> list[str]:
+        """The unit numbers of the employers held, in order."""
+        with self._read():
+            return self._state.unit_nos()
+
     def add_employer(self, employer: Employer) -> None:
         """Hold (or replace) an employer's record."""
-        with self._lock:
-            self.employers[employer.unit_no] = employer
+        with self._write():
+            self._state.put_employer(employer)
 
     def add_person(
         self,
@@ -153,9 +187,9 @@ class ReferenceBureau:
         account_settled: bool = False,
     ) -> Person:
         """Hold an insured person; a person number is given when none is."""
-        with self._lock:
+        with self._write():
             if person_no is None:
-                person_no = record.person_no or self._new_person_no()
+                person_no = record.person_no or self._state.new_person_no()
             record = attrs.evolve(record, person_no=person_no)
             person = Person(
                 person_no=person_no,
@@ -163,79 +197,81 @@ class ReferenceBureau:
                 record=record,
                 account_settled=account_settled,
             )
-            self.persons[person_no] = person
+            self._state.put_person(person)
             return person
-
-    def _new_person_no(self) -> str:
-        while True:
-            candidate = f"R{self._next_person:010d}"
-            self._next_person += 1
-            if candidate not in self.persons:
-                return candidate
 
     def seed_dossier(self, dossier: Dossier) -> dict[str, Person]:
         """Hold the dossier's employer and, for each worker, the person its ``bureau``
-        block describes (or its own personal data when it has none).
+        block describes (or its own personal data when it has none), in one
+        transaction.
 
         Returns the persons by the worker's canonical identity number.
         """
-        self.add_employer(dossier.employer)
         out = {}
-        for worker in dossier.workers:
-            block = worker.bureau or BureauRecord()
-            record = attrs.evolve(
-                block,
-                id_number=block.id_number or worker.id_number,
-                name=block.name or worker.name,
-                gender=block.gender or worker.gender,
-                birth_date=block.birth_date or worker.birth_date,
-                first_work=block.first_work or worker.first_work,
-                history=block.history if block.history is not None else (),
-                account=block.account if block.account is not None else (),
-            )
-            person = self.add_person(
-                record, unit_no=dossier.employer.unit_no, person_no=worker.person_no
-            )
-            out[canonical_id(worker.id_number)] = person
+        with self._write():
+            self._state.put_employer(dossier.employer)
+            for worker in dossier.workers:
+                block = worker.bureau or BureauRecord()
+                record = attrs.evolve(
+                    block,
+                    id_number=block.id_number or worker.id_number,
+                    name=block.name or worker.name,
+                    gender=block.gender or worker.gender,
+                    birth_date=block.birth_date or worker.birth_date,
+                    first_work=block.first_work or worker.first_work,
+                    history=block.history if block.history is not None else (),
+                    account=block.account if block.account is not None else (),
+                )
+                person = self.add_person(
+                    record, unit_no=dossier.employer.unit_no, person_no=worker.person_no
+                )
+                out[canonical_id(worker.id_number)] = person
         return out
 
     def person_by_id(self, id_number: str) -> Person | None:
-        """The person holding an identity number, if any."""
-        wanted = canonical_id(id_number)
-        for person in self.persons.values():
-            if person.record.id_number and canonical_id(person.record.id_number) == wanted:
-                return person
-        return None
+        """The person holding an identity number, if any (compared through
+        :func:`~pension_collect.identity.canonical_id`; indexed)."""
+        with self._read():
+            return self._state.person_by_id(canonical_id(id_number))
+
+    def _change_person(self, person_no: str, **changes: Any) -> None:
+        with self._write():
+            person = self._state.person(person_no)
+            if person is None:
+                raise KeyError(person_no)
+            for name, value in changes.items():
+                setattr(person, name, value)
+            self._state.put_person(person)
 
     def transfer_person(self, person_no: str, unit_no: str | None) -> None:
         """Window service: the person now belongs to ``unit_no`` (劳动关系转移)."""
-        with self._lock:
-            self.persons[person_no].unit_no = unit_no
+        self._change_person(person_no, unit_no=unit_no)
 
     def settle_account(self, person_no: str) -> None:
         """Mark the person's account as settled (结清): syncs show no account
         years for the person until :meth:`unsettle_account`."""
-        with self._lock:
-            self.persons[person_no].account_settled = True
+        self._change_person(person_no, account_settled=True)
 
     def unsettle_account(self, person_no: str) -> None:
         """Window service: 养老账户取消结清 ([P3.4e]); the next sync shows the
         person's account years again."""
-        with self._lock:
-            self.persons[person_no].account_settled = False
+        self._change_person(person_no, account_settled=False)
 
     def correct_identity(
         self, person_no: str, *, id_number: str | None = None, name: str | None = None
     ) -> None:
         """Window service: correct a person's identity number or name ([P3.3a])."""
-        with self._lock:
-            person = self.persons[person_no]
+        with self._write():
+            person = self._state.person(person_no)
+            if person is None:
+                raise KeyError(person_no)
             changes: dict[str, Any] = {}
             if id_number is not None:
                 changes["id_number"] = id_number
             if name is not None:
                 changes["name"] = name
             person.record = attrs.evolve(person.record, **changes)
+            self._state.put_person(person)
 
     def shown(self, person: Person) -> BureauRecord:
         """The person's record as a sync shows it (and so the verification form):
@@ -264,10 +300,9 @@ class ReferenceBureau:
 
     def sync(self, unit_no: str) -> SyncResult:
         """数据同步: the employer's record and each of its persons' records."""
-        with self._lock:
-            employer = self.employers.get(unit_no)
-            persons = [p for p in self.persons.values() if p.unit_no == unit_no]
-            persons.sort(key=lambda p: p.person_no)
+        with self._read():
+            employer = self._state.employer(unit_no)
+            persons = self._state.persons_of(unit_no)
             return SyncResult(
                 unit_no=unit_no,
                 at=self.clock().isoformat(),
@@ -276,18 +311,20 @@ class ReferenceBureau:
             )
 
     def pending_declarations(self, unit_no: str) -> list[DeclarationStatus]:
-        """The employer's declarations in draft, submitted or processing."""
-        with self._lock:
-            return [
-                d.status()
-                for d in self._declarations.values()
-                if d.unit_no == unit_no and d.state in PENDING_STATES
-            ]
+        """The employer's declarations in draft, submitted or processing
+        (with ``auto_advance``, each first advanced one stage when due)."""
+        if self.auto_advance:
+            with self._read():
+                due = [d.id for d in self._state.pending(unit_no) if self._due(d, self.clock())]
+            for declaration_id in due:
+                self._advance(declaration_id)
+        with self._read():
+            return [d.status() for d in self._state.pending(unit_no)]
 
     def declarations(self, unit_no: str) -> list[DeclarationStatus]:
         """Every declaration of the employer, oldest first."""
-        with self._lock:
-            return [d.status() for d in self._declarations.values() if d.unit_no == unit_no]
+        with self._read():
+            return [d.status() for d in self._state.declarations_of(unit_no)]
 
     def submit(
         self,
@@ -299,20 +336,20 @@ class ReferenceBureau:
         linked_to: str | None = None,
     ) -> DeclarationStatus:
         """Accept a declaration. The same key again returns the same declaration."""
-        with self._lock:
-            existing = self._by_key.get((unit_no, idempotency_key))
+        with self._write():
+            existing = self._state.declaration_by_key(unit_no, idempotency_key)
             if existing is not None:
-                return self._declarations[existing].status()
-            if unit_no not in self.employers:
+                return existing.status()
+            if self._state.employer(unit_no) is None:
                 raise BureauError("the bureau holds no employer with this unit number")
-            linked = None if linked_to is None else self._declarations.get(linked_to)
+            linked = None if linked_to is None else self._state.declaration(linked_to)
             if linked_to is not None and (linked is None or linked.unit_no != unit_no):
                 raise UnknownDeclaration(
                     "the linked declaration is not one of this employer's declarations "
                     "(关联的申报不是本单位的申报)"
                 )
-            decl = _Declaration(
-                id=f"D{len(self._declarations) + 1:06d}",
+            decl = Declaration(
+                id="",
                 unit_no=unit_no,
                 kind=DeclarationKind(kind),
                 idempotency_key=idempotency_key,
@@ -321,46 +358,41 @@ class ReferenceBureau:
                 submitted_at=self.clock(),
                 linked_to=linked_to,
             )
-            self._declarations[decl.id] = decl
-            self._by_key[(unit_no, idempotency_key)] = decl.id
-            return decl.status()
+            return self._state.add_declaration(decl).status()
 
     def status(self, declaration_id: str, *, unit_no: str | None = None) -> DeclarationStatus:
-        """A declaration's current state and outcomes.
+        """A declaration's current state and outcomes (with ``auto_advance``,
+        first advanced one stage when due).
 
         ``unit_no`` is the employer asking: another employer's declaration is
         refused with the same :class:`UnknownDeclaration` as a number that
         does not exist, so declaration numbers (given in sequence) cannot be
         probed. ``None`` is the bureau itself (its back office, tests)."""
-        with self._lock:
-            decl = self._declarations.get(declaration_id)
+        with self._read():
+            decl = self._state.declaration(declaration_id)
             if decl is None or (unit_no is not None and decl.unit_no != unit_no):
                 raise UnknownDeclaration(
                     "the bureau holds no declaration with this number for this employer; "
                     "check the declaration number "
                     "(社保系统中没有本单位的该申报编号,请核对申报编号)"
                 )
+            if not (self.auto_advance and self._due(decl, self.clock())):
+                return decl.status()
+        self._advance(declaration_id)
+        with self._read():
+            decl = self._state.declaration(declaration_id)
+            assert decl is not None
             return decl.status()
 
     # -- processing -------------------------------------------------------------
 
     def tick(self) -> list[str]:
         """Advance every due declaration one stage (submitted -> processing ->
-        concluded); returns the ids that changed."""
-        changed = []
-        with self._lock:
-            now = self.clock()
-            for decl in self._declarations.values():
-                if decl.state is DeclarationState.SUBMITTED:
-                    decl.state = DeclarationState.PROCESSING
-                    changed.append(decl.id)
-                elif (
-                    decl.state is DeclarationState.PROCESSING
-                    and now >= decl.submitted_at + self.processing_delay
-                ):
-                    self._conclude(decl, now)
-                    changed.append(decl.id)
-        return changed
+        concluded), each in its own transaction; returns the ids that changed."""
+        now = self.clock()
+        with self._read():
+            due = [d.id for d in self._state.pending() if self._due(d, now)]
+        return [i for i in due if self._advance(i, now)]
 
     def settle(self, max_ticks: int = 10) -> None:
         """Tick until nothing is pending (tests and the demo)."""
@@ -368,12 +400,35 @@ class ReferenceBureau:
             if not self.tick():
                 return
 
-    def _conclude(self, decl: _Declaration, now: _dt.datetime) -> None:
+    def _due(self, decl: Declaration, now: _dt.datetime) -> bool:
+        return decl.state is DeclarationState.SUBMITTED or (
+            decl.state is DeclarationState.PROCESSING
+            and now >= decl.submitted_at + self.processing_delay
+        )
+
+    def _advance(self, declaration_id: str, now: _dt.datetime | None = None) -> bool:
+        """Advance one declaration one stage when it is (still) due: its new
+        state, outcomes and every record it changes in one transaction."""
+        with self._write():
+            now = self.clock() if now is None else now
+            decl = self._state.declaration(declaration_id)
+            if decl is None or not self._due(decl, now):
+                return False
+            if decl.state is DeclarationState.SUBMITTED:
+                decl.state = DeclarationState.PROCESSING
+            else:
+                self._conclude(decl, now)
+            self._state.put_declaration(decl)
+            return True
+
+    def _conclude(self, decl: Declaration, now: _dt.datetime) -> None:
+        payload = self._state.payload(decl)
         if decl.kind is DeclarationKind.EMPLOYER:
-            outcomes: tuple[WorkerOutcome, ...] = (self._process_employer(decl),)
+            outcomes: tuple[WorkerOutcome, ...] = (self._process_employer(decl, payload),)
         else:
-            items = decl.payload.get("workers", [])
-            outcomes = tuple(self._process_worker(decl, item) for item in items)
+            items = payload.get("workers", [])
+            as_of, today = self._as_of(), now.date()
+            outcomes = tuple(self._process_worker(decl, item, as_of, today) for item in items)
         decl.outcomes = outcomes
         ok = sum(o.succeeded for o in outcomes)
         if outcomes and ok == len(outcomes):
@@ -388,9 +443,9 @@ class ReferenceBureau:
             decl.message_zh = f"部分成功:{len(outcomes)} 人中 {ok} 人成功"
         decl.concluded_at = now
 
-    def _process_employer(self, decl: _Declaration) -> WorkerOutcome:
+    def _process_employer(self, decl: Declaration, payload: dict[str, Any]) -> WorkerOutcome:
         try:
-            employer = _CONV.structure(decl.payload["employer"], Employer)
+            employer = _CONV.structure(payload["employer"], Employer)
         except Exception:
             return _fail(
                 decl.unit_no,
@@ -405,30 +460,32 @@ class ReferenceBureau:
                 "the employer information names another unit number",
                 "单位信息中的单位编号与申报单位不符",
             )
-        self.employers[employer.unit_no] = employer
+        self._state.put_employer(employer)
         return WorkerOutcome(
             key=decl.unit_no, succeeded=True, message="accepted", message_zh="成功"
         )
 
-    def _process_worker(self, decl: _Declaration, item: dict[str, Any]) -> WorkerOutcome:
-        key = str(item.get("key", "?"))
+    def _process_worker(
+        self, decl: Declaration, item: Any, as_of: YearMonth, today: _dt.date
+    ) -> WorkerOutcome:
+        key = str(item.get("key", "?")) if isinstance(item, dict) else "?"
         try:
             worker = _CONV.structure(item["worker"], Worker)
         except Exception:
             return _fail(
                 key, "bureau.format", "the worker's data cannot be read", "职工数据格式错误"
             )
-        failure = self._bureau_checks(decl.unit_no, key, worker)
+        holder = self._state.person_by_id(canonical_id(worker.id_number))
+        person = self._state.person(worker.person_no) if worker.person_no else None
+        if person is None:
+            person = holder
+        failure = self._bureau_checks(decl.unit_no, key, worker, person, holder)
         if failure is not None:
             return failure
-        person = self._find(worker)
         assert person is not None
         checked = attrs.evolve(worker, bureau=self.shown(person))
-        today = self.clock().date()
         errors = [
-            f
-            for f in check_worker(checked, pack=self.pack, as_of=self._as_of(), today=today)
-            if f.is_error
+            f for f in check_worker(checked, pack=self.pack, as_of=as_of, today=today) if f.is_error
         ]
         if errors:
             codes = ", ".join(sorted({f.code for f in errors}))
@@ -449,6 +506,7 @@ class ReferenceBureau:
             history=worker.history,
             account=self._account_after(person, worker),
         )
+        self._state.put_person(person)
         return WorkerOutcome(key=key, succeeded=True, message="accepted", message_zh="成功")
 
     @staticmethod
@@ -462,13 +520,14 @@ class ReferenceBureau:
             return person.record.account
         return worker.account
 
-    def _find(self, worker: Worker) -> Person | None:
-        if worker.person_no and worker.person_no in self.persons:
-            return self.persons[worker.person_no]
-        return self.person_by_id(worker.id_number)
-
-    def _bureau_checks(self, unit_no: str, key: str, worker: Worker) -> WorkerOutcome | None:
-        person = self._find(worker)
+    def _bureau_checks(
+        self,
+        unit_no: str,
+        key: str,
+        worker: Worker,
+        person: Person | None,
+        holder: Person | None,
+    ) -> WorkerOutcome | None:
         if person is None:
             return _fail(
                 key,
@@ -477,7 +536,6 @@ class ReferenceBureau:
                 "register the person at the bureau window first",
                 "社保系统中无此参保人员,请先到社保窗口办理参保登记",
             )
-        holder = self.person_by_id(worker.id_number)
         if holder is not None and holder.person_no != person.person_no:
             return _fail(
                 key,

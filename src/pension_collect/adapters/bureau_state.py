@@ -1,0 +1,329 @@
+"""Where the reference bureau keeps what it holds: employers, insured persons,
+declarations (docs/bureau.md, "The bureau's state").
+
+:class:`BureauState` is what :class:`~pension_collect.adapters.reference_bureau.ReferenceBureau`
+asks of a state; :class:`MemoryBureauState` keeps it in dictionaries (the
+default: a fresh bureau per process), and
+:class:`~pension_collect.adapters.bureau_sqlite.SQLiteBureauState` in a SQLite
+file shared by threads and processes. Every lookup the bureau makes is indexed:
+a person by person number and by canonical identity number
+(:func:`pension_collect.identity.canonical_id`), the persons of an employer, a
+declaration by number, by (employer, idempotency key) and the pending ones.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager
+from typing import Any, Protocol
+
+import attrs
+
+from ..identity import canonical_id
+from ..model import BureauRecord, Employer
+from ..ports.transport import (
+    PENDING_STATES,
+    DeclarationKind,
+    DeclarationState,
+    DeclarationStatus,
+    WorkerOutcome,
+)
+
+__all__ = ["BureauState", "Declaration", "MemoryBureauState", "Person"]
+
+
+@attrs.define(kw_only=True, repr=False)
+class Person:
+    """An insured person as the bureau holds them."""
+
+    person_no: str
+    unit_no: str | None
+    """The employer the person belongs to (``None``: none)."""
+    record: BureauRecord
+    account_settled: bool = False
+    """养老账户已结清: the account was settled. Until the window un-settles it
+    (:meth:`~pension_collect.adapters.reference_bureau.ReferenceBureau.unsettle_account`),
+    a sync shows no account years for the person, so the verification form
+    shows none ([P3.4e]); the years stay in :attr:`record` and reappear once it
+    is un-settled."""
+
+    def __repr__(self) -> str:
+        return f"Person(person_no={self.person_no!r}, unit_no={self.unit_no!r}, ...)"
+
+
+@attrs.define(kw_only=True, repr=False)
+class Declaration:
+    """A declaration as the bureau holds it (its payload: the workers' data)."""
+
+    id: str
+    unit_no: str
+    kind: DeclarationKind
+    idempotency_key: str
+    payload: dict[str, Any] | None
+    """The declared data; ``None`` when the state left it unread (read it with
+    :meth:`BureauState.payload`)."""
+    state: DeclarationState
+    submitted_at: _dt.datetime
+    linked_to: str | None = None
+    concluded_at: _dt.datetime | None = None
+    outcomes: tuple[WorkerOutcome, ...] = ()
+    message: str = ""
+    message_zh: str = ""
+
+    def __repr__(self) -> str:
+        return (
+            f"Declaration(id={self.id!r}, unit_no={self.unit_no!r}, "
+            f"kind={self.kind.value!r}, state={self.state.value!r}, ...)"
+        )
+
+    def status(self) -> DeclarationStatus:
+        """The declaration as the protocol shows it."""
+        return DeclarationStatus(
+            id=self.id,
+            unit_no=self.unit_no,
+            kind=self.kind,
+            state=self.state,
+            submitted_at=self.submitted_at.isoformat(),
+            concluded_at=None if self.concluded_at is None else self.concluded_at.isoformat(),
+            linked_to=self.linked_to,
+            outcomes=self.outcomes,
+            message=self.message,
+            message_zh=self.message_zh,
+        )
+
+
+def declaration_id(n: int) -> str:
+    """The ``n``-th declaration number: ``D000001`` ..."""
+    return f"D{n:06d}"
+
+
+def person_no_of(n: int) -> str:
+    """The ``n``-th person number the bureau assigns: ``R0000000001`` ..."""
+    return f"R{n:010d}"
+
+
+def id_key(record: BureauRecord) -> str | None:
+    """The index key of a record's identity number (``None``: it has none)."""
+    return canonical_id(record.id_number) if record.id_number else None
+
+
+class BureauState(Protocol):
+    """What the reference bureau keeps, and the indexed lookups it makes.
+
+    Every call happens inside :meth:`transaction`; the objects returned are the
+    state's own (memory) or copies (SQLite): a change counts once it is given
+    back with ``put_*``.
+    """
+
+    @property
+    def employers(self) -> Mapping[str, Employer]:
+        """Every employer held, by unit number (treat as read-only)."""
+        ...
+
+    @property
+    def persons(self) -> Mapping[str, Person]:
+        """Every person held, by person number (treat as read-only)."""
+        ...
+
+    def transaction(self, *, write: bool) -> AbstractContextManager[None]:
+        """One transaction: all of its writes count, or none (``write``: it
+        writes, and holds the write lock from its start). Nested calls join
+        the outer transaction."""
+        ...
+
+    def employer(self, unit_no: str) -> Employer | None:
+        """The employer with this unit number."""
+        ...
+
+    def put_employer(self, employer: Employer) -> None:
+        """Hold (or replace) an employer."""
+        ...
+
+    def unit_nos(self) -> list[str]:
+        """The unit numbers of every employer held, in order."""
+        ...
+
+    def person(self, person_no: str) -> Person | None:
+        """The person with this person number."""
+        ...
+
+    def put_person(self, person: Person) -> None:
+        """Hold (or replace, by person number) a person."""
+        ...
+
+    def person_by_id(self, canonical: str) -> Person | None:
+        """The first person (in the order they were added) holding this
+        identity number, given in its canonical form."""
+        ...
+
+    def persons_of(self, unit_no: str) -> list[Person]:
+        """The persons of an employer, by person number."""
+        ...
+
+    def new_person_no(self) -> str:
+        """A person number no person holds (``R0000000001`` ...)."""
+        ...
+
+    def declaration(self, declaration_id: str) -> Declaration | None:
+        """The declaration with this number."""
+        ...
+
+    def declaration_by_key(self, unit_no: str, idempotency_key: str) -> Declaration | None:
+        """The employer's declaration submitted with this idempotency key."""
+        ...
+
+    def declarations_of(self, unit_no: str) -> list[Declaration]:
+        """The employer's declarations, oldest first."""
+        ...
+
+    def pending(self, unit_no: str | None = None) -> list[Declaration]:
+        """Declarations in a pending state (of one employer, or all), oldest first."""
+        ...
+
+    def add_declaration(self, declaration: Declaration) -> Declaration:
+        """Hold a new declaration; its ``id`` is replaced by the next number."""
+        ...
+
+    def put_declaration(self, declaration: Declaration) -> None:
+        """Store a held declaration's state, outcomes and messages (not its payload)."""
+        ...
+
+    def payload(self, declaration: Declaration) -> dict[str, Any]:
+        """A declaration's payload."""
+        ...
+
+    def close(self) -> None:
+        """Release what the state holds open."""
+        ...
+
+
+class MemoryBureauState:
+    """A bureau state in dictionaries: gone with the process.
+
+    ``employers`` and ``persons`` are the dictionaries themselves (change
+    persons through the bureau, which keeps the indexes). Thread-safe through
+    one reentrant lock; picklable.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self.employers: dict[str, Employer] = {}
+        self.persons: dict[str, Person] = {}
+        self._declarations: dict[str, Declaration] = {}
+        self._by_key: dict[tuple[str, str], str] = {}
+        self._of_unit: dict[str, list[str]] = {}
+        self._pending: dict[str, None] = {}
+        self._next_person = 1
+        self._seq: dict[str, int] = {}
+        self._indexed: dict[str, tuple[str | None, str | None]] = {}
+        self._by_id: dict[str, set[str]] = {}
+        self._by_unit: dict[str | None, set[str]] = {}
+
+    def __repr__(self) -> str:
+        return (
+            f"MemoryBureauState(employers={len(self.employers)}, persons={len(self.persons)}, "
+            f"declarations={len(self._declarations)})"
+        )
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        del state["_lock"]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.RLock()
+
+    @contextmanager
+    def transaction(self, *, write: bool) -> Iterator[None]:
+        with self._lock:
+            yield
+
+    def close(self) -> None:
+        pass
+
+    # -- employers ---------------------------------------------------------------------------
+
+    def employer(self, unit_no: str) -> Employer | None:
+        return self.employers.get(unit_no)
+
+    def put_employer(self, employer: Employer) -> None:
+        self.employers[employer.unit_no] = employer
+
+    def unit_nos(self) -> list[str]:
+        return sorted(self.employers)
+
+    # -- persons -----------------------------------------------------------------------------
+
+    def person(self, person_no: str) -> Person | None:
+        return self.persons.get(person_no)
+
+    def put_person(self, person: Person) -> None:
+        no = person.person_no
+        if no not in self._seq:
+            self._seq[no] = len(self._seq)
+        self.persons[no] = person
+        new = (person.unit_no, id_key(person.record))
+        old = self._indexed.get(no)
+        if old == new:
+            return
+        if old is not None:
+            self._by_unit[old[0]].discard(no)
+            if old[1] is not None:
+                self._by_id[old[1]].discard(no)
+        self._indexed[no] = new
+        self._by_unit.setdefault(new[0], set()).add(no)
+        if new[1] is not None:
+            self._by_id.setdefault(new[1], set()).add(no)
+
+    def person_by_id(self, canonical: str) -> Person | None:
+        holders = self._by_id.get(canonical)
+        if not holders:
+            return None
+        return self.persons[min(holders, key=self._seq.__getitem__)]
+
+    def persons_of(self, unit_no: str) -> list[Person]:
+        return [self.persons[no] for no in sorted(self._by_unit.get(unit_no, ()))]
+
+    def new_person_no(self) -> str:
+        while True:
+            candidate = person_no_of(self._next_person)
+            self._next_person += 1
+            if candidate not in self.persons:
+                return candidate
+
+    # -- declarations ------------------------------------------------------------------------
+
+    def declaration(self, declaration_id: str) -> Declaration | None:
+        return self._declarations.get(declaration_id)
+
+    def declaration_by_key(self, unit_no: str, idempotency_key: str) -> Declaration | None:
+        found = self._by_key.get((unit_no, idempotency_key))
+        return None if found is None else self._declarations[found]
+
+    def declarations_of(self, unit_no: str) -> list[Declaration]:
+        return [self._declarations[i] for i in self._of_unit.get(unit_no, ())]
+
+    def pending(self, unit_no: str | None = None) -> list[Declaration]:
+        found = (self._declarations[i] for i in self._pending)
+        return [d for d in found if unit_no is None or d.unit_no == unit_no]
+
+    def add_declaration(self, declaration: Declaration) -> Declaration:
+        declaration.id = declaration_id(len(self._declarations) + 1)
+        self._declarations[declaration.id] = declaration
+        self._by_key[(declaration.unit_no, declaration.idempotency_key)] = declaration.id
+        self._of_unit.setdefault(declaration.unit_no, []).append(declaration.id)
+        self.put_declaration(declaration)
+        return declaration
+
+    def put_declaration(self, declaration: Declaration) -> None:
+        self._declarations[declaration.id] = declaration
+        if declaration.state in PENDING_STATES:
+            self._pending[declaration.id] = None
+        else:
+            self._pending.pop(declaration.id, None)
+
+    def payload(self, declaration: Declaration) -> dict[str, Any]:
+        return declaration.payload or {}
