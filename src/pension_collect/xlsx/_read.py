@@ -31,7 +31,7 @@ from ..dossier import from_dict
 from ..errors import DossierFormatError
 from ..limits import DEFAULT_LIMITS, Limits
 from ..model import Dossier
-from . import XlsxImportError, XlsxProblem, openpyxl_module
+from ._errors import XlsxImportError, XlsxProblem, openpyxl_module
 from ._layout import (
     ABOUT,
     ACCOUNT,

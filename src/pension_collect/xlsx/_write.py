@@ -241,7 +241,7 @@ _ABOUT_LINES = (
 
 
 def _openpyxl() -> Any:
-    from . import openpyxl_module
+    from ._errors import openpyxl_module
 
     return openpyxl_module()
 
