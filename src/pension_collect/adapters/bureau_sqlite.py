@@ -152,6 +152,7 @@ class SQLiteBureauState:
             raise _unusable(file) from None
         try:
             conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+            _check(conn, file)  # before anything is written to a file that may be another's
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = FULL")
             _prepare(conn, file)
@@ -470,26 +471,35 @@ class _Persons(Mapping[str, Person]):
 # -- opening -------------------------------------------------------------------------------------
 
 
+def _check(conn: sqlite3.Connection, file: Path) -> bool:
+    """Whether the file holds a bureau's schema of this release or an older one
+    (``False``: none yet, and no tables but those of the bureau server's other
+    parts); raises :class:`BureauFileError` for any other file."""
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if "bureau_schema" in tables:
+        rows = conn.execute("SELECT version FROM bureau_schema").fetchall()
+        version = rows[0][0] if len(rows) == 1 else None
+        if not isinstance(version, int) or version < 1:
+            raise _not_a_bureau(file)
+        if version > SCHEMA_VERSION:
+            raise BureauFileError(
+                f"the bureau's data file {str(file)!r} has schema version {version}, "
+                f"newer than this release's {SCHEMA_VERSION}: upgrade pension_collect "
+                "to open it, or give another data folder "
+                "(数据文件由较新版本写入,请升级 pension_collect 或换用其他数据目录)"
+            )
+        return True
+    if any(not t.startswith(_NEIGHBOURS) for t in tables):
+        raise _not_a_bureau(file)
+    return False
+
+
 def _prepare(conn: sqlite3.Connection, file: Path) -> None:
-    """Check the file's schema, or write it into a file with none (in one transaction)."""
+    """Check the file's schema, or write it into a file with none (in one
+    transaction, so two processes opening a new file make it once)."""
     conn.execute("BEGIN IMMEDIATE")
     try:
-        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        if "bureau_schema" in tables:
-            rows = conn.execute("SELECT version FROM bureau_schema").fetchall()
-            version = rows[0][0] if len(rows) == 1 else None
-            if not isinstance(version, int) or version < 1:
-                raise _not_a_bureau(file)
-            if version > SCHEMA_VERSION:
-                raise BureauFileError(
-                    f"the bureau's data file {str(file)!r} has schema version {version}, "
-                    f"newer than this release's {SCHEMA_VERSION}: upgrade pension_collect "
-                    "to open it, or give another data folder "
-                    "(数据文件由较新版本写入,请升级 pension_collect 或换用其他数据目录)"
-                )
-        elif any(not t.startswith(_NEIGHBOURS) for t in tables):
-            raise _not_a_bureau(file)
-        else:
+        if not _check(conn, file):
             for statement in _SCHEMA:
                 conn.execute(statement)
             conn.execute("INSERT INTO bureau_schema (version) VALUES (?)", (SCHEMA_VERSION,))
