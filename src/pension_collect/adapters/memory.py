@@ -1,8 +1,20 @@
 """Storage ``memory:``: a store in this process's memory (tests, trials).
 
-Transactions are serialized by a lock and staged on copies, so a step that
-raises leaves nothing behind. Data is copied in and out: a caller changing a
-dictionary it got back does not change the store.
+Transactions are serialized by a lock and staged (only what they write is
+staged, with an undo for a batch that fails half-way), so a step that raises
+leaves nothing behind.
+
+Copies. Nothing is shared with the caller: a record is kept as its JSON text
+(below) and parsed anew by each read, so a caller changing what it saved or
+what it got back, at any depth, changes nothing in the store. An audit entry
+is kept as the frozen :class:`~pension_collect.ports.storage.AuditEntry`
+(shared by every read: it cannot change) without its ``before`` and
+``after``, which are kept as JSON text and parsed anew for each read. No
+``copy.deepcopy``: serializing is what a save must do anyway to refuse what
+SQLite refuses, and ``json.loads`` rebuilds a record faster than a copy walking
+its structure in Python (docs/storage.md, "Benchmark"). The audit log is
+indexed per employer, subject and declaration: reading one worker's entries
+costs what they are, not the whole log.
 
 Each open of ``memory:`` is a new, empty store; :meth:`MemoryStorage.handle`
 gives a second handle on the same store (another thread's, or another
@@ -23,7 +35,6 @@ and gives back what SQLite would (a tuple comes back a list).
 from __future__ import annotations
 
 import builtins
-import copy
 import json
 import threading
 from collections.abc import Iterator, Sequence
@@ -53,45 +64,113 @@ __all__ = ["SCHEMA_VERSION", "MemoryStorage", "MemoryTransaction"]
 #: The memory store's schema version (it has no migrations: it lives one process).
 SCHEMA_VERSION = 1
 
-_Key = tuple[str, str, str]
+_Group = tuple[str, str]
+"""A kind and an employer: the records :meth:`MemoryTransaction.list` reads."""
+_Stored = tuple[int, str]
+"""A record's version and JSON text."""
+
+
+class _Logged:
+    """An audit entry as the store keeps it: the entry without its images
+    (a frozen instance, shared by every read) and the JSON texts of ``before``
+    and ``after``, parsed anew for each read (so a caller cannot change them)."""
+
+    __slots__ = ("after", "before", "entry")
+
+    def __init__(self, entry: AuditEntry, before: str | None, after: str | None) -> None:
+        self.entry = entry
+        self.before = before
+        self.after = after
+
+    def read(self) -> AuditEntry:
+        if self.before is None and self.after is None:
+            return self.entry
+        return evolve(
+            self.entry,
+            before=None if self.before is None else json.loads(self.before),
+            after=None if self.after is None else json.loads(self.after),
+        )
+
+
+class _Log:
+    """The audit log of one store, indexed per employer, per subject and per
+    declaration, so that reading one worker's entries costs what they are."""
+
+    def __init__(self) -> None:
+        self.entries: builtins.list[_Logged] = []
+        self.by_unit: dict[str, builtins.list[int]] = {}
+        self.by_subject: dict[tuple[str, str, str], builtins.list[int]] = {}
+        self.by_declaration: dict[tuple[str, str], builtins.list[int]] = {}
+
+    def add(self, logged: _Logged) -> None:
+        at = len(self.entries)
+        e = logged.entry
+        self.entries.append(logged)
+        self.by_unit.setdefault(e.unit_no, []).append(at)
+        self.by_subject.setdefault((e.unit_no, e.subject_kind.value, e.subject_key), []).append(at)
+        if e.declaration is not None:
+            self.by_declaration.setdefault((e.unit_no, e.declaration), []).append(at)
+
+    def find(
+        self, unit_no: str, subject: tuple[RecordKind, str] | None, declaration: str | None
+    ) -> builtins.list[_Logged]:
+        if subject is not None:
+            at = self.by_subject.get((unit_no, subject[0].value, subject[1]), [])
+        elif declaration is not None:
+            at = self.by_declaration.get((unit_no, declaration), [])
+        else:
+            at = self.by_unit.get(unit_no, [])
+        found = [self.entries[i] for i in at]
+        if subject is not None and declaration is not None:
+            found = [x for x in found if x.entry.declaration == declaration]
+        return found
+
+
+def _matches(
+    e: AuditEntry, unit_no: str, subject: tuple[RecordKind, str] | None, declaration: str | None
+) -> bool:
+    return (
+        e.unit_no == unit_no
+        and (subject is None or (e.subject_kind, e.subject_key) == subject)
+        and (declaration is None or e.declaration == declaration)
+    )
 
 
 class MemoryTransaction:
     """A transaction of :class:`MemoryStorage` (staged; applied on commit)."""
 
-    def __init__(self, records: dict[_Key, tuple[int, str]], audit_len: int) -> None:
+    def __init__(self, records: dict[_Group, dict[str, _Stored]], log: _Log) -> None:
         self._base = records
-        self._staged: dict[_Key, tuple[int, str]] = {}
-        self._audit: builtins.list[AuditEntry] = []
-        self._audit_base = audit_len
-        self.audit_source: builtins.list[AuditEntry] = []
+        self._staged: dict[_Group, dict[str, _Stored]] = {}
+        self._log = log
+        self._pending: builtins.list[_Logged] = []
         self._live = True
 
     def _check(self) -> None:
         if not self._live:
             raise TransactionEnded()
 
-    def _lookup(self, k: _Key) -> tuple[int, str] | None:
-        if k in self._staged:
-            return self._staged[k]
-        return self._base.get(k)
+    def _lookup(self, group: _Group, key: str) -> _Stored | None:
+        staged = self._staged.get(group)
+        if staged is not None and key in staged:
+            return staged[key]
+        return self._base.get(group, {}).get(key)
 
     def get(self, kind: RecordKind, unit_no: str, key: str) -> Record | None:
         self._check()
-        found = self._lookup((kind.value, unit_no, key))
+        found = self._lookup((kind.value, unit_no), key)
         if found is None:
             return None
         return Record(kind, unit_no, key, found[0], json.loads(found[1]))
 
     def list(self, kind: RecordKind, unit_no: str) -> builtins.list[Record]:
         self._check()
-        keys = {k for k in self._base if k[0] == kind.value and k[1] == unit_no}
-        keys.update(k for k in self._staged if k[0] == kind.value and k[1] == unit_no)
-        out = []
-        for k in sorted(keys):
-            version, text = self._lookup(k) or (0, "{}")
-            out.append(Record(kind, unit_no, k[2], version, json.loads(text)))
-        return out
+        group = (kind.value, unit_no)
+        both = {**self._base.get(group, {}), **self._staged.get(group, {})}
+        loads = json.loads
+        return [
+            Record(kind, unit_no, key, both[key][0], loads(both[key][1])) for key in sorted(both)
+        ]
 
     def put(
         self,
@@ -110,31 +189,33 @@ class MemoryTransaction:
     ) -> builtins.list[int]:
         self._check()
         texts = [record_text(kind, unit_no, w.key, w.data) for w in writes]
-        staged = dict(self._staged)  # all or none: a refused write undoes the batch
+        group = (kind.value, unit_no)
+        staged = self._staged.setdefault(group, {})
+        undo: dict[str, _Stored | None] = {}  # all or none: a refused write undoes the batch
         versions = []
         try:
             for w, text in zip(writes, texts, strict=True):
-                k = (kind.value, unit_no, w.key)
-                found = self._lookup(k)
+                found = self._lookup(group, w.key)
                 actual = 0 if found is None else found[0]
                 if actual != w.expected_version:
                     raise ConflictError(kind.value, w.key, w.expected_version, actual)
-                self._staged[k] = (actual + 1, text)
+                undo.setdefault(w.key, staged.get(w.key))
+                staged[w.key] = (actual + 1, text)
                 versions.append(actual + 1)
         except BaseException:
-            self._staged = staged
+            for key, before in undo.items():
+                if before is None:
+                    del staged[key]
+                else:
+                    staged[key] = before
             raise
         return versions
 
     def append_audit(self, entries: Sequence[AuditEntry]) -> None:
         self._check()
         texts = audit_texts(entries)
-        self._audit.extend(
-            evolve(
-                e,
-                before=None if before is None else json.loads(before),
-                after=None if after is None else json.loads(after),
-            )
+        self._pending.extend(
+            _Logged(evolve(e, before=None, after=None), before, after)
             for e, (before, after) in zip(entries, texts, strict=True)
         )
 
@@ -146,21 +227,21 @@ class MemoryTransaction:
         declaration: str | None = None,
     ) -> builtins.list[AuditEntry]:
         self._check()
-        pending = [_with_seq(e, self._audit_base + i + 1) for i, e in enumerate(self._audit)]
-        out = []
-        for e in [*self.audit_source, *pending]:
-            if e.unit_no != unit_no:
-                continue
-            if subject is not None and (e.subject_kind, e.subject_key) != subject:
-                continue
-            if declaration is not None and e.declaration != declaration:
-                continue
-            out.append(copy.deepcopy(e))
-        return out
+        found = self._log.find(unit_no, subject, declaration)
+        base = len(self._log.entries)
+        pending = [
+            _Logged(evolve(x.entry, seq=base + i + 1), x.before, x.after)
+            for i, x in enumerate(self._pending)
+            if _matches(x.entry, unit_no, subject, declaration)
+        ]
+        return [x.read() for x in [*found, *pending]]
 
-
-def _with_seq(entry: AuditEntry, seq: int) -> AuditEntry:
-    return evolve(entry, seq=seq)
+    def _commit(self) -> None:
+        for group, staged in self._staged.items():
+            self._base.setdefault(group, {}).update(staged)
+        base = len(self._log.entries)
+        for i, x in enumerate(self._pending):
+            self._log.add(_Logged(evolve(x.entry, seq=base + i + 1), x.before, x.after))
 
 
 class _Store:
@@ -170,9 +251,9 @@ class _Store:
         self.lock = threading.Lock()
         self.owner: int | None = None
         """The thread holding the open transaction, if any."""
-        self.records: dict[_Key, tuple[int, str]] = {}
-        """Each record's version and JSON text."""
-        self.audit: builtins.list[AuditEntry] = []
+        self.records: dict[_Group, dict[str, _Stored]] = {}
+        """Each record's version and JSON text, by kind and employer, then key."""
+        self.log = _Log()
 
 
 class MemoryStorage:
@@ -212,14 +293,10 @@ class MemoryStorage:
             raise NestedTransaction()
         with store.lock:
             store.owner = me
-            tx = MemoryTransaction(store.records, len(store.audit))
+            tx = MemoryTransaction(store.records, store.log)
             try:
-                tx.audit_source = store.audit
                 yield tx
-                # commit: only reached when the block did not raise
-                store.records.update(tx._staged)
-                base = len(store.audit)
-                store.audit.extend(_with_seq(e, base + i + 1) for i, e in enumerate(tx._audit))
+                tx._commit()  # only reached when the block did not raise
             finally:
                 tx._live = False
                 store.owner = None

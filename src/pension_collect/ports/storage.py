@@ -157,13 +157,20 @@ class RecordKind(StrEnum):
     """One declaration (申报) and its outcome."""
     SYNCED = "synced"
     """What the latest data sync returned for one person (the bureau's record)."""
+    MARKS = "marks"
+    """What the session marked for one person: the sync their verification form
+    was printed from, their latest window visit."""
 
+
+_PERSONAL_KINDS = frozenset({"worker", "synced", "marks"})
+"""The kinds keyed by an identity number (shown masked)."""
 
 _KIND_ZH = {
     RecordKind.SESSION: "采集会话",
     RecordKind.WORKER: "职工",
     RecordKind.DECLARATION: "申报",
     RecordKind.SYNCED: "同步数据",
+    RecordKind.MARKS: "核对与窗口标记",
 }
 
 
@@ -184,7 +191,7 @@ class CorruptRecord(StorageError, ValueError):
 
     def __init__(self, kind: RecordKind, key: str, problems: Iterable[Problem]) -> None:
         self.kind = kind
-        self.key = mask(key) if kind in (RecordKind.WORKER, RecordKind.SYNCED) else key
+        self.key = mask(key) if kind in _PERSONAL_KINDS else key
         self.problems: tuple[Problem, ...] = tuple(problems)
         n = len(self.problems)
         super().__init__(
@@ -577,7 +584,7 @@ class UnstorableData(StorageError, ValueError):
 def subject_of(kind: RecordKind, key: str) -> str:
     """How an error names a record: ``worker record 371002********1239`` (a
     worker's or a synced person's key, an identity number, masked)."""
-    shown = mask(key) if kind in (RecordKind.WORKER, RecordKind.SYNCED) else key
+    shown = mask(key) if kind in _PERSONAL_KINDS else key
     if not _encodable(shown):
         shown = "?"
     return f"{kind.value} record {shown}"

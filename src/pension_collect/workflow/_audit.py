@@ -67,6 +67,12 @@ class Audit:
             "employer.collected", "employer information collected", before=before, after=after
         )
 
+    def session_migrated(self, persons: int) -> AuditEntry:
+        return self._session(
+            "session.migrated",
+            f"per-person marks moved from the session record to {persons} marks records",
+        )
+
     def verification_printed(self, workers: int) -> AuditEntry:
         return self._session(
             "forms.verification", f"verification forms printed for {workers} workers"

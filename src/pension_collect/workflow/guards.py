@@ -22,7 +22,7 @@ from ..model import BureauRecord, Employer, Worker
 from ..ports.storage import Record
 from ..ports.transport import DeclarationKind, DeclarationState, DeclarationStatus
 from ..rules import Finding
-from .records import StoredDeclaration, StoredWorker, WorkerStatus
+from .records import StoredDeclaration, StoredWorker, WindowVisit, WorkerStatus
 
 __all__ = [
     "AlreadyAccepted",
@@ -408,16 +408,19 @@ def require_person(key: str, synced: Collection[str], stored: Record | None) -> 
         raise PersonNotSynced(keys=[key])
 
 
-def require_window_cleared(prev: StoredWorker | None, sess: Mapping[str, Any]) -> None:
+def require_window_cleared(
+    prev: StoredWorker | None, visit: WindowVisit | None, sync_no: int
+) -> None:
     """[P3.7] A worker the bureau failed for a window-type reason is saved again
-    only after a window visit recorded for that failure and a data sync newer
-    than the visit (the verification form of that sync is checked after this)."""
+    only after a window visit recorded for that failure (``visit``, the latest
+    one recorded for the worker) and a data sync newer than the visit
+    (``sync_no``, the latest; the verification form of that sync is checked
+    after this)."""
     if prev is None or not prev.needs_window:
         return
     assert prev.outcome is not None
-    visit = sess.get("window_visits", {}).get(prev.key)
     code = prev.outcome.code
-    if visit is None or visit.get("failed_in") != prev.declaration:
+    if visit is None or visit.failed_in != prev.declaration:
         raise WindowVisitRequired(
             f"the bureau failed this worker ({code}) for a reason only its window can "
             "clear; after the visit, record it (record_window_visit), run a data sync, "
@@ -427,13 +430,14 @@ def require_window_cleared(prev: StoredWorker | None, sess: Mapping[str, Any]) -
             keys=[prev.key],
             details=code,
         )
-    if int(visit["sync_no"]) >= int(sess["sync_no"]):
+    if visit.sync_no >= sync_no:
         raise SyncRequired(keys=[prev.key])
 
 
-def require_verification_form(sess: Mapping[str, Any], key: str) -> None:
-    """[P3.2] The worker's verification form was printed after the latest sync."""
-    if sess.get("verification", {}).get(key) != sess["sync_no"]:
+def require_verification_form(printed: int | None, sync_no: int, key: str) -> None:
+    """[P3.2] The worker's verification form was printed after the latest sync
+    (``printed``: the sync of the worker's printed form, ``None`` for none)."""
+    if printed != sync_no:
         raise VerificationFormMissing(keys=[key])
 
 

@@ -241,22 +241,27 @@ class SessionState:
     employer_declaration: str | None = None
     """The session key of the employer declaration, once submitted."""
     verification: Mapping[str, int] = attrs.field(factory=dict, repr=keyed_repr)
-    """Worker key -> the sync whose verification form was printed for them."""
+    """Worker key -> the sync whose verification form was printed for them (from
+    each person's marks record)."""
     window_visits: Mapping[str, WindowVisit] = attrs.field(factory=dict, repr=keyed_repr)
-    """Worker key -> the latest window visit recorded for them."""
+    """Worker key -> the latest window visit recorded for them (from each
+    person's marks record)."""
 
 
-def session_state(rec: Record) -> SessionState:
-    """The typed state of the session record (:class:`CorruptRecord` when damaged)."""
+def session_state(rec: Record, marks: Iterable[Record] = ()) -> SessionState:
+    """The typed state of the session record and the marks records of its
+    persons (:class:`CorruptRecord` when damaged)."""
     d = rec.data
     employer = None if d.get("employer") is None else employer_from(d)
+    verification: dict[str, int] = {}
+    visits: dict[str, WindowVisit] = {}
+    for m in marks:
+        printed, visit = marks_from(m)
+        if printed is not None:
+            verification[m.key] = printed
+        if visit is not None:
+            visits[m.key] = visit
     try:
-        visits = {
-            k: WindowVisit(
-                key=k, sync_no=int(v["sync_no"]), failed_in=v.get("failed_in"), at=v.get("at", "")
-            )
-            for k, v in d.get("window_visits", {}).items()
-        }
         return SessionState(
             started_at=d["started_at"],
             started_by=d["started_by"],
@@ -265,7 +270,7 @@ def session_state(rec: Record) -> SessionState:
             needs_sync=bool(d.get("needs_sync", False)),
             employer=employer,
             employer_declaration=d.get("employer_declaration"),
-            verification={k: int(v) for k, v in d.get("verification", {}).items()},
+            verification=verification,
             window_visits=visits,
         )
     except (KeyError, TypeError, ValueError, AttributeError):
@@ -273,12 +278,14 @@ def session_state(rec: Record) -> SessionState:
 
 
 def window_visit_data(visit: WindowVisit) -> dict[str, Any]:
-    """A window visit as the session record's ``window_visits`` holds it."""
+    """A window visit as a marks record's ``window_visit`` holds it."""
     return {"sync_no": visit.sync_no, "failed_in": visit.failed_in, "at": visit.at}
 
 
 def new_session_data(*, started_at: str, started_by: str) -> dict[str, Any]:
-    """The session record's data when the collection starts."""
+    """The session record's data when the collection starts. It holds nothing
+    per person: what the session marks for a person is that person's marks
+    record (:func:`marks_data`)."""
     return {
         "started_at": started_at,
         "started_by": started_by,
@@ -287,9 +294,82 @@ def new_session_data(*, started_at: str, started_by: str) -> dict[str, Any]:
         "needs_sync": False,
         "employer": None,
         "employer_declaration": None,
-        "verification": {},
-        "window_visits": {},
     }
+
+
+# -- a person's marks ------------------------------------------------------------------------
+
+
+def marks_data(verification: int | None, visit: WindowVisit | None) -> dict[str, Any]:
+    """A :attr:`~pension_collect.ports.storage.RecordKind.MARKS` record's data:
+    ``verification``, the sync the person's verification form was printed from
+    (``None``: none printed), and ``window_visit``, the latest window visit
+    recorded for them (``None``: none)."""
+    return {
+        "verification": verification,
+        "window_visit": None if visit is None else window_visit_data(visit),
+    }
+
+
+def marks_from(rec: Record | None) -> tuple[int | None, WindowVisit | None]:
+    """The verification sync and the window visit of a person's marks record
+    (``(None, None)`` without one; :class:`CorruptRecord` when it is damaged)."""
+    if rec is None:
+        return None, None
+    d = rec.data
+    try:
+        printed = d.get("verification")
+        visit = d.get("window_visit")
+        return (
+            None if printed is None else _whole(printed),
+            None if visit is None else _visit(rec.key, visit),
+        )
+    except (KeyError, TypeError, ValueError, AttributeError):
+        raise unreadable(rec) from None
+
+
+def _whole(value: Any) -> int:
+    if type(value) is not int:
+        raise TypeError
+    return value
+
+
+def _visit(key: str, v: Mapping[str, Any]) -> WindowVisit:
+    failed_in, at = v.get("failed_in"), v.get("at", "")
+    if not (failed_in is None or isinstance(failed_in, str)) or not isinstance(at, str):
+        raise TypeError
+    return WindowVisit(key=key, sync_no=_whole(v["sync_no"]), failed_in=failed_in, at=at)
+
+
+OLD_SESSION_FIELDS = ("verification", "window_visits")
+"""The session record's fields of releases before per-person marks records:
+key -> sync of the printed verification form, key -> window visit."""
+
+
+def old_session_marks(
+    rec: Record, existing: Mapping[str, Record]
+) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """A session record of the old shape (:data:`OLD_SESSION_FIELDS`) split into
+    the session record's new data and each person's marks data, laid over the
+    person's ``existing`` marks record (:class:`CorruptRecord` when the old
+    fields are damaged)."""
+    d = rec.data
+    try:
+        verification = {str(k): _whole(v) for k, v in (d.get("verification") or {}).items()}
+        visits = {str(k): _visit(str(k), v) for k, v in (d.get("window_visits") or {}).items()}
+    except (KeyError, TypeError, ValueError, AttributeError):
+        raise unreadable(rec) from None
+    marks: dict[str, dict[str, Any]] = {}
+    for key in sorted({*verification, *visits}):
+        printed, visit = marks_from(existing.get(key))
+        marks[key] = marks_data(verification.get(key, printed), visits.get(key, visit))
+    session = {k: v for k, v in d.items() if k not in OLD_SESSION_FIELDS}
+    return session, marks
+
+
+def has_old_shape(data: Mapping[str, Any]) -> bool:
+    """The session record still holds the per-person fields of an older release."""
+    return any(f in data for f in OLD_SESSION_FIELDS)
 
 
 def employer_data(employer: Employer) -> dict[str, Any]:

@@ -162,7 +162,48 @@ class CollectionSession:
         return self.storage.transaction()
 
     def _session(self, tx: Transaction) -> Record:
-        return G.require_started(tx.get(RecordKind.SESSION, self.unit_no, R.SESSION_KEY))
+        rec = G.require_started(tx.get(RecordKind.SESSION, self.unit_no, R.SESSION_KEY))
+        return self._migrated(tx, rec) if R.has_old_shape(rec.data) else rec
+
+    def _migrated(self, tx: Transaction, rec: Record) -> Record:
+        """A session record of an older release, which held every person's marks
+        (verification forms, window visits), split in ``tx`` into the session
+        record and one marks record per person: written in the transaction that
+        read it, so the store holds the old shape or the new, never half."""
+        existing = {m.key: m for m in tx.list(RecordKind.MARKS, self.unit_no)}
+        sess, marks = R.old_session_marks(rec, existing)
+        tx.put_many(
+            RecordKind.MARKS,
+            self.unit_no,
+            [
+                Write(key, data, existing[key].version if key in existing else 0)
+                for key, data in marks.items()
+            ],
+        )
+        new = tx.put(
+            RecordKind.SESSION, self.unit_no, R.SESSION_KEY, sess, expected_version=rec.version
+        )
+        tx.append_audit([self._audit.session_migrated(len(marks))])
+        return new
+
+    def _marks(self, tx: Transaction, key: str) -> Record | None:
+        return tx.get(RecordKind.MARKS, self.unit_no, key)
+
+    def _put_marks(
+        self,
+        tx: Transaction,
+        writes: Iterable[tuple[str, Record | None, int | None, R.WindowVisit | None]],
+    ) -> None:
+        """Store each person's marks: ``(key, its marks record or None, the
+        verification sync, the window visit)``."""
+        tx.put_many(
+            RecordKind.MARKS,
+            self.unit_no,
+            [
+                Write(key, R.marks_data(printed, visit), 0 if rec is None else rec.version)
+                for key, rec, printed, visit in writes
+            ],
+        )
 
     def _put_session(self, tx: Transaction, rec: Record, data: dict[str, Any]) -> None:
         tx.put(RecordKind.SESSION, self.unit_no, R.SESSION_KEY, data, expected_version=rec.version)
@@ -176,8 +217,11 @@ class CollectionSession:
         """Where the collection stands (started, sync number, employer, forms
         printed, window visits); ``None`` before :meth:`start`."""
         with self._transaction() as tx:
-            rec = tx.get(RecordKind.SESSION, self.unit_no, R.SESSION_KEY)
-        return None if rec is None else R.session_state(rec)
+            if tx.get(RecordKind.SESSION, self.unit_no, R.SESSION_KEY) is None:
+                return None
+            rec = self._session(tx)
+            marks = tx.list(RecordKind.MARKS, self.unit_no)
+        return R.session_state(rec, marks)
 
     def worker(self, key: str) -> StoredWorker:
         """A stored worker (remembering its version for the next save)."""
@@ -332,13 +376,12 @@ class CollectionSession:
             progress=progress,
         )
         with self._transaction() as tx:
-            rec = self._session(tx)
-            sess = dict(rec.data)
-            verification = dict(sess.get("verification", {}))
-            for key in selected:
-                verification[key] = sess["sync_no"]
-            sess["verification"] = verification
-            self._put_session(tx, rec, sess)
+            sync_no = int(self._session(tx).data["sync_no"])
+            writes = []
+            for key in dict.fromkeys(selected):
+                marks = self._marks(tx, key)
+                writes.append((key, marks, sync_no, R.marks_from(marks)[1]))
+            self._put_marks(tx, writes)
             tx.append_audit([self._audit.verification_printed(len(selected))])
         return printed
 
@@ -388,8 +431,10 @@ class CollectionSession:
                 failed_in=prev.declaration if prev is not None and prev.needs_window else None,
                 at=self._now(),
             )
-            visits = {**sess.get("window_visits", {}), key: R.window_visit_data(visit)}
-            self._put_session(tx, rec, {**sess, "needs_sync": True, "window_visits": visits})
+            marks = self._marks(tx, key)
+            self._put_marks(tx, [(key, marks, R.marks_from(marks)[0], visit)])
+            if not sess.get("needs_sync"):
+                self._put_session(tx, rec, {**sess, "needs_sync": True})
             tx.append_audit([self._audit.window_visit(key, note)])
 
     # -- [P3.4] collect and save --------------------------------------------------------
@@ -421,9 +466,10 @@ class CollectionSession:
             old = tx.get(RecordKind.WORKER, self.unit_no, key)
             prev = None if old is None else R.worker_from(old)
             G.require_collectable(prev)
-            G.require_window_cleared(prev, sess)
+            printed, visit = R.marks_from(self._marks(tx, key))
+            G.require_window_cleared(prev, visit, int(sess["sync_no"]))
             bureau = self._bureau_record(tx, sess, worker, key)
-            G.require_verification_form(sess, key)
+            G.require_verification_form(printed, int(sess["sync_no"]), key)
             G.require_bureau_name(bureau, worker, key)
             checked = attrs.evolve(
                 worker, bureau=bureau, person_no=worker.person_no or bureau.person_no

@@ -1,0 +1,421 @@
+"""Benchmark: the whole collection loop at N workers, step by step (issue 15).
+
+One run carries one employer with N workers through every step of
+docs/workflow.md over a store and a bureau transport, and times each step
+(CPU seconds of the process, ``time.process_time``, and wall seconds):
+
+    start, sync, employer (collect, declare, the bureau's answer),
+    print verification forms, save_worker x N (``save_workers``),
+    print confirmation forms, record_received, print summary sheet, submit,
+    bureau processing (the reference bureau checks the declaration: ``settle``),
+    follow (outcomes recorded), record_window_visit x failed, second sync,
+    print verification forms of the failed, recollect (``save_worker`` x failed),
+    confirmation and receipts of the failed, second submit, second bureau
+    processing (the failed only), second follow.
+
+1% of the workers (at least one) are taken over by another employer at the
+bureau before the first declaration is processed, so the bureau fails them
+(``bureau.other-employer``, a window-type reason); they are handed back at
+the window, and collected again exactly as docs/workflow.md says. The whole
+loop is the sum of the steps; setting up (making the workers, seeding the
+bureau) is not timed.
+
+Every installed store is measured: ``memory:``, ``sqlite:`` (a file in a
+temporary folder) and, where the plugin pension-collect-postgres and the
+PostgreSQL server binaries are installed, ``postgresql:`` on a throwaway
+server started for the run (as durable as SQLite's ``synchronous=FULL``; on
+CI, ``CI`` set, a missing plugin or server is an error). Transport: ``local:``
+(the reference bureau in-process, so its CPU is the process's). With
+PostgreSQL the server's CPU is not in the process's: compare wall times.
+
+Forms: off (no ``out_dir``: the print steps record the print and write no
+file) at every size, on (PDF files written) at sizes up to ``--forms-upto``.
+
+Each run is a fresh interpreter (no run inherits another's heap or garbage
+collector state); ``--repeat`` runs of each (store, size, forms) are
+interleaved and the median of each step is used. Between two sizes n1 < n2
+the growth exponent of a step is log(t2 / t1) / log(n2 / n1) on CPU time
+(1.0: linear; 2.0: quadratic); a step shorter than 5 ms at n1 gets none.
+
+``--before DIR`` runs the same children, in the same run, on another source
+tree (``DIR/src`` first on the path, e.g. an export of an older commit) at the
+sizes up to ``--before-upto``: before and after figures side by side.
+
+    python benchmarks/bench_collection.py                 # 2,000, 10,000, 20,000 workers
+    python benchmarks/bench_collection.py --smoke         # tiny, for CI
+    python benchmarks/bench_collection.py --sizes 1000,2000 --stores sqlite --json
+
+Targets (issue 15): every step's growth exponent from 10k to 20k at most
+1.15; the whole loop at 20,000 workers without form files under 60 s CPU.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import importlib.util
+import json
+import math
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+#: The steps in the order they run (names of the figures).
+STEPS = (
+    "start",
+    "sync",
+    "employer",
+    "print_verification",
+    "save_worker_xN",
+    "print_confirmation",
+    "record_received",
+    "print_summary",
+    "submit",
+    "bureau_processing",
+    "follow",
+    "record_window_visit_xfailed",
+    "sync_again",
+    "print_verification_failed",
+    "recollect_xfailed",
+    "confirmation_received_failed",
+    "submit_again",
+    "bureau_processing_failed",
+    "follow_again",
+)
+
+OTHER_UNIT = "10099999"
+SHORT = 0.005
+"""Seconds under which a step gets no growth exponent (too short to measure)."""
+
+
+# -- one run (in a child process) ------------------------------------------------------------
+
+
+def _workers(n: int) -> tuple[Any, list[Any]]:
+    """The example dossier's first worker copied ``n`` times with new identity
+    numbers (and the bureau's record of each, as a data sync returns it)."""
+    import attrs
+
+    from pension_collect.dossier import example_dossier_text, loads
+    from pension_collect.identity import check_char
+    from pension_collect.model import BureauRecord
+
+    dossier = loads(example_dossier_text())
+    template = dossier.workers[0]
+    born0 = template.birth_date
+    assert born0 is not None
+    out = []
+    for i in range(n):
+        born = born0 + _dt.timedelta(days=i % 365)
+        seq = 2 * (i // 365) + 3  # odd: male, as the template
+        first17 = f"371002{born:%Y%m%d}{seq:03d}"
+        id_number = first17 + check_char(first17)
+        bureau = BureauRecord(
+            id_number=id_number,
+            name=template.name,
+            gender=template.gender,
+            birth_date=born,
+            first_work=template.first_work,
+            history=template.history,
+            account=template.account,
+        )
+        out.append(
+            attrs.evolve(
+                template,
+                id_number=id_number,
+                birth_date=born,
+                person_no=f"P{i:010d}",
+                bureau=bureau,
+            )
+        )
+    return dossier, out
+
+
+def run_once(n: int, store_url: str, forms_dir: str | None) -> dict[str, Any]:
+    """The whole loop at ``n`` workers on ``store_url``; CPU and wall seconds per step."""
+    from pension_collect.adapters.reference_bureau import ReferenceBureau
+    from pension_collect.model import Dossier
+    from pension_collect.plugins import PluginHost
+    from pension_collect.workflow import CollectionSession
+
+    example, workers = _workers(n)
+    dossier = Dossier(employer=example.employer, workers=tuple(workers), as_of=example.as_of)
+    unit = dossier.employer.unit_no
+    bureau = ReferenceBureau(as_of=dossier.as_of)
+    persons = bureau.seed_dossier(dossier)
+    host = PluginHost()
+    storage = host.open_storage(store_url)
+    transport = host.open_transport("local:", bureau=bureau)
+    session = CollectionSession(
+        storage, transport, unit_no=unit, actor="bench", host=host, as_of=dossier.as_of
+    )
+    keys = [session.key_of(w) for w in workers]
+    by_key = dict(zip(keys, workers, strict=True))
+    taken = keys[:: max(1, min(100, n))][: max(1, n // 100)]
+    out: dict[str, dict[str, float]] = {}
+    state: dict[str, Any] = {}
+
+    def step(name: str, fn: Callable[[], Any]) -> Any:
+        c0, w0 = time.process_time(), time.perf_counter()
+        result = fn()
+        out[name] = {"cpu": time.process_time() - c0, "wall": time.perf_counter() - w0}
+        return result
+
+    def employer() -> None:
+        session.collect_employer(dossier.employer)
+        decl = session.submit_employer_declaration()
+        bureau.settle()
+        session.refresh(decl.key)
+
+    def saved() -> None:
+        batch = session.save_workers(workers)
+        if batch.refused:
+            raise SystemExit(f"{len(batch.refused)} workers refused: {batch.refused[0]!r}")
+
+    def submit() -> None:
+        state["decl"] = session.submit_declaration()
+
+    def visits() -> None:
+        state["failed"] = failed = session.failed_workers()
+        if sorted(failed) != sorted(taken):
+            raise SystemExit(f"the bureau failed {len(failed)} workers, not {len(taken)}")
+        for key in failed:
+            session.record_window_visit(key)
+
+    def recollect() -> None:
+        for key in state["failed"]:
+            session.save_worker(by_key[key])
+
+    def confirmation_failed() -> None:
+        session.print_confirmation_forms(state["failed"], out_dir=forms_dir)
+        session.record_received(state["failed"])
+
+    def follow_again() -> None:
+        (decl,) = session.follow()
+        if decl.state.value != "succeeded":
+            raise SystemExit(f"the re-collection ended {decl.state.value}")
+
+    step("start", session.start)
+    step("sync", session.sync)
+    step("employer", employer)
+    step("print_verification", lambda: session.print_verification_forms(out_dir=forms_dir))
+    step("save_worker_xN", saved)
+    step("print_confirmation", lambda: session.print_confirmation_forms(out_dir=forms_dir))
+    step("record_received", lambda: session.record_received(keys))
+    step("print_summary", lambda: session.print_summary_sheet(out_dir=forms_dir))
+    for key in taken:  # at the bureau, not timed: another employer takes them over
+        bureau.transfer_person(persons[key].person_no, OTHER_UNIT)
+    step("submit", submit)
+    step("bureau_processing", bureau.settle)
+    step("follow", session.follow)
+    for key in taken:  # the window hands them back
+        bureau.transfer_person(persons[key].person_no, unit)
+    step("record_window_visit_xfailed", visits)
+    step("sync_again", session.sync)
+    step(
+        "print_verification_failed",
+        lambda: session.print_verification_forms(state["failed"], out_dir=forms_dir),
+    )
+    step("recollect_xfailed", recollect)
+    step("confirmation_received_failed", confirmation_failed)
+    step("submit_again", submit)
+    step("bureau_processing_failed", bureau.settle)
+    step("follow_again", follow_again)
+    storage.close()
+    return {"steps": out, "failed": len(taken)}
+
+
+def _child(args: argparse.Namespace) -> int:
+    with tempfile.TemporaryDirectory() as tmp:
+        url = args.store_url.replace("{tmp}", tmp)
+        forms = str(Path(tmp) / "forms") if args.forms else None
+        if forms is not None:
+            Path(forms).mkdir()
+        result = run_once(args.workers, url, forms)
+    print(json.dumps(result))
+    return 0
+
+
+# -- the parent: runs, medians, exponents -----------------------------------------------------
+
+
+def _postgres_server() -> Any:
+    """A durable throwaway server, or ``None`` (with the reason printed) where the
+    plugin or the binaries are missing."""
+    if importlib.util.find_spec("pension_collect_postgres") is None:
+        why = "the plugin pension-collect-postgres is not installed"
+    else:
+        from pension_collect_postgres.testing import NO_SERVER, ThrowawayServer, find_bindir
+
+        if find_bindir() is not None:
+            return ThrowawayServer(durable=True).start()
+        why = NO_SERVER
+    if os.environ.get("CI"):
+        raise SystemExit(f"error: PostgreSQL cannot be measured on CI: {why}")
+    print(f"PostgreSQL left out: {why}", file=sys.stderr)
+    return None
+
+
+def _run_child(
+    n: int, url: str, forms: bool, src: str | None, timeout: float
+) -> dict[str, dict[str, float]]:
+    env = dict(os.environ)
+    if src is not None:
+        env["PYTHONPATH"] = os.pathsep.join(
+            [str(Path(src) / "src"), *filter(None, [env.get("PYTHONPATH")])]
+        )
+    cmd = [sys.executable, __file__, "--child", "--workers", str(n), "--store-url", url]
+    if forms:
+        cmd.append("--forms")
+    done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout)
+    if done.returncode != 0:
+        raise SystemExit(f"a run failed ({n} workers, {url}):\n{done.stderr[-3000:]}")
+    steps: dict[str, dict[str, float]] = json.loads(done.stdout.splitlines()[-1])["steps"]
+    steps["whole_loop"] = {
+        "cpu": sum(s["cpu"] for s in steps.values()),
+        "wall": sum(s["wall"] for s in steps.values()),
+    }
+    return steps
+
+
+def _exponent(t1: float, t2: float, n1: int, n2: int) -> float | None:
+    if t1 < SHORT or t2 <= 0:
+        return None
+    return round(math.log(t2 / t1) / math.log(n2 / n1), 2)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="2000,10000,20000", help="workers, comma-separated")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--stores", default="memory,sqlite,postgresql")
+    parser.add_argument(
+        "--forms-upto", type=int, default=2000, help="forms on at sizes up to this too"
+    )
+    parser.add_argument("--before", metavar="DIR", help="also run the source tree DIR")
+    parser.add_argument("--before-upto", type=int, default=2000)
+    parser.add_argument("--timeout", type=float, default=3600, help="seconds a run may take")
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes, seconds (CI)")
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--workers", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--store-url", help=argparse.SUPPRESS)
+    parser.add_argument("--forms", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        return _child(args)
+    if args.smoke:
+        args.sizes, args.repeat, args.forms_upto = "20,40", 1, 40
+    sizes = sorted(int(s) for s in args.sizes.split(","))
+    stores = [s.strip() for s in args.stores.split(",")]
+    pg = _postgres_server() if "postgresql" in stores else None
+    if pg is None:
+        stores = [s for s in stores if s != "postgresql"]
+    trees: list[tuple[str, str | None]] = [("after", None)]
+    if args.before:
+        trees.append(("before", args.before))
+    runs: dict[tuple[str, str, int, bool], list[dict[str, dict[str, float]]]] = {}
+    try:
+        for r in range(args.repeat):
+            for n in sizes:
+                for store in stores:
+                    for forms in (False, True) if n <= args.forms_upto else (False,):
+                        for tree, src in trees:
+                            if tree == "before" and n > args.before_upto:
+                                continue
+                            if store == "memory":
+                                url = "memory:"
+                            elif store == "sqlite":
+                                url = "sqlite://{tmp}/collection.db"
+                            else:
+                                assert pg is not None
+                                url = pg.url(schema=f"{tree}_{n}_{int(forms)}_{r}")
+                            steps = _run_child(n, url, forms, src, args.timeout)
+                            runs.setdefault((tree, store, n, forms), []).append(steps)
+                            print(
+                                f"{tree:6} {store:10} {n:6} forms {'on ' if forms else 'off'} "
+                                f"run {r + 1}: whole loop {steps['whole_loop']['cpu']:.2f} s CPU",
+                                file=sys.stderr,
+                            )
+    finally:
+        if pg is not None:
+            pg.stop()
+    figures = _figures(runs, sizes)
+    if args.json:
+        print(json.dumps(figures, indent=2))
+    else:
+        _print(figures)
+    return 0
+
+
+def _figures(
+    runs: dict[tuple[str, str, int, bool], list[dict[str, dict[str, float]]]], sizes: list[int]
+) -> dict[str, Any]:
+    """Medians per step, and the growth exponents between consecutive sizes."""
+    out: list[dict[str, Any]] = []
+    for (tree, store, n, forms), reps in sorted(runs.items()):
+        median = {
+            name: {
+                m: round(statistics.median(rep[name][m] for rep in reps), 4)
+                for m in ("cpu", "wall")
+            }
+            for name in (*STEPS, "whole_loop")
+        }
+        out.append(
+            {"tree": tree, "store": store, "workers": n, "forms": forms, "runs": len(reps)}
+            | {"steps": median}
+        )
+    growth: list[dict[str, Any]] = []
+    for a in out:
+        later = [
+            b
+            for b in out
+            if (b["tree"], b["store"], b["forms"]) == (a["tree"], a["store"], a["forms"])
+            and b["workers"] > a["workers"]
+        ]
+        if not later:
+            continue
+        b = min(later, key=lambda x: x["workers"])
+        growth.append(
+            {
+                "tree": a["tree"],
+                "store": a["store"],
+                "forms": a["forms"],
+                "from": a["workers"],
+                "to": b["workers"],
+                "exponent": {
+                    name: _exponent(
+                        a["steps"][name]["cpu"], b["steps"][name]["cpu"], a["workers"], b["workers"]
+                    )
+                    for name in (*STEPS, "whole_loop")
+                },
+            }
+        )
+    return {"sizes": sizes, "runs": out, "growth": growth}
+
+
+def _print(figures: dict[str, Any]) -> None:
+    for run in figures["runs"]:
+        print(
+            f"\n{run['tree']}: {run['store']}, {run['workers']} workers, forms "
+            f"{'on' if run['forms'] else 'off'} (median of {run['runs']}): CPU s / wall s"
+        )
+        for name, t in run["steps"].items():
+            print(f"  {name:30} {t['cpu']:9.3f} {t['wall']:9.3f}")
+    for g in figures["growth"]:
+        print(
+            f"\ngrowth exponent, {g['tree']}: {g['store']}, forms {'on' if g['forms'] else 'off'}, "
+            f"{g['from']} -> {g['to']} workers (CPU)"
+        )
+        for name, e in g["exponent"].items():
+            print(f"  {name:30} {'-' if e is None else f'{e:5.2f}'}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,454 @@
+"""The collection grows linearly in workers (issue 15): what the session marks
+for a person lives in that person's own record, never in one record holding
+everybody, and an older store whose session record still holds everybody's
+marks is moved to the new shape when it is read, in one transaction. And the
+memory store copies what it keeps: nothing a caller changes reaches it.
+
+Speed itself is benchmarks/bench_collection.py's (no timed assertion here):
+these tests check what is read and written, which decides how the time grows.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pension_collect.adapters.memory import MemoryStorage
+from pension_collect.model import BureauRecord
+from pension_collect.plugins import PluginHost
+from pension_collect.ports.storage import (
+    AuditEntry,
+    CorruptRecord,
+    Record,
+    RecordKind,
+    Storage,
+    Write,
+)
+from pension_collect.workflow import CollectionSession, VerificationFormMissing, WindowVisit
+from workflow_fixtures import (
+    STORES,
+    Setup,
+    make_setup,
+    many_workers,
+    sqlite_url,
+    store_url,
+    to_collecting,
+    to_declared,
+)
+
+# -- a store that records what each transaction reads and writes ----------------------------
+
+
+class _Tx:
+    def __init__(self, tx: Any, log: list[tuple[str, str, str]]) -> None:
+        self._tx = tx
+        self._log = log
+
+    def get(self, kind: RecordKind, unit_no: str, key: str) -> Record | None:
+        self._log.append(("get", kind.value, key))
+        result: Record | None = self._tx.get(kind, unit_no, key)
+        return result
+
+    def list(self, kind: RecordKind, unit_no: str) -> list[Record]:
+        self._log.append(("list", kind.value, "*"))
+        result: list[Record] = self._tx.list(kind, unit_no)
+        return result
+
+    def put(
+        self, kind: RecordKind, unit_no: str, key: str, data: dict[str, Any], **kw: Any
+    ) -> Record:
+        self._log.append(("put", kind.value, key))
+        result: Record = self._tx.put(kind, unit_no, key, data, **kw)
+        return result
+
+    def put_many(self, kind: RecordKind, unit_no: str, writes: Sequence[Write]) -> list[int]:
+        self._log.extend(("put", kind.value, w.key) for w in writes)
+        result: list[int] = self._tx.put_many(kind, unit_no, writes)
+        return result
+
+    def append_audit(self, entries: Sequence[AuditEntry]) -> None:
+        self._tx.append_audit(entries)
+
+    def audit(self, unit_no: str, **kw: Any) -> list[AuditEntry]:
+        self._log.append(("audit", "", str(kw.get("subject") or kw.get("declaration") or "*")))
+        result: list[AuditEntry] = self._tx.audit(unit_no, **kw)
+        return result
+
+
+class Recording:
+    """A memory store that logs each read and write: ``(op, kind, key)``."""
+
+    def __init__(self) -> None:
+        self.inner = MemoryStorage()
+        self.url = "memory:"
+        self.schema_version = self.inner.schema_version
+        self.log: list[tuple[str, str, str]] = []
+
+    @contextmanager
+    def transaction(self) -> Iterator[_Tx]:
+        with self.inner.transaction() as tx:
+            yield _Tx(tx, self.log)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def _recording_setup(extra: int) -> tuple[Setup, Recording, list[str]]:
+    """The example session on a recording store, with ``extra`` more persons of
+    the employer at the bureau; every person synced and given a verification form."""
+    s = make_setup()
+    store = Recording()
+    s.session = CollectionSession(
+        store,  # type: ignore[arg-type]
+        s.session.transport,
+        unit_no=s.dossier.employer.unit_no,
+        actor="clerk-1",
+        host=s.host,
+        as_of=s.dossier.as_of,
+        clock=s.clock,
+    )
+    s.storage = store  # type: ignore[assignment]
+    more = many_workers(s.workers[2], extra)
+    for w in more:
+        s.bureau.add_person(
+            BureauRecord(
+                id_number=w.id_number,
+                name=w.name,
+                gender=w.gender,
+                birth_date=w.birth_date,
+                first_work=w.first_work,
+                history=w.history,
+                account=w.account,
+            ),
+            unit_no=s.dossier.employer.unit_no,
+        )
+    to_declared(s)
+    s.session.print_verification_forms()
+    return s, store, [s.session.key_of(w) for w in more]
+
+
+def _session_text(store: Recording, unit: str) -> str:
+    with store.inner.transaction() as tx:
+        rec = tx.get(RecordKind.SESSION, unit, "session")
+    assert rec is not None
+    return json.dumps(rec.data, sort_keys=True)
+
+
+SESSION_FIELDS = {
+    "started_at",
+    "started_by",
+    "sync_no",
+    "synced_at",
+    "needs_sync",
+    "employer",
+    "employer_declaration",
+    "bureau_employer",
+}
+
+
+def test_the_session_record_does_not_grow_with_the_persons() -> None:
+    """Verification forms for 3 or 63 persons, window visits for some: the
+    session record is the same text, and holds no field per person; each
+    person's marks are their own record."""
+    small, small_store, _ = _recording_setup(0)
+    large, large_store, more = _recording_setup(60)
+    unit = small.dossier.employer.unit_no
+    for s, keys in ((small, small.keys[:1]), (large, [*large.keys[:1], *more[:20]])):
+        for key in keys:
+            s.session.record_window_visit(key)
+        s.session.sync()
+    assert _session_text(small_store, unit) == _session_text(large_store, unit)
+    with large_store.inner.transaction() as tx:
+        session = tx.get(RecordKind.SESSION, unit, "session")
+        marks = {r.key: r.data for r in tx.list(RecordKind.MARKS, unit)}
+    assert session is not None
+    assert set(session.data) == SESSION_FIELDS
+    assert len(marks) == 63
+    assert marks[more[0]] == {
+        "verification": 1,
+        "window_visit": {"sync_no": 1, "failed_in": None, "at": "2013-08-20T09:00:00+00:00"},
+    }
+    assert marks[more[30]] == {"verification": 1, "window_visit": None}
+    state = large.session.state()
+    assert state is not None
+    assert state.verification == dict.fromkeys([*large.keys, *more], 1)
+    assert set(state.window_visits) == {large.keys[0], *more[:20]}
+    assert state.window_visits[more[5]] == WindowVisit(
+        key=more[5], sync_no=1, at="2013-08-20T09:00:00+00:00"
+    )
+
+
+def test_a_save_reads_and_writes_only_its_own_person() -> None:
+    """save_worker among 63 persons: one get of the session record and of the
+    worker's own records (worker, marks, synced), one put of its worker
+    record; no list of anything."""
+    s, store, _ = _recording_setup(60)
+    store.log.clear()
+    s.session.save_worker(s.workers[0])
+    key = s.keys[0]
+    assert sorted(store.log) == sorted(
+        [
+            ("get", "session", "session"),
+            ("get", "worker", key),
+            ("get", "marks", key),
+            ("get", "synced", key),
+            ("put", "worker", key),
+        ]
+    )
+
+
+def test_a_window_visit_writes_only_its_person_and_a_small_session_record() -> None:
+    """record_window_visit: the person's marks record; the session record only
+    for the first visit since the latest sync (to say a sync is due), never a
+    record holding every person."""
+    s, store, more = _recording_setup(60)
+    store.log.clear()
+    s.session.record_window_visit(more[0])
+    puts = [(kind, key) for op, kind, key in store.log if op == "put"]
+    assert puts == [("marks", more[0]), ("session", "session")]
+    store.log.clear()
+    s.session.record_window_visit(more[1])
+    puts = [(kind, key) for op, kind, key in store.log if op == "put"]
+    assert puts == [("marks", more[1])]
+    assert all(op != "list" for op, _, _ in store.log)
+
+
+# -- a session record of the old shape --------------------------------------------------------
+
+
+def _old_shape(s: Setup, sync_no: int, visit_key: str) -> dict[str, Any]:
+    """The session record as releases before per-person marks wrote it: every
+    person's verification sync and window visit in it."""
+    unit = s.dossier.employer.unit_no
+    with s.storage.transaction() as tx:
+        rec = tx.get(RecordKind.SESSION, unit, "session")
+        assert rec is not None
+        data = {
+            **rec.data,
+            "verification": dict.fromkeys(s.keys, sync_no),
+            "window_visits": {
+                visit_key: {"sync_no": sync_no, "failed_in": None, "at": "2013-08-19T10:00:00"}
+            },
+        }
+        tx.put(RecordKind.SESSION, unit, "session", data, expected_version=rec.version)
+    return data
+
+
+def _records(storage: Storage, unit: str) -> tuple[Record, list[Record]]:
+    with storage.transaction() as tx:
+        session = tx.get(RecordKind.SESSION, unit, "session")
+        marks = tx.list(RecordKind.MARKS, unit)
+    assert session is not None
+    return session, marks
+
+
+@pytest.mark.parametrize("store", STORES)
+def test_an_old_session_record_is_moved_to_marks_records_when_read(
+    store: str, tmp_path: Path
+) -> None:
+    """A store whose session record holds every person's marks opens; the first
+    read moves them into one marks record each and drops them from the session
+    record (one audit entry says so); the next read writes nothing; the
+    collection goes on from the moved marks."""
+    s = make_setup(store_url(store, tmp_path))
+    to_declared(s)
+    unit = s.dossier.employer.unit_no
+    old = _old_shape(s, 1, s.keys[2])
+    before, marks = _records(s.storage, unit)
+    assert marks == []
+    assert before.data == old
+
+    session = s.reopen()
+    state = session.state()
+    assert state is not None
+    assert state.verification == dict.fromkeys(s.keys, 1)
+    assert state.window_visits == {
+        s.keys[2]: WindowVisit(key=s.keys[2], sync_no=1, at="2013-08-19T10:00:00")
+    }
+    after, marks = _records(s.storage, unit)
+    assert after.version == before.version + 1
+    moved = ("verification", "window_visits")
+    assert after.data == {k: v for k, v in old.items() if k not in moved}
+    assert {m.key: m.data for m in marks} == {
+        s.keys[0]: {"verification": 1, "window_visit": None},
+        s.keys[1]: {"verification": 1, "window_visit": None},
+        s.keys[2]: {
+            "verification": 1,
+            "window_visit": {"sync_no": 1, "failed_in": None, "at": "2013-08-19T10:00:00"},
+        },
+    }
+    migrated = [e for e in session.audit() if e.action == "session.migrated"]
+    assert [e.message for e in migrated] == [
+        "per-person marks moved from the session record to 3 marks records"
+    ]
+
+    assert session.state() == state  # read again: nothing more to move
+    assert _records(s.storage, unit)[0].version == after.version
+    for w in s.workers:
+        session.save_worker(w)
+    assert [w.status.value for w in session.workers()] == ["collected"] * 3
+
+
+def test_an_old_sqlite_file_is_collected_to_the_end(tmp_path: Path) -> None:
+    """A SQLite file whose session record has the old shape (written here with
+    sqlite3, as an older release left it: forms printed, one worker saved, a
+    window visit) is opened by a new session, which saves the others and
+    submits; the marks moved are those the file held."""
+    s = make_setup(sqlite_url(tmp_path))
+    to_collecting(s)
+    s.session.save_worker(s.workers[0])
+    unit = s.dossier.employer.unit_no
+    db = tmp_path / "collection.db"
+    s.storage.close()
+    with sqlite3.connect(db) as conn:
+        (text,) = conn.execute("SELECT data FROM records WHERE kind = 'session'").fetchone()
+        data = json.loads(text)
+        data["verification"] = dict.fromkeys(s.keys, data["sync_no"])
+        data["window_visits"] = {}
+        conn.execute("UPDATE records SET data = ? WHERE kind = 'session'", (json.dumps(data),))
+        conn.execute("DELETE FROM records WHERE kind = 'marks'")
+    conn.close()
+
+    host = PluginHost(load_entry_points=False)
+    storage = host.open_storage(sqlite_url(tmp_path))
+    try:
+        session = CollectionSession(
+            storage,
+            s.session.transport,
+            unit_no=unit,
+            actor="clerk-2",
+            host=host,
+            as_of=s.dossier.as_of,
+            clock=s.clock,
+        )
+        for w in s.workers[1:]:
+            session.save_worker(w)
+        session.print_confirmation_forms()
+        session.record_received(s.keys)
+        decl = session.submit_declaration()
+        assert sorted(decl.workers) == sorted(s.keys)
+        session_rec, marks = _records(storage, unit)
+        assert "verification" not in session_rec.data
+        assert {m.key: m.data["verification"] for m in marks} == dict.fromkeys(s.keys, 1)
+    finally:
+        storage.close()
+
+
+@pytest.mark.parametrize("store", STORES)
+def test_the_move_is_all_or_nothing(store: str, tmp_path: Path) -> None:
+    """The move is written in the transaction of the step that read the old
+    record: a step refused after it leaves the store as it was (the old shape,
+    no marks record), and old marks that cannot be read are a CorruptRecord
+    with nothing changed."""
+    s = make_setup(store_url(store, tmp_path))
+    to_declared(s)
+    unit = s.dossier.employer.unit_no
+    _old_shape(s, 1, s.keys[2])
+    with s.storage.transaction() as tx:  # no form printed for the first worker
+        rec = tx.get(RecordKind.SESSION, unit, "session")
+        assert rec is not None
+        data = {**rec.data, "verification": {s.keys[1]: 1}}
+        tx.put(RecordKind.SESSION, unit, "session", data, expected_version=rec.version)
+    old = data
+    session = s.reopen()
+    with pytest.raises(VerificationFormMissing):
+        session.save_worker(s.workers[0])
+    rec, marks = _records(s.storage, unit)
+    assert (rec.data, marks) == (old, [])
+
+    with s.storage.transaction() as tx:
+        damaged = {**old, "window_visits": {s.keys[2]: {"sync_no": "one"}}}
+        tx.put(RecordKind.SESSION, unit, "session", damaged, expected_version=rec.version)
+    with pytest.raises(CorruptRecord) as info:
+        session.state()
+    assert info.value.kind is RecordKind.SESSION
+    assert _records(s.storage, unit)[1] == []
+    assert s.keys[2] not in str(info.value)
+
+
+# -- the memory store copies ------------------------------------------------------------------
+
+
+def test_the_memory_store_keeps_its_own_copy() -> None:
+    """What a caller saved, got back, listed or read from the audit log, changed
+    afterwards at any depth, changes nothing in the store."""
+    store = MemoryStorage()
+    data: dict[str, Any] = {"worker": {"account": [{"year": 2012, "balance": "1.00"}]}, "n": [1]}
+    after: dict[str, Any] = {"worker": {"account": [{"year": 2012}]}}
+    with store.transaction() as tx:
+        tx.put(RecordKind.WORKER, "u", "k", data, expected_version=0)
+        tx.append_audit(
+            [
+                AuditEntry(
+                    at="2013-08-20T09:00:00+00:00",
+                    actor="a",
+                    unit_no="u",
+                    action="worker.saved",
+                    subject_kind=RecordKind.WORKER,
+                    subject_key="k",
+                    message="saved",
+                    after=after,
+                )
+            ]
+        )
+        data["worker"]["account"][0]["balance"] = "changed in the transaction"
+        got = tx.get(RecordKind.WORKER, "u", "k")
+        assert got is not None
+        got.data["worker"]["account"].append("got, changed")
+    data["n"].append(2)
+    after["worker"]["account"][0]["year"] = 1999
+    with store.transaction() as tx:
+        got = tx.get(RecordKind.WORKER, "u", "k")
+        listed = tx.list(RecordKind.WORKER, "u")
+        [entry] = tx.audit("u", subject=(RecordKind.WORKER, "k"))
+        assert got is not None
+        assert entry.after is not None
+        got.data["n"].append("got")
+        listed[0].data["worker"]["account"].clear()
+        entry.after["worker"]["account"][0]["year"] = 1066
+    with store.transaction() as tx:
+        again = tx.get(RecordKind.WORKER, "u", "k")
+        [entry] = tx.audit("u")
+    assert again is not None
+    assert again.data == {"worker": {"account": [{"year": 2012, "balance": "1.00"}]}, "n": [1]}
+    assert entry.after == {"worker": {"account": [{"year": 2012}]}}
+    assert entry.seq == 1
+
+
+def test_the_memory_audit_log_reads_by_subject_and_declaration() -> None:
+    """The indexed log gives what a filter of the whole log gives, committed
+    entries and the transaction's own, in order, with their numbers."""
+    store = MemoryStorage()
+
+    def entry(i: int, key: str, declaration: str | None, unit: str = "u") -> AuditEntry:
+        return AuditEntry(
+            at=f"t{i}",
+            actor="a",
+            unit_no=unit,
+            action="x",
+            subject_kind=RecordKind.WORKER,
+            subject_key=key,
+            message=f"m{i}",
+            declaration=declaration,
+        )
+
+    plan = [("k1", None), ("k2", "d1"), ("k1", "d1"), ("k3", None), ("k1", "d2")]
+    with store.transaction() as tx:
+        tx.append_audit([entry(i, k, d) for i, (k, d) in enumerate(plan[:3])])
+        tx.append_audit([entry(9, "k1", "d1", unit="other")])
+    with store.transaction() as tx:
+        tx.append_audit([entry(i + 3, k, d) for i, (k, d) in enumerate(plan[3:])])
+        by_k1 = tx.audit("u", subject=(RecordKind.WORKER, "k1"))
+        by_d1 = tx.audit("u", declaration="d1")
+        both = tx.audit("u", subject=(RecordKind.WORKER, "k1"), declaration="d1")
+        every = tx.audit("u")
+    assert [(e.message, e.seq) for e in by_k1] == [("m0", 1), ("m2", 3), ("m4", 6)]
+    assert [(e.message, e.seq) for e in by_d1] == [("m1", 2), ("m2", 3)]
+    assert [(e.message, e.seq) for e in both] == [("m2", 3)]
+    assert [e.seq for e in every] == [1, 2, 3, 5, 6]
