@@ -102,7 +102,11 @@ class FastPath:
     (what an attrs release with another slot layout gets automatically).
     ``limits``, when given, bounds text and list lengths and refuses the
     characters the dossier reader refuses (``None``: the model's shape only,
-    what a store reads back).
+    what a store reads back). ``from_structs=True`` makes functions that
+    read each field as an attribute of a typed mirror instance (what
+    :mod:`pension_collect._reader.fast` decodes with msgspec, which has
+    already checked the JSON types, the required and the unknown keys)
+    instead of a key of a parsed JSON object.
     """
 
     def __init__(
@@ -111,8 +115,10 @@ class FastPath:
         *,
         switch_class: bool = True,
         limits: Limits | None = None,
+        from_structs: bool = False,
     ) -> None:
         self._classes = classes
+        self._from_structs = from_structs
         self._switch_class = switch_class
         self._limits = limits
         self._money: dict[str, Money] = {}
@@ -190,6 +196,8 @@ class FastPath:
             "    if type(d) is not _dict:",
             f"        raise TypeError('{name}: not an object')",
         ]
+        if self._from_structs:
+            del lines[1:]  # a typed mirror instance, its defaults filled in
         required = 0
         for field in fields:
             if not field.init:
@@ -197,7 +205,12 @@ class FastPath:
             var = f"f_{field.name}"
             tp, optional = _unwrap_optional(field.type)
             key = field.name  # cattrs' default: the attribute's name
-            if field.default is attrs.NOTHING:
+            if self._from_structs:
+                lines.append(f"    v = d.{key}")
+                lines.extend(
+                    self._leaf(tp, optional, var, ns, indent="    ", owner=(name, field.name))
+                )
+            elif field.default is attrs.NOTHING:
                 required += 1
                 lines.append(f"    v = d[{key!r}]")
                 body = self._leaf(tp, optional, var, ns, indent="    ", owner=(name, field.name))
@@ -220,10 +233,11 @@ class FastPath:
                 ns[f"_V_{name}_{field.name}"] = field.validator
                 ns[f"_A_{name}_{field.name}"] = field
                 lines.append(f"    _V_{name}_{field.name}(None, _A_{name}_{field.name}, {var})")
-        # the count of keys read must be the count of keys given: no unknown key
-        lines.insert(3, f"    n = {required}")
-        lines.append("    if len(d) != n:")
-        lines.append(f"        raise KeyError('{name}: unknown key')")
+        if not self._from_structs:
+            # the count of keys read must be the count of keys given: no unknown key
+            lines.insert(3, f"    n = {required}")
+            lines.append("    if len(d) != n:")
+            lines.append(f"        raise KeyError('{name}: unknown key')")
         if switch:
             lines.append(f"    o = _new(_T_{name})")
             lines.extend(f"    o.{f.name} = f_{f.name}" for f in fields)
@@ -337,8 +351,9 @@ class FastPath:
             memo: list[Any] = [(None, None)]
             self._memos.append(memo)
             ns[f"_M_{item.__name__}"] = memo
+            # Decoded into typed mirrors, a whole number is an int already.
             ns[f"_check_ints_{item.__name__}"] = _int_checker(
-                tuple(f.name for f in fields if f.type is int)
+                () if self._from_structs else tuple(f.name for f in fields if f.type is int)
             )
             source = "\n".join(
                 [

@@ -31,18 +31,9 @@ from decimal import Decimal
 from enum import Enum
 from importlib import resources
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 import attrs
-import cattrs
-from cattrs.errors import (
-    ClassValidationError,
-    ForbiddenExtraKeysError,
-    IterableValidationError,
-    IterableValidationNote,
-)
-from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
-from cattrs.v import format_exception as _cattrs_format_exception
 
 from ._fastpath import FastPath
 from ._gc import gc_paused
@@ -71,6 +62,11 @@ from .model import (
     parse_rate,
 )
 from .text import refused_character, refused_reason
+
+if TYPE_CHECKING:
+    # cattrs is imported when a converter is first built (writing, or the
+    # detailed reader explaining a refusal), not to read a valid dossier.
+    import cattrs
 
 __all__ = [
     "EXAMPLE_DOSSIER",
@@ -286,6 +282,8 @@ def _too_many(count: int, most: int, name: str) -> _ShapeError:
 def _tuple_hook(
     conv: cattrs.Converter, detailed: bool, limits: Limits | None, fast: FastPath | None
 ) -> Callable[[Any, Any], Any]:
+    from cattrs.errors import IterableValidationError, IterableValidationNote
+
     def hook(value: Any, type_: Any) -> tuple[Any, ...]:
         if type(value) is not list:
             raise _ShapeError(
@@ -365,6 +363,9 @@ def _make_converter(
     limits: Limits | None = None,
     counting: FastPath | None = None,
 ) -> cattrs.Converter:
+    import cattrs
+    from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn
+
     conv = cattrs.Converter(forbid_extra_keys=True, detailed_validation=detailed)
     conv.register_structure_hook(str, _strict_str)
     conv.register_structure_hook(int, _strict_int if limits is None else _bounded_int(limits))
@@ -421,6 +422,8 @@ def _validated_fields(
 ) -> dict[str, Any]:
     """Per-field structure hooks that also run the model's attrs validator,
     and, with ``limits``, hold text fields to their length and characters."""
+    from cattrs.gen import override
+
     out: dict[str, Any] = {}
     for field in attrs.fields(attrs.resolve_types(cls)):
         hook = conv.get_structure_hook(field.type)
@@ -504,11 +507,28 @@ _CLASS_ZH = {
     "Dossier": "采集档案",
 }
 
-# Unbounded: writing, and problems_of() for stored records (what a store
-# holds is what the model accepts).
-_FAST_PATH = FastPath(_RECORD_CLASSES)
-_FAST = _make_converter(False, _FAST_PATH)
-_DETAILED = make_converter(detailed=True)
+
+@functools.cache
+def _writer() -> cattrs.Converter:
+    """The unbounded fast converter: writing (built on first use)."""
+    return _make_converter(False, FastPath(_RECORD_CLASSES))
+
+
+@functools.cache
+def _unbounded_detailed() -> cattrs.Converter:
+    """The unbounded detailed converter: :func:`problems_of` for stored
+    records (what a store holds is what the model accepts)."""
+    return make_converter(detailed=True)
+
+
+def __getattr__(name: str) -> Any:
+    # The converters are built on first use (start-up time of ``validate``);
+    # these names stay for code and tests that used them.
+    if name == "_FAST":
+        return _writer()
+    if name == "_DETAILED":
+        return _unbounded_detailed()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @functools.lru_cache(maxsize=8)
@@ -573,7 +593,7 @@ def problems_of(data: Any, cls: type[Any], *, path: str = "$") -> list[Problem]:
     the model's record classes), each with its JSON path under ``path``;
     empty when it reads. Used to say where a stored record is damaged."""
     try:
-        _DETAILED.structure(data, cls)
+        _unbounded_detailed().structure(data, cls)
     except Exception as exc:
         sink = _Sink(DEFAULT_LIMITS.problems)
         _collect(exc, path, sink)
@@ -690,6 +710,13 @@ def _unknown_keys(keys: set[str], path: str, out: _Sink) -> None:
 
 def _collect(exc: BaseException, path: str, out: _Sink) -> None:
     """Flatten cattrs' exception groups into (path, message) problems."""
+    from cattrs.errors import (
+        ClassValidationError,
+        ForbiddenExtraKeysError,
+        IterableValidationError,
+    )
+    from cattrs.v import format_exception as _cattrs_format_exception
+
     if isinstance(exc, ClassValidationError | IterableValidationError):
         with_notes, without = exc.group_exceptions()
         for sub, note in with_notes:
@@ -735,10 +762,36 @@ def loads(text: str | bytes, *, source: str | None = None, limits: Limits | None
     limits = DEFAULT_LIMITS if limits is None else limits
     if len(text) > limits.input_bytes:
         raise _too_large(limits.input_bytes, source)
+    holder = [text]
+    del text
+    return _read_held(holder, source, limits)
+
+
+def _typed_reader() -> Callable[[Any, Limits], Dossier | None] | None:
+    """The typed one-pass reader (:mod:`pension_collect._reader.fast`), or
+    ``None`` without msgspec."""
+    try:
+        from ._reader.fast import read
+    except ImportError:
+        return None
+    return read
+
+
+def _read_held(holder: list[Any], source: str | None, limits: Limits) -> Dossier:
+    """Read the document ``holder[0]`` (its only reference: each stage drops
+    the one before as soon as the next has it, so that the bytes, the text,
+    the parsed JSON and the model are not all held at once; docs/dossier.md,
+    "Reading fast")."""
+    typed = _typed_reader()
+    if typed is not None:
+        with gc_paused():
+            dossier = typed(holder[0], limits)
+        if dossier is not None:
+            holder.clear()
+            return dossier
+    text = holder.pop()
     # Parsing and structuring make millions of acyclic objects: nothing for
     # the collector to find, and its passes would cost a third of the time.
-    # Each stage drops the one before: the bytes, the text and the parsed JSON
-    # are not all held at once (peak memory).
     if isinstance(text, bytes | bytearray):
         text = _decode(text, source)
     with gc_paused():
@@ -800,8 +853,9 @@ def load(
 ) -> Dossier:
     """Read a dossier from a path or an open file (at most
     ``limits.input_bytes`` of it are read: see :func:`read_input`)."""
+    limits = DEFAULT_LIMITS if limits is None else limits
     source = str(Path(file)) if isinstance(file, str | os.PathLike) else _stream_name(file)
-    return loads(read_input(file, limits=limits), source=source, limits=limits)
+    return _read_held([read_input(file, limits=limits)], source, limits)
 
 
 def read_input(
@@ -877,7 +931,7 @@ def _too_large(limit: int, source: str | None) -> DossierFormatError:
 
 def to_dict(dossier: Dossier) -> dict[str, Any]:
     """The JSON-ready dictionary of a dossier (money as two-place strings)."""
-    body: dict[str, Any] = _FAST.unstructure(dossier, Dossier)
+    body: dict[str, Any] = _writer().unstructure(dossier, Dossier)
     out: dict[str, Any] = {"format": FORMAT, "version": VERSION}
     for key in ("rule_pack", "as_of"):
         if key in body:
@@ -888,7 +942,7 @@ def to_dict(dossier: Dossier) -> dict[str, Any]:
 
 def segment_to_dict(segment: Segment) -> dict[str, Any]:
     """One history segment in its dossier-format form (used in findings' fixes)."""
-    out: dict[str, Any] = _FAST.unstructure(segment, Segment)
+    out: dict[str, Any] = _writer().unstructure(segment, Segment)
     return out
 
 
