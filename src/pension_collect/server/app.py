@@ -27,8 +27,8 @@ from pathlib import Path
 from typing import Any
 
 import attrs
-from flask import Flask, Response, request
-from werkzeug.exceptions import HTTPException
+from flask import Flask, Response, current_app, request
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from .._version import __version__
 from ..adapters.reference_bureau import ReferenceBureau
@@ -94,7 +94,15 @@ def _body() -> dict[str, Any]:
             "the body must be JSON, sent as 'Content-Type: application/json'",
             "请求体必须是 JSON,请使用 Content-Type: application/json",
         )
-    raw = request.get_data(cache=False)  # bounded by MAX_CONTENT_LENGTH (413)
+    limit = current_app.config["MAX_CONTENT_LENGTH"]
+    if request.content_length is None:
+        # Chunked (no Content-Length): read one byte more than the limit, so a
+        # body over it is refused rather than cut short.
+        raw = request.environ["wsgi.input"].read(limit + 1)
+        if len(raw) > limit:
+            raise RequestEntityTooLarge()
+    else:
+        raw = request.get_data(cache=False)  # a Content-Length over the limit: 413
     try:
         data = json.loads(raw.decode("utf-8"), parse_constant=_no_constant)
     except (UnicodeDecodeError, ValueError, RecursionError):
