@@ -23,6 +23,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 from collections.abc import Sequence
@@ -37,6 +38,9 @@ FONT_ENV = "PENSION_COLLECT_FONT"
 CID_FONT = "STSong-Light"
 #: Printed for a character no font can show (outside the BMP, lacking in the TrueType font).
 GETA = "\u3013"
+#: A lone surrogate (U+D800..U+DFFF): not a character, only reachable through
+#: the Python API (the JSON reader refuses it); printed as :data:`GETA`.
+_SURROGATE = re.compile("[\ud800-\udfff]")
 #: Families known to embed well, tried first (fontconfig names).
 PREFERRED_FAMILIES = (
     "WenQuanYi Zen Hei",
@@ -218,24 +222,38 @@ class FontSet:
         self._runs = functools.lru_cache(maxsize=4096)(self._split)
         self._widths = functools.lru_cache(maxsize=4096)(self._width)
 
+    def printable(self, text: str) -> str:
+        """``text`` with each lone surrogate (not a character: U+D800..U+DFFF, which
+        only the Python API lets through) replaced by the geta mark 〓 and counted in
+        :attr:`missing`, so it can be measured, wrapped and drawn."""
+        if text.isascii() or _SURROGATE.search(text) is None:
+            return text
+        self.missing.update(_SURROGATE.findall(text))
+        return _SURROGATE.sub(GETA, text)
+
     def _split(self, text: str) -> tuple[tuple[str, str], ...]:
         cmap = self._cmap
-        if cmap is None:
-            if text.isascii() or all(ord(c) <= 0xFFFF for c in text):
+        if text.isascii():
+            if cmap is None or all(ord(c) in cmap for c in text):
                 return ((self.primary, text),)
-        elif all(ord(c) in cmap for c in text):
-            return ((self.primary, text),)
+        elif _SURROGATE.search(text) is None:
+            if cmap is None:
+                if all(ord(c) <= 0xFFFF for c in text):
+                    return ((self.primary, text),)
+            elif all(ord(c) in cmap for c in text):
+                return ((self.primary, text),)
         runs: list[tuple[str, str]] = []
         for c in text:
             if cmap is not None and (ord(c) in cmap or c.isspace()):
                 font = self.primary
-            elif ord(c) <= 0xFFFF:
+            elif ord(c) <= 0xFFFF and not 0xD800 <= ord(c) <= 0xDFFF:
                 font = CID_FONT
                 if cmap is not None:
                     self.missing.add(c)
             else:
-                # Beyond the BMP the CID font's UCS-2 encoding cannot reach: print
-                # the geta mark 〓 (the typesetters' sign for a missing character).
+                # Beyond the BMP the CID font's UCS-2 encoding cannot reach, and a
+                # lone surrogate is no character at all: print the geta mark 〓
+                # (the typesetters' sign for a missing character).
                 self.missing.add(c)
                 font, c = self.primary, GETA
             if runs and runs[-1][0] == font:

@@ -139,13 +139,33 @@ def _header(
     style = layout.style
     top = style.top
     mid = (style.left + style.right) / 2
-    p.text(mid, top - styles.TITLE_SIZE, labels.FORM_TITLES[form], styles.TITLE_SIZE, "center")
-    p.text(mid, top - styles.TITLE_SIZE - 16, _subtitle(forms), styles.SUBTITLE_SIZE, "center")
+    # The subtitle, centred, keeps clear of the copy box and the QR code.
+    half = min(mid - style.left - _COPY_BOX_WIDTH - 6, style.right - styles.QR_SIZE - 6 - mid)
+    _fitted_line(
+        layout,
+        p,
+        mid,
+        top - styles.TITLE_SIZE,
+        labels.FORM_TITLES[form],
+        2 * half,
+        styles.TITLE_SIZE,
+    )
+    _fitted_line(
+        layout,
+        p,
+        mid,
+        top - styles.TITLE_SIZE - 16,
+        _subtitle(forms),
+        2 * half,
+        styles.SUBTITLE_SIZE,
+    )
     if copy is not None:
         first, _, rest = copy.partition(" ")
-        p.rect(style.left, top - 36, 118, 36, styles.FRAME_WIDTH)
-        p.text(style.left + 59, top - 17, first, styles.COPY_SIZE, "center")
-        p.text(style.left + 59, top - 30, rest, styles.SMALL_SIZE + 1, "center")
+        box = _COPY_BOX_WIDTH
+        p.rect(style.left, top - 36, box, 36, styles.FRAME_WIDTH)
+        centre = style.left + box / 2
+        _fitted_line(layout, p, centre, top - 17, first, box - 6, styles.COPY_SIZE)
+        _fitted_line(layout, p, centre, top - 30, rest, box - 6, styles.SMALL_SIZE + 1)
     text_right = style.right
     if qr is not None:
         key, digest = qr
@@ -159,14 +179,30 @@ def _header(
             "center",
         )
         text_right = style.right - size - 6
-    y = top - 62
+    # Each line of the information (employer, worker) has its box, one line
+    # high: a long one is shrunk, or wrapped within it (Layout.fit).
+    box_top = top - _INFO_TOP
     width = text_right - style.left
     for line in info:
-        for part in layout.wrap(line, width, styles.INFO_SIZE):
-            p.text(style.left, y, part, styles.INFO_SIZE)
-            y -= 13
+        fitted = layout.fit(line, width, _INFO_LINE, styles.INFO_SIZE)
+        layout.draw_fitted(p, style.left, box_top, fitted)
+        box_top -= _INFO_LINE
 
 
+def _fitted_line(
+    layout: Layout, p: Painter, x: float, baseline: float, text: str, width: float, size: float
+) -> None:
+    """One centred line at ``size``, shrunk (or cut) to ``width`` when longer."""
+    fitted = layout.fit(text, width, size * 1.2, size, max_lines=1)
+    p.text(x, baseline, fitted.lines[0], fitted.size, "center")
+
+
+#: The copy box's width, top left.
+_COPY_BOX_WIDTH = 118.0
+#: Below the page's top margin, where the information lines' boxes start;
+#: each is one line high.
+_INFO_TOP = 52.0
+_INFO_LINE = 13.0
 _HEADER_HEIGHT = 88.0
 _FOOTER_ROOM = 6.0
 
@@ -184,7 +220,7 @@ def _worker_line(sheet: WorkerSheet, forms: FormsInput, *, declaration: bool) ->
         f"个人编号：{clip(_or_dash(person.person_no), HEADER_CAP)}",
     ]
     if declaration:
-        parts.append(f"{labels.DECLARATION}：{_or_dash(forms.declaration_ref)}")
+        parts.append(f"{labels.DECLARATION}：{clip(_or_dash(forms.declaration_ref), HEADER_CAP)}")
     return "　　".join(parts)
 
 
@@ -571,7 +607,7 @@ def render_summary(
     plan = _paginate(blocks, top + 20, bottom)
     info = [_employer_line(forms)]
     if forms.declaration_ref:
-        info.append(f"{labels.DECLARATION}：{forms.declaration_ref}")
+        info.append(f"{labels.DECLARATION}：{clip(forms.declaration_ref, HEADER_CAP)}")
     short = labels.SHORT_TITLES["summary"]
     for n, pieces in enumerate(plan, start=1):
         p = doc.page()

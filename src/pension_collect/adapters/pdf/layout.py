@@ -8,6 +8,7 @@ Chinese characters, Latin words stay whole) only when it does not fit its cell.
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Sequence
 from xml.sax.saxutils import escape
 
@@ -18,7 +19,7 @@ from .fonts import FontSet
 from .paint import Painter
 from .styles import Column, Style
 
-__all__ = ["Layout", "Row"]
+__all__ = ["Fitted", "Layout", "Row"]
 
 #: The most characters one table cell prints: a longer value is cut to this
 #: length, its last character an ellipsis (docs/forms.md), so that an absurd
@@ -27,6 +28,11 @@ __all__ = ["Layout", "Row"]
 CELL_CAP = 200
 #: The same for one value in a form's header (a name, the unit's name).
 HEADER_CAP = 100
+#: The smallest type (points) a line of the header is shrunk to before it is
+#: wrapped (:meth:`Layout.fit`).
+MIN_FIT_SIZE = 6.0
+#: The type (points) of a header line wrapped onto two lines of its box.
+WRAPPED_SIZE = 5.5
 
 
 def clip(text: str, cap: int = CELL_CAP) -> str:
@@ -48,6 +54,16 @@ class Row:
     header: bool = False
 
 
+@attrs.frozen
+class Fitted:
+    """Text set to fit a box (:meth:`Layout.fit`): its type size, the distance
+    between baselines, and its lines. The repr leaves the text out."""
+
+    size: float
+    leading: float
+    lines: tuple[str, ...] = attrs.field(repr=False)
+
+
 class Layout:
     """Measures and draws for one document (one font set, one page style)."""
 
@@ -55,6 +71,7 @@ class Layout:
         self.fonts = fonts
         self.style = style
         self._wrap = functools.lru_cache(maxsize=2048)(self._wrap_uncached)
+        self._fit = functools.lru_cache(maxsize=1024)(self._fit_uncached)
 
     # -- text --------------------------------------------------------------------
 
@@ -81,12 +98,62 @@ class Layout:
         it is cut to :data:`CELL_CAP` characters (:func:`clip`)."""
         if not text:
             return ("",)
-        text = clip(text)
+        text = self.fonts.printable(clip(text))
         if "\n" in text:
             return tuple(
                 line for part in text.split("\n") for line in self._wrap(part, width, size)
             )
         return self._wrap(text, width, size)
+
+    def fit(
+        self, text: str, width: float, height: float, size: float, *, max_lines: int = 0
+    ) -> Fitted:
+        """``text`` set within a box ``width`` wide and ``height`` high, at most at ``size``.
+
+        On one line at ``size`` when it fits; else on one line shrunk to fit,
+        down to :data:`MIN_FIT_SIZE`; else wrapped (CJK rules) at
+        :data:`WRAPPED_SIZE` onto as many lines as the height holds, the last
+        line cut with an ellipsis when even they do not hold it all (or more
+        than ``max_lines`` would be needed, when given). Nothing is drawn
+        outside the box.
+        """
+        return self._fit(self.fonts.printable(text), width, height, size, max_lines)
+
+    def _fit_uncached(
+        self, text: str, width: float, height: float, size: float, max_lines: int
+    ) -> Fitted:
+        width_at = self.fonts.width
+        full = width_at(text, size)
+        if full <= width:
+            return Fitted(size, height, (text,))
+        shrunk = math.floor(size * width / full * 10) / 10
+        if shrunk >= MIN_FIT_SIZE and width_at(text, shrunk) <= width:
+            return Fitted(shrunk, height, (text,))
+        small = min(WRAPPED_SIZE, size)
+        room = max(1, int(height // (small * 1.15)))
+        if max_lines:
+            room = min(room, max_lines)
+        leading = height / room
+        wrapped = self._wrap(text, width, small)
+        lines = list(wrapped[:room])
+        for i, line in enumerate(lines):
+            # a line that does not fit (a Latin word longer than the box), or the
+            # last one when more would follow: cut, with an ellipsis
+            if width_at(line, small) > width or (i == room - 1 and len(wrapped) > room):
+                while line and width_at(line + "…", small) > width:
+                    line = line[:-1]
+                lines[i] = line + "…"
+        return Fitted(small, leading, tuple(lines))
+
+    def draw_fitted(
+        self, p: Painter, x: float, top: float, fitted: Fitted, align: str = "left"
+    ) -> None:
+        """Draw :meth:`fit`'s lines from ``top`` down, each centred in its leading."""
+        size, leading = fitted.size, fitted.leading
+        # CJK glyphs reach about 0.88 of the size above the baseline, 0.12 below.
+        drop = (leading - size) / 2 + 0.88 * size
+        for i, line in enumerate(fitted.lines):
+            p.text(x, top - i * leading - drop, line, size, align)
 
     # -- rows --------------------------------------------------------------------
 

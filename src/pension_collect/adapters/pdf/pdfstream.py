@@ -35,8 +35,9 @@ _ROOT_PAGES, _CATALOG, _INFO = 1, 2, 3
 
 
 def _pdf_text(value: str) -> bytes:
-    """A PDF text string: UTF-16BE with a BOM, hex-encoded (any script, no escapes)."""
-    return b"<FEFF" + value.encode("utf-16-be").hex().upper().encode("ascii") + b">"
+    """A PDF text string: UTF-16BE with a BOM, hex-encoded (any script, no escapes; a
+    lone surrogate, not a character, becomes "?")."""
+    return b"<FEFF" + value.encode("utf-16-be", "replace").hex().upper().encode("ascii") + b">"
 
 
 class PdfStreamWriter:

@@ -103,7 +103,10 @@ def printed_digest(unit_no: str, print_until: str | None, data: WorkerData) -> s
         separators=(",", ":"),
         sort_keys=True,
     )
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:_DIGEST_HEX].upper()
+    # A lone surrogate (only the Python API lets one through) is printed as 〓;
+    # "surrogatepass" keeps the digest defined (and unchanged for real text).
+    data_bytes = text.encode("utf-8", "surrogatepass")
+    return hashlib.sha256(data_bytes).hexdigest()[:_DIGEST_HEX].upper()
 
 
 @attrs.frozen(kw_only=True)
