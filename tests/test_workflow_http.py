@@ -58,20 +58,23 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningBureau]:
         running.stop()
 
 
-@pytest.fixture(scope="module")
-def window(server: RunningBureau) -> Iterator[ReferenceBureau]:
-    """The server's state, opened in this process: the tests' bureau."""
+def open_window(server: RunningBureau) -> ReferenceBureau:
+    """The server's state, opened in this process: the tests' bureau (its clock
+    two days ahead, the example's collection month)."""
     ahead = _dt.timedelta(days=2)
-    bureau = ReferenceBureau.open(
+    return ReferenceBureau.open(
         server.data_dir,
         clock=lambda: _dt.datetime.now(_dt.UTC) + ahead,
         as_of=example().as_of,
         auto_advance=False,
     )
-    try:
+
+
+@pytest.fixture(scope="module")
+def window(server: RunningBureau) -> Iterator[ReferenceBureau]:
+    """The tests' bureau (:func:`open_window`)."""
+    with open_window(server) as bureau:
         yield bureau
-    finally:
-        bureau.close()
 
 
 def _renumbered(id_number: str, n: int) -> str:
