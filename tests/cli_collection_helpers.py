@@ -96,7 +96,8 @@ def json_run(cwd: Path, command: str, *args: str, status: int = 0, **kw: Any) ->
     done = run(cwd, command, *args, "--format", "json", **kw)
     assert done.status == status, (command, args, done.status, done.err)
     doc = done.doc
-    validate(doc, "error" if doc.get("format") == "pension-collect/error" else command)
+    kind = str(doc.get("format", "")).removeprefix("pension-collect/")
+    validate(doc, kind if kind in ("error", "problems") else command)
     return doc
 
 

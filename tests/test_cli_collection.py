@@ -1,0 +1,216 @@
+"""The collection commands through the real console script: their JSON
+schemas, and bad input — a missing store, a wrong step order, an unknown
+worker, an incomplete worker, an unreadable dossier, a missing password — as
+one clear line (English and Chinese) and the documented exit status
+(docs/cli.md "The collection commands")."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import pty
+import re
+import struct
+import subprocess
+import termios
+from pathlib import Path
+
+import pytest
+from cli_collection_helpers import (
+    SCHEMAS,
+    SCRIPT,
+    UNIT,
+    environment,
+    json_run,
+    run,
+    schema,
+    seed_bureau,
+    validate,
+)
+from jsonschema import Draft202012Validator
+
+from pension_collect.cli.collect import COMMANDS, EXIT_BUREAU, EXIT_REFUSED, EXIT_TIMEOUT
+
+ROOT = Path(__file__).resolve().parents[1]
+#: One line on standard error: ``pension-collect: CODE: English (中文)``.
+ONE_LINE = re.compile(r"^pension-collect: [a-z]+\.[a-z-]+: [^\n]+ \([^\n]*[\u4e00-\u9fff][^\n]*\)\n$")
+
+
+def test_every_command_has_a_valid_versioned_schema() -> None:
+    names = {p.name.removesuffix(".v1.json") for p in SCHEMAS.glob("*.v1.json")}
+    assert set(COMMANDS) <= names
+    assert names - set(COMMANDS) == {"common", "error", "problems"}
+    for name in names:
+        doc = schema(name)
+        Draft202012Validator.check_schema(doc)
+        assert doc["$id"] == f"urn:pension-collect:schema:{name}:v1"
+        if name != "common":
+            assert doc["properties"]["version"] == {"const": 1}
+            assert doc["properties"]["format"] == {"const": f"pension-collect/{name}"}
+
+
+def test_a_schema_refuses_a_document_of_another_shape() -> None:
+    """The schemas are strict: a missing field, an unknown one, a full identity
+    number where a masked one belongs are refused."""
+    good = {
+        "format": "pension-collect/receive",
+        "version": 1,
+        "unit_no": UNIT,
+        "store": "sqlite:collection.db",
+        "form": True,
+        "handbook": True,
+        "workers": [{"worker": "371002********1239", "person_no": "37100200001"}],
+    }
+    validate(good, "receive")
+    bad = [
+        {k: v for k, v in good.items() if k != "form"},
+        {**good, "extra": 1},
+        {**good, "version": 2},
+        {**good, "workers": [{"worker": "371002196503021239", "person_no": None}]},
+    ]
+    for doc in bad:
+        with pytest.raises(Exception, match="."):
+            validate(doc, "receive")
+
+
+def test_every_collection_command_is_documented() -> None:
+    text = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
+    for command in COMMANDS:
+        assert f"## `pension-collect {command}`" in text, command
+        assert f"docs/schemas/{command}.v1.json" in text, command
+
+
+def _line(err: str, code: str) -> None:
+    assert ONE_LINE.match(err), err
+    assert err.startswith(f"pension-collect: {code}: "), err
+
+
+def test_no_store_no_unit_bad_month(tmp_path: Path) -> None:
+    done = run(tmp_path, "sync")
+    assert done.status == 2 and done.out == ""
+    _line(done.err, "cli.no-store")
+    assert "pension-collect start" in done.err
+    assert list(tmp_path.iterdir()) == []  # nothing made
+
+    env = environment()
+    del env["PENSION_COLLECT_UNIT"]
+    doc = json_run(tmp_path, "start", status=2, env=env)
+    assert (doc["code"], doc["exit_status"]) == ("cli.unit-missing", 2)
+
+    done = run(tmp_path, "start", "--as-of", "2013-13")
+    assert done.status == 2
+    _line(done.err, "cli.as-of")
+
+
+def test_steps_out_of_order_and_bad_input(tmp_path: Path) -> None:
+    seed_bureau(tmp_path)
+    json_run(tmp_path, "start")
+
+    # [P3.1] nothing before a data sync: refused, exit 4, one line naming the paragraph.
+    done = run(tmp_path, "collect", "dossier.json")
+    assert done.status == EXIT_REFUSED
+    _line(done.err, "workflow.sync-first")
+    assert "[P3.1]" in done.err and "请先进行数据同步" in done.err
+    doc = json_run(tmp_path, "print", "verification", status=EXIT_REFUSED)
+    assert (doc["code"], doc["command"]) == ("workflow.sync-first", "print")
+    json_run(tmp_path, "sync")
+    doc = json_run(tmp_path, "submit", status=EXIT_REFUSED)
+    assert doc["code"] == "workflow.employer-first"
+
+    # An unknown worker: exit 2, the number not echoed in full.
+    done = run(tmp_path, "print", "verification", "--worker", "37100299999")
+    assert done.status == 2
+    _line(done.err, "cli.unknown-worker")
+    assert "37100299999" in done.err
+    done = run(tmp_path, "print", "verification", "--worker", "110101199003077777")
+    assert done.status == 2 and "110101********7777" in done.err
+    assert "110101199003077777" not in done.err
+
+    # A dossier that cannot be read: every problem with its path, exit 2.
+    (tmp_path / "bad.json").write_text('{"format": "pension-collect/dossier"}', encoding="utf-8")
+    doc = json_run(tmp_path, "collect", "bad.json", status=2)
+    validate(doc, "problems")
+    assert doc["source"] == "bad.json" and doc["problems"]
+    assert all(p["path"].startswith("$") for p in doc["problems"])
+
+    # Another employer's dossier.
+    other = json.loads((tmp_path / "dossier.json").read_text(encoding="utf-8"))
+    other["employer"]["unit_no"] = "10099999"
+    (tmp_path / "other.json").write_text(json.dumps(other, ensure_ascii=False), encoding="utf-8")
+    done = run(tmp_path, "employer", "other.json")
+    assert done.status == 2
+    _line(done.err, "cli.other-employer")
+
+    # follow gives up after --timeout with the declaration still open (exit 6).
+    json_run(tmp_path, "employer", "dossier.json")
+    doc = json_run(tmp_path, "follow", "--timeout", "0", status=EXIT_TIMEOUT)
+    assert doc["timed_out"] is True
+    assert [d["declaration"] for d in doc["declarations"]] == ["employer-1"]
+    assert doc["declarations"][0]["state"] in ("submitted", "processing")
+
+    # An incomplete worker is refused with its reason, the others saved (exit 1).
+    json_run(tmp_path, "print", "verification")
+    incomplete = json.loads((tmp_path / "dossier.json").read_text(encoding="utf-8"))
+    incomplete["workers"][1]["history"] = None
+    (tmp_path / "incomplete.json").write_text(
+        json.dumps(incomplete, ensure_ascii=False), encoding="utf-8"
+    )
+    doc = json_run(tmp_path, "collect", "incomplete.json", status=1)
+    assert [s["index"] for s in doc["saved"]] == [0, 2]
+    (refused,) = doc["refused"]
+    assert (refused["index"], refused["code"], refused["procedure"]) == (
+        1,
+        "workflow.incomplete",
+        "P3.4f",
+    )
+    assert refused["person_no"] == "37100200002"
+    assert "缴费历史" in refused["message_zh"]
+
+    # receive needs --worker or --all.
+    done = run(tmp_path, "receive")
+    assert done.status == 2
+    _line(done.err, "cli.usage")
+
+    # An http(s) bureau needs the password from the environment or a terminal,
+    # never an argument: without either, exit 5 before any connection.
+    done = run(tmp_path, "sync", "--bureau", "http://127.0.0.1:9")
+    assert done.status == EXIT_BUREAU
+    _line(done.err, "cli.password-missing")
+    assert "PENSION_COLLECT_BUREAU_PASSWORD" in done.err
+
+
+def test_progress_bar_only_on_a_terminal(tmp_path: Path) -> None:
+    """tqdm draws on standard error when it is a terminal, and is silent otherwise."""
+    seed_bureau(tmp_path)
+    for step in (("start",), ("sync",), ("employer", "dossier.json")):
+        assert run(tmp_path, *step).status == 0
+    quiet = run(tmp_path, "print", "verification", "--out", "forms")
+    assert quiet.status == 0 and quiet.err == ""
+    leader, follower = pty.openpty()
+    # A terminal of 24 rows, 80 columns (a new pty has none: tqdm would draw nothing).
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+    with subprocess.Popen(
+        [str(SCRIPT), "collect", "dossier.json"],
+        cwd=tmp_path,
+        env=environment(),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=follower,
+    ) as child:
+        os.close(follower)
+        drawn = b""
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not chunk:
+                break
+            drawn += chunk
+        os.close(leader)
+        assert child.stdout is not None
+        printed = child.stdout.read().decode()
+        assert child.wait(timeout=120) == 0, drawn
+    assert b"saving workers" in drawn and b"3/3" in drawn
+    assert "3 saved, 0 refused" in printed
