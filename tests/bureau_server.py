@@ -139,6 +139,7 @@ class RunningBureau:
         """Start the server and wait until it answers ``/api/v1/health``."""
         if self.process is not None:
             raise RuntimeError("the bureau server is running already")
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("a", encoding="utf-8") as log:
             self.process = subprocess.Popen(
                 [console_script(), "bureau", "serve", "--data", str(self.data_dir), *self._args],
