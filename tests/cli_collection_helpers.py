@@ -16,7 +16,7 @@ import attrs
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 
-from pension_collect.adapters.reference_bureau import ReferenceBureau, Person
+from pension_collect.adapters.reference_bureau import Person, ReferenceBureau
 from pension_collect.dossier import example_dossier_text, loads
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -86,7 +86,8 @@ def run(cwd: Path, *args: str, env: dict[str, str] | None = None, stdin: str = "
         check=False,
     )
     for secret in SECRETS:
-        assert secret not in done.stdout + done.stderr or "audit" in args[:1] and "json" in args, (args, secret)
+        personal = args[:1] == ("audit",) and "json" in args  # audit --format json: the data
+        assert personal or secret not in done.stdout + done.stderr, (args, secret)
     return Run(done.returncode, done.stdout, done.stderr)
 
 

@@ -20,7 +20,8 @@ def test_the_whole_collection_through_the_console_script(tmp_path: Path) -> None
     assert not (tmp_path / "collection.db").exists()
     doc = json_run(tmp_path, "start")
     assert (doc["unit_no"], doc["already_started"], doc["started_by"]) == (UNIT, False, "clerk-sun")
-    assert doc["store"] == "sqlite:collection.db" and doc["bureau"] == "local:bureau"
+    assert doc["store"] == "sqlite:collection.db"
+    assert doc["bureau"] == "local:bureau"
     assert (tmp_path / "collection.db").is_file()
     assert json_run(tmp_path, "start")["already_started"] is True
 
@@ -54,7 +55,9 @@ def test_the_whole_collection_through_the_console_script(tmp_path: Path) -> None
     doc = json_run(tmp_path, "status")
     assert doc["next"]["command"] == "pension-collect receive --all"
     doc = json_run(tmp_path, "receive", "--all")
-    assert len(doc["workers"]) == 3 and doc["form"] and doc["handbook"]
+    assert len(doc["workers"]) == 3
+    assert doc["form"]
+    assert doc["handbook"]
     doc = json_run(tmp_path, "print", "summary")
     assert (doc["form"], doc["workers"]) == ("summary", 3)
 
@@ -62,7 +65,11 @@ def test_the_whole_collection_through_the_console_script(tmp_path: Path) -> None
     at_bureau(tmp_path, moved, OTHER_UNIT)
     doc = json_run(tmp_path, "submit")
     first = doc["declaration"]
-    assert (first["declaration"], first["kind"], first["linked_to"]) == ("workers-1", "workers", None)
+    assert (first["declaration"], first["kind"], first["linked_to"]) == (
+        "workers-1",
+        "workers",
+        None,
+    )
     assert first["state"] in ("submitted", "processing")
     assert len(first["workers"]) == 3
 
@@ -103,7 +110,8 @@ def test_the_whole_collection_through_the_console_script(tmp_path: Path) -> None
     assert [(s["index"], s["person_no"], s["failed_in"]) for s in doc["saved"]] == [
         (1, moved, "workers-1")
     ]
-    assert doc["refused"] == [] and doc["missing"] == []
+    assert doc["refused"] == []
+    assert doc["missing"] == []
     assert json_run(tmp_path, "print", "confirmation")["workers"] == 1
     assert len(json_run(tmp_path, "receive", "--worker", moved)["workers"]) == 1
     assert json_run(tmp_path, "print", "summary")["workers"] == 1
@@ -129,13 +137,16 @@ def test_the_whole_collection_through_the_console_script(tmp_path: Path) -> None
 
     doc = json_run(tmp_path, "audit", moved)
     actions = [e["action"] for e in doc["entries"]]
-    assert actions[0] == "worker.saved" and actions[-1] == "worker.accepted"
-    assert "worker.failed" in actions and "worker.window-visit" in actions
+    assert actions[0] == "worker.saved"
+    assert actions[-1] == "worker.accepted"
+    assert "worker.failed" in actions
+    assert "worker.window-visit" in actions
     assert actions.count("worker.saved") == 2
     assert all(e["actor"] == "clerk-sun" for e in doc["entries"])
 
     # Nothing left to declare: the step is refused with one line (exit 4).
     done = run(tmp_path, "submit")
-    assert done.status == 4 and done.out == ""
+    assert done.status == 4
+    assert done.out == ""
     assert done.err.startswith("pension-collect: workflow.nothing-to-submit: [P3.6]")
     assert len(done.err.splitlines()) == 1
