@@ -482,6 +482,7 @@ class Scenario:
         layout = Layout(fonts, PORTRAIT)
         columns = [Column("name", 40.0), Column("id", 90.0)]
         self.keep(layout, columns, layout.row(columns, [NAME_0, ID_0]))
+        self.keep(layout.fit(NAME_0 * 40, 40.0, 13.0, 9.0))  # a Fitted: its lines stay out
         doc = ChunkedDocument(io.BytesIO(), fonts, pagesize=PORTRAIT.page, title=NAME_0)
         painter = doc.page()
         painter.text(50, 700, f"{NAME_0} {ID_0}", 10)
