@@ -386,3 +386,112 @@ class TestDemoFolder:
         doc = json.loads((out / "result.json").read_text(encoding="utf-8"))
         assert doc["format"] == RESULT_FORMAT
         assert not [p for p in out.rglob("*") if p.name.endswith(".partial")]
+
+
+def _processes_naming(text: str) -> list[int]:
+    """The processes whose command line holds ``text`` (Linux /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if text in cmdline:
+            found.append(int(entry.name))
+    return found
+
+
+def _refused(url: str) -> bool:
+    import socket
+
+    host, port = url.removeprefix("http://").rsplit(":", 1)
+    try:
+        socket.create_connection((host, int(port)), timeout=2).close()
+    except OSError:
+        return True
+    return False
+
+
+class TestDemoOverHttp:
+    """``demo --http``: the bureau server in a child process, the collection over HTTP."""
+
+    def test_the_whole_loop_over_http(self, tmp_path: Path) -> None:
+        """The console script with --http: the server child on a loopback port,
+        the initial password changed first, the same story as in-process,
+        result.json naming the http transport and the bureau's file holding its
+        declarations; afterwards the child is gone. No password, name or whole
+        identity number in the output or the server's log."""
+        from bureau_server import console_script
+        from pension_collect.adapters.reference_bureau import ReferenceBureau
+
+        out = tmp_path / "d"
+        proc = subprocess.run(
+            [console_script(), "demo", "--out", str(out), "--http"],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert proc.returncode == 0, proc.stderr
+        url = proc.stdout.split("bureau server ", 1)[1].split()[0]
+        assert url.startswith("http://127.0.0.1:")
+        lines = proc.stdout.splitlines()
+        change = lines.index(
+            "[P3] 修改初始密码 / Change the initial password: changed (kept in memory only)"
+        )
+        assert change < next(i for i, line in enumerate(lines) if "Data sync:" in line)
+        result = json.loads((out / "result.json").read_text(encoding="utf-8"))
+        assert result["transport"] == "http"
+        decls = result["declarations"]
+        assert [(d["declaration"], d["state"]) for d in decls] == [
+            ("employer-1", "succeeded"),
+            ("workers-1", "partially_succeeded"),
+            ("workers-2", "succeeded"),
+        ]
+        assert [w["code"] for w in decls[1]["workers"] if not w["succeeded"]] == [
+            "bureau.other-employer"
+        ]
+        with ReferenceBureau.open(out / "bureau", auto_advance=False) as bureau:
+            held = bureau.declarations("10012345")
+        assert [d.id for d in held] == [d["bureau_id"] for d in decls]
+        assert [d.state.value for d in held] == [d["state"] for d in decls]
+        log = (out / "bureau" / "server.log").read_text(encoding="utf-8")
+        for text in (proc.stdout, proc.stderr, log):
+            assert "张伟" not in text
+            assert "371002196503021239" not in text
+            assert "initial password " not in text  # as bureau seed would print it
+        assert _refused(url)
+        assert _processes_naming(str(out / "bureau")) == []
+
+    def test_the_local_demo_names_its_transport(self, tmp_path: Path) -> None:
+        """Without --http the demo stays in-process and says so in result.json."""
+        result = _demo(tmp_path / "d")
+        assert result["transport"] == "local"
+        assert not (tmp_path / "d" / "bureau").exists()
+
+    def test_ctrl_c_stops_the_server(self, tmp_path: Path) -> None:
+        """Ctrl-C (SIGINT) during the run: exit 130, and the server child and its
+        workers are gone."""
+        import signal
+
+        from bureau_server import console_script
+
+        out = tmp_path / "d"
+        proc = subprocess.Popen(
+            [console_script(), "demo", "--out", str(out), "--http"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert proc.stdout is not None
+        first = proc.stdout.readline()
+        assert "bureau server http://127.0.0.1:" in first
+        url = first.split("bureau server ", 1)[1].split()[0]
+        assert _processes_naming(str(out / "bureau"))
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 130, err
+        assert "interrupted" in err
+        assert _refused(url)
+        assert _processes_naming(str(out / "bureau")) == []
