@@ -7,13 +7,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cli_collection_helpers import OTHER_UNIT, UNIT, at_bureau, json_run, run, seed_bureau
+from cli_collection_helpers import OTHER_UNIT, UNIT, at_bureau, json_run, run
 
 
 def test_the_whole_collection_through_the_console_script(tmp_path: Path) -> None:
-    persons = seed_bureau(tmp_path)
-    moved = next(p.person_no for k, p in persons.items() if k.endswith("2423"))
-    assert moved == "37100200002"
+    # The bureau's side: the example employer and its three persons registered
+    # at a bureau whose state is in ./bureau (what local:bureau opens).
+    assert run(tmp_path, "example", "--out", "dossier.json").status == 0
+    seeded = run(tmp_path, "bureau", "seed", "--data", "bureau", "dossier.json")
+    assert seeded.status == 0, seeded.err
+    assert "3 persons registered" in seeded.out
+    moved = "37100200002"  # the example's second worker (李娜)
 
     doc = json_run(tmp_path, "status", status=2)  # no store: only start makes one
     assert (doc["code"], doc["exit_status"], doc["command"]) == ("cli.no-store", 2, "status")
@@ -43,11 +47,12 @@ def test_the_whole_collection_through_the_console_script(tmp_path: Path) -> None
     assert (tmp_path / "forms" / "verification-1.pdf").read_bytes()[:5] == b"%PDF-"
 
     doc = json_run(tmp_path, "collect", "dossier.json")
-    assert [(s["index"], s["person_no"], s["status"]) for s in doc["saved"]] == [
-        (0, "37100200001", "collected"),
-        (1, "37100200002", "collected"),
-        (2, persons[next(k for k in persons if k.endswith("3516"))].person_no, "collected"),
+    assert [(s["index"], s["worker"], s["status"]) for s in doc["saved"]] == [
+        (0, "371002********1239", "collected"),
+        (1, "371082********2423", "collected"),
+        (2, "371083********3516", "collected"),
     ]
+    assert [s["person_no"] for s in doc["saved"][:2]] == ["37100200001", moved]
     assert doc["refused"] == []
 
     doc = json_run(tmp_path, "print", "confirmation")
@@ -106,7 +111,10 @@ def test_the_whole_collection_through_the_console_script(tmp_path: Path) -> None
     doc = json_run(tmp_path, "print", "verification", "--worker", moved)
     assert (doc["workers"], doc["files"]) == (1, ["forms/verification-2.pdf"])
 
-    doc = json_run(tmp_path, "recollect", "dossier.json")
+    # The corrected data come as the clerk's workbook this time.
+    assert run(tmp_path, "export-xlsx", "dossier.json", "dossier.xlsx").status == 0
+    doc = json_run(tmp_path, "recollect", "dossier.xlsx")
+    assert doc["source"] == "dossier.xlsx"
     assert [(s["index"], s["person_no"], s["failed_in"]) for s in doc["saved"]] == [
         (1, moved, "workers-1")
     ]
