@@ -1,46 +1,52 @@
-"""Benchmark: saving and loading N collected workers in the SQLite store.
+"""Benchmark: saving and loading N collected workers in the stores, against raw sqlite3.
 
-Measured in the same run, against a baseline on the same data:
+Measured in the same run, on the same data, each phase on a fresh file:
 
-- baseline save: raw ``sqlite3`` -- ``json.dumps`` each worker record, then one
-  ``executemany`` INSERT in one transaction (same pragmas: WAL,
-  ``synchronous=FULL``);
+- raw save: ``sqlite3`` -- ``json.dumps`` each worker record, one
+  ``executemany`` INSERT, in one transaction;
+- raw save + audit: the same plus the same audit rows the store writes (one
+  per worker holding the record as ``after``: the text serialized once and
+  written twice, record and audit row; the columns, ``seq``, indexes and
+  append-only triggers of the store's own schema);
 - store save: ``SQLiteStorage`` -- one transaction, ``put_many`` of the records
   (versions checked, JSON serialized by the store);
 - store save + audit: the same plus one audit entry per worker holding the
-  record as ``after`` (what a batch save with the audit log writes; the store
-  keeps the data once, the entry refers to the version);
-- baseline update: raw ``sqlite3`` -- ``json.dumps`` each record with a new
-  status, one ``executemany`` UPDATE;
-- store update + audit: on the saved-with-audit file, ``list`` then
-  ``put_many`` of every worker with a new status and one entry per worker
-  showing only the status (what ``worker.submitted`` writes). The first
-  update of an audited version moves it to ``record_history``: the cost the
-  save no longer pays is paid here, once per version the log refers to;
-- baseline load: ``SELECT`` + ``json.loads`` of each record;
-- store load: ``list`` of every worker record.
+  record as ``after`` (what ``save_worker`` writes);
+- memory save: ``MemoryStorage`` -- one transaction, ``put_many`` (it keeps the
+  records' JSON text);
+- raw update + audit: every record read, given a new status, written back
+  with one ``executemany`` UPDATE, and one audit row per worker showing only
+  the status; store update + audit: ``list`` then ``put_many`` of every worker
+  with a new status and the same entries (what ``worker.submitted`` writes);
+- raw load: ``SELECT`` + ``json.loads`` of each record; store load: ``list``.
 
-Each is timed ``--repeat`` times interleaved on fresh files; the best time of
-each is used. Peak memory: ``tracemalloc`` peak of one save + load, store and
-baseline, measured in separate runs after the timing.
+Every file is made with the store's schema (the raw runs execute the store's
+own migrations on a plain connection), with the same pragmas (WAL,
+``synchronous=FULL``). Each phase is timed ``--repeat`` times, interleaved, in
+CPU seconds of the process (``time.process_time``: the machine is shared, and
+a loaded machine stretches wall time more than CPU time) and wall seconds; the
+ratios are medians over the repeats of the ratio within one repeat. Peak
+memory: ``tracemalloc`` peak of one save + load, store and raw, after the
+timing.
+
+Targets (issue 15): store save + audit <= 1.1x raw save + audit and <= 1.3x raw
+save without audit; memory save <= 1.2x raw save (CPU).
 
 PostgreSQL, in the same run, where the plugin pension-collect-postgres is
 installed (issue 12): a throwaway server (``fsync`` and
 ``synchronous_commit`` on, as durable as SQLite's ``synchronous=FULL``) is
 started for the run; the same four phases go through ``PostgresStorage``
 (``pg_save``, ``pg_save_audit``, ``pg_load``, ``pg_update_audit``), each on a
-fresh schema. Then the throughput of 8 concurrent writer processes, each
-saving its share of the workers one per transaction (read the version, save,
-one audit entry: what ``save_worker`` writes): on SQLite (one file), on
-PostgreSQL for one employer (its transactions run one at a time, by the
-employer lock), and on PostgreSQL for 8 employers (one each: nothing waits).
-``--no-postgres`` leaves PostgreSQL out; on CI (``CI`` set) a missing plugin or
-server is an error.
+fresh schema, in wall seconds (the server's CPU is not the process's). Then
+the throughput of 8 concurrent writer processes, each saving its share of the
+workers one per transaction (read the version, save, one audit entry: what
+``save_worker`` writes): on SQLite (one file), on PostgreSQL for one employer
+(its transactions run one at a time, by the employer lock), and on PostgreSQL
+for 8 employers (one each: nothing waits). ``--no-postgres`` leaves
+PostgreSQL out; on CI (``CI`` set) a missing plugin or server is an error.
 
     python benchmarks/bench_storage.py              # 10,000 workers
     python benchmarks/bench_storage.py --smoke      # tiny, for CI
-
-Target (issue 3): store / baseline <= 2.0 for save and for load.
 """
 
 from __future__ import annotations
@@ -53,6 +59,7 @@ import json
 import multiprocessing
 import os
 import sqlite3
+import statistics
 import sys
 import tempfile
 import time
@@ -64,7 +71,8 @@ from typing import Any
 
 import attrs
 
-from pension_collect.adapters.sqlite import SQLiteStorage
+from pension_collect.adapters.memory import MemoryStorage
+from pension_collect.adapters.sqlite import MIGRATIONS, SCHEMA_VERSION, SQLiteStorage
 from pension_collect.dossier import example_dossier_text, loads, make_converter
 from pension_collect.identity import check_char
 from pension_collect.model import Worker
@@ -103,21 +111,62 @@ def _dumps(data: Any) -> str:
     return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
 
-def baseline_save(path: Path, records: list[tuple[str, dict[str, Any]]]) -> None:
+def _raw_conn(path: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=FULL")
-    conn.execute(
-        "CREATE TABLE IF NOT EXISTS records (kind TEXT, unit_no TEXT, key TEXT, version INTEGER, "
-        "data TEXT, PRIMARY KEY (kind, unit_no, key)) WITHOUT ROWID"
-    )
+    return conn
+
+
+def make_raw_file(path: Path) -> None:
+    """An empty file with the store's own schema (its migrations run on a plain
+    connection): the same tables, indexes and triggers the store writes into."""
+    conn = _raw_conn(path)
     conn.execute("BEGIN IMMEDIATE")
-    conn.executemany(
-        "INSERT INTO records VALUES (?,?,?,1,?)",
-        [("worker", UNIT, key, _dumps(data)) for key, data in records],
-    )
+    for step in MIGRATIONS:
+        step(conn)
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
     conn.execute("COMMIT")
     conn.close()
+
+
+def make_store_file(path: Path) -> None:
+    """An empty store file, made by the store (outside the timing)."""
+    SQLiteStorage(path).close()
+
+
+SAVED_MESSAGE = "worker collection saved as version 1"
+
+
+def baseline_save(path: Path, records: list[tuple[str, dict[str, Any]]], audit: bool) -> None:
+    """Raw sqlite3: each record serialized once; with ``audit`` the same text is
+    also the ``after`` of an audit row per worker (the store's columns)."""
+    conn = _raw_conn(path)
+    conn.execute("BEGIN IMMEDIATE")
+    rows = [("worker", UNIT, key, _dumps(data)) for key, data in records]
+    conn.executemany(
+        "INSERT INTO records (kind, unit_no, key, version, data) VALUES (?,?,?,1,?)", rows
+    )
+    if audit:
+        at = _dt.datetime.now(_dt.UTC).isoformat()
+        conn.executemany(
+            "INSERT INTO audit (at, actor, unit_no, action, subject_kind, subject_key, "
+            "declaration, message, before, after) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            [
+                (at, "bench", UNIT, "worker.saved", "worker", key, None, SAVED_MESSAGE, None, text)
+                for _, _, key, text in rows
+            ],
+        )
+    conn.execute("COMMIT")
+    conn.close()
+
+
+def memory_save(records: list[tuple[str, dict[str, Any]]], audit: bool) -> None:
+    """The memory store: one transaction, ``put_many`` (and the audit entries)."""
+    store = MemoryStorage()
+    with store.transaction() as tx:
+        _put(tx, records, audit)
+    store.close()
 
 
 def baseline_load(path: Path) -> list[tuple[str, int, Any]]:
@@ -140,27 +189,31 @@ def _open(where: Path | str) -> Any:
     return SQLiteStorage(where)
 
 
+def _put(tx: Any, records: list[tuple[str, dict[str, Any]]], audit: bool) -> None:
+    tx.put_many(RecordKind.WORKER, UNIT, [Write(key, data, 0) for key, data in records])
+    if audit:
+        at = _dt.datetime.now(_dt.UTC).isoformat()
+        tx.append_audit(
+            [
+                AuditEntry(
+                    at=at,
+                    actor="bench",
+                    unit_no=UNIT,
+                    action="worker.saved",
+                    subject_kind=RecordKind.WORKER,
+                    subject_key=key,
+                    message=SAVED_MESSAGE,
+                    after=data,
+                )
+                for key, data in records
+            ]
+        )
+
+
 def store_save(path: Path | str, records: list[tuple[str, dict[str, Any]]], audit: bool) -> None:
     store = _open(path)
     with store.transaction() as tx:
-        tx.put_many(RecordKind.WORKER, UNIT, [Write(key, data, 0) for key, data in records])
-        if audit:
-            at = _dt.datetime.now(_dt.UTC).isoformat()
-            tx.append_audit(
-                [
-                    AuditEntry(
-                        at=at,
-                        actor="bench",
-                        unit_no=UNIT,
-                        action="worker.saved",
-                        subject_kind=RecordKind.WORKER,
-                        subject_key=key,
-                        message="worker collection saved as version 1",
-                        after=data,
-                    )
-                    for key, data in records
-                ]
-            )
+        _put(tx, records, audit)
     store.close()
 
 
@@ -169,18 +222,41 @@ def _submitted(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def baseline_update(path: Path) -> None:
-    conn = sqlite3.connect(path, isolation_level=None)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=FULL")
+    """Raw sqlite3: every record read, given a new status and written back, with
+    the audit rows the store writes (only the status, before and after)."""
+    conn = _raw_conn(path)
     conn.execute("BEGIN IMMEDIATE")
-    rows = conn.execute(
-        "SELECT key, version, data FROM records WHERE kind=? AND unit_no=? ORDER BY key",
-        ("worker", UNIT),
-    ).fetchall()
+    rows = [
+        (k, v, json.loads(d))
+        for k, v, d in conn.execute(
+            "SELECT key, version, data FROM records WHERE kind=? AND unit_no=? ORDER BY key",
+            ("worker", UNIT),
+        )
+    ]
     conn.executemany(
         "UPDATE records SET version = version + 1, data = ? "
         "WHERE kind=? AND unit_no=? AND key=? AND version=?",
-        [(_dumps(_submitted(json.loads(d))), "worker", UNIT, k, v) for k, v, d in rows],
+        [(_dumps(_submitted(d)), "worker", UNIT, k, v) for k, v, d in rows],
+    )
+    at = _dt.datetime.now(_dt.UTC).isoformat()
+    conn.executemany(
+        "INSERT INTO audit (at, actor, unit_no, action, subject_kind, subject_key, "
+        "declaration, message, before, after) VALUES (?,?,?,?,?,?,?,?,?,?)",
+        [
+            (
+                at,
+                "bench",
+                UNIT,
+                "worker.submitted",
+                "worker",
+                k,
+                None,
+                "worker submitted",
+                _dumps({"status": d["status"]}),
+                _dumps({"status": "submitted"}),
+            )
+            for k, _, d in rows
+        ],
     )
     conn.execute("COMMIT")
     conn.close()
@@ -222,7 +298,13 @@ def store_load(path: Path | str) -> int:
 
 
 def _store_save_audit(path: Path, records: list[tuple[str, dict[str, Any]]]) -> None:
+    make_store_file(path)
     store_save(path, records, True)
+
+
+def _baseline_save_audit(path: Path, records: list[tuple[str, dict[str, Any]]]) -> None:
+    make_raw_file(path)
+    baseline_save(path, records, True)
 
 
 def _save_and_load(
@@ -311,11 +393,12 @@ def _postgres_server() -> Any:
     return None
 
 
-def _time(fn: Callable[[], Any]) -> float:
+def _time(fn: Callable[[], Any]) -> tuple[float, float]:
+    """CPU and wall seconds of ``fn()``."""
     gc.collect()
-    t0 = time.perf_counter()
+    c0, w0 = time.process_time(), time.perf_counter()
     fn()
-    return time.perf_counter() - t0
+    return time.process_time() - c0, time.perf_counter() - w0
 
 
 def _peak(fn: Callable[[], Any]) -> int:
@@ -327,6 +410,17 @@ def _peak(fn: Callable[[], Any]) -> int:
     return peak
 
 
+#: The ratios judged, each ``(name, phase, baseline phase)``, on CPU time.
+RATIOS = (
+    ("save", "store_save", "baseline_save"),
+    ("save_with_audit_vs_raw_with_audit", "store_save_audit", "baseline_save_audit"),
+    ("save_with_audit_vs_raw_without_audit", "store_save_audit", "baseline_save"),
+    ("memory_save_vs_raw_save", "memory_save", "baseline_save"),
+    ("load", "store_load", "baseline_load"),
+    ("update_with_audit_vs_raw_with_audit", "store_update_audit", "baseline_update"),
+)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workers", type=int, default=10_000)
@@ -334,6 +428,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, seconds (CI)")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     parser.add_argument("--no-postgres", action="store_true", help="leave PostgreSQL out")
+    parser.add_argument(
+        "--no-writers", action="store_true", help="leave the concurrent writers out"
+    )
     parser.add_argument(
         "--writer-workers",
         type=int,
@@ -345,21 +442,28 @@ def main(argv: list[str] | None = None) -> int:
         args.workers, args.repeat, args.writer_workers = 50, 1, 40
     records = make_records(args.workers)
     size = sum(len(_dumps(d)) for _, d in records)
-    best: dict[str, float] = {}
+    times: dict[str, list[tuple[float, float]]] = {}
     per_s: dict[str, float] = {}
     pg = None if args.no_postgres else _postgres_server()
     try:
         with tempfile.TemporaryDirectory() as tmp:
             d = Path(tmp)
             for r in range(args.repeat):
-                base, ours, ours_a = d / f"b{r}.db", d / f"s{r}.db", d / f"a{r}.db"
+                base, base_a = d / f"b{r}.db", d / f"ba{r}.db"
+                ours, ours_a = d / f"s{r}.db", d / f"a{r}.db"
+                for path in (base, base_a):
+                    make_raw_file(path)
+                for path in (ours, ours_a):
+                    make_store_file(path)
                 runs: dict[str, Callable[[], Any]] = {
-                    "baseline_save": partial(baseline_save, base, records),
+                    "baseline_save": partial(baseline_save, base, records, False),
                     "store_save": partial(store_save, ours, records, False),
+                    "baseline_save_audit": partial(baseline_save, base_a, records, True),
                     "store_save_audit": partial(store_save, ours_a, records, True),
+                    "memory_save": partial(memory_save, records, False),
                     "baseline_load": partial(baseline_load, base),
                     "store_load": partial(store_load, ours),
-                    "baseline_update": partial(baseline_update, base),
+                    "baseline_update": partial(baseline_update, base_a),
                     "store_update_audit": partial(store_update, ours_a),
                 }
                 if pg is not None:
@@ -371,19 +475,19 @@ def main(argv: list[str] | None = None) -> int:
                         "pg_update_audit": partial(store_update, pg_a),
                     }
                 for name, fn in runs.items():
-                    t = _time(fn)
-                    best[name] = min(best.get(name, t), t)
+                    times.setdefault(name, []).append(_time(fn))
             peak_base = _peak(
-                partial(_save_and_load, baseline_save, baseline_load, d / "pb.db", records)
+                partial(_save_and_load, _baseline_save_audit, baseline_load, d / "pb.db", records)
             )
             peak_ours = _peak(
                 partial(_save_and_load, _store_save_audit, store_load, d / "ps.db", records)
             )
             n, units = args.writer_workers, [f"1001{i:04d}" for i in range(WRITERS)]
-            per_s["sqlite_8_writers"] = concurrent_writers(
-                [d / "w.db"] * WRITERS, [UNIT] * WRITERS, n
-            )
-            if pg is not None:
+            if not args.no_writers:
+                per_s["sqlite_8_writers"] = concurrent_writers(
+                    [d / "w.db"] * WRITERS, [UNIT] * WRITERS, n
+                )
+            if pg is not None and not args.no_writers:
                 one = pg.url(schema="writers_one")
                 per_s["pg_8_writers_one_employer"] = concurrent_writers(
                     [one] * WRITERS, [UNIT] * WRITERS, n
@@ -394,52 +498,67 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if pg is not None:
             pg.stop()
+    cpu = {k: statistics.median(c for c, _ in v) for k, v in times.items()}
+    wall = {k: statistics.median(w for _, w in v) for k, v in times.items()}
     figures = {
         "workers": args.workers,
         "json_bytes": size,
-        "seconds": {k: round(v, 4) for k, v in best.items()},
-        "ratio_save": round(best["store_save"] / best["baseline_save"], 2),
-        "ratio_save_with_audit": round(best["store_save_audit"] / best["baseline_save"], 2),
-        "ratio_load": round(best["store_load"] / best["baseline_load"], 2),
-        "ratio_update_with_audit": round(best["store_update_audit"] / best["baseline_update"], 2),
+        "repeats": args.repeat,
+        "cpu_seconds": {k: round(v, 4) for k, v in cpu.items()},
+        "wall_seconds": {k: round(v, 4) for k, v in wall.items()},
+        "ratios_cpu": {
+            name: round(
+                statistics.median(a[0] / b[0] for a, b in zip(times[x], times[y], strict=True)), 2
+            )
+            for name, x, y in RATIOS
+        },
+        "ratios_wall": {
+            name: round(
+                statistics.median(a[1] / b[1] for a, b in zip(times[x], times[y], strict=True)), 2
+            )
+            for name, x, y in RATIOS
+        },
         **{
-            f"ratio_pg_{phase}_vs_sqlite": round(best[f"pg_{phase}"] / best[f"store_{phase}"], 2)
+            f"ratio_pg_{phase}_vs_sqlite_wall": round(
+                wall[f"pg_{phase}"] / wall[f"store_{phase}"], 2
+            )
             for phase in ("save", "save_audit", "load", "update_audit")
-            if f"pg_{phase}" in best
+            if f"pg_{phase}" in wall
         },
         "writers": WRITERS,
         "workers_per_second": {k: round(v, 1) for k, v in per_s.items()},
-        "peak_mib_baseline": round(peak_base / 2**20, 1),
+        "peak_mib_baseline_with_audit": round(peak_base / 2**20, 1),
         "peak_mib_store_with_audit": round(peak_ours / 2**20, 1),
         "records_mib_in_memory_json": round(size / 2**20, 1),
     }
     if args.json:
         print(json.dumps(figures, indent=2))
     else:
-        print(f"{args.workers} workers, {size / 2**20:.1f} MiB of JSON, best of {args.repeat}")
-        for k, v in figures["seconds"].items():
-            print(f"  {k:19} {v:8.3f} s")
         print(
-            f"  save ratio {figures['ratio_save']} (with audit {figures['ratio_save_with_audit']})"
+            f"{args.workers} workers, {size / 2**20:.1f} MiB of JSON, "
+            f"median of {args.repeat}: CPU s / wall s"
         )
-        print(f"  load ratio {figures['ratio_load']}  (target <= 2.0)")
-        print(f"  update ratio (with audit) {figures['ratio_update_with_audit']}")
+        for k in cpu:
+            print(f"  {k:20} {cpu[k]:8.3f} {wall[k]:8.3f}")
+        print("  ratios (median of the per-repeat ratios): CPU / wall")
+        for name, _, _ in RATIOS:
+            print(
+                f"    {name:38} {figures['ratios_cpu'][name]:5.2f} "
+                f"{figures['ratios_wall'][name]:5.2f}"
+            )
         print(
-            f"  peak memory (tracemalloc): baseline {figures['peak_mib_baseline']} MiB, "
-            f"store with audit {figures['peak_mib_store_with_audit']} MiB"
+            f"  peak memory (tracemalloc): raw with audit {figures['peak_mib_baseline_with_audit']}"
+            f" MiB, store with audit {figures['peak_mib_store_with_audit']} MiB"
         )
-        if "pg_save" in best:
-            for phase, sqlite_phase in (
-                ("pg_save", "store_save"),
-                ("pg_save_audit", "store_save_audit"),
-                ("pg_load", "store_load"),
-                ("pg_update_audit", "store_update_audit"),
-            ):
-                ratio = best[phase] / best[sqlite_phase]
-                print(f"  PostgreSQL / SQLite store, {phase[3:]}: {ratio:.2f}")
-        print(
-            f"  {WRITERS} concurrent writers, {args.writer_workers} workers, one per transaction:"
-        )
+        for phase in ("save", "save_audit", "load", "update_audit"):
+            if f"pg_{phase}" in wall:
+                ratio = wall[f"pg_{phase}"] / wall[f"store_{phase}"]
+                print(f"  PostgreSQL / SQLite store, {phase} (wall): {ratio:.2f}")
+        if per_s:
+            print(
+                f"  {WRITERS} concurrent writers, {args.writer_workers} workers, "
+                "one per transaction:"
+            )
         for k, v in per_s.items():
             print(f"    {k:27} {v:8.1f} workers/s")
     return 0

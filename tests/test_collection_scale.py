@@ -452,3 +452,44 @@ def test_the_memory_audit_log_reads_by_subject_and_declaration() -> None:
     assert [(e.message, e.seq) for e in by_d1] == [("m1", 2), ("m2", 3)]
     assert [(e.message, e.seq) for e in both] == [("m2", 3)]
     assert [e.seq for e in every] == [1, 2, 3, 5, 6]
+
+
+@pytest.mark.parametrize("store", ["memory", "sqlite"])
+def test_a_saved_record_is_written_once_as_its_audit_image(store: str, tmp_path: Path) -> None:
+    """An audit image that is the very object a put of the same transaction
+    saved is written as the text saved (serialized once, as a save and its
+    ``worker.saved`` entry are): it shows what the record holds, also when
+    the caller changed the object in between; any other image is its own."""
+    storage = PluginHost(load_entry_points=False).open_storage(
+        "memory:" if store == "memory" else sqlite_url(tmp_path)
+    )
+    data: dict[str, Any] = {"status": "collected", "n": [1]}
+    other: dict[str, Any] = {"status": "collected", "n": [1]}
+    try:
+        with storage.transaction() as tx:
+            tx.put(RecordKind.WORKER, "u", "k", data, expected_version=0)
+            data["n"].append("changed after the save")
+            other["n"].append("its own")
+            tx.append_audit(
+                [
+                    AuditEntry(
+                        at="t",
+                        actor="a",
+                        unit_no="u",
+                        action="worker.saved",
+                        subject_kind=RecordKind.WORKER,
+                        subject_key="k",
+                        message="saved",
+                        before=other,
+                        after=data,
+                    )
+                ]
+            )
+        with storage.transaction() as tx:
+            [entry] = tx.audit("u")
+            saved = tx.get(RecordKind.WORKER, "u", "k")
+    finally:
+        storage.close()
+    assert saved is not None
+    assert entry.after == saved.data == {"status": "collected", "n": [1]}
+    assert entry.before == {"status": "collected", "n": [1, "its own"]}

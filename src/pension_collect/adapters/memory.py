@@ -145,6 +145,14 @@ class MemoryTransaction:
         self._log = log
         self._pending: builtins.list[_Logged] = []
         self._live = True
+        self._saved: dict[int, tuple[dict[str, Any], str]] = {}
+        """The text each record data saved in this transaction was kept as (by
+        ``id``, with the object, which keeps the id from being reused): an audit
+        image that is the very same object is kept as that text, as SQLite does."""
+
+    def _saved_text(self, image: dict[str, Any] | None) -> str | None:
+        hit = None if image is None else self._saved.get(id(image))
+        return hit[1] if hit is not None and hit[0] is image else None
 
     def _check(self) -> None:
         if not self._live:
@@ -209,14 +217,26 @@ class MemoryTransaction:
                 else:
                     staged[key] = before
             raise
+        for w, text in zip(writes, texts, strict=True):
+            self._saved[id(w.data)] = (w.data, text)
         return versions
 
     def append_audit(self, entries: Sequence[AuditEntry]) -> None:
         self._check()
-        texts = audit_texts(entries)
+        saved = [(self._saved_text(e.before), self._saved_text(e.after)) for e in entries]
+        texts = audit_texts(
+            [
+                e
+                if b is None and a is None
+                else evolve(
+                    e, before=e.before if b is None else None, after=e.after if a is None else None
+                )
+                for e, (b, a) in zip(entries, saved, strict=True)
+            ]
+        )
         self._pending.extend(
-            _Logged(evolve(e, before=None, after=None), before, after)
-            for e, (before, after) in zip(entries, texts, strict=True)
+            _Logged(evolve(e, before=None, after=None), b or before, a or after)
+            for e, (before, after), (b, a) in zip(entries, texts, saved, strict=True)
         )
 
     def audit(

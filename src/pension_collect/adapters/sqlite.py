@@ -586,6 +586,19 @@ class SQLiteTransaction:
         self._conn = conn
         self._where = where
         self._live = True
+        self._saved: dict[int, tuple[dict[str, Any], str]] = {}
+        """The text each record data saved in this transaction was written as
+        (by ``id``, with the object itself, which keeps the id from being reused):
+        an audit image that is the very same object is written as that text,
+        not serialized again (a save and its ``worker.saved`` entry)."""
+
+    def _image(self, data: dict[str, Any] | None) -> str | None:
+        if data is None:
+            return None
+        hit = self._saved.get(id(data))
+        if hit is not None and hit[0] is data:
+            return hit[1]
+        return _dumps(data)
 
     def _check(self) -> sqlite3.Connection:
         """The connection, if this transaction is still the open one."""
@@ -681,12 +694,15 @@ class SQLiteTransaction:
                 type(w.data) is not dict or type(w.key) is not str for w in writes
             ):
                 raise TypeError  # what record_text refuses, refused alike
+            texts = [json.dumps(w.data, ensure_ascii=False, separators=(",", ":")) for w in writes]
             inserts = [
-                (k, unit_no, w.key, _dumps(w.data)) for w in writes if w.expected_version == 0
+                (k, unit_no, w.key, text)
+                for w, text in zip(writes, texts, strict=True)
+                if w.expected_version == 0
             ]
             updates = [
-                (_dumps(w.data), k, unit_no, w.key, w.expected_version)
-                for w in writes
+                (text, k, unit_no, w.key, w.expected_version)
+                for w, text in zip(writes, texts, strict=True)
                 if w.expected_version != 0
             ]
         except (TypeError, ValueError, RecursionError):
@@ -728,6 +744,8 @@ class SQLiteTransaction:
             conn.execute("RELEASE put_many")
         except _SQLITE_ERRORS as exc:
             raise self._fail(exc, "saving records") from None
+        for w, text in zip(writes, texts, strict=True):
+            self._saved[id(w.data)] = (w.data, text)
         return [w.expected_version + 1 for w in writes]
 
     def _undo(self) -> None:
@@ -762,8 +780,8 @@ class SQLiteTransaction:
                     e.subject_key,
                     e.declaration,
                     e.message,
-                    _dumps(e.before),
-                    _dumps(e.after),
+                    self._image(e.before),
+                    self._image(e.after),
                 )
                 for e in entries
             ]
