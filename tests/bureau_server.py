@@ -74,6 +74,7 @@ def console_script() -> str:
 
 def _dossier_files(data_dir: Path, dossiers: Sequence[DossierLike]) -> list[str]:
     files = []
+    data_dir.parent.mkdir(parents=True, exist_ok=True)
     for i, dossier in enumerate(dossiers):
         if isinstance(dossier, Mapping):
             path = data_dir.with_name(f"{data_dir.name}-seed-{time.monotonic_ns()}-{i}.json")

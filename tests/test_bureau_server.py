@@ -481,3 +481,23 @@ def test_state_survives_a_restart_and_sandbox_needs_the_flag(
         plain.stop()
         bureau.start()
     assert call(bureau, "GET", "/api/v1/health")[0] == 200
+
+
+@pytest.mark.parametrize("kind", ["memory", "sqlite"])
+def test_the_states_give_pages_of_persons(tmp_path: Path, kind: str) -> None:
+    """The sync pages come from ``persons_of(unit_no, after=, limit=)`` of both states."""
+    from pension_collect.adapters.reference_bureau import ReferenceBureau
+    from pension_collect.dossier import from_dict
+
+    bureau = ReferenceBureau() if kind == "memory" else ReferenceBureau.open(tmp_path)
+    bureau.seed_dossier(from_dict(employer(B, 7, prefix="B")))
+    bureau.seed_dossier(from_dict(employer(C, 2, prefix="C", birth="19800202")))
+    with bureau.state.transaction(write=False):
+        every = [p.person_no for p in bureau.state.persons_of(B)]
+        pages = [
+            [p.person_no for p in bureau.state.persons_of(B, after=after, limit=limit)]
+            for after, limit in [("", 3), ("B0003", 3), ("B0006", 3), ("B0007", 3), ("A", None)]
+        ]
+    bureau.close()
+    assert every == [f"B{i:04d}" for i in range(1, 8)]
+    assert pages == [every[:3], every[3:6], every[6:], [], every]

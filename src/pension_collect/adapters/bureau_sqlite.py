@@ -304,8 +304,13 @@ class SQLiteBureauState:
         rows = self._rows(f"{self._PERSON} WHERE id_key = ? ORDER BY seq LIMIT 1", (canonical,))
         return self._person(rows[0]) if rows else None
 
-    def persons_of(self, unit_no: str) -> list[Person]:
-        rows = self._rows(f"{self._PERSON} WHERE unit_no = ? ORDER BY person_no", (unit_no,))
+    def persons_of(
+        self, unit_no: str, *, after: str = "", limit: int | None = None
+    ) -> list[Person]:
+        rows = self._rows(
+            f"{self._PERSON} WHERE unit_no = ? AND person_no > ? ORDER BY person_no LIMIT ?",
+            (unit_no, after, -1 if limit is None else limit),
+        )
         return [self._person(r) for r in rows]
 
     def person_nos(self) -> list[str]:

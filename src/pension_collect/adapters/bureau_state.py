@@ -158,8 +158,11 @@ class BureauState(Protocol):
         identity number, given in its canonical form."""
         ...
 
-    def persons_of(self, unit_no: str) -> list[Person]:
-        """The persons of an employer, by person number."""
+    def persons_of(
+        self, unit_no: str, *, after: str = "", limit: int | None = None
+    ) -> list[Person]:
+        """The persons of an employer, by person number: those after ``after``,
+        at most ``limit`` (a sync page; the bureau server pages with them)."""
         ...
 
     def new_person_no(self) -> str:
@@ -284,8 +287,11 @@ class MemoryBureauState:
             return None
         return self.persons[min(holders, key=self._seq.__getitem__)]
 
-    def persons_of(self, unit_no: str) -> list[Person]:
-        return [self.persons[no] for no in sorted(self._by_unit.get(unit_no, ()))]
+    def persons_of(
+        self, unit_no: str, *, after: str = "", limit: int | None = None
+    ) -> list[Person]:
+        numbers = [no for no in sorted(self._by_unit.get(unit_no, ())) if no > after]
+        return [self.persons[no] for no in numbers[:limit]]
 
     def new_person_no(self) -> str:
         while True:

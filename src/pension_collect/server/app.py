@@ -253,8 +253,8 @@ def create_app(config: ServerConfig) -> Flask:
         bureau = held.bureau()
         with bureau.state.transaction(write=False):
             known = bureau.state.employer(unit_no)
-            persons = [p for p in bureau.state.persons_of(unit_no) if p.person_no > after]
-            persons.sort(key=lambda p: p.person_no)
+            # one more than the page: whether another page follows
+            persons = bureau.state.persons_of(unit_no, after=after, limit=page_size + 1)
             page = persons[:page_size]
             more = len(persons) > page_size
             body = {
