@@ -557,6 +557,9 @@ def test_unknown_paths_and_methods_answer_json(bureau: RunningBureau) -> None:
     assert "GET" in headers["allow"]
     status, _, answer = call(bureau, "PATCH", "/api/v1/session", data=b"")
     assert (status, _error(answer)) == (405, "request.method-not-allowed")
+    status, headers, answer = call(bureau, "OPTIONS", f"/api/v1/employers/{A}/sync")
+    assert (status, _error(answer)) == (405, "request.method-not-allowed")
+    assert headers["allow"] == "GET, HEAD"
 
 
 @pytest.mark.parametrize(

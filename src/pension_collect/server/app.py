@@ -172,6 +172,7 @@ def create_app(config: ServerConfig) -> Flask:
     app = Flask("pension_collect.server")
     app.config["MAX_CONTENT_LENGTH"] = config.max_body
     app.config["MAX_FORM_MEMORY_SIZE"] = config.max_body
+    app.config["PROVIDE_AUTOMATIC_OPTIONS"] = False  # OPTIONS: 405, JSON like every refusal
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     held = _Bureau(config)
     _register_errors(app)
