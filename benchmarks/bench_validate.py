@@ -1,24 +1,35 @@
-"""Benchmark: ``validate`` of a large dossier as a ratio to ``json.load``.
+"""Benchmark: ``pension-collect validate`` against ``json.load``, CPU time and peak memory.
 
-Generates a dossier of N workers shaped like real ones (an upper-box period,
+Generates dossiers of N workers shaped like real ones (an upper-box period,
 a red-book period, account years 1996..2012 with consistent balances, and the
-bureau's block repeating the account as a data sync returns it), writes it to
-a temporary file and measures, in the same run:
+bureau's block repeating the account as a data sync returns it), written to
+temporary files, and measures in the same run, each side in a fresh child
+process (neither inherits the other's heap or collector state), ``--repeat``
+times interleaved (a slow spell of the shared machine hits both):
 
-- baseline: ``json.load`` of the file;
-- validate: what ``pension-collect validate FILE --format json`` does --
-  read, parse, structure, check with weihai-2013, serialize the report.
+- baseline: ``python -c "json.load(...)"`` of the file;
+- validate: ``pension-collect validate FILE --format json`` (in memory: the
+  file is below the streaming size), output to the null device, the rule-pack
+  cache warm (docs/cli.md) as after a first run.
 
-Each run is a fresh interpreter (neither side inherits the other's heap or
-garbage-collector state), ``--repeat`` times interleaved; the best time of
-each side is used. The validate side first validates the bundled example
-(imports, plugin discovery, the pack's parameters: once per program, not per
-file). Peak memory is each side's VmHWM, the highest of its runs.
+Each child reports its own CPU time (``time.process_time()`` at its end:
+interpreter start-up, imports, reading, checking, the report) and its peak
+resident memory (VmHWM, which starts afresh at exec, unlike a forked
+child's ``ru_maxrss``). The ratio is of the fastest runs of each side.
 
-    python benchmarks/bench_validate.py              # 10,000 workers
+Streaming (unless ``--no-stream``): the peak memory of the streaming reader
+(``open_streamed`` + ``check_streamed`` + the JSON report, through the
+Python API with ``Limits(input_bytes=1 GiB)``: 100,000 workers are some
+520 MB, beyond the command line's input-size limit) at 10,000 and 100,000
+workers, and of the in-memory reader at 10,000.
+
+    python benchmarks/bench_validate.py              # 1,000 and 10,000 workers, streaming 100,000
     python benchmarks/bench_validate.py --smoke      # tiny, for CI
+    python benchmarks/bench_validate.py --no-stream  # a tree without the streaming reader
 
-Target (issue 2): ratio <= 3.0.
+Targets (issue 15): validate / json.load <= 2.0 at 1,000 workers, <= 1.5 at
+10,000; peak memory <= 1.05x json.load's; streaming peak at 100,000 workers
+<= 1.2x that at 10,000.
 """
 
 from __future__ import annotations
@@ -26,11 +37,11 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
+import os
 import random
 import subprocess
 import sys
 import tempfile
-import time
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -135,123 +146,140 @@ def make_dossier(n: int, seed: int = 2013) -> dict[str, object]:
     }
 
 
-def run_baseline(path: Path) -> float:
-    t = time.perf_counter()
-    with open(path, "rb") as fh:
-        json.load(fh)
-    return time.perf_counter() - t
+def write_dossier(path: Path, n: int, seed: int = 2013) -> int:
+    """Write a dossier of ``n`` workers to ``path`` worker by worker (100,000
+    workers never in memory at once); its size in bytes."""
+    rng = random.Random(seed)
+    head = make_dossier(0)
+    del head["workers"]
+    with open(path, "w", encoding="utf-8") as out:
+        out.write(json.dumps(head, ensure_ascii=False)[:-1] + ', "workers": [')
+        for i in range(n):
+            out.write((", " if i else "") + json.dumps(make_worker(rng, i), ensure_ascii=False))
+        out.write("]}")
+    return path.stat().st_size
 
 
-def run_validate(path: Path, phases: dict[str, float] | None = None) -> tuple[float, int]:
-    """What ``validate --format json`` does; ``phases`` gets the time of each part."""
-    from pension_collect import check
-    from pension_collect.dossier import loads
-
-    t0 = time.perf_counter()
-    dossier = loads(path.read_bytes(), source=str(path))
-    t1 = time.perf_counter()
-    report = check(dossier, today=datetime.date(2026, 11, 28))
-    t2 = time.perf_counter()
-    report.to_json()
-    t3 = time.perf_counter()
-    if phases is not None:
-        phases.update(read=t1 - t0, check=t2 - t1, report=t3 - t2)
-    return t3 - t0, len(report.errors)
-
-
-def warm_up() -> None:
-    """What a program does once, not per file: import, find the plugins, load
-    the rule pack's parameters (validating the bundled example does it all)."""
-    import pension_collect
-    from pension_collect import check
-    from pension_collect.dossier import load
-
-    check(load(Path(pension_collect.__file__).parent / "data" / "example-dossier.json"))
-
-
-def peak_rss_kib() -> int:
-    """This process's peak resident set (VmHWM). Unlike ru_maxrss it starts
-    afresh at exec, so a child does not inherit its parent's peak."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1])
-    raise RuntimeError("no VmHWM in /proc/self/status")
-
-
-def measure(mode: str, path: Path) -> dict[str, object]:
-    """One timed run in this (fresh) process: ``mode`` is baseline or validate."""
-    warm_up() if mode == "validate" else None
-    phases: dict[str, float] = {}
-    errors = 0
-    if mode == "baseline":
-        seconds = run_baseline(path)
-    else:
-        seconds, errors = run_validate(path, phases)
-    return {
-        "seconds": seconds,
-        "phases": phases,
-        "errors": errors,
-        "peak_rss_mib": peak_rss_kib() / 1024,
-    }
+#: What each child runs; it writes {"cpu_s", "peak_mib", "status"} to standard error.
+_REPORT = """
+import json, sys, time
+peak = next(int(l.split()[1]) for l in open('/proc/self/status') if l.startswith('VmHWM:'))
+result = {'cpu_s': time.process_time(), 'peak_mib': peak / 1024, 'status': status}
+sys.stderr.write(json.dumps(result))
+"""
+_CHILDREN = {
+    "json.load": "import json, sys\njson.load(open(sys.argv[1], 'rb'))\nstatus = 0",
+    "validate": (
+        "import sys\nfrom pension_collect.cli import main\n"
+        "status = main(['validate', sys.argv[1], '--format', 'json'])"
+    ),
+    "streamed": (
+        "import os, sys\n"
+        "from pension_collect._reader.stream import open_streamed\n"
+        "from pension_collect.cli._packs import rule_pack\n"
+        "from pension_collect.limits import Limits\n"
+        "from pension_collect.rules.stream import check_streamed\n"
+        "limits = Limits(input_bytes=2**30)\n"
+        "streamed = open_streamed(sys.argv[1], limits)\n"
+        "with check_streamed(streamed.header, streamed.workers(), rule_pack(None), "
+        "limits=limits) as report:\n"
+        "    report.write_json(sys.stdout)\n"
+        "status = 0 if report.ok else 1"
+    ),
+    "in-memory": (
+        "import sys\n"
+        "from pension_collect.cli._packs import rule_pack\n"
+        "from pension_collect.dossier import load\n"
+        "from pension_collect.limits import Limits\n"
+        "from pension_collect.rules import check\n"
+        "report = check(load(sys.argv[1], limits=Limits(input_bytes=2**30)), rule_pack(None))\n"
+        "sys.stdout.write(report.to_json())\n"
+        "status = 0 if report.ok else 1"
+    ),
+}
 
 
-def _in_fresh_process(mode: str, path: Path) -> dict[str, Any]:
-    # Each run gets its own interpreter: neither side inherits the other's
-    # heap or collector state (json.load's time depends on the collector).
-    out = subprocess.run(
-        [sys.executable, __file__, "--measure", mode, str(path)],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+def run_child(kind: str, path: Path, env: dict[str, str]) -> dict[str, Any]:
+    """One run of ``kind`` on ``path`` in a fresh interpreter."""
+    with open(os.devnull, "w") as null:
+        done = subprocess.run(
+            [sys.executable, "-c", _CHILDREN[kind] + _REPORT, str(path)],
+            stdout=null,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+            check=False,
+        )
+    try:
+        result: dict[str, Any] = json.loads(done.stderr.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        raise RuntimeError(f"{kind} failed: {done.stderr[-2000:]}") from None
     return result
+
+
+def compare(path: Path, repeat: int, env: dict[str, str]) -> dict[str, Any]:
+    """validate against json.load on one file, interleaved."""
+    runs: dict[str, list[dict[str, Any]]] = {"json.load": [], "validate": []}
+    for _ in range(repeat):
+        for kind in runs:
+            runs[kind].append(run_child(kind, path, env))
+    base = min(r["cpu_s"] for r in runs["json.load"])
+    val = min(r["cpu_s"] for r in runs["validate"])
+    base_peak = max(r["peak_mib"] for r in runs["json.load"])
+    val_peak = max(r["peak_mib"] for r in runs["validate"])
+    return {
+        "json_load_cpu_s": round(base, 3),
+        "validate_cpu_s": round(val, 3),
+        "ratio": round(val / base, 2),
+        "json_load_peak_mib": round(base_peak, 1),
+        "validate_peak_mib": round(val_peak, 1),
+        "peak_ratio": round(val_peak / base_peak, 2),
+        "errors": sorted({r["status"] for r in runs["validate"]}),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--workers", type=int, default=10_000)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1_000, 10_000])
+    parser.add_argument("--stream-sizes", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--smoke", action="store_true", help="tiny run for CI (200 workers)")
+    parser.add_argument("--no-stream", action="store_true", help="skip the streaming figures")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
-    parser.add_argument("--measure", nargs=2, metavar=("MODE", "FILE"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.measure:
-        print(json.dumps(measure(args.measure[0], Path(args.measure[1]))))
-        return 0
     if args.smoke:
-        args.workers, args.repeat = 200, 1
+        args.sizes, args.stream_sizes, args.repeat = [200], [200, 2_000], 1
+    figures: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "dossier.json"
-        path.write_text(json.dumps(make_dossier(args.workers), ensure_ascii=False), "utf-8")
-        size = path.stat().st_size
-        baselines, validates = [], []
-        for _ in range(args.repeat):  # interleaved: a slow spell hits both
-            baselines.append(_in_fresh_process("baseline", path))
-            validates.append(_in_fresh_process("validate", path))
-    best_base = min(r["seconds"] for r in baselines)
-    best_val = min(validates, key=lambda r: r["seconds"])
-    figures = {
-        "workers": args.workers,
-        "file_mib": round(size / 2**20, 1),
-        "json_load_s": round(best_base, 3),
-        "validate_s": round(best_val["seconds"], 3),
-        "ratio": round(best_val["seconds"] / best_base, 2),
-        "best_run_read_s": round(best_val["phases"]["read"], 3),
-        "best_run_check_s": round(best_val["phases"]["check"], 3),
-        "best_run_report_s": round(best_val["phases"]["report"], 3),
-        "target_ratio": 3.0,
-        "peak_rss_mib_json_load": round(max(r["peak_rss_mib"] for r in baselines), 1),
-        "peak_rss_mib_validate": round(max(r["peak_rss_mib"] for r in validates), 1),
-        "error_findings": best_val["errors"],
-    }
+        env = {**os.environ, "XDG_CACHE_HOME": str(Path(tmp) / "cache")}
+        files: dict[int, Path] = {}
+        for n in sorted({*args.sizes, *([] if args.no_stream else args.stream_sizes)}):
+            files[n] = Path(tmp) / f"dossier-{n}.json"
+            size = write_dossier(files[n], n)
+            figures[f"file_mib_{n}"] = round(size / 2**20, 1)
+        run_child("validate", files[min(files)], env)  # the rule-pack cache made
+        for n in args.sizes:
+            figures[f"workers_{n}"] = compare(files[n], args.repeat, env)
+        if not args.no_stream:
+            low, high = min(args.stream_sizes), max(args.stream_sizes)
+            for n in args.stream_sizes:
+                for kind in ("streamed", "in-memory") if n == low else ("streamed",):
+                    run = run_child(kind, files[n], env)
+                    figures[f"{kind}_{n}"] = {
+                        "cpu_s": round(run["cpu_s"], 2),
+                        "peak_mib": round(run["peak_mib"], 1),
+                    }
+            figures["streamed_peak_ratio"] = round(
+                figures[f"streamed_{high}"]["peak_mib"] / figures[f"streamed_{low}"]["peak_mib"], 2
+            )
     if args.json:
         print(json.dumps(figures))
     else:
         for key, value in figures.items():
             print(f"{key:24} {value}")
-    if any(r["errors"] for r in validates):
-        print("unexpected: the generated dossier has error findings", file=sys.stderr)
+    bad = [k for k, v in figures.items() if isinstance(v, dict) and v.get("errors", [0]) != [0]]
+    if bad:
+        print(f"unexpected: error findings or a failure in {bad}", file=sys.stderr)
         return 1
     return 0
 

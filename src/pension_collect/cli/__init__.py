@@ -48,6 +48,11 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "pension_collect.cli.collect",
 )
 
+#: The commands of ``pension_collect.cli.dossier``: when one of them is run,
+#: only that module is imported, not every command's (the start-up time of
+#: ``validate``, docs/dossier.md "Reading fast").
+_DOSSIER_COMMANDS = frozenset({"validate", "example", "rules", "plugins"})
+
 
 #: errno values of a failed write to standard output.
 _OUTPUT_ERRNOS = frozenset(
@@ -84,7 +89,7 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_UNREADABLE, f"{self.prog}: {one_line(message)} ({hint})\n")
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     parser = _Parser(
         prog="pension-collect",
         description="Pension data-quality collection (养老保险数据质量整理和采集) for employers.",
@@ -92,7 +97,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    for module_name in _COMMAND_MODULES:
+    # ``argv`` given: the command line to be parsed (``None``: every command).
+    command = next((word for word in argv or () if not word.startswith("-")), None)
+    modules = ("pension_collect.cli.dossier",) if command in _DOSSIER_COMMANDS else _COMMAND_MODULES
+    for module_name in modules:
         importlib.import_module(module_name).add_parser(sub)
     parser.set_defaults(commands=tuple(sub.choices))
     return parser
@@ -112,7 +120,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         say("standard output is closed; nothing can be printed (标准输出已关闭)")
         return EXIT_UNREADABLE
     try:
-        parser = _parser()
+        parser = _parser(sys.argv[1:] if argv is None else argv)
         try:
             args = parser.parse_args(argv)
         except SystemExit as exc:  # --help, --version, an argument error

@@ -5,20 +5,25 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-from .._files import atomic_write, cannot_write
-from ..dossier import EXAMPLE_DOSSIER, example_dossier_text, loads, read_input
+from ..dossier import EXAMPLE_DOSSIER, _read_held, example_dossier_text, read_input
 from ..errors import DossierFormatError
-from ..model import YearMonth
-from ..plugins import PluginHost
-from ..rules import check, format_text
+from ..limits import DEFAULT_LIMITS
 from ..text import json_safe, printable
 from . import EXIT_ERRORS, EXIT_OK, EXIT_UNREADABLE, say
 
-__all__ = ["add_parser"]
+# The plugin host, the rules and the file helpers are imported by the
+# commands that use them: ``validate``'s start-up pays only for what it runs.
+
+__all__ = ["STREAM_ABOVE", "add_parser"]
+
+#: ``validate`` reads a dossier file larger than this (bytes) worker by
+#: worker, as ``--stream`` asks (docs/cli.md).
+STREAM_ABOVE = 64 * 2**20
 
 
 def add_parser(sub: Any) -> None:
@@ -44,6 +49,12 @@ def add_parser(sub: Any) -> None:
         default="zh",
         help="language of the text output (default zh)",
     )
+    v.add_argument(
+        "--stream",
+        action="store_true",
+        help="read the dossier worker by worker, in little memory (automatic for a file "
+        f"larger than {STREAM_ABOVE // 2**20} MiB)",
+    )
 
     e = sub.add_parser("example", help="write the bundled example dossier (示例档案)")
     e.add_argument("--out", metavar="FILE", help="write to FILE instead of standard output")
@@ -59,29 +70,69 @@ def add_parser(sub: Any) -> None:
     p.set_defaults(run=_plugins)
 
 
-def _read(args: argparse.Namespace) -> tuple[bytes | str, str]:
-    # At most the input-size limit is read (docs/dossier.md "Limits"): a
-    # larger file, /dev/zero or an endless pipe is a DossierFormatError.
+def _read(args: argparse.Namespace, spool: Any) -> list[Any]:
+    """The source's name and its content (at most the input-size limit is
+    read: docs/dossier.md "Limits"; a larger file, /dev/zero or an endless
+    pipe is a DossierFormatError), in a list the reader empties as it goes."""
     if args.example:
-        return example_dossier_text(), f"<bundled {EXAMPLE_DOSSIER}>"
+        return [f"<bundled {EXAMPLE_DOSSIER}>", example_dossier_text()]
     if args.file == "-":
-        return read_input(sys.stdin.buffer), "<stdin>"
+        return ["<stdin>", read_input(sys.stdin.buffer if spool is None else spool.name)]
     path = Path(args.file)
-    return read_input(path), str(path)
+    return [str(path), read_input(path)]
 
 
 def _validate(args: argparse.Namespace, out: TextIO) -> int:
+    spool = None
     try:
-        text, source = _read(args)
-        dossier = loads(text, source=source)
+        if args.file == "-" and args.stream:
+            try:
+                spool = _spool_stdin()  # the streaming reader reads a file
+            except OSError as exc:
+                return _cannot_read(args, exc)
+            except DossierFormatError as exc:
+                _print_problems(exc, args, out)
+                return EXIT_UNREADABLE
+        path = None if args.example else spool.name if spool is not None else args.file
+        if path is not None and (args.stream or _larger_than(path, STREAM_ABOVE)):
+            status = _check_streamed(path, args, out)
+            if status is not None:
+                return status
+        return _validate_in_memory(args, out, spool)
+    finally:
+        if spool is not None:
+            spool.close()
+
+
+def _cannot_read(args: argparse.Namespace, exc: OSError) -> int:
+    reason = exc.strerror or type(exc).__name__
+    say(f"cannot read {args.file}: {reason}")
+    return EXIT_UNREADABLE
+
+
+def _larger_than(path: str, size: int) -> bool:
+    try:
+        return os.stat(path).st_size > size
+    except OSError:
+        return False  # the in-memory reader says why it cannot be read
+
+
+def _validate_in_memory(args: argparse.Namespace, out: TextIO, spool: Any) -> int:
+    try:
+        held = _read(args, spool)
+        source = held.pop(0)
+        # The reader holds the only reference to the content, and drops it as
+        # soon as the next stage has what it needs (peak memory).
+        dossier = _read_held(held, source, DEFAULT_LIMITS)
     except OSError as exc:
-        reason = exc.strerror or type(exc).__name__
-        say(f"cannot read {args.file}: {reason}")
-        return EXIT_UNREADABLE
+        return _cannot_read(args, exc)
     except DossierFormatError as exc:
         _print_problems(exc, args, out)
         return EXIT_UNREADABLE
-    pack = PluginHost().rule_pack(args.rule_pack or dossier.rule_pack)
+    from ..rules import check, format_text
+    from ._packs import rule_pack
+
+    pack = rule_pack(args.rule_pack or dossier.rule_pack)
     report = check(dossier, pack)
     if args.format == "json":
         # Indented for a person at a terminal; compact (and fast) into a pipe or file.
@@ -89,6 +140,62 @@ def _validate(args: argparse.Namespace, out: TextIO) -> int:
     else:
         out.write(format_text(report, dossier, lang=args.lang))
     return EXIT_OK if report.ok else EXIT_ERRORS
+
+
+def _check_streamed(path: str, args: argparse.Namespace, out: TextIO) -> int | None:
+    from .._reader.stream import NotStreamed, open_streamed
+    from ..errors import PensionCollectError
+    from ..rules import format_text
+    from ..rules.report import _worker_index
+    from ..rules.stream import check_streamed
+    from ._packs import rule_pack
+
+    try:
+        streamed = open_streamed(path, DEFAULT_LIMITS)
+        # A pack the host does not know is reported once the whole file is
+        # read, as without streaming (a problem of the file comes first).
+        pack = rule_pack(args.rule_pack or streamed.header.rule_pack)
+        report = check_streamed(streamed.header, streamed.workers(), pack)
+    except (NotStreamed, PensionCollectError, OSError):
+        return None  # read in memory: it says what is wrong
+    with report:
+        if args.format == "json":
+            report.write_json(out, indent=2 if out.isatty() else None)
+        else:
+            names = report.names
+            wanted = {_worker_index(f.path) for f in report.findings} - {None, *names}
+            if wanted:  # workers named only by a dossier-scope finding (a duplicate)
+                names = {**names, **_workers_at(streamed, wanted)}
+            out.write(format_text(report, names, lang=args.lang))
+        return EXIT_OK if report.ok else EXIT_ERRORS
+
+
+def _workers_at(streamed: Any, wanted: set[int | None]) -> dict[int, Any]:
+    """The workers at the ``wanted`` indexes, read again from the file."""
+    return {i: w for i, w in enumerate(streamed.workers()) if i in wanted}
+
+
+def _spool_stdin() -> Any:
+    """Standard input in a temporary file, at most the input-size limit of it
+    (a DossierFormatError beyond)."""
+    import tempfile
+
+    from ..dossier import _too_large
+
+    limit = DEFAULT_LIMITS.input_bytes
+    spool = tempfile.NamedTemporaryFile(prefix="pension-collect-", suffix=".json")  # noqa: SIM115
+    try:
+        total = 0
+        while chunk := sys.stdin.buffer.read(1 << 20):
+            total += len(chunk)
+            if total > limit:
+                raise _too_large(limit, "<stdin>")
+            spool.write(chunk)
+        spool.flush()
+    except BaseException:
+        spool.close()
+        raise
+    return spool
 
 
 def _print_problems(exc: DossierFormatError, args: argparse.Namespace, out: TextIO) -> None:
@@ -118,6 +225,8 @@ def _print_problems(exc: DossierFormatError, args: argparse.Namespace, out: Text
 
 
 def _example(args: argparse.Namespace) -> int:
+    from .._files import atomic_write, cannot_write
+
     text = example_dossier_text()
     if args.out is None:
         sys.stdout.write(text)
@@ -132,6 +241,9 @@ def _example(args: argparse.Namespace) -> int:
 
 
 def _rules(args: argparse.Namespace, out: TextIO) -> int:
+    from ..model import YearMonth
+    from ..plugins import PluginHost
+
     pack = PluginHost().rule_pack(args.rule_pack)
     if args.format == "json":
         rows = [
@@ -158,6 +270,8 @@ def _rules(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _plugins(args: argparse.Namespace) -> int:
+    from ..plugins import PluginHost
+
     for name, dist in PluginHost().plugins():
         print(f"{name}\t{dist or '(built-in)'}")
     return EXIT_OK

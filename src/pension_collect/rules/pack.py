@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 import attrs
 
@@ -28,6 +28,7 @@ __all__ = [
     "RulePack",
     "Scope",
     "Severity",
+    "WorkerFold",
 ]
 
 #: Name of the pack used when a dossier names none.
@@ -62,6 +63,22 @@ class Hit:
     """The field of the object at ``path`` concerned, where one is."""
 
 
+class WorkerFold(Protocol):
+    """A dossier-scope check done in one pass over the workers (the streaming
+    reader's form of it: docs/rules.md, "Rules across workers").
+
+    ``add`` is called with each worker's view in order, ``finish`` once
+    afterwards; ``finish`` gives the hits the rule's ``check`` gives on the
+    whole dossier, in the same order.
+    """
+
+    def add(self, view: Any) -> None:
+        """Take one worker (a ``WorkerView``) into account."""
+
+    def finish(self) -> Iterable[Hit]:
+        """The hits, once every worker was added."""
+
+
 @attrs.frozen(kw_only=True)
 class Rule:
     """One check with a stable public code."""
@@ -82,6 +99,11 @@ class Rule:
     active: Callable[[ParameterSet, Any], bool] | None = attrs.field(default=None, repr=False)
     """Optional: ``active(parameters, as_of)`` is false when the rule cannot run
     (e.g. no reference table is configured)."""
+    fold: Callable[[Any], WorkerFold] | None = attrs.field(default=None, repr=False)
+    """Dossier-scope rules, optional: ``fold(view)`` (a ``DossierView`` without
+    its workers) gives a :class:`WorkerFold` doing the same check in one pass.
+    The streaming reader uses it; a dossier-scope rule without one makes it
+    keep every worker's view in memory (docs/rules.md)."""
 
     def is_active(self, parameters: ParameterSet, as_of: Any) -> bool:
         """Whether the rule runs with these parameters at this month."""

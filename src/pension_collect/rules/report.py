@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import datetime as _dt
+import io
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import attrs
 
 from .._privacy import scrub_ids
 from ..identity import mask
-from ..model import Category, Dossier, YearMonth
+from ..model import Category, Dossier, Worker, YearMonth
 from ..text import json_safe, printable
 from .derive import Box
 from .pack import Finding, Severity
@@ -25,8 +26,11 @@ __all__ = [
     "REPORT_VERSION",
     "Report",
     "SegmentSummary",
+    "StreamedReport",
     "WorkerSummary",
     "format_text",
+    "segment_dict",
+    "worker_dict",
 ]
 
 REPORT_FORMAT = "pension-collect/report"
@@ -59,17 +63,11 @@ class WorkerSummary:
         return f"WorkerSummary(path={self.path!r}, id_number_18={shown!r}, ...)"
 
 
-@attrs.frozen(kw_only=True)
-class Report:
-    """Everything :func:`~pension_collect.rules.check` found and derived."""
+class _Findings:
+    """What both reports answer from their findings."""
 
-    rule_pack: str
-    as_of: YearMonth
+    __slots__ = ()
     findings: tuple[Finding, ...]
-    segments: tuple[SegmentSummary, ...]
-    workers: tuple[WorkerSummary, ...]
-    parameters: dict[str, DatedValue | None] = attrs.field(factory=dict)
-    """The pack parameters the rules used, as in force at :attr:`as_of`."""
 
     @property
     def errors(self) -> tuple[Finding, ...]:
@@ -93,6 +91,19 @@ class Report:
         prefix = f"$.workers[{index}]"
         return [f for f in self.findings if f.path == prefix or f.path.startswith(prefix + ".")]
 
+
+@attrs.frozen(kw_only=True)
+class Report(_Findings):
+    """Everything :func:`~pension_collect.rules.check` found and derived."""
+
+    rule_pack: str
+    as_of: YearMonth
+    findings: tuple[Finding, ...]
+    segments: tuple[SegmentSummary, ...]
+    workers: tuple[WorkerSummary, ...]
+    parameters: dict[str, DatedValue | None] = attrs.field(factory=dict)
+    """The pack parameters the rules used, as in force at :attr:`as_of`."""
+
     def to_dict(self) -> dict[str, Any]:
         """The report in its JSON form (docs/report.md)."""
         return {
@@ -106,39 +117,15 @@ class Report:
                 "warnings": len(self.warnings),
             },
             "findings": [_finding_dict(f) for f in self.findings],
-            "segments": [
-                {
-                    "path": s.path,
-                    "box": None if s.box is None else s.box.value,
-                    "category": None if s.category is None else s.category.value,
-                    "months": s.months,
-                }
-                for s in self.segments
-            ],
-            "workers": [
-                {
-                    "path": w.path,
-                    "id_number_18": w.id_number_18,
-                    "months": {
-                        "deemed": w.deemed,
-                        "pre_account": w.pre_account,
-                        "post_account": w.post_account,
-                    },
-                }
-                for w in self.workers
-            ],
-            "parameters": {
-                name: None
-                if v is None
-                else {
-                    "value": _jsonable(v.value),
-                    "since": str(v.since),
-                    "source": v.source,
-                    "confidence": v.confidence.value,
-                }
-                for name, v in self.parameters.items()
-            },
+            "segments": [segment_dict(s) for s in self.segments],
+            "workers": [worker_dict(w) for w in self.workers],
+            "parameters": _parameters_dict(self.parameters),
         }
+
+    @property
+    def worker_count(self) -> int:
+        """The number of workers checked (the report's ``summary.workers``)."""
+        return len(self.workers)
 
     def to_json(self, *, indent: int | None = None) -> str:
         """The JSON text, compact by default: ``json`` indents with its pure
@@ -147,6 +134,140 @@ class Report:
         (:func:`pension_collect.text.json_safe`): the text is valid UTF-8 and
         harmless on a terminal whatever the data holds."""
         return json_safe(json.dumps(self.to_dict(), ensure_ascii=False, indent=indent)) + "\n"
+
+
+def segment_dict(s: SegmentSummary) -> dict[str, Any]:
+    """One ``segments`` item of the JSON report."""
+    return {
+        "path": s.path,
+        "box": None if s.box is None else s.box.value,
+        "category": None if s.category is None else s.category.value,
+        "months": s.months,
+    }
+
+
+def worker_dict(w: WorkerSummary) -> dict[str, Any]:
+    """One ``workers`` item of the JSON report."""
+    return {
+        "path": w.path,
+        "id_number_18": w.id_number_18,
+        "months": {
+            "deemed": w.deemed,
+            "pre_account": w.pre_account,
+            "post_account": w.post_account,
+        },
+    }
+
+
+def _parameters_dict(parameters: Mapping[str, DatedValue | None]) -> dict[str, Any]:
+    return {
+        name: None
+        if v is None
+        else {
+            "value": _jsonable(v.value),
+            "since": str(v.since),
+            "source": v.source,
+            "confidence": v.confidence.value,
+        }
+        for name, v in parameters.items()
+    }
+
+
+class StreamedReport(_Findings):
+    """What :func:`pension_collect.rules.stream.check_streamed` found: the
+    report of :class:`Report`, with its ``segments`` and ``workers`` items in
+    two spool files (JSON, one item a line) instead of memory.
+
+    :meth:`write_json` writes the same text as ``Report.to_json`` on the
+    same dossier, reading the spools as it goes; :meth:`close` removes them.
+    The findings (at most ``Limits.findings`` of them, and the summary) are
+    in memory, as in a :class:`Report`.
+    """
+
+    def __init__(
+        self,
+        *,
+        rule_pack: str,
+        as_of: YearMonth,
+        findings: tuple[Finding, ...],
+        worker_count: int,
+        parameters: dict[str, DatedValue | None],
+        segments: IO[str],
+        workers: IO[str],
+        names: Mapping[int, Worker] | None = None,
+    ) -> None:
+        self.rule_pack = rule_pack
+        self.as_of = as_of
+        self.findings = findings
+        self.worker_count = worker_count
+        self.parameters = parameters
+        self._spools = {"segments": segments, "workers": workers}
+        self.names: dict[int, Worker] = dict(names or {})
+        """The workers with findings, by index, as far as they were kept (for
+        the headings of :func:`format_text`)."""
+
+    def close(self) -> None:
+        """Remove the spool files."""
+        for spool in self._spools.values():
+            spool.close()
+
+    def __enter__(self) -> StreamedReport:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def write_json(self, out: IO[str], *, indent: int | None = None) -> None:
+        """Write the JSON report to ``out`` (the text ``Report.to_json`` gives)."""
+        marks = {name: f"@@pension-collect spool {name} {id(self)}@@" for name in self._spools}
+        head = {
+            "format": REPORT_FORMAT,
+            "version": REPORT_VERSION,
+            "rule_pack": self.rule_pack,
+            "as_of": str(self.as_of),
+            "summary": {
+                "workers": self.worker_count,
+                "errors": len(self.errors),
+                "warnings": len(self.warnings),
+            },
+            "findings": [_finding_dict(f) for f in self.findings],
+            "segments": marks["segments"],
+            "workers": marks["workers"],
+            "parameters": _parameters_dict(self.parameters),
+        }
+        text = json.dumps(head, ensure_ascii=False, indent=indent)
+        for name, spool in self._spools.items():
+            before, _, text = text.partition(json.dumps(marks[name]))
+            out.write(json_safe(before))
+            _write_items(spool, out, indent)
+        out.write(json_safe(text) + "\n")
+
+    def to_json(self, *, indent: int | None = None) -> str:
+        """The JSON text (all of it in memory: for small reports and tests)."""
+        buffer = io.StringIO()
+        self.write_json(buffer, indent=indent)
+        return buffer.getvalue()
+
+
+def _write_items(spool: IO[str], out: IO[str], indent: int | None) -> None:
+    """A spooled list (one compact JSON item a line) as a JSON array, written
+    as ``json.dumps`` writes it at the second level of the report."""
+    spool.seek(0)
+    first = True
+    for line in spool:
+        item = line.rstrip("\n")
+        if indent is None:
+            out.write(("[" if first else ", ") + json_safe(item))
+        else:
+            pad = " " * (2 * indent)
+            body = json.dumps(json.loads(item), ensure_ascii=False, indent=indent)
+            body = "\n".join(pad + piece for piece in body.split("\n"))
+            out.write(("[\n" if first else ",\n") + json_safe(body))
+        first = False
+    if first:
+        out.write("[]")
+    else:
+        out.write("]" if indent is None else "\n" + " " * indent + "]")
 
 
 def _finding_dict(f: Finding) -> dict[str, Any]:
@@ -193,7 +314,7 @@ _SEVERITY_ZH = {Severity.ERROR: "错误", Severity.WARNING: "提示"}
 _SEVERITY_EN = {Severity.ERROR: "error", Severity.WARNING: "warning"}
 
 
-def _groups(report: Report) -> Iterator[tuple[int | None, list[Finding]]]:
+def _groups(report: Report | StreamedReport) -> Iterator[tuple[int | None, list[Finding]]]:
     current: int | None = -1
     bucket: list[Finding] = []
     for f in report.findings:
@@ -263,11 +384,19 @@ def _where(path: str, index: int | None, field: str | None, lang: str) -> str:
     return place
 
 
-def format_text(report: Report, dossier: Dossier | None = None, *, lang: str = "zh") -> str:
+def format_text(
+    report: Report | StreamedReport,
+    dossier: Dossier | Mapping[int, Worker] | None = None,
+    *,
+    lang: str = "zh",
+) -> str:
     """The report as text a clerk can act on: grouped by worker (name and
     masked identity number), each finding with what to do.
 
-    ``lang`` is ``"zh"`` (Chinese, the default) or ``"en"``. Each line is
+    ``dossier`` gives the headings their names: the dossier checked, or a
+    mapping from a worker's index to the worker (the streaming reader keeps
+    only the workers with findings). ``lang`` is ``"zh"`` (Chinese, the
+    default) or ``"en"``. Each line is
     terminal-safe: a character that is not printable (an escape sequence in a
     name built through the Python API) is shown escaped
     (:func:`pension_collect.text.printable`), so one line of the report is
@@ -279,12 +408,12 @@ def format_text(report: Report, dossier: Dossier | None = None, *, lang: str = "
     if zh:
         lines.append(
             f"规则包 {report.rule_pack},采集月份 {report.as_of}:"
-            f"共 {len(report.workers)} 名职工,{errors} 个错误,{warnings} 个提示。"
+            f"共 {report.worker_count} 名职工,{errors} 个错误,{warnings} 个提示。"
         )
     else:
         lines.append(
             f"Rule pack {report.rule_pack}, collection month {report.as_of}: "
-            f"{_n(len(report.workers), 'worker')}, {_n(errors, 'error')}, "
+            f"{_n(report.worker_count, 'worker')}, {_n(errors, 'error')}, "
             f"{_n(warnings, 'warning')}."
         )
     for index, findings in _groups(report):
@@ -341,10 +470,16 @@ def _expected_text(expected: Any, zh: bool) -> str | None:
     return None
 
 
-def _worker_heading(index: int, dossier: Dossier | None, zh: str | bool) -> str:
-    if dossier is None or index >= len(dossier.workers):
+def _worker_heading(
+    index: int, dossier: Dossier | Mapping[int, Worker] | None, zh: str | bool
+) -> str:
+    worker: Worker | None = None
+    if isinstance(dossier, Dossier):
+        worker = dossier.workers[index] if index < len(dossier.workers) else None
+    elif dossier is not None:
+        worker = dossier.get(index)
+    if worker is None:
         return f"职工 #{index + 1}" if zh else f"Worker #{index + 1}"
-    worker = dossier.workers[index]
     # An identity number typed into the name (swapped columns) is masked too.
     name = scrub_ids(worker.name)
     who = f"{name}({mask(worker.id_number)})" if zh else f"{name} ({mask(worker.id_number)})"

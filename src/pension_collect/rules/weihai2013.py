@@ -9,7 +9,9 @@ Messages never quote a name or an identity number.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Iterator
+import re
+from array import array
+from collections.abc import Callable, Iterable, Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -154,6 +156,52 @@ def duplicate_id(view: DossierView) -> Iterator[Hit]:
             first_seen[key] = worker.path
 
 
+_ID_18 = re.compile(r"[0-9]{17}[0-9X]").fullmatch
+
+
+class _DuplicateIds:
+    """``person.duplicate-id`` in one pass (the streaming reader's form).
+
+    An 18-character key is kept as one 8-byte integer (17 digits and the check
+    character: ``int(digits) * 11 + check``, one-to-one), in an array; the
+    rare other keys in a dictionary. The duplicates are found at the end by
+    sorting (stably: the first worker of a key comes first), 16 bytes a
+    worker in all, and given in the order ``duplicate_id`` gives them.
+    """
+
+    def __init__(self, view: DossierView) -> None:
+        self._keys = array("q")
+        self._indexes = array("q")
+        self._other: dict[str, int] = {}
+        self._hits: list[tuple[int, int]] = []
+
+    def add(self, view: WorkerView) -> None:
+        key = _key(view)
+        if _ID_18(key) is not None:
+            check = 10 if key[17] == "X" else int(key[17])
+            self._keys.append(int(key[:17]) * 11 + check)
+            self._indexes.append(view.index)
+        elif key in self._other:
+            self._hits.append((view.index, self._other[key]))
+        else:
+            self._other[key] = view.index
+
+    def finish(self) -> Iterator[Hit]:
+        keys, indexes, hits = self._keys, self._indexes, self._hits
+        first, last_key = 0, None
+        for position in sorted(range(len(keys)), key=keys.__getitem__):
+            key = keys[position]
+            if key == last_key:
+                hits.append((indexes[position], indexes[first]))
+            else:
+                first, last_key = position, key
+        hits.sort()
+        for index, first_index in hits:
+            yield Hit(
+                path=f"$.workers[{index}]", field="id_number", related=f"$.workers[{first_index}]"
+            )
+
+
 # -- employer -------------------------------------------------------------------------
 
 
@@ -166,6 +214,26 @@ def _credit_code_problem(view: DossierView) -> credit_code.InvalidCreditCode | N
     except credit_code.InvalidCreditCode as exc:
         return exc
     return None
+
+
+class _NoWorkers:
+    """The one-pass form of a dossier-scope rule that reads no worker."""
+
+    def __init__(self, check: Callable[[DossierView], Iterable[Hit]], view: DossierView) -> None:
+        self._check = check
+        self._view = view
+
+    def add(self, view: WorkerView) -> None:
+        pass
+
+    def finish(self) -> Iterable[Hit]:
+        return self._check(self._view)
+
+
+def _no_workers(
+    check: Callable[[DossierView], Iterable[Hit]],
+) -> Callable[[DossierView], _NoWorkers]:
+    return functools.partial(_NoWorkers, check)
 
 
 def employer_credit_code(view: DossierView) -> Iterator[Hit]:
@@ -593,6 +661,7 @@ RULES: tuple[Rule, ...] = (
         message="The unified social credit code is not valid ({reason}); copy it again from the business licence.",
         message_zh="统一社会信用代码无效({reason_zh});请对照营业执照重新填写。",
         check=employer_credit_code,
+        fold=_no_workers(employer_credit_code),
     ),
     Rule(
         code="employer.credit-code-org",
@@ -602,6 +671,7 @@ RULES: tuple[Rule, ...] = (
         message="The organization code inside the unified social credit code (positions 9-17, GB 11714) fails its own check although the code's last character is right; compare the code with the business licence.",
         message_zh="统一社会信用代码中的组织机构代码(第9至17位)校验不符;请对照营业执照核实。",
         check=employer_credit_code_org,
+        fold=_no_workers(employer_credit_code_org),
     ),
     Rule(
         code="person.id-format",
@@ -668,6 +738,7 @@ RULES: tuple[Rule, ...] = (
         message="The same identity number is used by another worker of this dossier (see related); each worker is collected once.",
         message_zh="本档案中另有职工使用同一身份证号码(见 related);每名职工只能采集一次。",
         check=duplicate_id,
+        fold=_DuplicateIds,
     ),
     Rule(
         code="history.month-order",
