@@ -6,8 +6,15 @@ the same data folder; and the ``bureau`` command's own refusals."""
 
 from __future__ import annotations
 
+import json
+import shutil
 import signal
 import socket
+import ssl
+import subprocess
+import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +26,7 @@ from bureau_server import (
     WINDOW_TOKEN,
     RunningBureau,
     call,
+    console_script,
     login,
     ready_session,
     start_bureau,
@@ -501,3 +509,42 @@ def test_the_states_give_pages_of_persons(tmp_path: Path, kind: str) -> None:
     bureau.close()
     assert every == [f"B{i:04d}" for i in range(1, 8)]
     assert pages == [every[:3], every[3:6], every[6:], [], every]
+
+
+def test_serve_over_tls(tmp_path: Path) -> None:
+    """--certfile/--keyfile: gunicorn serves https:// (a self-signed certificate
+    for 127.0.0.1, made by openssl; the client trusts exactly it)."""
+    openssl = shutil.which("openssl")
+    assert openssl is not None, "openssl is needed to make the test certificate"
+    cert, key = tmp_path / "server.crt", tmp_path / "server.key"
+    subprocess.run(
+        [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+         "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+    process = subprocess.Popen(
+        [console_script(), "bureau", "serve", "--data", str(tmp_path / "data"), "--port", "0",
+         "--workers", "1", "--certfile", str(cert), "--keyfile", str(key)],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+    )  # fmt: skip
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        assert line.startswith("pension-collect bureau: serving https://127.0.0.1:")
+        url = line.split()[3]
+        trusted = ssl.create_default_context(cafile=str(cert))
+        deadline = time.monotonic() + 30
+        while True:  # the worker may still be booting
+            try:
+                with urllib.request.urlopen(f"{url}/api/v1/health", context=trusted) as got:
+                    assert json.loads(got.read())["status"] == "ok"
+                break
+            except ConnectionError:
+                assert time.monotonic() < deadline
+                time.sleep(0.1)
+        with pytest.raises(urllib.error.URLError, match="CERTIFICATE_VERIFY_FAILED"):
+            urllib.request.urlopen(f"{url}/api/v1/health", context=ssl.create_default_context())
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(60) == 0
