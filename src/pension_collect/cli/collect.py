@@ -405,17 +405,23 @@ def _recollect(args: argparse.Namespace) -> int:
                 line("no failed worker to collect again (没有需要重新采集的职工)")
             for w in failed:
                 assert w.outcome is not None
-                how = (
-                    "window visit first (须先到社保窗口办理), then sync, "
-                    "print verification, recollect"
-                    if w.needs_window
-                    else "correct the data and recollect DOSSIER (更正数据后重新采集)"
-                )
                 line(
                     f"[P3.7] {w.worker.person_no or ''} {mask(w.key)} failed in {w.declaration}: "
-                    f"{w.outcome.code} {w.outcome.message_zh}; {how}"
+                    f"{w.outcome.code} {w.outcome.message_zh}; {_how(state, w)}"
                 )
     return EXIT_OK
+
+
+def _how(state: Any, w: Any) -> str:
+    """What a failed worker needs next, in a few words."""
+    if not w.needs_window:
+        return "correct the data, then recollect DOSSIER (更正数据后重新采集)"
+    visit = None if state is None else state.window_visits.get(w.key)
+    if visit is None or visit.failed_in != w.declaration:
+        return "a visit to the bureau window first, then recollect --window (须先到社保窗口办理)"
+    if state.needs_sync or visit.sync_no >= state.sync_no:
+        return "window visit recorded: sync, print verification, recollect DOSSIER (请重新同步)"
+    return "print verification, then recollect DOSSIER (请打印核对表后重新采集)"
 
 
 # -- receive, submit, follow -------------------------------------------------------------------
