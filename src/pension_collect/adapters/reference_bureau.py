@@ -476,9 +476,12 @@ class ReferenceBureau:
                 key, "bureau.format", "the worker's data cannot be read", "职工数据格式错误"
             )
         holder = self._state.person_by_id(canonical_id(worker.id_number))
-        person = self._state.person(worker.person_no) if worker.person_no else None
-        if person is None:
-            person = holder
+        if holder is not None and holder.person_no == worker.person_no:
+            person: Person | None = holder  # the usual case: one lookup
+        else:
+            person = self._state.person(worker.person_no) if worker.person_no else None
+            if person is None:
+                person = holder
         failure = self._bureau_checks(decl.unit_no, key, worker, person, holder)
         if failure is not None:
             return failure

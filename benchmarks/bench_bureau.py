@@ -1,0 +1,191 @@
+"""Benchmark: the reference bureau processing a declaration of N workers, and a
+data sync of N persons, on each state (issue 15: indexed lookups).
+
+For each size and state (``memory``: the default dictionaries; ``sqlite``: the
+bureau in DIR/bureau.db, ``ReferenceBureau.open``), one employer with N
+persons is seeded (not timed), a workers declaration of all N is submitted and
+ticked to processing (not timed), then timed, in CPU seconds of the process
+(``time.process_time``) and wall seconds:
+
+* ``process``: the tick that concludes it (the bureau's checks and rules for
+  every worker, each accepted person's record written);
+* ``sync``: a data sync of the employer (N persons).
+
+Every worker is declared without a person number, so the bureau finds each
+by its identity number (the lookup issue 15 found scanning every person).
+The growth per doubling between sizes n1 < n2 is (t2 / t1) ** (log 2 / log(n2 / n1)):
+2.0 is linear, 4.0 quadratic.
+
+``--before REV`` runs the same processing, in the same run, on the reference
+bureau of an older commit (its module loaded from ``git show REV:...`` into
+the installed package) at the sizes up to ``--before-upto``.
+
+    python benchmarks/bench_bureau.py                          # 2,000, 4,000, 10,000
+    python benchmarks/bench_bureau.py --sizes 500,1000 --before 56267bb --before-upto 1000
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import gc
+import importlib.util
+import itertools
+import math
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from pension_collect.adapters.reference_bureau import ReferenceBureau
+from pension_collect.dossier import example_dossier_text, loads, make_converter
+from pension_collect.identity import check_char
+from pension_collect.model import BureauRecord, Dossier, Worker
+from pension_collect.ports.transport import DeclarationKind, DeclarationState
+
+CONV = make_converter()
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def dossier_of(n: int) -> Dossier:
+    """The example dossier with its first worker copied ``n`` times under new
+    identity numbers (each with the bureau's record of it)."""
+    dossier = loads(example_dossier_text())
+    template = dossier.workers[0]
+    assert template.birth_date is not None
+    workers = []
+    for i in range(n):
+        born = template.birth_date + _dt.timedelta(days=i % 365)
+        first17 = f"371002{born:%Y%m%d}{2 * (i // 365) + 3:03d}"
+        id_number = first17 + check_char(first17)
+        record = BureauRecord(
+            id_number=id_number,
+            name=template.name,
+            gender=template.gender,
+            birth_date=born,
+            first_work=template.first_work,
+            history=template.history,
+            account=template.account,
+        )
+        workers.append(
+            attrs.evolve(
+                template, id_number=id_number, birth_date=born, person_no=None, bureau=record
+            )
+        )
+    return attrs.evolve(dossier, workers=tuple(workers))
+
+
+def _timed(call: Any) -> tuple[float, float, Any]:
+    gc.collect()
+    cpu, wall = time.process_time(), time.perf_counter()
+    result = call()
+    return time.process_time() - cpu, time.perf_counter() - wall, result
+
+
+def run(bureau_class: Any, state: str, n: int, tmp: Path) -> dict[str, float]:
+    """Seed, submit, tick to processing; time the concluding tick and a sync."""
+    dossier = dossier_of(n)
+    clock = lambda: _dt.datetime(2013, 8, 20, 9, tzinfo=_dt.UTC)  # noqa: E731
+    if state == "sqlite":
+        bureau = bureau_class.open(
+            tmp / f"{state}-{n}", clock=clock, as_of=dossier.as_of, auto_advance=False
+        )
+    else:
+        bureau = bureau_class(clock=clock, as_of=dossier.as_of)
+    bureau.seed_dossier(dossier)
+    payload = {
+        "workers": [
+            {"key": w.id_number, "worker": CONV.unstructure(attrs.evolve(w, bureau=None), Worker)}
+            for w in dossier.workers
+        ]
+    }
+    unit = dossier.employer.unit_no
+    d = bureau.submit(unit, DeclarationKind.WORKERS, payload, idempotency_key="bench")
+    bureau.tick()
+    process_cpu, process_wall, _ = _timed(bureau.tick)
+    status = bureau.status(d.id)
+    assert status.state is DeclarationState.SUCCEEDED, status.outcomes[:1]
+    assert len(status.outcomes) == n
+    sync_cpu, sync_wall, synced = _timed(lambda: bureau.sync(unit))
+    assert len(synced.persons) == n
+    if state == "sqlite":
+        bureau.close()
+    return {
+        "process_cpu": process_cpu,
+        "process_wall": process_wall,
+        "sync_cpu": sync_cpu,
+        "sync_wall": sync_wall,
+    }
+
+
+def old_bureau(rev: str) -> Any:
+    """The ReferenceBureau class of commit ``rev``, loaded into the package."""
+    source = subprocess.run(
+        ["git", "show", f"{rev}:src/pension_collect/adapters/reference_bureau.py"],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    import pension_collect.adapters as adapters
+
+    path = Path(tempfile.mkdtemp()) / "_bench_old_reference_bureau.py"
+    path.write_text(source, encoding="utf-8")
+    name = "pension_collect.adapters._bench_old_reference_bureau"
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    module.__package__ = adapters.__name__
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module.ReferenceBureau
+
+
+def per_doubling(t1: float, t2: float, n1: int, n2: int) -> float:
+    """Growth of a time per doubling of the size (2.0: linear)."""
+    return float((t2 / t1) ** (math.log(2) / math.log(n2 / n1)))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="2000,4000,10000")
+    parser.add_argument("--states", default="memory,sqlite")
+    parser.add_argument("--before", metavar="REV", help="also measure this commit's bureau")
+    parser.add_argument("--before-upto", type=int, default=2000)
+    args = parser.parse_args(argv)
+    sizes = [int(s) for s in args.sizes.split(",")]
+    states = args.states.split(",")
+    rows: dict[str, dict[int, dict[str, float]]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        if args.before:
+            old = old_bureau(args.before)
+            for n in [s for s in sizes if s <= args.before_upto]:
+                rows.setdefault(f"before:{args.before}:memory", {})[n] = run(
+                    old, "memory", n, Path(tmp)
+                )
+        for state in states:
+            for n in sizes:
+                rows.setdefault(state, {})[n] = run(ReferenceBureau, state, n, Path(tmp))
+    print(f"{'state':<24}{'workers':>8}{'process CPU s':>15}{'wall s':>9}{'sync CPU s':>12}")
+    for state, by_size in rows.items():
+        for n, t in by_size.items():
+            print(
+                f"{state:<24}{n:>8}{t['process_cpu']:>15.3f}{t['process_wall']:>9.3f}"
+                f"{t['sync_cpu']:>12.3f}"
+            )
+        ns = sorted(by_size)
+        for n1, n2 in itertools.pairwise(ns):
+            a, b = by_size[n1], by_size[n2]
+            process = per_doubling(a["process_cpu"], b["process_cpu"], n1, n2)
+            sync = per_doubling(a["sync_cpu"], b["sync_cpu"], n1, n2)
+            print(f"{'':<24}{n1}->{n2}: x{process:.2f} per doubling (process), x{sync:.2f} (sync)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
