@@ -559,7 +559,7 @@ def test_unknown_paths_and_methods_answer_json(bureau: RunningBureau) -> None:
     assert (status, _error(answer)) == (405, "request.method-not-allowed")
     status, headers, answer = call(bureau, "OPTIONS", f"/api/v1/employers/{A}/sync")
     assert (status, _error(answer)) == (405, "request.method-not-allowed")
-    assert headers["allow"] == "GET, HEAD"
+    assert set(headers["allow"].split(", ")) == {"GET", "HEAD"}
 
 
 @pytest.mark.parametrize(
