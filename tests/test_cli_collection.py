@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from jsonschema import Draft202012Validator, ValidationError
 
+from bureau_server import NEW_PASSWORD, running_bureau
 from cli_collection_helpers import (
     SCHEMAS,
     SCRIPT,
@@ -31,6 +32,7 @@ from cli_collection_helpers import (
     validate,
 )
 from pension_collect.cli.collect import COMMANDS, EXIT_BUREAU, EXIT_REFUSED, EXIT_TIMEOUT
+from pension_collect.dossier import example_dossier_text
 
 ROOT = Path(__file__).resolve().parents[1]
 #: One line on standard error: ``pension-collect: CODE: English (中文)``.
@@ -48,6 +50,7 @@ def test_every_command_has_a_valid_versioned_schema() -> None:
         Draft202012Validator.check_schema(doc)
         assert doc["$id"] == f"urn:pension-collect:schema:{name}:v1"
         if name != "common":
+            assert doc["additionalProperties"] is False
             assert doc["properties"]["version"] == {"const": 1}
             assert doc["properties"]["format"] == {"const": f"pension-collect/{name}"}
 
@@ -222,3 +225,37 @@ def test_progress_bar_only_on_a_terminal(tmp_path: Path) -> None:
     assert b"saving workers" in drawn
     assert b"3/3" in drawn
     assert "3 saved, 0 refused" in printed
+
+
+def test_a_bureau_over_http_and_its_password(tmp_path: Path) -> None:
+    """The real bureau server: the initial password stops every step until
+    ``pension-collect password`` changes it (a weak one refused), then the
+    collection starts and syncs over HTTP; a wrong password is exit 5."""
+    (tmp_path / "dossier.json").write_text(example_dossier_text(), encoding="utf-8")
+    with running_bureau(tmp_path / "bureau", [tmp_path / "dossier.json"]) as bureau:
+        initial = bureau.passwords[UNIT]
+        with_initial = environment(
+            PENSION_COLLECT_BUREAU=bureau.url, PENSION_COLLECT_BUREAU_PASSWORD=initial
+        )
+        done = run(tmp_path, "start", env=with_initial)
+        assert done.status == EXIT_BUREAU
+        _line(done.err, "auth.password-change-required")
+        assert "pension-collect password" in done.err
+        assert initial not in done.err + done.out
+
+        weak = {**with_initial, "PENSION_COLLECT_BUREAU_NEW_PASSWORD": "123456"}
+        doc = json_run(tmp_path, "password", status=EXIT_BUREAU, env=weak)
+        assert doc["code"] == "auth.weak-password"
+        strong = {**with_initial, "PENSION_COLLECT_BUREAU_NEW_PASSWORD": NEW_PASSWORD}
+        doc = json_run(tmp_path, "password", env=strong)
+        assert (doc["unit_no"], doc["bureau"], doc["changed"]) == (UNIT, bureau.url, True)
+
+        ready = {**with_initial, "PENSION_COLLECT_BUREAU_PASSWORD": NEW_PASSWORD}
+        assert json_run(tmp_path, "start", env=ready)["bureau"] == bureau.url
+        assert json_run(tmp_path, "sync", env=ready)["persons"] == 3
+
+        done = run(tmp_path, "sync", env=with_initial)  # the old one no longer
+        assert done.status == EXIT_BUREAU
+        _line(done.err, "auth.invalid-credentials")
+        assert NEW_PASSWORD not in done.err
+        assert initial not in done.err

@@ -53,6 +53,7 @@ ENV_STORE = "PENSION_COLLECT_STORE"
 ENV_BUREAU = "PENSION_COLLECT_BUREAU"
 ENV_UNIT = "PENSION_COLLECT_UNIT"
 ENV_PASSWORD = "PENSION_COLLECT_BUREAU_PASSWORD"
+ENV_NEW_PASSWORD = "PENSION_COLLECT_BUREAU_NEW_PASSWORD"
 ENV_ACTOR = "PENSION_COLLECT_ACTOR"
 ENV_AS_OF = "PENSION_COLLECT_AS_OF"
 
@@ -217,6 +218,52 @@ def _password(url: str) -> str:
         f"登录社保系统需要单位密码:请设置环境变量 {ENV_PASSWORD},或在终端中运行以便输入"
         "(不要写在命令行上)",
     )
+
+
+def new_password() -> str:
+    """The new password of ``pension-collect password``: from the environment, or
+    asked twice at a terminal."""
+    value = _env(ENV_NEW_PASSWORD)
+    if value:
+        return value
+    if sys.stdin is not None and sys.stdin.isatty():
+        try:
+            first = getpass.getpass("new password (新密码): ")
+            again = getpass.getpass("new password again (再次输入新密码): ")
+        except EOFError:
+            first, again = "", "-"
+        if first and first == again:
+            return first
+        fail(
+            EXIT_UNREADABLE,
+            "cli.password-mismatch",
+            "the two new passwords differ (or are empty); nothing was changed",
+            "两次输入的新密码不一致(或为空),密码未修改",
+        )
+    fail(
+        EXIT_BUREAU,
+        "cli.password-missing",
+        f"give the new password in ${ENV_NEW_PASSWORD} or run the command at a terminal "
+        "to be asked (never as an argument)",
+        f"请在环境变量 {ENV_NEW_PASSWORD} 中给出新密码,或在终端中运行以便输入(不要写在命令行上)",
+    )
+
+
+def open_http(args: argparse.Namespace, password: str) -> Transport:
+    """The http(s) bureau of ``args`` logged in as its unit with ``password``."""
+    url = bureau_url(args)
+    if not url.lower().startswith(("http://", "https://")):
+        fail(
+            EXIT_UNREADABLE,
+            "cli.usage",
+            f"only a bureau served over HTTP has a password; --bureau is {printable(url)}",
+            "只有通过 HTTP 访问的社保系统才有密码",
+        )
+    return PluginHost().open_transport(url, unit_no=unit_of(args), password=password)
+
+
+def bureau_password(args: argparse.Namespace) -> str:
+    return _password(bureau_url(args))
 
 
 def _transport(host: PluginHost, url: str, unit: str) -> Transport:
@@ -521,6 +568,12 @@ def _classify(exc: BaseException) -> tuple[int, str, str, str] | None:
     if isinstance(exc, TransportError | BureauError):
         message = getattr(exc, "message", None) or str(exc)
         message_zh = getattr(exc, "message_zh", None) or message
+        if exc.code == "auth.password-change-required":
+            message = (
+                "the password is an initial one and must be changed first: run "
+                "'pension-collect password'"
+            )
+            message_zh = "当前密码为初始密码,须先修改:请运行 'pension-collect password'"
         return EXIT_BUREAU, exc.code, message, message_zh
     if isinstance(exc, StorageError | PensionCollectError):
         message = getattr(exc, "message", None) or str(exc)

@@ -33,6 +33,7 @@ from ._collect_common import (
     EXIT_REFUSED,
     EXIT_TIMEOUT,
     JSON_VERSION,
+    bureau_password,
     bureau_url,
     check_unit,
     collection,
@@ -45,10 +46,13 @@ from ._collect_common import (
     finding_json,
     guarded,
     line,
+    new_password,
+    open_http,
     person_numbers,
     read_dossier,
     resolve_workers,
     synced_persons,
+    unit_of,
     worker_json,
 )
 from ._collect_status import next_step, person_states, status_zh
@@ -75,6 +79,7 @@ COMMANDS = (
     "status",
     "recollect",
     "audit",
+    "password",
 )
 
 
@@ -666,6 +671,40 @@ def _changed(before: dict[str, Any] | None, after: dict[str, Any] | None) -> lis
     return sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
 
 
+def _password_command(args: argparse.Namespace) -> int:
+    old = bureau_password(args)
+    new = new_password()
+    transport = open_http(args, old)
+    try:
+        change = getattr(transport, "change_password", None)
+        if change is None:  # pragma: no cover - every http(s) transport has it
+            fail(
+                EXIT_BUREAU,
+                "cli.usage",
+                "this bureau transport cannot change passwords",
+                "该传输方式不支持修改密码",
+            )
+        change(old, new)
+    finally:
+        transport.close()
+    if args.format == "json":
+        emit(
+            {
+                "format": "pension-collect/password",
+                "version": JSON_VERSION,
+                "unit_no": unit_of(args),
+                "bureau": bureau_url(args),
+                "changed": True,
+            }
+        )
+    else:
+        line(
+            "password changed at the bureau (密码已修改); give the new one in "
+            "PENSION_COLLECT_BUREAU_PASSWORD from now on"
+        )
+    return EXIT_OK
+
+
 # -- the parser ------------------------------------------------------------------------------
 
 
@@ -803,6 +842,14 @@ def add_parser(sub: Any) -> None:
         "List the audit log of one worker.",
     )
     p.add_argument("worker", metavar="WORKER", help="a person number or identity number")
+    command(
+        "password",
+        _password_command,
+        "change the employer's password at a bureau served over HTTP (修改单位密码)",
+        "Change the employer's password at the bureau (an initial password must be changed "
+        "before anything else): the current one from $PENSION_COLLECT_BUREAU_PASSWORD or a "
+        "prompt, the new one from $PENSION_COLLECT_BUREAU_NEW_PASSWORD or a prompt (twice).",
+    )
 
 
 def _seconds(text: str) -> float:
