@@ -104,6 +104,12 @@ def test_no_store_no_unit_bad_month(tmp_path: Path) -> None:
     doc = json_run(tmp_path, "start", status=2, env=env)
     assert (doc["code"], doc["exit_status"]) == ("cli.unit-missing", 2)
 
+    done = run(tmp_path, "start", "--bureau", "local:")  # keeps nothing between commands
+    assert done.status == 2
+    _line(done.err, "cli.usage")
+    assert "local:DIR" in done.err
+    assert list(tmp_path.iterdir()) == []
+
     done = run(tmp_path, "start", "--as-of", "2013-13")
     assert done.status == 2
     _line(done.err, "cli.as-of")

@@ -292,6 +292,16 @@ def collection(
     its bureau (``bureau``: the command calls it), closed afterwards."""
     url = store_url(args)
     unit = unit_of(args)
+    if bureau and bureau_url(args).lower() == "local:":
+        fail(
+            EXIT_UNREADABLE,
+            "cli.usage",
+            "--bureau local: is a new, empty bureau in each command, which keeps nothing "
+            "between them; give local:DIR (a bureau whose state is in the folder DIR) "
+            "or the bureau's http(s) address",
+            "--bureau local: 在每条命令中都是新的空社保系统,命令之间不保留任何数据;"
+            "请指定 local:目录 或社保系统的 http(s) 地址",
+        )
     if not create and not _store_exists(url):
         fail(
             EXIT_UNREADABLE,
