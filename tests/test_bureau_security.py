@@ -200,6 +200,7 @@ def test_the_printed_initial_password_alone_reads_nothing(bureau: RunningBureau)
         "9876543210",
         "short-1A!",
         f"{FRESH}-company",
+        "Ab1-" * 300,
         "",
     ],
 )

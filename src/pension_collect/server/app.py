@@ -240,7 +240,7 @@ def create_app(config: ServerConfig) -> Flask:
         info = who(allow_must_change=True)
         body = _body()
         old = _text(body, "old_password", longest=1024)
-        new = _text(body, "new_password", longest=1024)
+        new = _text(body, "new_password", longest=2**20)  # too long: auth.weak-password
         grant = held.auth().change_password(info, old, new, address=client())
         return _json(grant.to_dict())
 
