@@ -86,7 +86,12 @@ class _TextEncoder:
     """
 
     def __init__(self, canvas: Any) -> None:
+        from reportlab.lib.rl_accel import escapePDF
+        from reportlab.pdfbase.pdfmetrics import getFont
+
         self._doc = canvas._doc
+        self._escape = escapePDF
+        self._font = getFont
         self._cache: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {}
 
     def encode(self, font_name: str, text: str) -> tuple[tuple[str, str], ...]:
@@ -98,14 +103,12 @@ class _TextEncoder:
         return found
 
     def _encode(self, font_name: str, text: str) -> tuple[tuple[str, str], ...]:
-        from reportlab.lib.rl_accel import escapePDF
-        from reportlab.pdfbase.pdfmetrics import getFont
-
-        font = getFont(font_name)
+        font = self._font(font_name)
         doc = self._doc
         if font._dynamicFont:  # TrueType: subsets of up to 256 glyphs
+            escape = self._escape
             return tuple(
-                (font.getSubsetInternalName(subset, doc), escapePDF(part))
+                (font.getSubsetInternalName(subset, doc), escape(part))
                 for subset, part in font.splitString(text, doc)
             )
         if font._multiByte:  # the CID font
