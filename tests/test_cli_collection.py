@@ -110,6 +110,12 @@ def test_no_store_no_unit_bad_month(tmp_path: Path) -> None:
     assert "local:DIR" in done.err
     assert list(tmp_path.iterdir()) == []
 
+    (tmp_path / "notes.db").write_text("not a store\n" * 100, encoding="utf-8")
+    doc = json_run(tmp_path, "status", "--store", "sqlite:notes.db", status=2)
+    assert doc["code"] == "storage.not-a-store"
+    assert (tmp_path / "notes.db").read_text(encoding="utf-8") == "not a store\n" * 100
+    (tmp_path / "notes.db").unlink()
+
     done = run(tmp_path, "start", "--as-of", "2013-13")
     assert done.status == 2
     _line(done.err, "cli.as-of")

@@ -127,6 +127,20 @@ def store_url(args: argparse.Namespace) -> str:
     return str(args.store or _env(ENV_STORE) or DEFAULT_STORE)
 
 
+def shown_url(url: str) -> str:
+    """``url`` as it may be printed: a password in it (``postgresql://u:secret@h/db``)
+    replaced by ``***``."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return url
+    netloc, slash, path = rest.partition("/")
+    userinfo, at, host = netloc.rpartition("@")
+    if not at or ":" not in userinfo:
+        return url
+    user = userinfo.split(":", 1)[0]
+    return f"{scheme}://{user}:***@{host}{slash}{path}"
+
+
 def bureau_url(args: argparse.Namespace) -> str:
     return str(args.bureau or _env(ENV_BUREAU) or DEFAULT_BUREAU)
 
@@ -457,7 +471,7 @@ def document(command: str, args: argparse.Namespace, session: CollectionSession)
         "format": f"pension-collect/{command}",
         "version": JSON_VERSION,
         "unit_no": session.unit_no,
-        "store": store_url(args),
+        "store": shown_url(store_url(args)),
     }
 
 

@@ -51,6 +51,8 @@ from ._collect_common import (
     person_numbers,
     read_dossier,
     resolve_workers,
+    shown_url,
+    store_url,
     synced_persons,
     unit_of,
     worker_json,
@@ -120,7 +122,7 @@ def _start(args: argparse.Namespace) -> int:
             emit(
                 {
                     **document("start", args, session),
-                    "bureau": bureau_url(args),
+                    "bureau": shown_url(bureau_url(args)),
                     "already_started": before is not None,
                     "started_at": state.started_at,
                     "started_by": state.started_by,
@@ -130,7 +132,7 @@ def _start(args: argparse.Namespace) -> int:
             again = " (already started; 已开始)" if before is not None else ""
             line(
                 f"[P3] 开始数据质量工作 / Start: unit {session.unit_no}, "
-                f"store {args.store or 'collection.db'}{again}"
+                f"store {shown_url(store_url(args))}{again}"
             )
             line("next: pension-collect sync")
     return EXIT_OK
@@ -693,7 +695,7 @@ def _password_command(args: argparse.Namespace) -> int:
                 "format": "pension-collect/password",
                 "version": JSON_VERSION,
                 "unit_no": unit_of(args),
-                "bureau": bureau_url(args),
+                "bureau": shown_url(bureau_url(args)),
                 "changed": True,
             }
         )
