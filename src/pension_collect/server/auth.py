@@ -296,6 +296,7 @@ class AuthStore:
         with self._transaction() as conn:
             for statement in _SCHEMA:
                 conn.execute(statement)
+        _dummy_hash()  # made now, so that the first unknown unit takes no longer than the next
 
     def __repr__(self) -> str:
         return f"AuthStore(path={str(self.path)!r})"
