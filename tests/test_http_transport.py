@@ -11,15 +11,19 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from typing import Any
 
+import attrs
 import pytest
 import requests
 import urllib3.exceptions as u3
 from requests.adapters import BaseAdapter
 
+from bureau_server import RunningBureau, call, ready_session, start_bureau
 from pension_collect.adapters.http_transport import DEFAULT_TIMEOUT, HttpTransport
+from pension_collect.dossier import to_dict
 from pension_collect.plugins import PluginHost
 from pension_collect.ports.transport import (
     AccountLocked,
@@ -38,6 +42,11 @@ from pension_collect.ports.transport import (
     Unreachable,
     WeakPassword,
     WrongEmployer,
+)
+from pension_collect.testing.transport_contract import (
+    CONTRACT_OTHER_UNIT,
+    CONTRACT_UNIT,
+    contract_dossiers,
 )
 
 URL = "http://bureau.test:8080"
@@ -550,23 +559,25 @@ class TestAnswers:
     def test_another_unit_is_refused_before_sending(self) -> None:
         """A call for another unit number than the one logged in sends nothing."""
         t, s, _ = scripted([])
-        for call in (
+        for attempt in (
             lambda: t.sync("10099999"),
             lambda: t.pending_declarations("10099999"),
             lambda: t.status("D1", unit_no="10099999"),
             lambda: t.submit("10099999", DeclarationKind.WORKERS, {}, idempotency_key="k"),
         ):
             with pytest.raises(WrongEmployer):
-                call()
+                attempt()
         assert s.sent == []
 
     def test_identifiers_cannot_leave_their_path(self) -> None:
-        """A declaration number like ../../session is one encoded path segment."""
+        """A declaration number is one percent-encoded path segment; one that
+        would be read as path steps (dots, slashes) is no declaration number:
+        UnknownDeclaration, nothing sent."""
         t, s, _ = scripted([login(), error(404, "bureau.unknown-declaration")])
         with pytest.raises(UnknownDeclaration):
-            t.status("../../session")
-        assert s.sent[1].path_url == f"/api/v1/employers/{UNIT}/declarations/..%2F..%2Fsession"
-        for steps in (".", "..", ""):
+            t.status("D1?x=1#y %")
+        assert s.sent[1].path_url == f"/api/v1/employers/{UNIT}/declarations/D1%3Fx%3D1%23y%20%25"
+        for steps in (".", "..", "", "../../session", "a/b", "..\\x"):
             with pytest.raises(UnknownDeclaration):
                 t.status(steps)
         assert len(s.sent) == 2
@@ -575,3 +586,115 @@ class TestAnswers:
         """A DeclarationStatus arrives with its enums."""
         t, _, _ = scripted([login(), answer(200, declaration(state="processing"))])
         assert t.status("D000001").state is DeclarationState.PROCESSING
+
+
+# -- against the real server process ---------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningBureau]:
+    """The bureau server process with tokens living two seconds, seeded with the
+    contract's two employers and a third one to lock."""
+    first, second = contract_dossiers()
+    locked = attrs.evolve(second, employer=attrs.evolve(second.employer, unit_no=LOCKED_UNIT))
+    locked = attrs.evolve(locked, workers=())
+    root = tmp_path_factory.mktemp("live")
+    server = start_bureau(
+        root / "bureau",
+        [to_dict(d) for d in (first, second, locked)],
+        extra_args=["--token-ttl", "2"],
+    )
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+LOCKED_UNIT = "10055555"
+STRONG = "Weihai-Transport-2013!"
+
+
+class TestAgainstTheServer:
+    def test_initial_password_must_be_changed(self, live: RunningBureau) -> None:
+        """The printed initial password logs in only to change it: every call is
+        PasswordChangeRequired (nothing done), 123456 is refused as the new one,
+        a strong one works and the calls go through."""
+        initial = live.passwords[CONTRACT_OTHER_UNIT]
+        t = HttpTransport(live.url, unit_no=CONTRACT_OTHER_UNIT, password=initial)
+        with pytest.raises(PasswordChangeRequired):
+            t.sync(CONTRACT_OTHER_UNIT)
+        with pytest.raises(WeakPassword):
+            t.change_password(initial, "123456")
+        t.change_password(initial, STRONG)
+        live.changed[CONTRACT_OTHER_UNIT] = STRONG
+        assert t.pending_declarations(CONTRACT_OTHER_UNIT) == []
+        t.close()
+        with pytest.raises(InvalidCredentials):  # the initial password is gone
+            HttpTransport(live.url, unit_no=CONTRACT_OTHER_UNIT, password=initial).login()
+
+    def test_expired_and_revoked_tokens_are_renewed(self, live: RunningBureau) -> None:
+        """A token that expired (after two seconds) or was revoked is replaced by a
+        new login and the call goes through."""
+        _, password = ready_session(live, CONTRACT_UNIT)
+        t = HttpTransport(live.url, unit_no=CONTRACT_UNIT, password=password)
+        assert len(t.sync(CONTRACT_UNIT).persons) == 3
+        first = t._token
+        time.sleep(2.5)
+        assert len(t.sync(CONTRACT_UNIT).persons) == 3
+        second = t._token
+        assert second not in (None, first)
+        status, _, _ = call(live, "DELETE", "/api/v1/session", token=second)
+        assert status == 204
+        assert t.pending_declarations(CONTRACT_UNIT) is not None
+        assert t._token not in (first, second)
+        t.close()
+        assert t._token is None  # logged out: the token is revoked
+
+    def test_repeated_wrong_passwords_lock_the_account(self, live: RunningBureau) -> None:
+        """Wrong passwords are InvalidCredentials until the account locks: then
+        AccountLocked with the seconds to wait, also for the right password.
+        No message quotes a password."""
+        seen: list[BaseException] = []
+        for _ in range(10):
+            t = HttpTransport(live.url, unit_no=LOCKED_UNIT, password="wrong-" + PASSWORD)
+            try:
+                t.login()
+            except InvalidCredentials as exc:
+                seen.append(exc)
+                continue
+            except AccountLocked as exc:
+                seen.append(exc)
+                break
+        assert isinstance(seen[-1], AccountLocked)
+        assert 2 <= len(seen) <= 10
+        assert seen[-1].retry_after is not None
+        assert seen[-1].retry_after > 0
+        right = HttpTransport(live.url, unit_no=LOCKED_UNIT, password=live.passwords[LOCKED_UNIT])
+        with pytest.raises(AccountLocked):
+            right.login()
+        for exc in seen:
+            assert "wrong-" not in str(exc)
+            assert live.passwords[LOCKED_UNIT] not in str(exc)
+
+    def test_another_employers_declaration_over_the_wire(self, live: RunningBureau) -> None:
+        """The server's 404 for another employer's declaration is UnknownDeclaration,
+        the same as for a number that does not exist; a path trick is too."""
+        _, a_password = ready_session(live, CONTRACT_UNIT)
+        a = HttpTransport(live.url, unit_no=CONTRACT_UNIT, password=a_password)
+        first, _ = contract_dossiers()
+        made = a.submit(
+            CONTRACT_UNIT,
+            DeclarationKind.EMPLOYER,
+            {"employer": to_dict(first)["employer"]},
+            idempotency_key="live-1",
+        )
+        _, b_password = ready_session(live, CONTRACT_OTHER_UNIT, STRONG)
+        b = HttpTransport(live.url, unit_no=CONTRACT_OTHER_UNIT, password=b_password)
+        answers = []
+        for number in (made.id, "D999999", f"../../{CONTRACT_UNIT}/declarations/{made.id}"):
+            with pytest.raises(UnknownDeclaration) as info:
+                b.status(number)
+            answers.append(str(info.value))
+        assert len(set(answers)) == 1
+        a.close()
+        b.close()

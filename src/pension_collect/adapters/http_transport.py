@@ -221,7 +221,7 @@ class HttpTransport:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.url = _base_url(url)
-        if not isinstance(unit_no, str) or not unit_no.strip("."):
+        if not isinstance(unit_no, str) or not unit_no.strip(".") or "/" in unit_no:
             raise TransportError("unit_no= is the employer's unit number (缺少单位编号)")
         if not (isinstance(password, str) and password) and not callable(password):
             raise TransportError(
@@ -358,8 +358,14 @@ class HttpTransport:
     def status(self, declaration_id: str, *, unit_no: str | None = None) -> DeclarationStatus:
         """The declaration's state; the bureau answers only the employer logged in
         (another employer's declaration is :class:`UnknownDeclaration`)."""
-        # "." and ".." would be read as path steps on the way: no declaration has them
-        if not isinstance(declaration_id, str) or not declaration_id.strip("."):
+        # ".", ".." and slashes would be read as path steps on the way (a server
+        # decodes %2F before routing): no declaration number holds them
+        if (
+            not isinstance(declaration_id, str)
+            or not declaration_id.strip(".")
+            or "/" in declaration_id
+            or "\\" in declaration_id
+        ):
             raise UnknownDeclaration(f"{_UNKNOWN_DECLARATION[0]} ({_UNKNOWN_DECLARATION[1]})")
         path = self._employer_path(
             self.unit_no if unit_no is None else unit_no, "declarations", declaration_id
