@@ -16,6 +16,7 @@ import pension_collect.plugins
 from pension_collect.cli import _packs
 from pension_collect.errors import UnknownRulePack
 from pension_collect.hookspecs import hookimpl
+from pension_collect.model import YearMonth
 from pension_collect.ports.rulepacks import RulePackRegistry
 from pension_collect.rules import Hit, Rule, Severity
 from pension_collect.rules.weihai2013 import default_pack
@@ -89,7 +90,7 @@ def test_a_damaged_file_is_ignored_and_replaced(
         lambda r: r.update(key="0" * 64),
         lambda r: r.update(plugins=[BUILT_IN, "other"]),
         lambda r: r.update(plugins=[BUILT_IN, 1]),
-        lambda r: r.update(version=2),
+        lambda r: r.update(version=99),
         lambda r: r.update(extra=True),
     ],
 )
@@ -193,3 +194,54 @@ def test_a_relative_xdg_cache_home_is_not_used(
     monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.delenv(_packs.NO_CACHE_ENV, raising=False)
     assert _packs.cache_path() == tmp_path / ".cache" / "pension-collect" / "rule-packs.json"
+
+
+def test_the_parameters_are_read_from_their_copy(
+    cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The second run takes the built-in pack's parameters from the JSON copy
+    (no TOML parse), and gets the same pack."""
+    import tomllib
+
+    _packs.rule_pack(None)
+    _packs.rule_pack(None)
+    copy = cache.parent / "weihai-2013-parameters.json"
+    record = json.loads(copy.read_text("utf-8"))
+    assert record["format"] == "pension-collect/parameters-cache"
+    assert record["data"]["account_start"]["values"][0]["value"] == "1996-04"
+
+    def no_toml(text: str) -> Any:
+        raise AssertionError("the TOML file was parsed")
+
+    monkeypatch.setattr(tomllib, "loads", no_toml)
+    assert _packs.rule_pack(None) == default_pack()
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        # a value changed: the checksum no longer matches
+        lambda r: r["data"]["account_start"]["values"][0].update(value="2001-01"),
+        # the checksum matches, the data is no parameter file
+        lambda r: r.update(data=[1], crc32=_packs._checksum([1])),
+        lambda r: r.update(data={"x": "y"}, crc32=_packs._checksum({"x": "y"})),
+        lambda r: r.update(key=[]),
+        lambda r: r.pop("crc32"),
+    ],
+)
+def test_a_damaged_parameters_copy_is_not_trusted(
+    cache: Path, monkeypatch: pytest.MonkeyPatch, change: Any
+) -> None:
+    _packs.rule_pack(None)
+    _packs.rule_pack(None)
+    copy = cache.parent / "weihai-2013-parameters.json"
+    record = json.loads(copy.read_text("utf-8"))
+    change(record)
+    copy.write_text(json.dumps(record), "utf-8")
+    pack = _packs.rule_pack(None)
+    assert pack == default_pack()
+    assert pack.parameters.get("account_start", YearMonth(2013, 8)) == YearMonth(1996, 4)
+    assert (
+        json.loads(copy.read_text("utf-8"))["data"]["account_start"]["values"][0]["value"]
+        == "1996-04"
+    )

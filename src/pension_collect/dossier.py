@@ -24,12 +24,10 @@ import json
 import os
 import re
 import stat
-import tempfile
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from decimal import Decimal
 from enum import Enum
-from importlib import resources
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, TypeVar
 
@@ -954,6 +952,8 @@ def dumps(dossier: Dossier, *, indent: int | None = 2) -> str:
 def dump(dossier: Dossier, path: str | os.PathLike[str]) -> None:
     """Write a dossier to ``path`` atomically: the old file stays whole until
     the new one is complete on disk."""
+    import tempfile
+
     target = Path(path)
     text = dumps(dossier).encode("utf-8")
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
@@ -974,4 +974,6 @@ EXAMPLE_DOSSIER = "example-dossier.json"
 
 def example_dossier_text() -> str:
     """The bundled example dossier, as JSON text."""
+    from importlib import resources
+
     return resources.files("pension_collect").joinpath("data", EXAMPLE_DOSSIER).read_text("utf-8")

@@ -16,7 +16,6 @@ import errno
 import importlib
 import os
 import sys
-import traceback
 from collections.abc import Sequence
 from typing import NoReturn
 
@@ -166,6 +165,8 @@ def _internal(exc: BaseException) -> int:
         "(内部错误,请报告); PENSION_COLLECT_TRACEBACK=1 shows the details"
     )
     if os.environ.get("PENSION_COLLECT_TRACEBACK") == "1":
+        import traceback
+
         traceback.print_exception(exc, file=sys.stderr)
     return EXIT_INTERNAL
 

@@ -9,15 +9,23 @@ decides the pack, and only one built-in implements it
 :func:`pension_collect.rules.weihai2013.default_pack`).
 
 So the first run builds the host as always and records, in a small cache
-file, which entry-point plugins implement that hook. Later runs read the
-installed entry points (names, targets, distributions and their versions,
-pension_collect's version and the plugins blocked: the key), and when the record for that key
+file, which entry-point plugins implement that hook. Later runs read what
+decides the installed plugins (the folders of ``sys.path`` and the
+entry-point files of the distributions in them, pension_collect's version
+and the plugins blocked: the key), and when the record for that key
 says the built-in is the only plugin (not blocked) implementing the hook,
 the built-in pack is what the host would give for ``weihai-2013``, so it is
 taken directly.
 Any other pack name, any plugin implementing the hook, a key without a
 record, or a record that is not exactly what this module writes: the host
 is built, as before.
+
+The built-in pack's parameters (its TOML file) are kept beside it as JSON,
+``weihai-2013-parameters.json``: the file as parsed, keyed on
+pension_collect's version and the TOML file's path, modification time and
+size, with a CRC-32, and read back through the same checks as the TOML file
+(:func:`pension_collect.rules.parameters.parameters_from_data`), so that a
+run needs neither the TOML parser nor the parse.
 
 The cache file is ``$XDG_CACHE_HOME/pension-collect/rule-packs.json``
 (``~/.cache/...`` when the variable is unset or not an absolute path), JSON
@@ -30,10 +38,10 @@ the user.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import tempfile
+import sys
+import zlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -41,6 +49,7 @@ from .._version import __version__
 
 if TYPE_CHECKING:
     from ..rules.pack import RulePack
+    from ..rules.parameters import ParameterSet
 
 __all__ = ["CACHE_FILE", "NO_CACHE_ENV", "cache_path", "rule_pack"]
 
@@ -50,13 +59,16 @@ CACHE_FILE = "rule-packs.json"
 NO_CACHE_ENV = "PENSION_COLLECT_NO_CACHE"
 
 _FORMAT = "pension-collect/rule-pack-cache"
-_VERSION = 1
+_PARAMETERS_FORMAT = "pension-collect/parameters-cache"
+#: The copy of the built-in pack's parameters, beside the cache file.
+_PARAMETERS_FILE = "weihai-2013-parameters.json"
+_VERSION = 2
 _HOOK = "pension_collect_register_rule_packs"
 _BUILT_IN_PACK = "weihai-2013"
 #: The one built-in plugin implementing the hook, registering the built-in pack.
 _BUILT_IN_PLUGIN = "pension_collect.adapters.rule_packs"
-#: A cache file larger than this is not ours.
-_MOST_BYTES = 65536
+#: A cache file (or an entry-point file) larger than this is not ours.
+_MOST_BYTES = 1 << 20
 
 
 def cache_path() -> Path | None:
@@ -80,37 +92,56 @@ def _everything_blocked() -> bool:
 
 
 def _key() -> str:
-    """The installed entry-point plugins and pension_collect's version, hashed."""
-    from importlib.metadata import entry_points
+    """What decides which plugins are installed, as text: pension_collect's
+    version, the plugins blocked, each folder of ``sys.path`` (its
+    modification time: installing or removing a distribution changes it)
+    and each distribution's entry-point file naming the ``pension_collect``
+    group (where, when changed, its size and checksum).
 
-    rows = []
-    for ep in entry_points(group="pension_collect"):
-        dist = ep.dist
-        rows.append(
-            [
-                ep.name,
-                ep.value,
-                None if dist is None else dist.name,
-                None if dist is None else dist.version,
-            ]
-        )
-    # The blocked names too: a plugin blocked when the record was made is not in it.
+    Read without :mod:`importlib.metadata` (whose import alone costs more
+    than the rest of this module): the same folders it searches, the same
+    ``*.dist-info``/``*.egg-info`` entry-point files.
+    """
+    rows: list[list[Any]] = []
+    for entry in sys.path:
+        folder = entry or "."
+        try:
+            rows.append([folder, os.stat(folder).st_mtime_ns])
+            names = os.listdir(folder) if os.path.isdir(folder) else []
+        except OSError:
+            continue
+        for name in sorted(names):
+            if not name.endswith((".dist-info", ".egg-info")):
+                continue
+            found = os.path.join(folder, name, "entry_points.txt")
+            try:
+                with open(found, "rb") as stream:
+                    text = stream.read(_MOST_BYTES + 1)
+                    info = os.fstat(stream.fileno())
+            except OSError:
+                continue
+            if b"pension_collect" in text:
+                rows.append([found, info.st_mtime_ns, info.st_size, zlib.crc32(text)])
     blocked = os.environ.get("PENSION_COLLECT_DISABLE_PLUGINS", "")
-    text = json.dumps([__version__, blocked, sorted(rows, key=json.dumps)], ensure_ascii=True)
-    return hashlib.sha256(text.encode("ascii")).hexdigest()
+    return json.dumps([__version__, blocked, rows], ensure_ascii=True)
 
 
-def _read(path: Path, key: str) -> set[str] | None:
-    """The entry-point plugins implementing the hook, from a valid record for
-    ``key``; ``None`` for anything else."""
+def _load(path: Path) -> Any:
+    """The JSON in ``path``; ``None`` when it cannot be read as such."""
     try:
         with open(path, "rb") as stream:
             raw = stream.read(_MOST_BYTES + 1)
         if len(raw) > _MOST_BYTES:
             return None
-        data: Any = json.loads(raw.decode("utf-8"))
+        return json.loads(raw.decode("utf-8"))
     except (OSError, ValueError, RecursionError):
         return None
+
+
+def _read(path: Path, key: str) -> set[str] | None:
+    """The plugins implementing the hook, from a valid record for ``key``;
+    ``None`` for anything else."""
+    data = _load(path)
     if (
         type(data) is not dict
         or set(data) != {"format", "version", "key", "plugins"}
@@ -124,22 +155,24 @@ def _read(path: Path, key: str) -> set[str] | None:
     return set(data["plugins"])
 
 
-def _write(path: Path, key: str, plugins: set[str]) -> None:
-    """Record ``plugins`` for ``key``, atomically; silently nothing when the
-    folder cannot be written."""
-    record = {"format": _FORMAT, "version": _VERSION, "key": key, "plugins": sorted(plugins)}
+def _save(path: Path, record: dict[str, Any]) -> None:
+    """Write ``record`` to ``path`` atomically; silently nothing when the
+    folder cannot be written (or the record is no JSON)."""
     try:
+        text = json.dumps(record, ensure_ascii=True)
+        import tempfile
+
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         try:
-            with os.fdopen(fd, "w", encoding="utf-8") as stream:
-                json.dump(record, stream)
+            with os.fdopen(fd, "w", encoding="ascii") as stream:
+                stream.write(text)
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
-    except OSError:
-        pass  # no cache: the next run builds the host again
+    except (OSError, TypeError, ValueError):
+        pass  # no cache: the next run does the work again
 
 
 def rule_pack(name: str | None) -> RulePack:
@@ -165,14 +198,73 @@ def rule_pack(name: str | None) -> RulePack:
     host = PluginHost()
     pack = host.rule_pack(name)
     if path is not None and key is not None:
-        _write(path, key, _implementing(host))
+        record = {
+            "format": _FORMAT,
+            "version": _VERSION,
+            "key": key,
+            "plugins": sorted(_implementing(host)),
+        }
+        _save(path, record)
     return pack
 
 
 def _built_in() -> RulePack:
-    from ..rules.weihai2013 import default_pack
+    """The built-in pack, its parameters from the cache when they are there."""
+    from ..rules.weihai2013 import PARAMETERS_FILE, default_pack, make_pack
 
-    return default_pack()
+    path = cache_path()
+    parameters = None if path is None else _cached_parameters(path.parent, PARAMETERS_FILE)
+    return default_pack() if parameters is None else make_pack(parameters)
+
+
+def _cached_parameters(folder: Path, source: Path) -> ParameterSet | None:
+    """The parameters of the TOML file ``source``, through a JSON copy in
+    ``folder`` (``None``: the file cannot be read; the caller reads it as
+    always). The copy is the file as parsed, keyed on pension_collect's
+    version and the file's path, modification time and size, with a
+    checksum; it is read back through the same checks as the file
+    (:func:`~pension_collect.rules.parameters.parameters_from_data`)."""
+    from ..rules.parameters import ParameterError, parameters_from_data
+
+    try:
+        info = os.stat(source)
+    except OSError:
+        return None
+    key = [__version__, str(source), info.st_mtime_ns, info.st_size]
+    copy = folder / _PARAMETERS_FILE
+    record = _load(copy)
+    if (
+        type(record) is dict
+        and set(record) == {"format", "version", "key", "crc32", "data"}
+        and record["format"] == _PARAMETERS_FORMAT
+        and record["version"] == _VERSION
+        and record["key"] == key
+        and record["crc32"] == _checksum(record["data"])
+    ):
+        try:
+            return parameters_from_data(record["data"], source)
+        except (ParameterError, TypeError, ValueError, AttributeError, KeyError):
+            pass  # not what was written: read the file again
+    import tomllib
+
+    try:
+        data = tomllib.loads(source.read_text(encoding="utf-8"))
+        parameters = parameters_from_data(data, source)
+        record = {
+            "format": _PARAMETERS_FORMAT,
+            "version": _VERSION,
+            "key": key,
+            "crc32": _checksum(data),
+            "data": data,
+        }
+        _save(copy, record)
+    except (OSError, ValueError, TypeError, ParameterError):
+        return None  # the pack's own loading says what is wrong
+    return parameters
+
+
+def _checksum(data: Any) -> int:
+    return zlib.crc32(json.dumps(data, sort_keys=True, ensure_ascii=True).encode("ascii"))
 
 
 def _implementing(host: Any) -> set[str]:

@@ -20,7 +20,6 @@ a TOML file (docs/rules.md shows the layout)::
 from __future__ import annotations
 
 import bisect
-import tomllib
 from collections.abc import Mapping
 from decimal import Decimal
 from enum import StrEnum
@@ -40,6 +39,7 @@ __all__ = [
     "ParameterSet",
     "RateBand",
     "load_parameters",
+    "parameters_from_data",
 ]
 
 
@@ -139,11 +139,23 @@ def _convert(kind: str, raw: Any, where: str) -> Any:
 
 def load_parameters(path: Path | str) -> ParameterSet:
     """Read a pack's parameter file; raises :class:`ParameterError` naming the key."""
+    import tomllib  # only here: a cached pack's parameters come as JSON
+
     path = Path(path)
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ParameterError(f"{path}: {exc}") from None
+    return parameters_from_data(data, path)
+
+
+def parameters_from_data(data: Any, path: Path | str) -> ParameterSet:
+    """The parameters of ``data``, a parameter file as parsed (TOML tables as
+    dictionaries), checked as :func:`load_parameters` checks a file
+    (``path`` names it in the errors). A cached copy is read through this."""
+    path = Path(path)
+    if not isinstance(data, dict):
+        raise ParameterError(f"{path}: must be a table of parameters")
     out: dict[str, Parameter] = {}
     for name, spec in data.items():
         where = f"{path.name}: [{name}]"
