@@ -178,6 +178,14 @@ def test_the_printed_initial_password_alone_reads_nothing(bureau: RunningBureau)
     assert (status, _error(answer)) == (403, "auth.password-change-required")
 
 
+@pytest.fixture(scope="module")
+def fresh_token(bureau: RunningBureau) -> str:
+    """A token of the initial password of FRESH (good only for a password change)."""
+    token: str = login(bureau, FRESH, bureau.passwords[FRESH])["token"]
+    SECRETS.add(token)
+    return token
+
+
 @pytest.mark.parametrize(
     "new",
     [
@@ -204,17 +212,25 @@ def test_the_printed_initial_password_alone_reads_nothing(bureau: RunningBureau)
         "",
     ],
 )
-def test_weak_new_passwords_are_refused(bureau: RunningBureau, new: str) -> None:
+def test_weak_new_passwords_are_refused(bureau: RunningBureau, fresh_token: str, new: str) -> None:
     old = bureau.passwords[FRESH]
-    token = login(bureau, FRESH, old)["token"]
     status, _, answer = call(
-        bureau, "POST", "/api/v1/password", {"old_password": old, "new_password": new}, token=token
+        bureau,
+        "POST",
+        "/api/v1/password",
+        {"old_password": old, "new_password": new},
+        token=fresh_token,
     )
     assert status == 400
     assert _error(answer) in {"auth.weak-password", "request.invalid"}
     if new:
         assert _error(answer) == "auth.weak-password"
-    assert login(bureau, FRESH, old)["must_change_password"] is True  # nothing changed
+
+
+def test_weak_passwords_changed_nothing(bureau: RunningBureau, fresh_token: str) -> None:
+    assert login(bureau, FRESH, bureau.passwords[FRESH])["must_change_password"] is True
+    status, _, answer = call(bureau, "GET", f"/api/v1/employers/{FRESH}/sync", token=fresh_token)
+    assert (status, _error(answer)) == (403, "auth.password-change-required")
 
 
 def test_the_old_password_as_the_new_one(bureau: RunningBureau) -> None:
@@ -585,6 +601,12 @@ def test_gunicorns_own_refusals_are_json(
 # -- in-process: the mechanics --------------------------------------------------------------------
 
 
+@pytest.fixture
+def cheap_scrypt(monkeypatch: pytest.MonkeyPatch) -> None:
+    """New hashes at a low scrypt cost (the mechanics, not the cost, are tested)."""
+    monkeypatch.setattr(auth, "SCRYPT_N", 2**10)
+
+
 class _Clock:
     def __init__(self) -> None:
         self.now = 1_000_000.0
@@ -593,7 +615,7 @@ class _Clock:
         return self.now
 
 
-def test_the_lock_doubles(tmp_path: Path) -> None:
+def test_the_lock_doubles(tmp_path: Path, cheap_scrypt: None) -> None:
     clock = _Clock()
     store = AuthStore(tmp_path / "bureau.db", AuthSettings(address_limit=1000), clock=clock)
     password = store.set_initial_password("U1")
@@ -623,7 +645,7 @@ def test_the_lock_doubles(tmp_path: Path) -> None:
     assert again.value.retry_after == 60
 
 
-def test_the_address_window_slides(tmp_path: Path) -> None:
+def test_the_address_window_slides(tmp_path: Path, cheap_scrypt: None) -> None:
     clock = _Clock()
     store = AuthStore(
         tmp_path / "bureau.db", AuthSettings(address_limit=2, address_window=100), clock=clock
@@ -641,7 +663,7 @@ def test_the_address_window_slides(tmp_path: Path) -> None:
     assert store.login("U1", password, address="10.0.0.2").token
 
 
-def test_tokens_are_stored_hashed_and_expire(tmp_path: Path) -> None:
+def test_tokens_are_stored_hashed_and_expire(tmp_path: Path, cheap_scrypt: None) -> None:
     clock = _Clock()
     store = AuthStore(tmp_path / "bureau.db", AuthSettings(token_ttl=900), clock=clock)
     password = store.set_initial_password("U1")
