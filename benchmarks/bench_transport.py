@@ -22,7 +22,9 @@ Phases, each in wall seconds (and throughput, persons or workers a second):
 
 Then the server's requests a second with 8 concurrent clients (8 processes,
 each with its own transport and login, each asking for the employer's
-pending declarations in a loop for ``--seconds``), beside 1 client.
+pending declarations in a loop for ``--seconds``), beside 1 client: for an
+employer with nothing on file (the server's own cost of an authenticated
+call), and for the employer holding the N-worker declaration.
 
     python benchmarks/bench_transport.py            # 10,000 persons and workers
     python benchmarks/bench_transport.py --smoke    # tiny, for CI
@@ -68,6 +70,8 @@ from bench_bureau import dossier_of
 CONV = make_converter()
 _SERVING = re.compile(r"serving (http://127\.0\.0\.1:[0-9]+)")
 PASSWORD = "Bench-transport-2013!"
+#: A second employer, with nothing on file, for the requests/s runs.
+SMALL_UNIT = "10012399"
 
 
 def payload_of(dossier: Dossier) -> dict[str, Any]:
@@ -262,8 +266,22 @@ def main(argv: list[str] | None = None) -> int:
             first.change_password(initial, PASSWORD)
             figures["http"] = phases(first, dossier, payload)
             first.close()
-            figures["rps_1"] = requests_per_second(server.url, unit, PASSWORD, 1, args.seconds)
-            figures[f"rps_{args.clients}"] = requests_per_second(
+            # requests/s: an employer with nothing on file (the server's own cost
+            # per authenticated call), and the one with the N-worker declaration
+            small = attrs.evolve(
+                dossier, employer=attrs.evolve(dossier.employer, unit_no=SMALL_UNIT), workers=()
+            )
+            initial_small = seed(root / "http", small)
+            other = http_transport(server.url, SMALL_UNIT, initial_small)
+            with contextlib.suppress(PasswordChangeRequired):
+                other.login()
+            other.change_password(initial_small, PASSWORD)
+            other.close()
+            for clients in (1, args.clients):
+                figures[f"rps_{clients}"] = requests_per_second(
+                    server.url, SMALL_UNIT, PASSWORD, clients, args.seconds
+                )
+            figures[f"rps_{args.clients}_big"] = requests_per_second(
                 server.url, unit, PASSWORD, args.clients, args.seconds
             )
         finally:
@@ -292,8 +310,10 @@ def main(argv: list[str] | None = None) -> int:
             f"  {figures[f'ratio_{phase}_http_local']:10.2f}"
         )
     print(
-        f"  requests/s (pending declarations): 1 client {figures['rps_1']:.0f}, "
-        f"{args.clients} clients {figures[f'rps_{args.clients}']:.0f}"
+        f"  requests/s (pending declarations, nothing on file): 1 client "
+        f"{figures['rps_1']:.0f}, {args.clients} clients {figures[f'rps_{args.clients}']:.0f}; "
+        f"the employer with the {n}-worker declaration, {args.clients} clients "
+        f"{figures[f'rps_{args.clients}_big']:.0f}"
     )
     return 0
 
