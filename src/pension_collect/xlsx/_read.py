@@ -19,6 +19,7 @@ Nothing is returned unless all three found no problem.
 
 from __future__ import annotations
 
+import datetime
 import os
 import re
 import stat
@@ -26,6 +27,8 @@ import warnings
 import zipfile
 from collections.abc import Generator
 from typing import IO, Any
+
+import attrs
 
 from ..dossier import from_dict
 from ..errors import DossierFormatError
@@ -83,6 +86,7 @@ class _Problems:
         self.cap = cap
         self.items: list[XlsxProblem] = []
         self.more = 0
+        self.at_least = False
 
     def __bool__(self) -> bool:
         return bool(self.items)
@@ -123,10 +127,11 @@ class _Problems:
                     None,
                     None,
                     "xlsx.too-many-problems",
-                    f"{self.more:,} more problems not listed: the first {self.cap:,} are "
-                    '(docs/dossier.md "Limits"); correct those and import again',
-                    f"另有 {self.more:,} 处问题未列出(最多列出 {self.cap:,} 处);请先更正以上问题,"
-                    "再重新导入",
+                    f"{'at least ' if self.at_least else ''}{self.more:,} more problems not "
+                    f'listed: the first {self.cap:,} are (docs/dossier.md "Limits"); correct '
+                    "those and import again",
+                    f"另有{'至少' if self.at_least else ''} {self.more:,} 处问题未列出"
+                    f"(最多列出 {self.cap:,} 处);请先更正以上问题,再重新导入",
                 )
             )
         return items
@@ -294,6 +299,8 @@ class _Header:
         self.ignored: set[int] = set()
         self.unnamed: set[int] = set()
         self.data_from = FIRST_DATA_ROW
+        self.missing = False
+        """Whether a required column is missing (its values are not asked for row by row)."""
 
     def letter(self, en: str) -> str | None:
         index = self.where.get(en)
@@ -456,6 +463,7 @@ class _Reader:
             return  # an optional sheet left empty: no rows
         for column in sheet.columns:
             if column.required and column.en not in header.where:
+                header.missing = True
                 self.problems.add(
                     "xlsx.missing-column",
                     f"the required column {column.zh} ({column.en}) is missing; add it to the "
@@ -619,7 +627,7 @@ class _Reader:
                 out[en] = _FAILED
                 continue
             try:
-                out[en] = _read(column, value)
+                out[en] = _read(column, value, self.wb.epoch)
             except CellRefused as refused:
                 self.problems.add(
                     refused.code,
@@ -762,6 +770,7 @@ class _Reader:
             isinstance(check, str)
             and check.strip()
             and known is not None
+            and known.strip()
             and check.strip() != known.strip()
         ):
             self.problems.add(
@@ -870,11 +879,15 @@ def _row_of(ref: str) -> int | None:
     return None if match is None else int(match.group(1))
 
 
-def _read(column: Column, value: Any) -> Any:
+def _read(column: Column, value: Any, epoch: Any) -> Any:
     kind = column.kind
     if kind in ("text", "check"):
         return read_text(value)
     if kind == "month":
+        if isinstance(value, datetime.datetime | datetime.date):
+            from openpyxl.utils.datetime import to_excel
+
+            return read_month(value, float(to_excel(value, epoch)))
         return read_month(value)
     if kind == "date":
         return read_date(value)
@@ -964,7 +977,18 @@ def _dossier_problems(reader: _Reader, error: DossierFormatError, problems: _Pro
     for problem in error.problems:
         if problem.path in reader.failed:
             continue
+        if problem.path == "$" and "more problems not listed" in problem.message:
+            # the reader stopped listing (and examining) at its cap: so many
+            # problems are at least one more than the list holds
+            problems.at_least = True
+            if len(problems.items) >= problems.cap:
+                problems.more += 1
+                continue
         sheet, row, column, cell = _where(reader, problem.path)
+        if sheet is not None and column is not None and cell == f"{sheet}!{row}:{row}":
+            header = reader.headers.get(sheet)
+            if header is not None and header.missing:
+                continue  # the column is missing: said once, not on every row
         message, message_zh = _MESSAGES.get(problem.message, (problem.message, problem.message_zh))
         if sheet is None and problem.path != "$":
             message = f"{problem.path}: {message}"
@@ -1030,7 +1054,8 @@ def read_workbook(path: str | os.PathLike[str], limits: Limits | None) -> Dossie
         dossier = from_dict(
             {"format": "pension-collect/dossier", "version": 1, **data},
             source=source,
-            limits=limits,
+            # the problems at cells refused already are dropped: room for them
+            limits=attrs.evolve(limits, problems=limits.problems + len(reader.failed)),
         )
     except DossierFormatError as error:
         _dossier_problems(reader, error, problems)

@@ -101,10 +101,21 @@ def _month_of(year: int, month: int) -> str:
     return f"{year:04d}-{month:02d}"
 
 
-def read_month(value: object) -> str:
+#: Date cells whose serial number is one of these was typed as a number
+#: into a date-formatted cell (``1996.04`` shows as 1905-06, ``199604`` as
+#: 2446-06): read as the number typed.
+_TYPED_SERIALS = ((1900, 2200), (190_001, 219_913))
+
+
+def read_month(value: object, serial: float | None = None) -> str:
     """``"YYYY-MM"`` from a date cell, ``1996-04``/``1996.04``/``1996年4月``/
     ``199604`` typed as text, or the numbers Excel makes of ``199604`` and
-    ``1996.04``."""
+    ``1996.04``. ``serial`` is a date cell's number (days since the
+    workbook's epoch): a number a clerk typed into a month-formatted cell
+    shows as a date of 1905 or the 2400s, and is read as the number."""
+    if serial is not None and any(low <= serial < high for low, high in _TYPED_SERIALS):
+        number = round(serial, 6)
+        value = int(number) if number.is_integer() else number
     if isinstance(value, _dt.datetime | _dt.date):
         return _month_of(value.year, value.month)
     if isinstance(value, str):
@@ -277,8 +288,10 @@ def read_worker_no(value: object) -> int:
 
 # -- text, choices, yes/no ------------------------------------------------------
 
-#: Whole numbers up to this are exact in a number cell (Excel keeps 15 digits).
-_EXACT = 10**15
+#: Significant digits Excel keeps of a number.
+_DIGITS = 15
+#: Whole numbers below this are exact in a number cell.
+_EXACT = 10**_DIGITS
 
 
 def read_text(value: object) -> str:
@@ -355,6 +368,8 @@ def read_flag(value: object) -> bool:
 def exact_float(amount: Decimal) -> float | None:
     """``amount`` as a float when the float gives it back exactly (so a
     number cell holds it), else ``None`` (it is written as text)."""
+    if not amount.is_finite() or len(amount.normalize().as_tuple().digits) > _DIGITS:
+        return None  # Excel keeps 15 significant digits of a number
     try:
         number = float(amount)
     except (OverflowError, ValueError):

@@ -6,6 +6,7 @@ Layout, formats and drop-downs: docs/xlsx.md, "The workbook".
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import itertools
 import os
@@ -54,6 +55,8 @@ _MEASURED = 1000
 _YES = "是"
 _NO = NO[0]
 _EMPTY_TEXT = '=""'
+#: Months up to this year are written as text, not as date cells.
+_TYPED_YEARS = 1906
 
 Row = Sequence[Any]
 
@@ -69,8 +72,13 @@ def _text(value: str | None) -> str | None:
     return escape(value) if value else _EMPTY_TEXT
 
 
-def _month(value: YearMonth | None) -> _dt.date | None:
-    return None if value is None else _dt.date(value.year, value.month, 1)
+def _month(value: YearMonth | None) -> _dt.date | str | None:
+    if value is None:
+        return None
+    if value.year <= _TYPED_YEARS:
+        # a date cell of 1905/1906 would read as a number typed (_values._TYPED_SERIALS)
+        return str(value)
+    return _dt.date(value.year, value.month, 1)
 
 
 def _date(value: _dt.date | None) -> _dt.date | str | None:
@@ -334,9 +342,7 @@ def _about(wb: Any) -> None:
         ws.append([zh or None, en or None])
 
 
-def _workbook(dossier: Dossier | None) -> Any:
-    openpyxl = _openpyxl()
-    wb = openpyxl.Workbook(write_only=True)
+def _fill(wb: Any, dossier: Dossier | None) -> None:
     _about(wb)
     for sheet in SHEETS:
         rows: Iterator[Row] = _rows(dossier, sheet) if dossier is not None else iter(())
@@ -344,10 +350,29 @@ def _workbook(dossier: Dossier | None) -> Any:
         ws, cells = _setup_sheet(wb, sheet, first)
         _write_rows(ws, cells, first)
         _write_rows(ws, cells, rows)
-    return wb
+
+
+def _discard(wb: Any) -> None:
+    """Close the sheets' streams and remove openpyxl's temporary files of a
+    workbook that will not be saved."""
+    for ws in wb._sheets:
+        with contextlib.suppress(Exception):
+            if ws._rows is not None:
+                ws._rows.close()
+        writer = getattr(ws, "_writer", None)
+        if writer is not None:
+            with contextlib.suppress(Exception):
+                writer.close()
+            with contextlib.suppress(Exception):
+                writer.cleanup()
 
 
 def write_workbook(dossier: Dossier | None, path: str | os.PathLike[str]) -> None:
-    wb = _workbook(dossier)
-    with atomic_write(path, overwrite=True) as stream:
-        wb.save(stream)
+    wb = _openpyxl().Workbook(write_only=True)
+    try:
+        _fill(wb, dossier)
+        with atomic_write(path, overwrite=True) as stream:
+            wb.save(stream)
+    except BaseException:
+        _discard(wb)
+        raise
