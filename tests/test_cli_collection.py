@@ -16,6 +16,7 @@ import subprocess
 import termios
 from pathlib import Path
 
+import openpyxl
 import pytest
 from jsonschema import Draft202012Validator, ValidationError
 
@@ -32,7 +33,8 @@ from cli_collection_helpers import (
     validate,
 )
 from pension_collect.cli.collect import COMMANDS, EXIT_BUREAU, EXIT_REFUSED, EXIT_TIMEOUT
-from pension_collect.dossier import example_dossier_text
+from pension_collect.dossier import example_dossier_text, loads
+from pension_collect.xlsx import write_xlsx
 
 ROOT = Path(__file__).resolve().parents[1]
 #: One line on standard error: ``pension-collect: CODE: English (中文)``.
@@ -154,6 +156,15 @@ def test_steps_out_of_order_and_bad_input(tmp_path: Path) -> None:
     assert doc["source"] == "bad.json"
     assert doc["problems"]
     assert all(p["path"].startswith("$") for p in doc["problems"])
+
+    # A workbook with a problem: the cell named, nothing saved.
+    write_xlsx(loads(example_dossier_text()), tmp_path / "roster.xlsx")
+    book = openpyxl.load_workbook(tmp_path / "roster.xlsx")
+    book["缴费历史"]["B3"] = "王五"  # not the name of the worker the row belongs to
+    book.save(tmp_path / "roster.xlsx")
+    doc = json_run(tmp_path, "collect", "roster.xlsx", status=2)
+    assert [p["path"] for p in doc["problems"]] == ["缴费历史!B3"]
+    assert "not a readable workbook, 1 problem " in run(tmp_path, "collect", "roster.xlsx").err
 
     # Another employer's dossier.
     other = json.loads((tmp_path / "dossier.json").read_text(encoding="utf-8"))

@@ -657,8 +657,10 @@ def _unreadable(command: str, args: argparse.Namespace, exc: Unreadable) -> int:
                 ],
             }
         )
+    what = "workbook" if str(exc.source).lower().endswith(".xlsx") else "dossier"
     lines = [
-        f"{exc.source}: not a readable dossier, {n} problems (无法读取为采集档案,共 {n} 处问题):"
+        f"{exc.source}: not a readable {what}, {n} problem{'s' if n != 1 else ''} "
+        f"(无法读取为采集档案,共 {n} 处问题):"
     ]
     lines += [f"  {p.path}: {p.message_zh}({p.message})" for p in exc.problems]
     say("\n".join(lines))
