@@ -37,7 +37,16 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_validate import make_dossier, peak_rss_kib
+from bench_validate import make_dossier
+
+
+def peak_rss_kib() -> int:
+    """This process's peak resident set (VmHWM): unlike ru_maxrss it starts
+    afresh at exec, so a child does not inherit its parent's peak."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    raise RuntimeError("no VmHWM in /proc/self/status")
 
 
 def _load(path: Path) -> Any:
@@ -111,10 +120,12 @@ def _raw_read(workbook: Path) -> int:
 def _fresh(mode: str, dossier_path: Path, workbook: Path) -> dict[str, Any]:
     done = subprocess.run(
         [sys.executable, __file__, "--measure", mode, str(dossier_path), str(workbook)],
-        check=True,
+        check=False,
         capture_output=True,
         text=True,
     )
+    if done.returncode != 0:
+        raise RuntimeError(f"the {mode} run failed:\n{done.stderr}")
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     return result
 
