@@ -152,12 +152,14 @@ def _retry_after(value: str | None) -> float | None:
 class _Answer:
     """An HTTP answer reduced to what the transport needs."""
 
-    __slots__ = ("body", "headers", "status")
+    __slots__ = ("body", "headers", "retried", "status")
 
     def __init__(self, status: int, headers: Mapping[str, str], body: Any) -> None:
         self.status = status
         self.headers = headers
         self.body = body
+        self.retried = 0
+        """How many times the request was sent again before this answer."""
 
     @property
     def error(self) -> dict[str, Any]:
@@ -433,7 +435,7 @@ class HttpTransport:
             self._must_change = False
         if token is None:
             return
-        answer = self._request("DELETE", f"{_API}/session", token=token)
+        answer = self._request("DELETE", f"{_API}/session", token=token, retries=0)
         if answer.status not in (204, 401):
             raise self._error(answer)
 
@@ -521,9 +523,12 @@ class HttpTransport:
         headers: dict[str, str] | None = None,
         token: str | None = None,
         login: bool = False,
+        retries: int | None = None,
     ) -> _Answer:
-        """Send one request, retrying what may be retried; the answer (any
-        status) or a typed error when the bureau could not be reached."""
+        """Send one request, retrying what may be retried (at most ``retries``
+        times, default the transport's); the answer (any status) or a typed
+        error when the bureau could not be reached."""
+        limit = self.retries if retries is None else retries
         rq = _requests()
         all_headers = dict(headers or {})
         if data is not None:
@@ -553,20 +558,21 @@ class HttpTransport:
                     raise
             except _NotSent as exc:
                 cause = exc.__cause__
-                if attempt >= self.retries:
-                    raise self._unreached(cause) from None
+                if attempt >= limit:
+                    raise self._unreached(cause, limit) from None
             except (
                 rq.exceptions.Timeout,
                 rq.exceptions.ConnectionError,
                 rq.exceptions.ChunkedEncodingError,
             ) as exc:
-                if login or attempt >= self.retries:
-                    raise self._unreached(exc) from None
+                if login or attempt >= limit:
+                    raise self._unreached(exc, attempt) from None
             except rq.exceptions.RequestException as exc:
-                raise self._unreached(exc) from None
+                raise self._unreached(exc, attempt) from None
             else:
                 answer = self._answer(response)
-                if login or answer.status not in _RETRY_STATUSES or attempt >= self.retries:
+                answer.retried = attempt
+                if login or answer.status not in _RETRY_STATUSES or attempt >= limit:
                     return answer
                 wait = answer.retry_after()
                 if wait is not None and wait > self.max_wait:
@@ -582,7 +588,7 @@ class HttpTransport:
         try:
             content = response.content
         except Exception as exc:  # the body broke off: the connection is gone
-            raise self._unreached(exc) from None
+            raise self._unreached(exc, None) from None
         finally:
             response.close()
         status = int(response.status_code)
@@ -599,7 +605,7 @@ class HttpTransport:
                 raise _bad(f"an answer with status {status} that is not JSON") from None
         return _Answer(status, response.headers, body)
 
-    def _unreached(self, exc: BaseException | None) -> TransportError:
+    def _unreached(self, exc: BaseException | None, retried: int | None) -> TransportError:
         rq = _requests()
         if isinstance(exc, rq.exceptions.SSLError):
             return Unreachable(
@@ -609,13 +615,13 @@ class HttpTransport:
             )
         if isinstance(exc, rq.exceptions.Timeout):
             return TransportTimeout(
-                f"the bureau at {self.url} did not answer in time (after "
-                f"{self.retries} retries); a submission may have reached it: "
+                f"the bureau at {self.url} did not answer in time{_after(retried)}; "
+                "a submission may have reached it: "
                 "submitting again is safe",
                 "经办机构未在规定时间内响应;申报可能已送达,重新提交不会重复申报",
             )
         return Unreachable(
-            f"the bureau at {self.url} cannot be reached (after {self.retries} retries); "
+            f"the bureau at {self.url} cannot be reached{_after(retried)}; "
             "check the network and the address, then try again",
             "无法连接经办机构,请检查网络和地址后重试",
         )
@@ -671,12 +677,12 @@ class HttpTransport:
             return UnknownDeclaration(f"{_UNKNOWN_DECLARATION[0]} ({_UNKNOWN_DECLARATION[1]})")
         if status >= 500:
             return ServerError(
-                f"the bureau at {self.url} failed to answer (HTTP {status}, "
-                f"after {self.retries} retries); try again later",
+                f"the bureau at {self.url} failed to answer (HTTP {status})"
+                f"{_after(answer.retried)}; try again later",
                 f"经办机构服务器错误(HTTP {status}),请稍后重试",
                 status=status,
             )
-        if status == 429 or status == 503:
+        if status == 429:
             return ServerError(
                 f"the bureau at {self.url} is busy (HTTP {status}); try again later",
                 f"经办机构繁忙(HTTP {status}),请稍后重试",
@@ -715,6 +721,11 @@ def _never_sent(exc: BaseException) -> bool:
     return isinstance(
         reason, u3.NewConnectionError | u3.ConnectTimeoutError | u3.NameResolutionError
     )
+
+
+def _after(retried: int | None) -> str:
+    """The words " (after N retries)" when the request was sent again."""
+    return f" (after {retried} retries)" if retried else ""
 
 
 def _bad(what: str) -> BadResponse:
