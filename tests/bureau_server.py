@@ -9,6 +9,7 @@ port, seeded from dossiers.
         bureau.unit_nos            # ["10012345"]
         bureau.passwords           # {"10012345": "<initial password>"}
         token, password = ready_session(bureau, "10012345")   # initial password changed
+        bureau.changed             # {"10012345": password}: the passwords ready_session set
         bureau.restart()           # same data folder, a new port (bureau.url changes)
         bureau.logs()              # the server's standard error so far
     # stopped (SIGTERM) here
