@@ -16,6 +16,7 @@ import subprocess
 import termios
 from pathlib import Path
 
+import attrs
 import openpyxl
 import pytest
 from jsonschema import Draft202012Validator, ValidationError
@@ -32,8 +33,11 @@ from cli_collection_helpers import (
     seed_bureau,
     validate,
 )
+from pension_collect.cli._collect_status import next_step
 from pension_collect.cli.collect import COMMANDS, EXIT_BUREAU, EXIT_REFUSED, EXIT_TIMEOUT
 from pension_collect.dossier import example_dossier_text, loads
+from pension_collect.ports.transport import DeclarationKind, DeclarationState, WorkerOutcome
+from pension_collect.workflow.records import SessionState, StoredDeclaration, StoredWorker
 from pension_collect.xlsx import write_xlsx
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -282,3 +286,71 @@ def test_a_bureau_over_http_and_its_password(tmp_path: Path) -> None:
         _line(done.err, "auth.invalid-credentials")
         assert NEW_PASSWORD not in done.err
         assert initial not in done.err
+
+
+def test_status_names_each_next_step_of_the_procedure() -> None:
+    """``status``'s next step (pension_collect.cli._collect_status.next_step), at
+    each point of the procedure the end-to-end test does not stop at."""
+    dossier = loads(example_dossier_text())
+    worker = dossier.workers[0]
+    key = "371002196503021239"
+    persons = {key: "37100200001"}
+    base = SessionState(started_at="t", started_by="clerk", sync_no=1, verification={key: 1})
+
+    def stored(status: str, **fields: object) -> StoredWorker:
+        return StoredWorker(key=key, version=1, worker=worker, status=status, **fields)
+
+    def decl(state: str) -> StoredDeclaration:
+        return StoredDeclaration(
+            key="workers-1",
+            version=1,
+            kind=DeclarationKind.WORKERS,
+            state=DeclarationState(state),
+            idempotency_key="k",
+            workers=(key,),
+            bureau_id=None if state == "draft" else "D1",
+        )
+
+    def step(
+        state: SessionState, workers: list[StoredWorker], decls: list[StoredDeclaration]
+    ) -> tuple[str | None, str | None]:
+        found = next_step(state, persons, workers, decls)
+        blocked = found["blocked_by"]
+        return found["command"], None if blocked is None else blocked["code"]
+
+    no_employer = attrs.evolve(base, employer=None)
+    assert step(no_employer, [], []) == (
+        "pension-collect employer DOSSIER",
+        "workflow.employer-first",
+    )
+    ready = attrs.evolve(base, employer=dossier.employer, employer_declaration="employer-1")
+    assert step(ready, [], []) == ("pension-collect collect DOSSIER", "workflow.incomplete")
+    unprinted = attrs.evolve(ready, verification={})
+    assert step(unprinted, [], []) == (
+        "pension-collect print verification",
+        "workflow.verification-form",
+    )
+    assert step(ready, [stored("collected")], []) == (
+        "pension-collect print confirmation",
+        "workflow.confirmation-form",
+    )
+    received = stored("collected", confirmation_printed=True, form_received=True,
+                      handbook_received=True)  # fmt: skip
+    assert (
+        step(ready, [received], [])[0] == "pension-collect print summary && pension-collect submit"
+    )
+    assert step(ready, [stored("submitted")], [decl("processing")]) == (
+        "pension-collect follow",
+        "workflow.declaration-in-flight",
+    )
+    assert step(ready, [stored("submitted")], [decl("draft")]) == (
+        "pension-collect submit",
+        "workflow.declaration-in-flight",
+    )
+    rules = WorkerOutcome(key=key, succeeded=False, code="bureau.rules")
+    failed = stored("failed", outcome=rules, declaration="workers-1", failed_in="workers-1")
+    assert step(ready, [failed], [decl("failed")]) == (
+        "pension-collect recollect DOSSIER",
+        "workflow.recollection-incomplete",
+    )
+    assert step(ready, [stored("accepted")], [decl("succeeded")]) == (None, None)
