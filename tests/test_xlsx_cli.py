@@ -10,12 +10,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import jsonschema
 import openpyxl
 import pytest
 
 from pension_collect.dossier import example_dossier_text, load, loads
 
 SCRIPT = Path(sys.executable).parent / "pension-collect"
+SCHEMA = Path(__file__).resolve().parents[1] / "docs" / "xlsx-problems.v1.json"
 EXAMPLE = loads(example_dossier_text())
 
 
@@ -104,8 +106,9 @@ def test_problems_name_their_cells_and_nothing_is_written(exported: Path, tmp_pa
     assert done.returncode == 2
     assert not (tmp_path / "new.json").exists()
     doc = json.loads(done.stdout)
+    jsonschema.validate(doc, json.loads(SCHEMA.read_text("utf-8")))
     assert (doc["format"], doc["version"], doc["source"]) == (
-        "pension-collect/problems",
+        "pension-collect/xlsx-problems",
         1,
         str(tmp_path / "bad.xlsx"),
     )

@@ -25,8 +25,9 @@ from .dossier import _print_problems
 __all__ = ["add_parser"]
 
 #: The ``format`` of the problems document of ``import-xlsx --format json``
-#: (the JSON reader's, with each problem's sheet, row, column, cell and code).
-PROBLEMS_FORMAT = "pension-collect/problems"
+#: (docs/xlsx-problems.v1.json: the JSON reader's problems document
+#: with each problem's sheet, row, column, cell and code).
+PROBLEMS_FORMAT = "pension-collect/xlsx-problems"
 
 
 def add_parser(sub: Any) -> None:
