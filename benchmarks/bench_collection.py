@@ -39,7 +39,8 @@ the growth exponent of a step is log(t2 / t1) / log(n2 / n1) on CPU time
 
 ``--before DIR`` runs the same children, in the same run, on another source
 tree (``DIR/src`` first on the path, e.g. an export of an older commit) at the
-sizes up to ``--before-upto``: before and after figures side by side.
+sizes up to ``--before-upto``, forms off: before and after figures side by
+side.
 
     python benchmarks/bench_collection.py                 # 2,000, 10,000, 20,000 workers
     python benchmarks/bench_collection.py --smoke         # tiny, for CI
@@ -327,7 +328,7 @@ def main(argv: list[str] | None = None) -> int:
                 for store in stores:
                     for forms in (False, True) if n <= args.forms_upto else (False,):
                         for tree, src in trees:
-                            if tree == "before" and n > args.before_upto:
+                            if tree == "before" and (n > args.before_upto or forms):
                                 continue
                             if store == "memory":
                                 url = "memory:"

@@ -31,6 +31,7 @@ from pension_collect.ports.storage import (
     Write,
 )
 from pension_collect.workflow import CollectionSession, VerificationFormMissing, WindowVisit
+from pg_server import plugins_for
 from workflow_fixtures import (
     STORES,
     Setup,
@@ -454,15 +455,14 @@ def test_the_memory_audit_log_reads_by_subject_and_declaration() -> None:
     assert [e.seq for e in every] == [1, 2, 3, 5, 6]
 
 
-@pytest.mark.parametrize("store", ["memory", "sqlite"])
+@pytest.mark.parametrize("store", STORES)
 def test_a_saved_record_is_written_once_as_its_audit_image(store: str, tmp_path: Path) -> None:
     """An audit image that is the very object a put of the same transaction
     saved is written as the text saved (serialized once, as a save and its
     ``worker.saved`` entry are): it shows what the record holds, also when
     the caller changed the object in between; any other image is its own."""
-    storage = PluginHost(load_entry_points=False).open_storage(
-        "memory:" if store == "memory" else sqlite_url(tmp_path)
-    )
+    url = store_url(store, tmp_path)
+    storage = PluginHost(load_entry_points=False, plugins=plugins_for(url)).open_storage(url)
     data: dict[str, Any] = {"status": "collected", "n": [1]}
     other: dict[str, Any] = {"status": "collected", "n": [1]}
     try:

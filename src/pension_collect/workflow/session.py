@@ -359,9 +359,18 @@ class CollectionSession:
             sess = dict(self._session(tx).data)
             G.require_synced(sess)
             G.require_employer(sess)
-            synced = {r.key: r.data for r in tx.list(RecordKind.SYNCED, self.unit_no)}
-            current = {k: v for k, v in synced.items() if v["sync_no"] == sess["sync_no"]}
-            selected = sorted(current) if keys is None else [canonical_id(k) for k in keys]
+            if keys is None:
+                synced = {r.key: r.data for r in tx.list(RecordKind.SYNCED, self.unit_no)}
+                current = {k: v for k, v in synced.items() if v["sync_no"] == sess["sync_no"]}
+                selected = sorted(current)
+            else:  # only the persons named are read
+                selected = [canonical_id(k) for k in keys]
+                found = {k: tx.get(RecordKind.SYNCED, self.unit_no, k) for k in selected}
+                current = {
+                    k: r.data
+                    for k, r in found.items()
+                    if r is not None and r.data["sync_no"] == sess["sync_no"]
+                }
             G.require_in_sync(selected, current)
         dossier = self._form_dossier(sess, selected, current)
         printed = render_form(
@@ -652,20 +661,19 @@ class CollectionSession:
         """[P3.4g] Record each worker's signed confirmation form and/or handbook as
         received. The form must have been printed for the worker's current data."""
         selected = [canonical_id(k) for k in keys]
-        with self._transaction() as tx:
-            self._session(tx)
-            workers = [
-                R.worker_from(G.require_worker(tx.get(RecordKind.WORKER, self.unit_no, k), k))
-                for k in selected
-            ]
-            G.require_confirmation_printed(workers)
         changes: dict[str, Any] = {}
         if form:
             changes["form_received"] = True
         if handbook:
             changes["handbook_received"] = True
         what = " and ".join(w for w, on in (("signed form", form), ("handbook", handbook)) if on)
-        self._mark(selected, "worker.received", f"{what} received", changes)
+        self._mark(
+            selected,
+            "worker.received",
+            f"{what} received",
+            changes,
+            check=lambda recs: G.require_confirmation_printed(R.worker_from(r) for r in recs),
+        )
 
     def _mark(
         self,
@@ -676,15 +684,20 @@ class CollectionSession:
         *,
         versions: dict[str, int] | None = None,
         per_key: dict[str, dict[str, Any]] | None = None,
+        check: Callable[[list[Record]], None] | None = None,
     ) -> None:
         """Set ``changes`` in each worker's record, with one audit entry each; all
         or none. ``versions``: the version each record must still have;
-        ``per_key``: more changes for each worker."""
+        ``per_key``: more changes for each worker; ``check``: a guard on the
+        records read, in the same transaction, before anything is written."""
         with self._transaction() as tx:
             self._session(tx)
+            keys = list(dict.fromkeys(keys))  # each worker once
+            recs = [G.require_worker(tx.get(RecordKind.WORKER, self.unit_no, k), k) for k in keys]
+            if check is not None:
+                check(recs)
             entries = []
-            for key in keys:
-                rec = G.require_worker(tx.get(RecordKind.WORKER, self.unit_no, key), key)
+            for key, rec in zip(keys, recs, strict=True):
                 expected = rec.version if versions is None else versions[key]
                 these = changes if per_key is None else {**changes, **per_key[key]}
                 new = tx.put(

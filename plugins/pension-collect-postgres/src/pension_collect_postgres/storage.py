@@ -198,6 +198,14 @@ class PostgresTransaction:
         self._scope = scope
         self._lock_prefix = lock_prefix
         self._locked: set[str] = set()
+        self._saved: dict[int, tuple[dict[str, Any], str]] = {}
+        """The text each record data saved in this transaction was written as (by
+        ``id``, with the object): an audit image that is the very same object is
+        written as that text, as the built-in stores do."""
+
+    def _image(self, data: dict[str, Any] | None) -> str | None:
+        hit = None if data is None else self._saved.get(id(data))
+        return hit[1] if hit is not None and hit[0] is data else _dumps(data)
 
     @property
     def _conn(self) -> psycopg.Connection[Any]:
@@ -260,10 +268,15 @@ class PostgresTransaction:
     ) -> builtins.list[int]:
         self._employer(unit_no)
         k = kind.value
-        inserts = [(unit_no, k, w.key, _dumps(w.data)) for w in writes if w.expected_version == 0]
+        texts = [_dumps(w.data) for w in writes]
+        inserts = [
+            (unit_no, k, w.key, text)
+            for w, text in zip(writes, texts, strict=True)
+            if w.expected_version == 0
+        ]
         updates = [
-            (_dumps(w.data), unit_no, k, w.key, w.expected_version)
-            for w in writes
+            (text, unit_no, k, w.key, w.expected_version)
+            for w, text in zip(writes, texts, strict=True)
             if w.expected_version != 0
         ]
         try:
@@ -276,6 +289,9 @@ class PostgresTransaction:
                         raise _Mismatch
         except (pg_errors.UniqueViolation, _Mismatch):
             raise self._conflict(kind, unit_no, writes) from None
+        for w, text in zip(writes, texts, strict=True):
+            if text is not None:
+                self._saved[id(w.data)] = (w.data, text)
         return [w.expected_version + 1 for w in writes]
 
     def _conflict(self, kind: RecordKind, unit_no: str, writes: Sequence[Write]) -> ConflictError:
@@ -308,8 +324,8 @@ class PostgresTransaction:
                         e.subject_key,
                         e.declaration,
                         e.message,
-                        _dumps(e.before),
-                        _dumps(e.after),
+                        self._image(e.before),
+                        self._image(e.after),
                     )
                     for e in entries
                 ],
