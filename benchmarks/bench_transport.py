@@ -20,6 +20,10 @@ Phases, each in wall seconds (and throughput, persons or workers a second):
   (every worker checked and accepted; over HTTP the server advances it when
   it is read).
 
+Each transport's phases run in a fresh interpreter of their own (the client
+side, and for ``local`` and ``local-dir`` the bureau too), so that no side
+pays for another's objects in its garbage collector.
+
 Then the server's requests a second with 8 concurrent clients (8 processes,
 each with its own transport and login, each asking for the employer's
 pending declarations in a loop for ``--seconds``), beside 1 client: for an
@@ -194,6 +198,35 @@ def phases(transport: Transport, dossier: Dossier, payload: dict[str, Any]) -> d
     return {"sync": sync, "submit": submit, "process": process}
 
 
+def _measure(kind: str, n: int, where: str, password: str) -> dict[str, float]:
+    """The phases for one transport, in this (fresh) process: ``local`` seeds a
+    bureau in memory here, ``local-dir`` opens the seeded folder ``where``,
+    ``http`` talks to the server at ``where`` (its password changed already)."""
+    dossier = dossier_of(n)
+    payload = payload_of(dossier)
+    transport: Transport
+    if kind == "local":
+        memory = ReferenceBureau(as_of=dossier.as_of, auto_advance=True)
+        memory.seed_dossier(dossier)
+        transport = LocalTransport(memory)
+    elif kind == "local-dir":
+        transport = LocalTransport(ReferenceBureau.open(where, as_of=dossier.as_of))
+    else:
+        transport = http_transport(where, dossier.employer.unit_no, password)
+    try:
+        return phases(transport, dossier, payload)
+    finally:
+        transport.close()
+
+
+def measured(kind: str, n: int, where: str, password: str = "") -> dict[str, float]:
+    """:func:`_measure` in a fresh interpreter (every side with a heap of its own
+    size, as the server's workers have)."""
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        result: dict[str, float] = pool.apply(_measure, (kind, n, where, password))
+    return result
+
+
 def _client(url: str, unit: str, password: str, seconds: float, start: Any, out: Any) -> None:
     transport = http_transport(url, unit, password)
     transport.login()
@@ -245,18 +278,15 @@ def main(argv: list[str] | None = None) -> int:
     n = args.persons
     dossier = dossier_of(n)
     unit = dossier.employer.unit_no
-    payload = payload_of(dossier)
-    size = len(json.dumps(payload, ensure_ascii=False).encode())
+    size = len(json.dumps(payload_of(dossier), ensure_ascii=False).encode())
     figures: dict[str, Any] = {"persons": n, "payload_mib": round(size / 2**20, 1)}
     with tempfile.TemporaryDirectory(prefix="bench-transport-") as tmp:
         root = Path(tmp)
-        # local: (memory) and local:DIR (SQLite), the same data
-        memory = ReferenceBureau(as_of=dossier.as_of, auto_advance=True)
-        memory.seed_dossier(dossier)
-        figures["local"] = phases(LocalTransport(memory), dossier, payload)
+        # local: (memory) and local:DIR (SQLite), the same data, each measured
+        # in a fresh process
+        figures["local"] = measured("local", n, "")
         seed(root / "local-dir", dossier)
-        with ReferenceBureau.open(root / "local-dir", as_of=dossier.as_of) as on_disk:
-            figures["local-dir"] = phases(LocalTransport(on_disk), dossier, payload)
+        figures["local-dir"] = measured("local-dir", n, str(root / "local-dir"))
         initial = seed(root / "http", dossier)
         server = Server(root / "http", args.server_workers)
         try:
@@ -264,8 +294,8 @@ def main(argv: list[str] | None = None) -> int:
             with contextlib.suppress(PasswordChangeRequired):  # as it must be: changed first
                 first.login()
             first.change_password(initial, PASSWORD)
-            figures["http"] = phases(first, dossier, payload)
             first.close()
+            figures["http"] = measured("http", n, server.url, PASSWORD)
             # requests/s: an employer with nothing on file (the server's own cost
             # per authenticated call), and the one with the N-worker declaration
             small = attrs.evolve(
