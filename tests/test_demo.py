@@ -495,3 +495,20 @@ class TestDemoOverHttp:
         assert "interrupted" in err
         assert _refused(url)
         assert _processes_naming(str(out / "bureau")) == []
+
+    def test_a_foreign_file_in_the_bureau_folder_is_refused(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """DIR/bureau/ may hold only the bureau's file and the server's log: a
+        stranger there (or a bureau that is a file) refuses the folder, untouched."""
+        for layout in ({"bureau/notes.txt": "mine"}, {"bureau": "a file"}):
+            out = tmp_path / f"w{len(list(tmp_path.iterdir()))}"
+            out.mkdir()
+            (out / MARKER).write_text("pension-collect/demo-folder 1\n", encoding="utf-8")
+            for name, text in layout.items():
+                (out / name).parent.mkdir(parents=True, exist_ok=True)
+                (out / name).write_text(text, encoding="utf-8")
+            before = _tree(out)
+            assert main(["demo", "--out", str(out), "--http"]) == 2
+            assert "bureau" in capsys.readouterr().err
+            assert _tree(out) == before
