@@ -5,6 +5,7 @@ process over HTTP (``http://``, started once for the module)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -13,6 +14,7 @@ from pension_collect.adapters.http_transport import HttpTransport
 from pension_collect.adapters.local_transport import LocalTransport
 from pension_collect.adapters.reference_bureau import ReferenceBureau
 from pension_collect.dossier import to_dict
+from pension_collect.plugins import PluginHost
 from pension_collect.testing.transport_contract import (
     CONTRACT_OTHER_UNIT,
     CONTRACT_UNIT,
@@ -32,6 +34,22 @@ class TestLocalTransport(TransportContract):
         yield ContractBureau(transport=first, other=second, advance=reference.settle)
         first.close()
         second.close()
+
+
+class TestLocalDirTransport(TransportContract):
+    """``local:DIR``: two transports opened by URL on one bureau folder, and a
+    third handle on it to seed and advance (three SQLite connections)."""
+
+    @pytest.fixture
+    def bureau(self, tmp_path: Path) -> Iterator[ContractBureau]:
+        with ReferenceBureau.open(tmp_path / "bureau") as reference:
+            for dossier in contract_dossiers():
+                reference.seed_dossier(dossier)
+            host = PluginHost(load_entry_points=False)
+            first, second = (host.open_transport(f"local:{tmp_path / 'bureau'}") for _ in "ab")
+            yield ContractBureau(transport=first, other=second, advance=reference.settle)
+            first.close()
+            second.close()
 
 
 @pytest.fixture(scope="module")
