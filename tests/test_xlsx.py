@@ -10,6 +10,7 @@ dates as date cells, numbers as numbers, text as text.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import sys
 import zipfile
 from decimal import Decimal
@@ -685,8 +686,9 @@ def test_not_a_workbook(tmp_path: Path) -> None:
         z.writestr("hello.txt", "hi")
     assert _only(tmp_path / "d.xlsx") == ("xlsx.not-a-workbook", None)
     (tmp_path / "dir.xlsx").mkdir()
-    with pytest.raises(IsADirectoryError):
-        read_xlsx(tmp_path / "dir.xlsx")
+    assert _only(tmp_path / "dir.xlsx") == ("xlsx.not-a-file", None)
+    os.mkfifo(tmp_path / "fifo.xlsx")  # opened without waiting for a writer
+    assert _only(tmp_path / "fifo.xlsx") == ("xlsx.not-a-file", None)
     with pytest.raises(FileNotFoundError):
         read_xlsx(tmp_path / "missing.xlsx")
 

@@ -170,12 +170,6 @@ def _workbook_problem(code: str, message: str, message_zh: str) -> _Fatal:
 
 def _check_file(stream: IO[bytes], limits: Limits) -> zipfile.ZipFile:
     info = os.fstat(stream.fileno())
-    if not stat.S_ISREG(info.st_mode):
-        raise _workbook_problem(
-            "xlsx.not-a-file",
-            "not a regular file; give the workbook's file (.xlsx)",
-            "不是普通文件;请给出工作簿文件(.xlsx)",
-        )
     if info.st_size > limits.input_bytes:
         raise _workbook_problem(
             "xlsx.too-large",
@@ -1011,7 +1005,27 @@ def read_workbook(path: str | os.PathLike[str], limits: Limits | None) -> Dossie
     source = os.fspath(path)
     problems = _Problems(limits.problems)
     openpyxl = openpyxl_module()
-    with open(path, "rb") as stream:
+    # Not blocking: a FIFO opens at once (and is refused as no regular file).
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+    fd = os.open(path, flags)
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise XlsxImportError(
+            [
+                XlsxProblem(
+                    None,
+                    None,
+                    None,
+                    None,
+                    "xlsx.not-a-file",
+                    "not a regular file (a folder, a pipe, a device); give the workbook's "
+                    "file (.xlsx)",
+                    "不是普通文件(文件夹、管道或设备);请给出工作簿文件(.xlsx)",
+                )
+            ],
+            source=source,
+        )
+    with os.fdopen(fd, "rb") as stream:
         try:
             archive = _check_file(stream, limits)
         except _Fatal as fatal:
