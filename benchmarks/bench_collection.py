@@ -24,9 +24,17 @@ Every installed store is measured: ``memory:``, ``sqlite:`` (a file in a
 temporary folder) and, where the plugin pension-collect-postgres and the
 PostgreSQL server binaries are installed, ``postgresql:`` on a throwaway
 server started for the run (as durable as SQLite's ``synchronous=FULL``; on
-CI, ``CI`` set, a missing plugin or server is an error). Transport: ``local:``
-(the reference bureau in-process, so its CPU is the process's). With
-PostgreSQL the server's CPU is not in the process's: compare wall times.
+CI, ``CI`` set, a missing plugin or server is an error). Transports:
+``local:`` (the reference bureau in-process, so its CPU is the process's) with
+every store, and, where the server extra is installed, ``http://`` with the
+stores of ``--http-stores`` (default SQLite): each run seeds a bureau data
+folder (``pension-collect bureau seed``), starts ``pension-collect bureau
+serve --sandbox`` on a free port, changes the initial password, and moves the
+bureau on with the sandbox window services (transfers, ``tick`` for the
+processing); the server's CPU (its processes, read from /proc) is added to the
+step's CPU and given apart as ``server_cpu``. On CI a missing server extra is
+an error. With PostgreSQL the database server's CPU is not counted: compare
+wall times.
 
 Forms: off (no ``out_dir``: the print steps record the print and write no
 file) at every size, on (PDF files written) at sizes up to ``--forms-upto``.
@@ -53,6 +61,7 @@ Targets (issue 15): every step's growth exponent from 10k to 20k at most
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as _dt
 import importlib.util
 import json
@@ -138,9 +147,145 @@ def _workers(n: int) -> tuple[Any, list[Any]]:
     return dossier, out
 
 
-def run_once(n: int, store_url: str, forms_dir: str | None) -> dict[str, Any]:
-    """The whole loop at ``n`` workers on ``store_url``; CPU and wall seconds per step."""
-    from pension_collect.adapters.reference_bureau import ReferenceBureau
+class LocalBureau:
+    """The reference bureau in this process (``local:``)."""
+
+    def __init__(self, dossier: Any, host: Any) -> None:
+        from pension_collect.adapters.reference_bureau import ReferenceBureau
+
+        self.bureau = ReferenceBureau(as_of=dossier.as_of)
+        self.bureau.seed_dossier(dossier)
+        self.transport = host.open_transport("local:", bureau=self.bureau)
+
+    def transfer(self, person_no: str, unit_no: str) -> None:
+        self.bureau.transfer_person(person_no, unit_no)
+
+    def process(self) -> None:
+        self.bureau.settle()
+
+    def server_cpu(self) -> float:
+        return 0.0
+
+    def close(self) -> None:
+        self.transport.close()
+
+
+WINDOW_TOKEN = "bench-collection-window-token"
+NEW_PASSWORD = "Bench-collection-2013!"
+
+
+class HttpBureau:
+    """``pension-collect bureau serve --sandbox`` in a data folder of ``tmp``,
+    seeded with the dossier; the session reaches it over HTTP. The server's CPU
+    (its master and worker processes, from /proc) is measured beside the
+    process's."""
+
+    def __init__(self, dossier: Any, host: Any, tmp: str) -> None:
+        import re
+        import select
+
+        from pension_collect.dossier import dumps
+
+        script = str(Path(sys.executable).with_name("pension-collect"))
+        data, seed = Path(tmp) / "bureau", Path(tmp) / "seed.json"
+        seed.write_text(dumps(dossier, indent=None), encoding="utf-8")
+        done = subprocess.run(
+            [script, "bureau", "seed", "--data", str(data), str(seed)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        unit = dossier.employer.unit_no
+        found = re.search(rf"^employer {unit}: initial password (\S+) ", done.stdout, re.M)
+        if found is None:
+            raise SystemExit(f"bureau seed printed no initial password: {done.stdout[-500:]}")
+        env = dict(os.environ, PENSION_COLLECT_BUREAU_WINDOW_TOKEN=WINDOW_TOKEN)
+        self.server = subprocess.Popen(
+            [
+                script,
+                "bureau",
+                "serve",
+                "--data",
+                str(data),
+                "--port",
+                "0",
+                "--sandbox",
+                "--max-body",
+                str(2**30),
+                "--workers",
+                "2",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            env=env,
+            start_new_session=True,
+        )
+        assert self.server.stdout is not None
+        ready, _, _ = select.select([self.server.stdout], [], [], 120)
+        line = self.server.stdout.readline() if ready else ""
+        served = re.search(r"serving (http://\S+)", line)
+        if served is None:
+            self.close()
+            raise SystemExit(f"the bureau server did not start: {line!r}")
+        self.url = served.group(1)
+        self.transport = host.open_transport(
+            self.url, unit_no=unit, password=found.group(1), timeout=600
+        )
+        self.transport.change_password(found.group(1), NEW_PASSWORD)
+
+    def _window(self, path: str, body: dict[str, Any] | None = None) -> Any:
+        import urllib.request
+
+        request = urllib.request.Request(
+            self.url + path,
+            data=json.dumps(body or {}).encode("utf-8"),
+            method="POST",
+            headers={"Content-Type": "application/json", "X-Window-Token": WINDOW_TOKEN},
+        )
+        with urllib.request.urlopen(request, timeout=600) as answer:
+            return json.loads(answer.read())
+
+    def transfer(self, person_no: str, unit_no: str) -> None:
+        self._window(f"/api/v1/sandbox/persons/{person_no}/transfer", {"unit_no": unit_no})
+
+    def process(self) -> None:
+        for _ in range(10):  # as settle(): tick until nothing is due
+            if not self._window("/api/v1/sandbox/tick")["changed"]:
+                return
+
+    def server_cpu(self) -> float:
+        """CPU seconds of the server's processes (the master and its children)."""
+        tick = os.sysconf("SC_CLK_TCK")
+        total = 0
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            pid, ppid = int(entry.name), int(fields[1])
+            if self.server.pid in (pid, ppid):
+                total += int(fields[11]) + int(fields[12])
+        return total / tick
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.transport.close()
+        if self.server.poll() is None:
+            self.server.terminate()
+            try:
+                self.server.wait(30)
+            except subprocess.TimeoutExpired:
+                self.server.kill()
+
+
+def run_once(
+    n: int, store_url: str, forms_dir: str | None, transport: str = "local", tmp: str = ""
+) -> dict[str, Any]:
+    """The whole loop at ``n`` workers on ``store_url`` and the bureau over
+    ``transport`` (``local`` or ``http``); CPU and wall seconds per step."""
     from pension_collect.model import Dossier
     from pension_collect.plugins import PluginHost
     from pension_collect.workflow import CollectionSession
@@ -148,30 +293,34 @@ def run_once(n: int, store_url: str, forms_dir: str | None) -> dict[str, Any]:
     example, workers = _workers(n)
     dossier = Dossier(employer=example.employer, workers=tuple(workers), as_of=example.as_of)
     unit = dossier.employer.unit_no
-    bureau = ReferenceBureau(as_of=dossier.as_of)
-    persons = bureau.seed_dossier(dossier)
     host = PluginHost()
+    bureau = LocalBureau(dossier, host) if transport == "local" else HttpBureau(dossier, host, tmp)
     storage = host.open_storage(store_url)
-    transport = host.open_transport("local:", bureau=bureau)
     session = CollectionSession(
-        storage, transport, unit_no=unit, actor="bench", host=host, as_of=dossier.as_of
+        storage, bureau.transport, unit_no=unit, actor="bench", host=host, as_of=dossier.as_of
     )
     keys = [session.key_of(w) for w in workers]
     by_key = dict(zip(keys, workers, strict=True))
+    person_no = {k: w.person_no for k, w in by_key.items()}
     taken = keys[:: max(1, min(100, n))][: max(1, n // 100)]
     out: dict[str, dict[str, float]] = {}
     state: dict[str, Any] = {}
 
     def step(name: str, fn: Callable[[], Any]) -> Any:
-        c0, w0 = time.process_time(), time.perf_counter()
+        c0, w0, s0 = time.process_time(), time.perf_counter(), bureau.server_cpu()
         result = fn()
-        out[name] = {"cpu": time.process_time() - c0, "wall": time.perf_counter() - w0}
+        server = bureau.server_cpu() - s0
+        out[name] = {
+            "cpu": time.process_time() - c0 + server,
+            "wall": time.perf_counter() - w0,
+            "server_cpu": server,
+        }
         return result
 
     def employer() -> None:
         session.collect_employer(dossier.employer)
         decl = session.submit_employer_declaration()
-        bureau.settle()
+        bureau.process()
         session.refresh(decl.key)
 
     def saved() -> None:
@@ -211,12 +360,12 @@ def run_once(n: int, store_url: str, forms_dir: str | None) -> dict[str, Any]:
     step("record_received", lambda: session.record_received(keys))
     step("print_summary", lambda: session.print_summary_sheet(out_dir=forms_dir))
     for key in taken:  # at the bureau, not timed: another employer takes them over
-        bureau.transfer_person(persons[key].person_no, OTHER_UNIT)
+        bureau.transfer(person_no[key], OTHER_UNIT)
     step("submit", submit)
-    step("bureau_processing", bureau.settle)
+    step("bureau_processing", bureau.process)
     step("follow", session.follow)
     for key in taken:  # the window hands them back
-        bureau.transfer_person(persons[key].person_no, unit)
+        bureau.transfer(person_no[key], unit)
     step("record_window_visit_xfailed", visits)
     step("sync_again", session.sync)
     step(
@@ -226,9 +375,10 @@ def run_once(n: int, store_url: str, forms_dir: str | None) -> dict[str, Any]:
     step("recollect_xfailed", recollect)
     step("confirmation_received_failed", confirmation_failed)
     step("submit_again", submit)
-    step("bureau_processing_failed", bureau.settle)
+    step("bureau_processing_failed", bureau.process)
     step("follow_again", follow_again)
     storage.close()
+    bureau.close()
     return {"steps": out, "failed": len(taken)}
 
 
@@ -238,7 +388,7 @@ def _child(args: argparse.Namespace) -> int:
         forms = str(Path(tmp) / "forms") if args.forms else None
         if forms is not None:
             Path(forms).mkdir()
-        result = run_once(args.workers, url, forms)
+        result = run_once(args.workers, url, forms, args.transport, tmp)
     print(json.dumps(result))
     return 0
 
@@ -263,8 +413,28 @@ def _postgres_server() -> Any:
     return None
 
 
+def _http_available() -> bool:
+    """Whether ``pension-collect bureau serve`` can run here (the server extra),
+    printing why not; on CI its absence is an error."""
+    script = Path(sys.executable).with_name("pension-collect")
+    missing = [m for m in ("flask", "gunicorn", "requests") if importlib.util.find_spec(m) is None]
+    if not missing and script.exists():
+        done = subprocess.run(
+            [str(script), "bureau", "serve", "--help"], capture_output=True, check=False
+        )
+        if done.returncode == 0:
+            return True
+        why = "pension-collect has no command bureau serve"
+    else:
+        why = f"the server extra is not installed ({', '.join(missing) or 'pension-collect'})"
+    if os.environ.get("CI"):
+        raise SystemExit(f"error: the HTTP bureau cannot be measured on CI: {why}")
+    print(f"HTTP bureau left out: {why}", file=sys.stderr)
+    return False
+
+
 def _run_child(
-    n: int, url: str, forms: bool, src: str | None, timeout: float
+    n: int, url: str, forms: bool, src: str | None, timeout: float, transport: str
 ) -> dict[str, dict[str, float]]:
     env = dict(os.environ)
     if src is not None:
@@ -272,6 +442,7 @@ def _run_child(
             [str(Path(src) / "src"), *filter(None, [env.get("PYTHONPATH")])]
         )
     cmd = [sys.executable, __file__, "--child", "--workers", str(n), "--store-url", url]
+    cmd += ["--transport", transport]
     if forms:
         cmd.append("--forms")
     done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout)
@@ -279,8 +450,7 @@ def _run_child(
         raise SystemExit(f"a run failed ({n} workers, {url}):\n{done.stderr[-3000:]}")
     steps: dict[str, dict[str, float]] = json.loads(done.stdout.splitlines()[-1])["steps"]
     steps["whole_loop"] = {
-        "cpu": sum(s["cpu"] for s in steps.values()),
-        "wall": sum(s["wall"] for s in steps.values()),
+        m: sum(s[m] for s in steps.values()) for m in ("cpu", "wall", "server_cpu")
     }
     return steps
 
@@ -296,6 +466,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", default="2000,10000,20000", help="workers, comma-separated")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--stores", default="memory,sqlite,postgresql")
+    parser.add_argument("--transports", default="local,http")
+    parser.add_argument(
+        "--http-stores", default="sqlite", help="the stores the http transport runs with"
+    )
     parser.add_argument(
         "--forms-upto", type=int, default=2000, help="forms on at sizes up to this too"
     )
@@ -308,6 +482,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--store-url", help=argparse.SUPPRESS)
     parser.add_argument("--forms", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--transport", default="local", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         return _child(args)
@@ -318,17 +493,26 @@ def main(argv: list[str] | None = None) -> int:
     pg = _postgres_server() if "postgresql" in stores else None
     if pg is None:
         stores = [s for s in stores if s != "postgresql"]
+    transports = [t.strip() for t in args.transports.split(",")]
+    if "http" in transports and not _http_available():
+        transports.remove("http")
+    pairs = [(store, "local") for store in stores if "local" in transports]
+    pairs += [
+        (store, "http") for store in stores if "http" in transports and store in args.http_stores
+    ]
     trees: list[tuple[str, str | None]] = [("after", None)]
     if args.before:
         trees.append(("before", args.before))
-    runs: dict[tuple[str, str, int, bool], list[dict[str, dict[str, float]]]] = {}
+    runs: dict[tuple[str, str, str, int, bool], list[dict[str, dict[str, float]]]] = {}
     try:
         for r in range(args.repeat):
             for n in sizes:
-                for store in stores:
+                for store, transport in pairs:
                     for forms in (False, True) if n <= args.forms_upto else (False,):
                         for tree, src in trees:
-                            if tree == "before" and (n > args.before_upto or forms):
+                            if tree == "before" and (
+                                n > args.before_upto or forms or transport != "local"
+                            ):
                                 continue
                             if store == "memory":
                                 url = "memory:"
@@ -336,11 +520,12 @@ def main(argv: list[str] | None = None) -> int:
                                 url = "sqlite://{tmp}/collection.db"
                             else:
                                 assert pg is not None
-                                url = pg.url(schema=f"{tree}_{n}_{int(forms)}_{r}")
-                            steps = _run_child(n, url, forms, src, args.timeout)
-                            runs.setdefault((tree, store, n, forms), []).append(steps)
+                                url = pg.url(schema=f"{tree}_{transport}_{n}_{int(forms)}_{r}")
+                            steps = _run_child(n, url, forms, src, args.timeout, transport)
+                            runs.setdefault((tree, store, transport, n, forms), []).append(steps)
                             print(
-                                f"{tree:6} {store:10} {n:6} forms {'on ' if forms else 'off'} "
+                                f"{tree:6} {store:10} {transport:5} {n:6} "
+                                f"forms {'on ' if forms else 'off'} "
                                 f"run {r + 1}: whole loop {steps['whole_loop']['cpu']:.2f} s CPU",
                                 file=sys.stderr,
                             )
@@ -356,28 +541,30 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _figures(
-    runs: dict[tuple[str, str, int, bool], list[dict[str, dict[str, float]]]], sizes: list[int]
+    runs: dict[tuple[str, str, str, int, bool], list[dict[str, dict[str, float]]]],
+    sizes: list[int],
 ) -> dict[str, Any]:
     """Medians per step, and the growth exponents between consecutive sizes."""
     out: list[dict[str, Any]] = []
-    for (tree, store, n, forms), reps in sorted(runs.items()):
+    for (tree, store, transport, n, forms), reps in sorted(runs.items()):
         median = {
             name: {
                 m: round(statistics.median(rep[name][m] for rep in reps), 4)
-                for m in ("cpu", "wall")
+                for m in ("cpu", "wall", "server_cpu")
             }
             for name in (*STEPS, "whole_loop")
         }
         out.append(
-            {"tree": tree, "store": store, "workers": n, "forms": forms, "runs": len(reps)}
-            | {"steps": median}
+            {"tree": tree, "store": store, "transport": transport, "workers": n}
+            | {"forms": forms, "runs": len(reps), "steps": median}
         )
     growth: list[dict[str, Any]] = []
     for a in out:
         later = [
             b
             for b in out
-            if (b["tree"], b["store"], b["forms"]) == (a["tree"], a["store"], a["forms"])
+            if (b["tree"], b["store"], b["transport"], b["forms"])
+            == (a["tree"], a["store"], a["transport"], a["forms"])
             and b["workers"] > a["workers"]
         ]
         if not later:
@@ -387,6 +574,7 @@ def _figures(
             {
                 "tree": a["tree"],
                 "store": a["store"],
+                "transport": a["transport"],
                 "forms": a["forms"],
                 "from": a["workers"],
                 "to": b["workers"],
@@ -404,14 +592,15 @@ def _figures(
 def _print(figures: dict[str, Any]) -> None:
     for run in figures["runs"]:
         print(
-            f"\n{run['tree']}: {run['store']}, {run['workers']} workers, forms "
+            f"\n{run['tree']}: {run['store']}, {run['transport']}, {run['workers']} workers, forms "
             f"{'on' if run['forms'] else 'off'} (median of {run['runs']}): CPU s / wall s"
         )
         for name, t in run["steps"].items():
             print(f"  {name:30} {t['cpu']:9.3f} {t['wall']:9.3f}")
     for g in figures["growth"]:
         print(
-            f"\ngrowth exponent, {g['tree']}: {g['store']}, forms {'on' if g['forms'] else 'off'}, "
+            f"\ngrowth exponent, {g['tree']}: {g['store']}, {g['transport']}, "
+            f"forms {'on' if g['forms'] else 'off'}, "
             f"{g['from']} -> {g['to']} workers (CPU)"
         )
         for name, e in g["exponent"].items():
