@@ -11,7 +11,9 @@ example dossier's first worker copied under new identity numbers, as
   http / local-dir is the cost of the wire);
 - ``local``: ``local:``, the reference bureau in memory.
 
-Phases, each in wall seconds (and throughput, persons or workers a second):
+Phases, each in wall seconds and in CPU seconds (for ``http`` the client's
+process and the server's process tree together, read from /proc: on a
+loaded machine the wall time of two processes says little about cost):
 
 - ``sync``: a data sync of the N persons (over HTTP: pages of 1,000);
 - ``submit``: one workers declaration of the N workers (the payload as the
@@ -165,23 +167,53 @@ def http_transport(url: str, unit: str, password: str) -> HttpTransport:
     return HttpTransport(url, unit_no=unit, password=password, timeout=(5, 3600), page_size=1000)
 
 
-def _timed(call: Callable[[], Any]) -> tuple[float, Any]:
+def tree_cpu(pid: int | None) -> float:
+    """CPU seconds (user + system) of process ``pid`` and its children so far
+    (Linux /proc); 0 for ``None``."""
+    if pid is None:
+        return 0.0
+    ticks = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(entry.name) == pid or int(fields[1]) == pid:
+            ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def _timed(
+    figures: dict[str, float], phase: str, server: int | None, call: Callable[[], Any]
+) -> Any:
+    """Run ``call``; record its wall seconds and CPU seconds (this process, plus
+    the server's process tree when ``server`` is its pid)."""
     gc.collect()
-    start = time.perf_counter()
+    wall, cpu, other = time.perf_counter(), time.process_time(), tree_cpu(server)
     result = call()
-    return time.perf_counter() - start, result
+    figures[phase] = time.perf_counter() - wall
+    figures[f"{phase}_cpu"] = time.process_time() - cpu + tree_cpu(server) - other
+    return result
 
 
-def phases(transport: Transport, dossier: Dossier, payload: dict[str, Any]) -> dict[str, float]:
-    """Sync, submit, follow until concluded: wall seconds of each."""
+def phases(
+    transport: Transport, dossier: Dossier, payload: dict[str, Any], server: int | None = None
+) -> dict[str, float]:
+    """Sync, submit, follow until concluded: wall and CPU seconds of each."""
     unit = dossier.employer.unit_no
     n = len(dossier.workers)
-    sync, synced = _timed(lambda: transport.sync(unit))
+    figures: dict[str, float] = {}
+    synced = _timed(figures, "sync", server, lambda: transport.sync(unit))
     assert len(synced.persons) == n, len(synced.persons)
-    submit, made = _timed(
+    made = _timed(
+        figures,
+        "submit",
+        server,
         lambda: transport.submit(
             unit, DeclarationKind.WORKERS, payload, idempotency_key=f"bench-{time.time_ns()}"
-        )
+        ),
     )
 
     def follow() -> Any:
@@ -192,13 +224,13 @@ def phases(transport: Transport, dossier: Dossier, payload: dict[str, Any]) -> d
             status = transport.status(made.id, unit_no=unit)
         return status
 
-    process, done = _timed(follow)
+    done = _timed(figures, "process", server, follow)
     assert done.state is DeclarationState.SUCCEEDED, done.outcomes[:1]
     assert len(done.outcomes) == n
-    return {"sync": sync, "submit": submit, "process": process}
+    return figures
 
 
-def _measure(kind: str, n: int, where: str, password: str) -> dict[str, float]:
+def _measure(kind: str, n: int, where: str, password: str, server: int | None) -> dict[str, float]:
     """The phases for one transport, in this (fresh) process: ``local`` seeds a
     bureau in memory here, ``local-dir`` opens the seeded folder ``where``,
     ``http`` talks to the server at ``where`` (its password changed already)."""
@@ -212,18 +244,22 @@ def _measure(kind: str, n: int, where: str, password: str) -> dict[str, float]:
     elif kind == "local-dir":
         transport = LocalTransport(ReferenceBureau.open(where, as_of=dossier.as_of))
     else:
-        transport = http_transport(where, dossier.employer.unit_no, password)
+        http = http_transport(where, dossier.employer.unit_no, password)
+        http.login()  # not timed: the login is no part of a phase
+        transport = http
     try:
-        return phases(transport, dossier, payload)
+        return phases(transport, dossier, payload, server)
     finally:
         transport.close()
 
 
-def measured(kind: str, n: int, where: str, password: str = "") -> dict[str, float]:
+def measured(
+    kind: str, n: int, where: str, password: str = "", server: int | None = None
+) -> dict[str, float]:
     """:func:`_measure` in a fresh interpreter (every side with a heap of its own
     size, as the server's workers have)."""
     with multiprocessing.get_context("spawn").Pool(1) as pool:
-        result: dict[str, float] = pool.apply(_measure, (kind, n, where, password))
+        result: dict[str, float] = pool.apply(_measure, (kind, n, where, password, server))
     return result
 
 
@@ -295,7 +331,7 @@ def main(argv: list[str] | None = None) -> int:
                 first.login()
             first.change_password(initial, PASSWORD)
             first.close()
-            figures["http"] = measured("http", n, server.url, PASSWORD)
+            figures["http"] = measured("http", n, server.url, PASSWORD, server.child.pid)
             # requests/s: an employer with nothing on file (the server's own cost
             # per authenticated call), and the one with the N-worker declaration
             small = attrs.evolve(
@@ -317,28 +353,42 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             server.stop()
     for phase in ("sync", "submit", "process"):
-        figures[f"ratio_{phase}_http_local_dir"] = (
-            figures["http"][phase] / figures["local-dir"][phase]
-        )
-        figures[f"ratio_{phase}_http_local"] = figures["http"][phase] / figures["local"][phase]
+        for base in ("local-dir", "local"):
+            for what in ("", "_cpu"):
+                figures[f"ratio{what}_{phase}_http_{base}"] = (
+                    figures["http"][phase + what] / figures[base][phase + what]
+                )
     if args.json:
         print(json.dumps(figures, indent=2))
         return 0
     print(
         f"bench_transport: {n} persons/workers, payload {figures['payload_mib']} MiB, "
-        f"server workers {args.server_workers}"
+        f"server workers {args.server_workers}; seconds wall / CPU (http: client + server)"
     )
-    print(f"  {'phase':8} {'local':>16} {'local:DIR':>16} {'http':>16}  http/DIR  http/local")
+    print(
+        f"  {'phase':8} {'local':>15} {'local:DIR':>15} {'http':>15}"
+        f"  http/DIR wall, CPU  http/local wall, CPU"
+    )
     for phase in ("sync", "submit", "process"):
         cells = [
-            f"{figures[t][phase]:7.3f}s {n / figures[t][phase]:7.0f}/s"
+            f"{figures[t][phase]:6.2f} / {figures[t][phase + '_cpu']:6.2f}"
             for t in ("local", "local-dir", "http")
         ]
         print(
-            f"  {phase:8} {cells[0]:>16} {cells[1]:>16} {cells[2]:>16}"
-            f"  {figures[f'ratio_{phase}_http_local_dir']:8.2f}"
+            f"  {phase:8} {cells[0]:>15} {cells[1]:>15} {cells[2]:>15}"
+            f"  {figures[f'ratio_{phase}_http_local-dir']:8.2f}"
+            f" {figures[f'ratio_cpu_{phase}_http_local-dir']:5.2f}"
             f"  {figures[f'ratio_{phase}_http_local']:10.2f}"
+            f" {figures[f'ratio_cpu_{phase}_http_local']:5.2f}"
         )
+    print(
+        "  throughput (wall): "
+        + "; ".join(
+            f"{t} sync {n / figures[t]['sync']:.0f}/s, submit+process "
+            f"{n / (figures[t]['submit'] + figures[t]['process']):.0f}/s"
+            for t in ("local", "local-dir", "http")
+        )
+    )
     print(
         f"  requests/s (pending declarations, nothing on file): 1 client "
         f"{figures['rps_1']:.0f}, {args.clients} clients {figures[f'rps_{args.clients}']:.0f}; "
