@@ -381,10 +381,14 @@ def speed(n: int, repeat: int) -> dict[str, Any]:
         base_size = os.path.getsize(os.path.join(tmp, "base.pdf"))
     if not pages == base_pages == recorded_pages:
         raise SystemExit(f"page counts differ: ours {pages}, baseline {base_pages}")
+    from reportlab.lib import rl_accel
+
     base_rate = base_pages / min(base_times)
     our_rate = pages / min(our_times)
     return {
         "font": fonts.choice.describe(),
+        # reportlab's C accelerator (pip install rl-accel) speeds the baseline more than ours
+        "rl_accel": "fp_str" in rl_accel._c_funcs,
         "workers": n,
         "pages": pages,
         "ours_cpu_s": round(min(our_times), 2),
