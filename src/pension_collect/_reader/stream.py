@@ -1,16 +1,14 @@
 """The streaming reader: a dossier worker by worker, in memory bounded by one worker.
 
-ijson (its C backend, yajl2_c) reads the file in chunks. Three passes, the
-first one short:
+ijson (its C backend, yajl2_c) reads the file in chunks, in three passes:
 
-1. the members before ``workers`` (the header: ``format``, ``version``,
-   ``rule_pack``, ``as_of``, ``employer``, as every writer puts them), built
-   as JSON values, stopping where ``workers`` begins;
-2. the top-level members in order, with every object below them discarded
+1. the top-level members in order, with every object below them discarded
    as it is parsed (``map_type``: one shared object that keeps nothing): the
-   keys, their order and repeats, the scalars, the number of workers, what
-   follows ``workers`` -- an object after it (the employer written last) is
-   read by one more pass of its own;
+   keys, their order and repeats, the scalars (``format``, ``version``,
+   ``rule_pack``, ``as_of``), the number of workers;
+2. the members before ``workers`` built as JSON values (the employer, as
+   every writer puts it), a short pass that stops where ``workers`` begins;
+   an object written after ``workers`` is read by one more pass of its own;
 3. the workers, one at a time (``ijson.items``), each structured by the
    reader's generated fast path (:class:`~pension_collect._fastpath.FastPath`,
    under the same :class:`~pension_collect.limits.Limits`) and handed on.
@@ -165,9 +163,12 @@ def open_streamed(path: str | os.PathLike[str], limits: Limits) -> StreamedDossi
         raise NotStreamed()
     if type(found["version"]) is not int or set(found) - {"format", "version", *_HEADER, "workers"}:
         raise NotStreamed()
-    workers = found.get("workers", [])
+    workers = found.pop("workers", [])
+    del members
     if type(workers) is not list or len(workers) > limits.workers:
         raise NotStreamed()
+    count = len(workers)
+    del workers  # a reference a worker: 0.8 MB at 100,000 workers
     before = _before_workers(path)
     body: dict[str, Any] = {}
     for key in _HEADER:
@@ -185,7 +186,7 @@ def open_streamed(path: str | os.PathLike[str], limits: Limits) -> StreamedDossi
         raise NotStreamed() from None
     finally:
         fast.forget()
-    return StreamedDossier(path, header, len(workers), limits)
+    return StreamedDossier(path, header, count, limits)
 
 
 def _members(path: str | os.PathLike[str]) -> list[tuple[str, Any]]:

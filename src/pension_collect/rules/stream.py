@@ -29,7 +29,6 @@ import tempfile
 from collections.abc import Iterable
 from typing import Any
 
-from .._gc import gc_paused
 from ..limits import DEFAULT_LIMITS, Limits
 from ..model import Dossier, Worker, YearMonth
 from .engine import (
@@ -118,8 +117,10 @@ def check_streamed(
     segments_spool = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115 - the report closes it
     workers_spool = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115 - the report closes it
     try:
-        with gc_paused():
-            return _check(header, workers, pack, today, limits, segments_spool, workers_spool)
+        # The collector is not paused (as check pauses it): little is alive at
+        # once, and a cycle made by a worker (an invalid identity number's
+        # exception and its traceback) is collected, not kept to the end.
+        return _check(header, workers, pack, today, limits, segments_spool, workers_spool)
     except BaseException:
         segments_spool.close()
         workers_spool.close()

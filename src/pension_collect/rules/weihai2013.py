@@ -163,38 +163,51 @@ class _DuplicateIds:
     """``person.duplicate-id`` in one pass (the streaming reader's form).
 
     An 18-character key is kept as one 8-byte integer (17 digits and the check
-    character: ``int(digits) * 11 + check``, one-to-one), in an array; the
-    rare other keys in a dictionary. The duplicates are found at the end by
-    sorting (stably: the first worker of a key comes first), 16 bytes a
-    worker in all, and given in the order ``duplicate_id`` gives them.
+    character: ``int(digits) * 11 + check``, one to one), in an array indexed
+    by worker (-1 for the rare other keys, kept in a dictionary): 8 bytes a
+    worker. A bit map of 2**23 bits (1 MiB, whatever the number of workers)
+    marks the keys seen; a key whose bit is already set may be a duplicate.
+    At the end one scan over the array gathers the workers of those keys only,
+    and the hits come in the order ``duplicate_id`` gives them.
     """
+
+    _BITS = 1 << 23
 
     def __init__(self, view: DossierView) -> None:
         self._keys = array("q")
-        self._indexes = array("q")
+        self._seen = bytearray(self._BITS // 8)
+        self._maybe: set[int] = set()
         self._other: dict[str, int] = {}
         self._hits: list[tuple[int, int]] = []
 
     def add(self, view: WorkerView) -> None:
         key = _key(view)
-        if _ID_18(key) is not None:
-            check = 10 if key[17] == "X" else int(key[17])
-            self._keys.append(int(key[:17]) * 11 + check)
-            self._indexes.append(view.index)
-        elif key in self._other:
-            self._hits.append((view.index, self._other[key]))
+        if _ID_18(key) is None:
+            self._keys.append(-1)
+            if key in self._other:
+                self._hits.append((view.index, self._other[key]))
+            else:
+                self._other[key] = view.index
+            return
+        number = int(key[:17]) * 11 + (10 if key[17] == "X" else int(key[17]))
+        self._keys.append(number)
+        bit = (number * 0x9E3779B97F4A7C15 >> 17) & (self._BITS - 1)
+        byte, mask = bit >> 3, 1 << (bit & 7)
+        if self._seen[byte] & mask:
+            self._maybe.add(number)
         else:
-            self._other[key] = view.index
+            self._seen[byte] |= mask
 
     def finish(self) -> Iterator[Hit]:
-        keys, indexes, hits = self._keys, self._indexes, self._hits
-        first, last_key = 0, None
-        for position in sorted(range(len(keys)), key=keys.__getitem__):
-            key = keys[position]
-            if key == last_key:
-                hits.append((indexes[position], indexes[first]))
-            else:
-                first, last_key = position, key
+        hits, maybe = self._hits, self._maybe
+        first: dict[int, int] = {}
+        if maybe:
+            for index, number in enumerate(self._keys):
+                if number in maybe:
+                    if number in first:
+                        hits.append((index, first[number]))
+                    else:
+                        first[number] = index
         hits.sort()
         for index, first_index in hits:
             yield Hit(
