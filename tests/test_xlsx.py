@@ -772,3 +772,19 @@ def test_text_of_a_problem() -> None:
     assert str(problem) == "缴费历史!C14 [起始年月]: m (中)"
     assert problem.path == "缴费历史!C14"
     assert XlsxProblem(None, None, None, None, "xlsx.macros", "m", "中").path == "workbook"
+
+
+def test_a_missing_column_is_said_once(tmp_path: Path) -> None:
+    """Without its 职工序号 column a sheet's rows belong to no worker: one
+    problem at the header row, not one per row; merged data cells are named."""
+    path = tmp_path / "w.xlsx"
+    write_xlsx(EXAMPLE, path)
+    wb = openpyxl.load_workbook(path)
+    wb["养老账户"].delete_cols(1)
+    wb["缴费历史"].merge_cells("A3:A4")  # one 职工序号 for two rows
+    wb.save(path)
+    assert codes_at(problems_of(path)) == {
+        ("xlsx.missing-column", "养老账户!1:1"),
+        ("xlsx.merged", "缴费历史!A3:A4"),
+        ("xlsx.worker-no", "缴费历史!A4"),
+    }

@@ -294,6 +294,7 @@ class _Header:
         self.unnamed: set[int] = set()
         self.data_from = FIRST_DATA_ROW
         self.missing = False
+        self.checked = False
         """Whether a required column is missing (its values are not asked for row by row)."""
 
     def letter(self, en: str) -> str | None:
@@ -379,7 +380,7 @@ class _Reader:
         ws = self.wb[title]
         if not hasattr(ws, "_get_source"):
             return  # a chart sheet holds no data
-        for _, cells in self._rows(ws, title):
+        for _, cells in self._rows(ws, title, merges=False):
             if any(c["value"] is not None for c in cells):
                 names = "、".join(s.title for s in SHEETS)
                 self.problems.add(
@@ -392,7 +393,9 @@ class _Reader:
                 )
                 return
 
-    def _rows(self, ws: Any, title: str) -> Generator[tuple[int, list[dict[str, Any]]], None, None]:
+    def _rows(
+        self, ws: Any, title: str, *, merges: bool = True
+    ) -> Generator[tuple[int, list[dict[str, Any]]], None, None]:
         from openpyxl.worksheet._reader import WorkSheetParser
 
         wb = self.wb
@@ -415,7 +418,7 @@ class _Reader:
                     sheet=title,
                 )
                 return
-            merged = parser.merged_cells
+            merged = parser.merged_cells if merges else None
             for ref in [] if merged is None else [str(m.coord) for m in merged.mergeCell]:
                 self.problems.add(
                     "xlsx.merged",
@@ -439,7 +442,10 @@ class _Reader:
         for number, cells in rows:
             if number == 1:
                 self._header(header, title, cells)
+                self._missing_columns(header, title)
                 continue
+            if not header.checked:
+                self._missing_columns(header, title)
             if number == 2 and self._english_row(header, cells):
                 continue
             if number == 2:
@@ -453,9 +459,13 @@ class _Reader:
                 rows.close()
                 break
             self._row(sheet, title, number, values)
-        if not (header.index or header.ignored or header.unnamed or sheet.required):
-            return  # an optional sheet left empty: no rows
-        for column in sheet.columns:
+        if not header.checked and sheet.required:
+            self._missing_columns(header, title)
+
+    def _missing_columns(self, header: _Header, title: str) -> None:
+        """A problem for each required column the header row does not have."""
+        header.checked = True
+        for column in header.sheet.columns:
             if column.required and column.en not in header.where:
                 header.missing = True
                 self.problems.add(
@@ -682,7 +692,7 @@ class _Reader:
         index = len(self.workers)
         no = values.get("no")
         header = self.headers[WORKERS.title]
-        if no is None:
+        if no is None and header.letter("no") is not None:
             self.problems.add(
                 "xlsx.worker-no",
                 "the worker's 序号 is empty; give every worker a number (1, 2, 3 ...), which "
@@ -693,7 +703,7 @@ class _Reader:
                 column="序号",
                 cell=_ref(title, header.letter("no"), number),
             )
-        elif no is not _FAILED:
+        elif isinstance(no, int):
             if no in self.numbers:
                 self.problems.add(
                     "xlsx.worker-no",
@@ -731,8 +741,8 @@ class _Reader:
         no = values.get("worker")
         header = self.headers[sheet.title]
         ref = _ref(title, header.letter("worker"), number)
-        if no is _FAILED:
-            return None
+        if no is _FAILED or header.letter("worker") is None:
+            return None  # a refused cell, or no such column: said already
         if no is None:
             self.problems.add(
                 "xlsx.worker-no",
