@@ -18,13 +18,14 @@ from typing import BinaryIO
 
 import attrs
 
-from ...ports.forms.payload import payload_for, qr_matrix
+from ...ports.forms.payload import payload_for
 from ...ports.forms.registry import PrintedWorker, RenderError, RenderOptions, RenderResult
 from ...ports.forms.view import FormsInput, HistoryLine, WorkerData, WorkerSheet, summary_rows
 from . import labels, styles
 from .fonts import FontSet, choose_font
 from .layout import HEADER_CAP, Layout, Row, clip
 from .paint import ChunkedDocument, Document, Painter
+from .qrcode import qr_matrix
 from .styles import Column, Style
 
 __all__ = [
