@@ -93,10 +93,12 @@ def _everything_blocked() -> bool:
 
 def _key() -> str:
     """What decides which plugins are installed, as text: pension_collect's
-    version, the plugins blocked, each folder of ``sys.path`` (its
-    modification time: installing or removing a distribution changes it)
-    and each distribution's entry-point file naming the ``pension_collect``
-    group (where, when changed, its size and checksum).
+    version, the plugins blocked, each folder of ``sys.path`` holding
+    distributions (its modification time: installing or removing one changes
+    it; a folder without any, such as the working folder, is left out: its
+    time changes with every file made in it) and each distribution's
+    entry-point file naming the ``pension_collect`` group (where, when
+    changed, its size and checksum).
 
     Read without :mod:`importlib.metadata` (whose import alone costs more
     than the rest of this module): the same folders it searches, the same
@@ -106,13 +108,13 @@ def _key() -> str:
     for entry in sys.path:
         folder = entry or "."
         try:
-            rows.append([folder, os.stat(folder).st_mtime_ns])
-            names = os.listdir(folder) if os.path.isdir(folder) else []
+            names = sorted(os.listdir(folder)) if os.path.isdir(folder) else []
+            dists = [name for name in names if name.endswith((".dist-info", ".egg-info"))]
+            if dists:  # a folder distributions are installed in (not the working folder)
+                rows.append([folder, os.stat(folder).st_mtime_ns])
         except OSError:
             continue
-        for name in sorted(names):
-            if not name.endswith((".dist-info", ".egg-info")):
-                continue
+        for name in dists:
             found = os.path.join(folder, name, "entry_points.txt")
             try:
                 with open(found, "rb") as stream:
