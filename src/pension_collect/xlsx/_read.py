@@ -672,16 +672,9 @@ class _Reader:
         rows = self.item_rows.setdefault(sheet.title, [])
         while len(rows) < len(self.workers):
             rows.append([])
-        item = {}
-        position = len(rows[index])
-        prefix = _ITEM_PREFIX[sheet.title].format(index, position)
-        for en, value in values.items():
-            if en in ("worker", "worker_name"):
-                continue
-            if value is _FAILED:
-                self.failed.add(f"{prefix}.{en}")
-            else:
-                item[en] = value
+        item: dict[str, Any] = {}
+        prefix = _ITEM_PREFIX[sheet.title].format(index, len(rows[index]))
+        self._take(values, item, prefix, (index, title, number))
         rows[index].append(number)
         holder = self.workers[index]
         if sheet in (BUREAU_HISTORY, BUREAU_ACCOUNT):
@@ -719,17 +712,7 @@ class _Reader:
             else:
                 self.numbers[no] = index
         worker: dict[str, Any] = {}
-        for en, value in values.items():
-            if en == "no":
-                continue
-            if en in ("history_collected", "account_collected"):
-                if value is not _FAILED:
-                    self.flags[(index, en)] = (value, title, number)
-                continue
-            if value is _FAILED:
-                self.failed.add(f"$.workers[{index}].{en}")
-            else:
-                worker[en] = value
+        self._take(values, worker, f"$.workers[{index}]", (index, title, number), _WORKER_FLAGS)
         self.workers.append(worker)
         self.worker_rows.append(number)
         name = worker.get("name")
@@ -808,17 +791,31 @@ class _Reader:
             return
         self.bureau_rows[index] = number
         bureau = self.workers[index].setdefault("bureau", {})
+        path = f"$.workers[{index}].bureau"
+        self._take(values, bureau, path, (index, title, number), _BUREAU_FLAGS)
+
+    def _take(
+        self,
+        values: dict[str, Any],
+        target: dict[str, Any],
+        path: str,
+        where: tuple[int, str, int],
+        flags: tuple[str, ...] = (),
+    ) -> None:
+        """The row's values into ``target`` (the dossier's object at
+        ``path``); a refused cell's path into ``failed``; the worker's yes/no
+        ``flags`` (by its index, with the sheet and row) aside."""
+        index, title, number = where
         for en, value in values.items():
-            if en in ("worker", "worker_name"):
+            if en in _LINKS:
                 continue
-            if en in ("history_present", "account_present"):
+            if en in flags:
                 if value is not _FAILED:
                     self.flags[(index, en)] = (value, title, number)
-                continue
-            if value is _FAILED:
-                self.failed.add(f"$.workers[{index}].bureau.{en}")
+            elif value is _FAILED:
+                self.failed.add(f"{path}.{en}")
             else:
-                bureau[en] = value
+                target[en] = value
 
     def _finish_workers(self) -> None:
         """Absent or empty history and account, from the 已采集 flags and the rows."""
@@ -852,6 +849,12 @@ class _Reader:
                         column=where.column(flag).zh,
                         cell=_ref(title, letter, number),
                     )
+
+
+#: The columns that link a row to its worker (not dossier fields).
+_LINKS = frozenset({"no", "worker", "worker_name"})
+_WORKER_FLAGS = ("history_collected", "account_collected")
+_BUREAU_FLAGS = ("history_present", "account_present")
 
 
 class _Failed:
