@@ -10,9 +10,13 @@ tests/test_workflow_http.py.
 from __future__ import annotations
 
 import json
+import shutil
+import signal
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import attrs
@@ -21,7 +25,14 @@ import requests
 import urllib3.exceptions as u3
 from requests.adapters import BaseAdapter
 
-from bureau_server import RunningBureau, call, ready_session, start_bureau
+from bureau_server import (
+    RunningBureau,
+    call,
+    console_script,
+    ready_session,
+    seed,
+    start_bureau,
+)
 from pension_collect.adapters.http_transport import DEFAULT_TIMEOUT, HttpTransport
 from pension_collect.dossier import to_dict
 from pension_collect.plugins import PluginHost
@@ -703,3 +714,53 @@ class TestAgainstTheServer:
         assert len(set(answers)) == 1
         a.close()
         b.close()
+
+
+def test_https_is_verified(tmp_path: Path) -> None:
+    """Over https:// the server's certificate is verified: with its CA bundle
+    (verify=PATH) the calls go through; with the default (the system's
+    authorities, which do not know this self-signed certificate) the
+    transport refuses to talk: Unreachable, saying to give the CA bundle."""
+    openssl = shutil.which("openssl")
+    assert openssl is not None, "openssl is needed to make the test certificate"
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        [
+            openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+            "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+            "-keyout", str(key), "-out", str(cert),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )  # fmt: skip
+    first, _ = contract_dossiers()
+    _, passwords = seed(tmp_path / "data", [to_dict(first)])
+    initial = passwords[CONTRACT_UNIT]
+    process = subprocess.Popen(
+        [
+            console_script(), "bureau", "serve", "--data", str(tmp_path / "data"),
+            "--port", "0", "--workers", "1", "--certfile", str(cert), "--keyfile", str(key),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )  # fmt: skip
+    try:
+        assert process.stdout is not None
+        url = process.stdout.readline().split()[3]
+        assert url.startswith("https://127.0.0.1:")
+        trusting = HttpTransport(url, unit_no=CONTRACT_UNIT, password=initial, verify=str(cert))
+        with pytest.raises(PasswordChangeRequired):
+            trusting.login()
+        trusting.change_password(initial, STRONG)
+        assert len(trusting.sync(CONTRACT_UNIT).persons) == 3
+        trusting.close()
+        default = HttpTransport(url, unit_no=CONTRACT_UNIT, password=STRONG, retries=0)
+        with pytest.raises(Unreachable) as info:
+            default.sync(CONTRACT_UNIT)
+        assert "verify=PATH" in str(info.value)
+        assert "证书" in info.value.message_zh
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(60) == 0
