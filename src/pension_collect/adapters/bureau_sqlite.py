@@ -66,7 +66,6 @@ _SCHEMA = (
         unit_no TEXT NOT NULL,
         kind TEXT NOT NULL,
         idempotency_key TEXT NOT NULL,
-        payload TEXT NOT NULL,
         state TEXT NOT NULL,
         submitted_at TEXT NOT NULL,
         linked_to TEXT,
@@ -74,9 +73,13 @@ _SCHEMA = (
         outcomes TEXT NOT NULL,
         message TEXT NOT NULL,
         message_zh TEXT NOT NULL,
+        -- last: a large payload's overflow pages are never walked to read
+        -- the columns above (a pending list or a status stays cheap)
+        payload TEXT NOT NULL,
         UNIQUE (unit_no, idempotency_key)
     )""",
     "CREATE INDEX bureau_declarations_unit ON bureau_declarations (unit_no, seq)",
+    "CREATE INDEX bureau_declarations_state ON bureau_declarations (unit_no, state, seq)",
     f"CREATE INDEX bureau_declarations_pending ON bureau_declarations (seq) WHERE {_IN_PENDING}",
 )
 
