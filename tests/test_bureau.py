@@ -105,6 +105,25 @@ class TestReferenceBureau:
         assert a.id == b.id != c.id
         assert len(bureau.declarations(UNIT)) == 2
 
+    @pytest.mark.parametrize("workers", [None, 5, "a long text", {"key": "k"}])
+    def test_workers_not_a_list_fails_and_blocks_nothing(self, workers: object) -> None:
+        """A workers declaration whose ``workers`` is not a list (a client's bug,
+        or a hostile body over HTTP) concludes failed with no outcomes: it never
+        raises while advancing (which answered 500 for its status and the
+        employer's pending list on every read), and a text is not taken as one
+        worker per character."""
+        bureau, _, _ = _bureau()
+        bad = bureau.submit(
+            UNIT, DeclarationKind.WORKERS, {"workers": workers}, idempotency_key="bad"
+        )
+        good = bureau.submit(UNIT, DeclarationKind.WORKERS, {"workers": []}, idempotency_key="ok")
+        bureau.settle()
+        concluded = bureau.status(bad.id)
+        assert concluded.state is DeclarationState.FAILED
+        assert concluded.outcomes == ()
+        assert bureau.status(good.id).state is DeclarationState.FAILED
+        assert bureau.pending_declarations(UNIT) == []
+
     def test_nothing_happens_without_tick(self) -> None:
         """A declaration stays submitted until ticked, then processing, then concluded."""
         bureau, _, _ = _bureau()

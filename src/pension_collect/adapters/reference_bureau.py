@@ -427,6 +427,9 @@ class ReferenceBureau:
             outcomes: tuple[WorkerOutcome, ...] = (self._process_employer(decl, payload),)
         else:
             items = payload.get("workers", [])
+            if not isinstance(items, list):
+                # not a list (null, a number, a text, an object): no worker to read
+                items = []
             as_of, today = self._as_of(), now.date()
             outcomes = tuple(self._process_worker(decl, item, as_of, today) for item in items)
         decl.outcomes = outcomes
