@@ -788,3 +788,18 @@ def test_a_missing_column_is_said_once(tmp_path: Path) -> None:
         ("xlsx.merged", "缴费历史!A3:A4"),
         ("xlsx.worker-no", "缴费历史!A4"),
     }
+
+
+def test_a_missing_sheet_is_said_once(tmp_path: Path) -> None:
+    """Without the sheet 职工 no row of the other sheets belongs to a worker,
+    and without 单位 there is no employer: one problem each."""
+    path = tmp_path / "s.xlsx"
+    write_xlsx(EXAMPLE, path)
+    wb = openpyxl.load_workbook(path)
+    del wb["职工"]
+    del wb["单位"]
+    wb.save(path)
+    assert codes_at(problems_of(path)) == {
+        ("xlsx.missing-sheet", "单位"),
+        ("xlsx.missing-sheet", "职工"),
+    }

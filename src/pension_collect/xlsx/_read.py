@@ -361,6 +361,8 @@ class _Reader:
                         f"缺少工作表“{sheet.title}”;请添加(模板中有全部工作表)",
                         sheet=sheet.title,
                     )
+                    if sheet is EMPLOYER:
+                        self.failed.add("$.employer")
                 continue
             self._sheet(sheet, title)
         self._finish_workers()
@@ -724,8 +726,8 @@ class _Reader:
         no = values.get("worker")
         header = self.headers[sheet.title]
         ref = _ref(title, header.letter("worker"), number)
-        if no is _FAILED or header.letter("worker") is None:
-            return None  # a refused cell, or no such column: said already
+        if no is _FAILED or header.letter("worker") is None or WORKERS.title not in self.headers:
+            return None  # a refused cell, no such column, no sheet 职工: said already
         if no is None:
             self.problems.add(
                 "xlsx.worker-no",
