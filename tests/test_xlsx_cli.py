@@ -56,6 +56,13 @@ def test_export_then_import(exported: Path, tmp_path: Path) -> None:
     assert (done.returncode, done.stderr) == (0, "")
     assert done.stdout == f"{tmp_path / 'back.json'}: 3 workers\n"
     assert load(tmp_path / "back.json") == EXAMPLE
+    # the rules see what they see in the JSON dossier: the same report
+    reports = [
+        run("validate", path, "--format", "json")
+        for path in (exported.with_name("example.json"), tmp_path / "back.json")
+    ]
+    assert [r.returncode for r in reports] == [0, 0]  # the example: no error finding
+    assert json.loads(reports[0].stdout) == json.loads(reports[1].stdout)
 
 
 def test_import_to_standard_output_and_json(exported: Path, tmp_path: Path) -> None:
