@@ -6,7 +6,10 @@ data: reading, checking, the forms' view model and the three PDF forms, the
 reference bureau, and a collection session from start to the concluded
 declaration on SQLite, with errors provoked along the way (a shifted column, a
 wrong check digit, a stale version, a damaged record, another employer's
-declaration ...). Every object the scenario returns or raises is collected,
+declaration ...); an Excel roster with personal data in the wrong cells; the
+bureau server's app behind the HTTP transport (wrong passwords, a lock, the
+initial and a weak password, a sync, a declaration) and answers that fail or
+carry personal data. Every object the scenario returns or raises is collected,
 and every object reachable from those through the library's own classes; an
 error of any class (a ``ValueError`` of a parse function, a raw ``sqlite3``
 error should one escape) is checked like the library's own.
@@ -32,6 +35,7 @@ import enum
 import importlib
 import io
 import json
+import os
 import sqlite3
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
@@ -40,11 +44,16 @@ from typing import Any
 
 import attrs
 import pytest
+import requests
+from gunicorn.config import Config as GunicornConfig
+from requests.adapters import BaseAdapter
+from requests.structures import CaseInsensitiveDict
 
 import pension_collect
 from oracles import id_check_char
 from pension_collect import credit_code
 from pension_collect._privacy import mask_id, mask_name, scrub_ids, shape, shape_zh
+from pension_collect.adapters.http_transport import HttpTransport
 from pension_collect.adapters.pdf.fonts import FontSet, choose_font
 from pension_collect.adapters.pdf.layout import Layout
 from pension_collect.adapters.pdf.paint import ChunkedDocument
@@ -61,10 +70,31 @@ from pension_collect.ports.forms.registry import RenderOptions
 from pension_collect.ports.forms.view import forms_input, summary_rows
 from pension_collect.ports.registry import Registry
 from pension_collect.ports.storage import RecordKind, Write
+from pension_collect.ports.transport import (
+    AccountLocked,
+    AuthenticationError,
+    BadResponse,
+    BureauError,
+    InvalidCredentials,
+    LoginThrottled,
+    PasswordChangeRequired,
+    ServerError,
+    TransportTimeout,
+    UnknownDeclaration,
+    Unreachable,
+    WeakPassword,
+    WrongEmployer,
+)
 from pension_collect.rules import Hit, Rule, Severity, check
 from pension_collect.rules.engine import Context, DossierView, WorkerView
+from pension_collect.rules.stream import check_streamed
 from pension_collect.rules.weihai2013 import default_pack, id_legacy
+from pension_collect.server.app import ServerConfig, create_app
+from pension_collect.server.auth import AuthSettings, AuthStore
+from pension_collect.server.runner import BureauServer, JsonErrorWorker, SafeLogger
+from pension_collect.testing.transport_contract import ContractBureau, workers_payload
 from pension_collect.workflow import CollectionSession, WorkflowError
+from pension_collect.xlsx import read_xlsx, write_xlsx
 from workflow_fixtures import Clock
 
 PACKAGE_DIR = Path(pension_collect.__file__).resolve().parent
@@ -110,6 +140,11 @@ SECRETS: dict[str, str] = {
 }
 
 UNIT_NO = "10012345"
+OTHER_UNIT = "20054321"
+PASSWORD = "Haibin-North-Road-8!"  # the password the employer sets on the bureau server
+WINDOW = "window-token-7c41d2e9b8"  # the bureau server's sandbox window token
+BUREAU_URL = "http://bureau.test"
+SECRETS.update({"password": PASSWORD, "window token": WINDOW})
 
 #: Public classes never built by the scenario, and why none can hold personal data.
 EXEMPT: dict[str, str] = {
@@ -126,6 +161,10 @@ EXEMPT: dict[str, str] = {
     "pension_collect.testing.contract.SharedStorageContract": (
         "a test suite (a class of test methods for a user's own pytest run): holds no data"
     ),
+    "pension_collect.testing.transport_contract.TransportContract": (
+        "a test suite (a class of test methods for a user's own pytest run): holds no data"
+    ),
+    "pension_collect.rules.pack.WorkerFold": "a Protocol: never instantiated",
 }
 
 
@@ -162,6 +201,15 @@ BARE: dict[str, Callable[[], object]] = {
         "pension_collect.rules.parameters", "RateBand", YearMonth(1993, 1), YearMonth(1996, 3), 0
     ),
     "pension_collect.limits.Limits": _bare("pension_collect.limits", "Limits"),
+    "pension_collect.cli.demo.DemoServerFailed": _bare(
+        "pension_collect.cli.demo",
+        "DemoServerFailed",
+        "it did not answer within 30 seconds; its log is /srv/out/bureau.log",
+        "30 秒内未响应;日志见 /srv/out/bureau.log",
+    ),
+    "pension_collect.xlsx._errors.XlsxUnavailable": _bare(
+        "pension_collect.xlsx._errors", "XlsxUnavailable"
+    ),
     "pension_collect.cli.demo.DemoFolderRefused": _bare(
         "pension_collect.cli.demo", "DemoFolderRefused", "/srv/out", "it holds files", "有文件"
     ),
@@ -365,6 +413,80 @@ def planted_dossier() -> Dossier:
     return from_dict(data)
 
 
+class WsgiAdapter(BaseAdapter):
+    """A requests adapter handing each request to a WSGI app in this process
+    (the bureau server's Flask app: the same code gunicorn serves)."""
+
+    def __init__(self, app: Any) -> None:
+        super().__init__()
+        self.client = app.test_client()
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+        url = requests.utils.urlparse(request.url or "")
+        answer = self.client.open(
+            url.path,
+            method=request.method,
+            query_string=url.query,
+            headers=dict(request.headers),
+            data=request.body,
+            environ_base={"REMOTE_ADDR": "127.0.0.1"},
+        )
+        response = requests.Response()
+        response.status_code = answer.status_code
+        response.headers = CaseInsensitiveDict(dict(answer.headers))
+        response._content = answer.get_data()
+        response.url = request.url or ""
+        response.request = request
+        return response
+
+    def close(self) -> None:
+        pass
+
+
+Answer = Callable[[requests.PreparedRequest], requests.Response]
+
+
+class ScriptedAdapter(BaseAdapter):
+    """A requests adapter answering from a list, one answer a request."""
+
+    def __init__(self, answers: list[Answer]) -> None:
+        super().__init__()
+        self.answers = list(answers)
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+        return self.answers.pop(0)(request)
+
+    def close(self) -> None:
+        pass
+
+
+def _answering(status: int, kind: str, body: bytes) -> Answer:
+    def answer(request: requests.PreparedRequest) -> requests.Response:
+        response = requests.Response()
+        response.status_code = status
+        response.headers = CaseInsensitiveDict({"Content-Type": kind})
+        response._content = body
+        response.url = request.url or ""
+        response.request = request
+        return response
+
+    return answer
+
+
+def _raising(error: Exception) -> Answer:
+    def answer(request: requests.PreparedRequest) -> requests.Response:
+        raise error
+
+    return answer
+
+
+_logged_in = _answering(
+    200,
+    "application/json",
+    b'{"token": "t0k3n", "expires_at": "2013-08-20T10:00:00+00:00", "must_change_password": false}',
+)
+
+
 class Recorder:
     def __init__(self) -> None:
         self.events: list[object] = []
@@ -417,7 +539,151 @@ class Scenario:
         self.rules(dossier, pack)
         self.forms(dossier, pack)
         self.workflow(dossier, tmp)
+        self.streamed(dossier, pack)
+        self.xlsx(tmp)
+        self.http(tmp)
+        self.http_failures()
         return self.kept
+
+    def streamed(self, dossier: Dossier, pack: Any) -> None:
+        """The streaming check: its report keeps the workers with findings."""
+        with check_streamed(dossier, dossier.workers, pack, today=_dt.date(2013, 8, 20)) as report:
+            self.keep(report, report.names)
+
+    def xlsx(self, tmp: Path) -> None:
+        """A workbook of the planted dossier, read back, then with personal data
+        typed into cells that do not take it, and a file that is no workbook."""
+        import openpyxl
+
+        good = tmp / "roster.xlsx"
+        write_xlsx(planted_dossier(), good)
+        self.keep(read_xlsx(good))
+        book = openpyxl.load_workbook(good)
+        sheets = {sheet.title: sheet for sheet in book.worksheets}
+        for title, sheet in sheets.items():  # every cell of each sheet's first data row
+            for cell in sheet[3] if sheet.max_row >= 3 and title != "说明" else ():
+                header = sheet.cell(1, cell.column).value
+                # (A date column's hint gives 1965-03-02 as its example: the birth
+                # date planted in worker 0's number, as in the bundled example.)
+                if header is None or cell.value is None or "姓名" in str(header):
+                    continue
+                if "出生" in str(header):
+                    continue
+                if any(word in str(header) for word in ("身份", "证件")):
+                    cell.value = int(ID_0)  # a number that loses its last digits
+                elif isinstance(cell.value, int | float):
+                    cell.value = f"{NAME_0} {LEGACY_15}"
+                else:
+                    cell.value = float(ID_0) if title != "单位" else NAME_0 + ID_0
+        bad = tmp / "shifted.xlsx"
+        book.save(bad)
+        self.raises(read_xlsx, bad)
+        (tmp / "notes.xlsx").write_text(f"{NAME_0} {ID_0} {PHONE}", encoding="utf-8")
+        self.attempt(read_xlsx, tmp / "notes.xlsx")
+
+    def http(self, tmp: Path) -> None:
+        """The bureau server (in this process, through a requests adapter calling
+        its WSGI app) and the HTTP transport: wrong passwords, a lock, the
+        initial password, a weak one, a sync and a declaration."""
+        data = tmp / "served"
+        with ReferenceBureau.open(data) as seeding:
+            seeding.seed_dossier(planted_dossier())
+        accounts = AuthStore(data / "bureau.db", AuthSettings(address_limit=8))
+        initial = accounts.set_initial_password(UNIT_NO)
+        accounts.set_initial_password(OTHER_UNIT)
+        self.raises(accounts.login, UNIT_NO, f"{NAME_0}{ID_0}", address="10.0.0.9")
+        grant = accounts.login(UNIT_NO, initial, address="10.0.0.9")
+        self.keep(accounts, grant, accounts.authenticate(grant.token))
+        accounts.revoke(accounts.authenticate(grant.token))
+        self.raises(accounts.authenticate, grant.token)
+        accounts.close()
+        config = ServerConfig(
+            data_dir=data, auth=AuthSettings(address_limit=8), sandbox=True, window_token=WINDOW
+        )
+        app = create_app(config)
+        server = BureauServer(config, port=0)  # built, not run: the app is called below
+        gunicorn_config = GunicornConfig()
+        log = SafeLogger(gunicorn_config)
+        worker = JsonErrorWorker(0, os.getpid(), [], server, 30, gunicorn_config, log)
+        worker.tmp.close()
+        self.keep(config, server, log, worker)
+
+        def connect(unit_no: str, password: str) -> HttpTransport:
+            t = HttpTransport(BUREAU_URL, unit_no=unit_no, password=password, retries=0)
+            t._session.mount(BUREAU_URL, WsgiAdapter(app))
+            self.keep(t)
+            return t
+
+        wrong = connect(UNIT_NO, f"{NAME_0}{ID_0}")
+        assert isinstance(self.raises(wrong.sync, UNIT_NO), InvalidCredentials)
+        locking = connect(OTHER_UNIT, f"{NAME_1}{LEGACY_15}")
+        refusals = [type(self.raises(locking.login)) for _ in range(5)]
+        assert refusals == [InvalidCredentials] * 4 + [AccountLocked]
+        transport = connect(UNIT_NO, initial)
+        assert isinstance(self.raises(transport.sync, UNIT_NO), PasswordChangeRequired)
+        weak = self.raises(transport.change_password, initial, "123456")
+        assert isinstance(weak, WeakPassword)
+        transport.change_password(initial, PASSWORD)
+        self.keep(transport.sync(UNIT_NO))
+        assert isinstance(self.raises(transport.sync, OTHER_UNIT), WrongEmployer)
+        unknown = self.raises(transport.status, "no-such-declaration", unit_no=UNIT_NO)
+        assert isinstance(unknown, UnknownDeclaration)
+        workers = planted_dossier().workers
+        declaration = transport.submit(
+            UNIT_NO, "workers", workers_payload(workers), idempotency_key="privacy-1"
+        )
+        self.keep(declaration, transport.status(declaration.id, unit_no=UNIT_NO))
+        self.keep(transport.pending_declarations(UNIT_NO))
+        slowed: list[type] = []  # failed logins from one address until it is slowed down
+        while LoginThrottled not in slowed and len(slowed) < 8:
+            slowed.append(type(self.raises(wrong.login)))
+        assert slowed[-1] is LoginThrottled
+        assert set(slowed[:-1]) <= {InvalidCredentials}
+        transport.logout()
+        transport.close()
+
+    def http_failures(self) -> None:
+        """A bureau that cannot be reached, is too slow, fails, or answers
+        something else, with personal data in what it answers."""
+        body = json.dumps({"name": NAME_0, "id_number": ID_0}, ensure_ascii=False).encode()
+        refusal = {
+            "error": {
+                "code": "bureau.refused",
+                "message": f"the person {ID_0} is declared by another employer",
+                "message_zh": f"身份证号 {LEGACY_15} 已由其他单位申报",
+            }
+        }
+        other = {"error": {"code": "auth.unknown-reason", "message": f"{NAME_2} {ID_2}"}}
+        answers: list[Answer] = [
+            _raising(requests.exceptions.ConnectionError(f"refused: {ID_0}")),
+            _raising(requests.exceptions.ReadTimeout(f"read timed out ({NAME_0})")),
+            _answering(500, "text/html", body),
+            _answering(200, f"text/html; name={ID_0}", body),
+            _answering(200, "application/json", body[:-2]),
+            _answering(400, "application/json", json.dumps(refusal).encode()),
+            _answering(403, "application/json", json.dumps(other).encode()),
+            _answering(429, "application/json", json.dumps(refusal).encode()),
+            _answering(404, "text/html", f"<p>{NAME_2} {ID_2}</p>".encode()),
+        ]
+        raised = []
+        for answer in answers:
+            t = HttpTransport(BUREAU_URL, unit_no=UNIT_NO, password=PASSWORD, retries=0)
+            t._session.mount(BUREAU_URL, ScriptedAdapter([_logged_in, answer]))
+            raised.append(self.raises(t.sync, UNIT_NO))
+        assert [type(e) for e in raised] == [
+            Unreachable,
+            TransportTimeout,
+            ServerError,
+            BadResponse,
+            BadResponse,
+            BureauError,
+            AuthenticationError,
+            ServerError,
+            BadResponse,
+        ]
+        # The bureau's own words are still quoted, its identity numbers masked.
+        assert mask_id(ID_0) in str(raised[5])
+        assert mask_id(LEGACY_15) in str(raised[5])
 
     def reading(self) -> None:
         data = to_dict(planted_dossier())
@@ -509,6 +775,7 @@ class Scenario:
             clock=clock,
         )
         self.keep(session, storage, memory, transport, host)
+        self.keep(ContractBureau(transport=transport, other=transport, advance=bureau.tick))
         keys = [CollectionSession.key_of(w) for w in dossier.workers]
         assert keys == [ID_0, LEGACY_18, ID_2]
 

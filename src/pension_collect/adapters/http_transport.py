@@ -27,6 +27,7 @@ from collections.abc import Callable, Mapping
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 
+from .._privacy import scrub_ids
 from .._version import __version__
 from ..hookspecs import hookimpl
 from ..ports.transport import (
@@ -598,7 +599,8 @@ class HttpTransport:
             if not kind.split(";")[0].strip().lower().endswith("json"):
                 if status >= 500:
                     return _Answer(status, response.headers, None)
-                raise _bad(f"an answer of type {printable(kind[:60])!r} (HTTP {status})")
+                media = scrub_ids(printable(kind.split(";")[0].strip()[:60]))
+                raise _bad(f"an answer of type {media!r} (HTTP {status})")
             try:
                 body = json.loads(content)
             except ValueError:
@@ -697,8 +699,9 @@ class HttpTransport:
         err = answer.error
         message = err.get("message") if isinstance(err.get("message"), str) else ""
         message_zh = err.get("message_zh") if isinstance(err.get("message_zh"), str) else ""
-        shown = printable(str(message)[:300]) or f"HTTP {status}"
-        shown_zh = printable(str(message_zh)[:300]) or "经办机构拒绝该请求"
+        # The bureau's own words, with any identity number in them masked.
+        shown = scrub_ids(printable(str(message)[:300])) or f"HTTP {status}"
+        shown_zh = scrub_ids(printable(str(message_zh)[:300])) or "经办机构拒绝该请求"
         return BureauError(
             f"the bureau refuses the request ({printable(code[:60]) or status}): "
             f"{shown} ({shown_zh})"
