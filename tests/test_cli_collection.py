@@ -203,6 +203,27 @@ def test_steps_out_of_order_and_bad_input(tmp_path: Path) -> None:
     assert refused["person_no"] == "37100200002"
     assert "缴费历史" in refused["message_zh"]
 
+    # The corrected dossier collected again (as after a refusal, or after a
+    # collect stopped half-way): the workers already saved and unchanged are
+    # left as they are (their marks kept), a changed one is saved again, the
+    # missing one saved; nothing refused as "changed by someone else".
+    json_run(tmp_path, "print", "confirmation", "--worker", "37100200001")
+    json_run(tmp_path, "receive", "--worker", "37100200001")
+    changed = json.loads((tmp_path / "dossier.json").read_text(encoding="utf-8"))
+    changed["workers"][2]["hukou"] = "urban"
+    (tmp_path / "changed.json").write_text(json.dumps(changed, ensure_ascii=False), "utf-8")
+    doc = json_run(tmp_path, "collect", "changed.json")
+    validate(doc, "collect")
+    assert doc["refused"] == []
+    assert [(s["index"], s["version"]) for s in doc["saved"]] == [(1, 1), (2, 2)]
+    assert [(u["index"], u["version"], u["form_received"]) for u in doc["unchanged"]] == [
+        (0, 3, True)
+    ]
+    done = run(tmp_path, "collect", "changed.json")
+    assert done.status == 0, done.err
+    assert "3 unchanged" in done.out
+    assert "未变" in done.out
+
     # receive needs --worker or --all.
     done = run(tmp_path, "receive")
     assert done.status == 2

@@ -21,6 +21,8 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import attrs
+
 from ..identity import mask
 from ..ports.transport import DeclarationState
 from ..workflow.guards import Progress, RuleErrors
@@ -263,7 +265,23 @@ def _save(
     positions: list[int],
     extra: list[tuple[str, Any]],
 ) -> int:
-    """Save ``workers`` (at ``positions`` of the dossier), report each."""
+    """Save ``workers`` (at ``positions`` of the dossier), report each. A worker
+    stored already is saved again over the version read here (a concurrent
+    change is still a conflict); one collected and unchanged is left as it is,
+    its marks (forms printed, received) kept: collecting a dossier again, after
+    a refusal or a stopped run, goes on from there."""
+    stored = {w.key: w for w in session.workers()}  # also the versions to save over
+    unchanged = []
+    todo: list[Any] = []
+    where: list[int] = []
+    for worker, position in zip(workers, positions, strict=True):
+        before = stored.get(CollectionSession.key_of(worker)) if _valid(worker) else None
+        if before is not None and _unchanged(before, worker):
+            unchanged.append({"index": position, **worker_json(before)})
+        else:
+            todo.append(worker)
+            where.append(position)
+    workers, positions = todo, where
     with _progress("saving workers", "worker") as progress:
         batch = session.save_workers(workers, progress=progress)
     saved = [
@@ -301,6 +319,7 @@ def _save(
                 "source": args.dossier,
                 **dict(extra),
                 "saved": saved,
+                "unchanged": unchanged,
                 "refused": refused,
             }
         )
@@ -311,6 +330,11 @@ def _save(
                 f"[P3.4] 已保存 / saved: #{s['index']} {s['person_no'] or ''} {s['worker']} "
                 f"(v{s['version']}{warn})"
             )
+        for u in unchanged:
+            line(
+                f"[P3.4] 未变 / unchanged: #{u['index']} {u['person_no'] or ''} {u['worker']} "
+                f"(v{u['version']})"
+            )
         for no in refused:
             line(
                 f"[{no['procedure'] or 'P3.4'}] 不能保存 / refused: #{no['index']} "
@@ -319,9 +343,11 @@ def _save(
             )
             for f in no["findings"]:
                 line(f"    {f['severity']} {f['code']} {f['path']}: {f['message_zh']}")
+        same = f", {len(unchanged)} unchanged" if unchanged else ""
+        same_zh = f",未变 {len(unchanged)} 人" if unchanged else ""
         line(
-            f"{len(saved)} saved, {len(refused)} refused "
-            f"(保存 {len(saved)} 人,未保存 {len(refused)} 人)"
+            f"{len(saved)} saved{same}, {len(refused)} refused "
+            f"(保存 {len(saved)} 人{same_zh},未保存 {len(refused)} 人)"
         )
     return EXIT_ERRORS if refused else EXIT_OK
 
@@ -335,6 +361,15 @@ def _indexes(saved: Any, workers: list[Any]) -> list[int]:
         out.append(i)
         start = i + 1
     return out
+
+
+def _unchanged(before: Any, worker: Any) -> bool:
+    """``worker`` is the data ``before`` (a collected worker) was saved with."""
+    if before.status is not WorkerStatus.COLLECTED:
+        return False
+    person_no = worker.person_no or before.worker.person_no
+    again = attrs.evolve(worker, bureau=before.worker.bureau, person_no=person_no)
+    return bool(again == before.worker)
 
 
 def _valid(worker: Any) -> bool:
