@@ -105,6 +105,18 @@ class TestReferenceBureau:
         assert a.id == b.id != c.id
         assert len(bureau.declarations(UNIT)) == 2
 
+    def test_seeding_again_registers_no_second_person(self) -> None:
+        """Seeding the same dossier again (as ``bureau seed --reset-password``
+        is run to lift a lock) updates the persons it holds: a worker without a
+        person number is not registered a second time under a new number, so
+        no identity number is held by two persons."""
+        bureau, _, keys = _bureau()
+        before = {no: p.record.id_number for no, p in bureau.persons.items()}
+        assert len(before) == len(keys)
+        bureau.seed_dossier(example())
+        after = {no: p.record.id_number for no, p in bureau.persons.items()}
+        assert after == before
+
     @pytest.mark.parametrize("workers", [None, 5, "a long text", {"key": "k"}])
     def test_workers_not_a_list_fails_and_blocks_nothing(self, workers: object) -> None:
         """A workers declaration whose ``workers`` is not a list (a client's bug,

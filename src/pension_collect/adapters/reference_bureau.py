@@ -222,8 +222,13 @@ class ReferenceBureau:
                     history=block.history if block.history is not None else (),
                     account=block.account if block.account is not None else (),
                 )
+                person_no = worker.person_no or record.person_no
+                if person_no is None:
+                    # seeded before (a dossier seeded again): the same person, not a second one
+                    held = self._state.person_by_id(canonical_id(record.id_number or ""))
+                    person_no = None if held is None else held.person_no
                 person = self.add_person(
-                    record, unit_no=dossier.employer.unit_no, person_no=worker.person_no
+                    record, unit_no=dossier.employer.unit_no, person_no=person_no
                 )
                 out[canonical_id(worker.id_number)] = person
         return out
