@@ -803,3 +803,15 @@ def test_a_missing_sheet_is_said_once(tmp_path: Path) -> None:
         ("xlsx.missing-sheet", "单位"),
         ("xlsx.missing-sheet", "职工"),
     }
+
+
+def test_every_problem_code_is_documented() -> None:
+    """Each ``xlsx.*`` code the package raises is named in docs/xlsx.md."""
+    import re
+
+    root = Path(__file__).resolve().parents[1]
+    source = "".join(p.read_text("utf-8") for p in (root / "src/pension_collect/xlsx").glob("*.py"))
+    codes = set(re.findall(r'"(xlsx\.[a-z-]+)"', source))
+    assert len(codes) > 25
+    docs = (root / "docs" / "xlsx.md").read_text("utf-8")
+    assert sorted(c for c in codes if f"`{c}`" not in docs) == []
