@@ -598,6 +598,36 @@ def test_gunicorns_own_refusals_are_json(
     assert _error(json.loads(body)).startswith("request.")
 
 
+@pytest.mark.parametrize(
+    "chunked",
+    [b'10\r\n{"unit_no"', b"zz\r\n{}\r\n0\r\n\r\n"],
+    ids=["cut-short", "bad-chunk-size"],
+)
+def test_a_body_that_cannot_be_read_is_the_clients_fault(
+    bureau: RunningBureau, chunked: bytes
+) -> None:
+    """A chunked body cut short (the client closed its side) or with a chunk
+    size that is no number is 400 request.bad-request, not 500 server.internal,
+    and not logged as an internal error."""
+    parsed = urllib.parse.urlsplit(bureau.url)
+    assert parsed.hostname is not None
+    head = (
+        b"POST /api/v1/session HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+    )
+    with socket.create_connection((parsed.hostname, parsed.port or 80), timeout=30) as sock:
+        sock.sendall(head + chunked)
+        sock.shutdown(socket.SHUT_WR)
+        chunks = []
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+    reply = b"".join(chunks)
+    head_bytes, _, body = reply.partition(b"\r\n\r\n")
+    assert int(head_bytes.split()[1]) == 400, reply
+    assert _error(json.loads(body)) == "request.bad-request"
+    assert "internal error" not in bureau.logs()
+
+
 # -- in-process: the mechanics --------------------------------------------------------------------
 
 

@@ -95,14 +95,23 @@ def _body() -> dict[str, Any]:
             "请求体必须是 JSON,请使用 Content-Type: application/json",
         )
     limit = current_app.config["MAX_CONTENT_LENGTH"]
-    if request.content_length is None:
-        # Chunked (no Content-Length): read one byte more than the limit, so a
-        # body over it is refused rather than cut short.
-        raw = request.environ["wsgi.input"].read(limit + 1)
-        if len(raw) > limit:
-            raise RequestEntityTooLarge()
-    else:
-        raw = request.get_data(cache=False)  # a Content-Length over the limit: 413
+    try:
+        if request.content_length is None:
+            # Chunked (no Content-Length): read one byte more than the limit, so a
+            # body over it is refused rather than cut short.
+            raw = request.environ["wsgi.input"].read(limit + 1)
+        else:
+            raw = request.get_data(cache=False)  # a Content-Length over the limit: 413
+    except HTTPException:
+        raise
+    except Exception:  # the server's reader: a body cut short, a chunk size that is no number
+        raise _bad(
+            "request.bad-request",
+            "the request body cannot be read (cut short or badly chunked)",
+            "请求体无法读取(不完整或分块格式错误)",
+        ) from None
+    if len(raw) > limit:
+        raise RequestEntityTooLarge()
     try:
         data = json.loads(raw.decode("utf-8"), parse_constant=_no_constant)
     except (UnicodeDecodeError, ValueError, RecursionError):
