@@ -547,6 +547,11 @@ class TestAnswers:
             (error(404, "request.not-found"), BadResponse, "bureau protocol"),
             (answer(200, b"<html/>", {"Content-Type": "text/html"}), BadResponse, "'text/html'"),
             (answer(200, b"{", {"Content-Type": "application/json"}), BadResponse, "not JSON"),
+            (
+                answer(200, b"[" * 100_000 + b"]" * 100_000, {"Content-Type": "application/json"}),
+                BadResponse,
+                "not JSON",
+            ),
             (answer(200, {"id": 1}), BadResponse, "wrong shape"),
         ],
         ids=[
@@ -559,6 +564,7 @@ class TestAnswers:
             "json-404",
             "html-200",
             "broken-json",
+            "too-deep-json",
             "bad-shape",
         ],
     )

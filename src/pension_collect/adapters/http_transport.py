@@ -603,7 +603,7 @@ class HttpTransport:
                 raise _bad(f"an answer of type {media!r} (HTTP {status})")
             try:
                 body = json.loads(content)
-            except ValueError:
+            except (ValueError, RecursionError):  # RecursionError: nested too deep
                 raise _bad(f"an answer with status {status} that is not JSON") from None
         return _Answer(status, response.headers, body)
 
