@@ -30,6 +30,7 @@ The failure lists the classes that leak and what they leak.
 from __future__ import annotations
 
 import ast
+import contextlib
 import datetime as _dt
 import enum
 import importlib
@@ -487,6 +488,34 @@ _logged_in = _answering(
 )
 
 
+def shifted_workbook(good: Path, target: Path) -> Path:
+    """The workbook ``good`` with names and identity numbers typed into the
+    first data row's cells that do not take them (every sheet, every column
+    but the names)."""
+    import openpyxl
+
+    book = openpyxl.load_workbook(good)
+    for sheet in book.worksheets:  # row 1: Chinese headers, 2: field names, 3: data
+        if sheet.title == "说明" or sheet.max_row < 3:
+            continue
+        for cell in sheet[3]:
+            header = str(sheet.cell(1, cell.column).value or "")
+            # A date column's hint gives 1965-03-02 as its example: the birth
+            # date planted in worker 0's number, as in the bundled example.
+            if not header or cell.value is None or "姓名" in header or "出生" in header:
+                continue
+            if "身份" in header:
+                cell.value = int(ID_0)  # a number that loses its last digits
+            elif isinstance(cell.value, int | float):
+                cell.value = f"{NAME_0} {LEGACY_15}"
+            elif sheet.title == "单位":
+                cell.value = NAME_0 + ID_0
+            else:
+                cell.value = float(ID_0)
+    book.save(target)
+    return target
+
+
 class Recorder:
     def __init__(self) -> None:
         self.events: list[object] = []
@@ -553,31 +582,10 @@ class Scenario:
     def xlsx(self, tmp: Path) -> None:
         """A workbook of the planted dossier, read back, then with personal data
         typed into cells that do not take it, and a file that is no workbook."""
-        import openpyxl
-
         good = tmp / "roster.xlsx"
         write_xlsx(planted_dossier(), good)
         self.keep(read_xlsx(good))
-        book = openpyxl.load_workbook(good)
-        sheets = {sheet.title: sheet for sheet in book.worksheets}
-        for title, sheet in sheets.items():  # every cell of each sheet's first data row
-            for cell in sheet[3] if sheet.max_row >= 3 and title != "说明" else ():
-                header = sheet.cell(1, cell.column).value
-                # (A date column's hint gives 1965-03-02 as its example: the birth
-                # date planted in worker 0's number, as in the bundled example.)
-                if header is None or cell.value is None or "姓名" in str(header):
-                    continue
-                if "出生" in str(header):
-                    continue
-                if any(word in str(header) for word in ("身份", "证件")):
-                    cell.value = int(ID_0)  # a number that loses its last digits
-                elif isinstance(cell.value, int | float):
-                    cell.value = f"{NAME_0} {LEGACY_15}"
-                else:
-                    cell.value = float(ID_0) if title != "单位" else NAME_0 + ID_0
-        bad = tmp / "shifted.xlsx"
-        book.save(bad)
-        self.raises(read_xlsx, bad)
+        self.raises(read_xlsx, shifted_workbook(good, tmp / "shifted.xlsx"))
         (tmp / "notes.xlsx").write_text(f"{NAME_0} {ID_0} {PHONE}", encoding="utf-8")
         self.attempt(read_xlsx, tmp / "notes.xlsx")
 
@@ -1086,3 +1094,77 @@ def test_the_helper_is_in_the_base_layer() -> None:
         if isinstance(node, ast.ImportFrom) and node.module is not None
     }
     assert imported <= {"__future__", "collections.abc", "typing", "identity"}
+
+
+# -- the collection commands print no personal data --------------------------------------------
+
+
+def test_the_collection_commands_show_no_personal_data(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The procedure through the commands (docs/cli.md) on the planted dossier,
+    refusals and a workbook with personal data in the wrong cells included:
+    what they print (text and JSON) holds no name, identity number, phone or
+    address: workers are shown by their person number and masked key. (The
+    JSON of ``audit`` is left out: its ``before``/``after`` are the record's
+    data, documented as personal data in docs/cli.md.)"""
+    from pension_collect.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    for name in ("STORE", "BUREAU", "UNIT", "PASSWORD", "NEW_PASSWORD", "ACTOR", "AS_OF"):
+        monkeypatch.delenv(f"PENSION_COLLECT_{name}", raising=False)
+        monkeypatch.delenv(f"PENSION_COLLECT_BUREAU_{name}", raising=False)
+    dossier = planted_dossier()
+    (tmp_path / "planted.json").write_text(
+        json.dumps(to_dict(dossier), ensure_ascii=False), encoding="utf-8"
+    )
+    other = attrs.evolve(dossier, employer=attrs.evolve(dossier.employer, unit_no="99999999"))
+    (tmp_path / "other.json").write_text(
+        json.dumps(to_dict(other), ensure_ascii=False), encoding="utf-8"
+    )
+    (tmp_path / "notes.json").write_text(f"{NAME_0} {ID_0} {ADDRESS}\n", encoding="utf-8")
+    write_xlsx(dossier, tmp_path / "roster.xlsx")
+    shifted_workbook(tmp_path / "roster.xlsx", tmp_path / "shifted.xlsx")
+    with ReferenceBureau.open(tmp_path / "bureau", as_of=dossier.as_of) as bureau:
+        bureau.seed_dossier(dossier)
+    common = ["--store", "sqlite://" + str(tmp_path / "c.db"), "--bureau"]
+    common += ["local:" + str(tmp_path / "bureau"), "--unit", UNIT_NO, "--actor", "clerk-1"]
+    steps = [
+        ["start"],
+        ["sync"],
+        ["employer", "planted.json"],
+        ["collect", "planted.json"],  # refused: no verification form yet
+        ["print", "verification", "--out", "forms"],
+        ["collect", "shifted.xlsx"],
+        ["collect", "notes.json"],
+        ["collect", "other.json"],
+        ["collect", "planted.json"],
+        ["collect", "planted.json", "--format", "json"],
+        ["print", "confirmation", "--out", "forms"],
+        ["receive", "--all"],
+        ["submit"],
+        ["follow", "--timeout", "5", "--interval", "0.1"],
+        ["status"],
+        ["status", "--format", "json"],
+        ["audit", ID_0],
+        ["recollect"],
+    ]
+    shown_by: dict[str, list[str]] = {}
+    statuses = []
+    for step in steps:
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            statuses.append(main([*step, *common]))
+        text = out.getvalue() + err.getvalue()
+        found = [kind for kind, secret in SECRETS.items() if secret in text]
+        if found:
+            shown_by[" ".join(step)] = found
+    assert not shown_by, f"commands that print personal data: {shown_by}"
+    # The refusals were met (else the check above proves little about them).
+    refused = [" ".join(step) for step, status in zip(steps, statuses, strict=True) if status]
+    assert refused == [
+        "collect planted.json",
+        "collect shifted.xlsx",
+        "collect notes.json",
+        "collect other.json",
+    ]
