@@ -305,6 +305,18 @@ class TestFiles:
         with pytest.raises(BureauFileError, match="not a reference bureau's data file"):
             ReferenceBureau.open(tmp_path)
 
+    def test_a_data_folder_that_is_a_file(self, tmp_path: Path) -> None:
+        """A data "folder" that is a file is said to be one (not "File exists");
+        the file is left as it was."""
+        folder = tmp_path / "data"
+        folder.write_bytes(b"mine")
+        with pytest.raises(BureauFileError) as info:
+            ReferenceBureau.open(folder)
+        message = str(info.value)
+        assert f"{str(folder)!r} is a file, not a folder" in message
+        assert "File exists" not in message
+        assert folder.read_bytes() == b"mine"
+
     def test_newer_schema_refused(self, tmp_path: Path) -> None:
         """A file of a newer release: its version and the upgrade named."""
         ReferenceBureau.open(tmp_path).close()

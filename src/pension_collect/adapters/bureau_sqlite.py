@@ -134,6 +134,11 @@ class SQLiteBureauState:
         by a newer release, is refused with :class:`BureauFileError`.
         """
         file = Path(path)
+        if file.parent.exists() and not file.parent.is_dir():
+            raise BureauFileError(
+                f"the bureau's data folder {str(file.parent)!r} is a file, not a folder; "
+                "give a folder (经办机构数据目录是一个文件而不是目录,请指定目录)"
+            )
         try:
             file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             if not file.exists():
