@@ -650,8 +650,64 @@ class Scenario:
             slowed.append(type(self.raises(wrong.login)))
         assert slowed[-1] is LoginThrottled
         assert set(slowed[:-1]) <= {InvalidCredentials}
+        self.server_answers(app, transport._token or "")
         transport.logout()
         transport.close()
+
+    def server_answers(self, app: Any, token: str) -> None:
+        """Requests with personal data where the server refuses it: no answer
+        (each an ApiError's body) quotes it back."""
+        client = app.test_client()
+        bearer = {"Authorization": f"Bearer {token}"}
+        employer = f"/api/v1/employers/{UNIT_NO}"
+        sent = [
+            ("POST", "/api/v1/session", {}, f'{{"unit_no": "{ID_0}", "password": "{NAME_0}'),
+            ("POST", "/api/v1/session", {}, json.dumps({"unit_no": NAME_0, "password": ID_0})),
+            ("POST", "/api/v1/session", {}, json.dumps({"unit_no": [NAME_0], "password": 1})),
+            ("GET", f"/api/v1/employers/{ID_0}/sync", bearer, None),
+            ("GET", f"{employer}/sync?page_size={ID_0}", bearer, None),
+            ("GET", f"{employer}/sync?cursor={NAME_0}{ID_0}", bearer, None),
+            ("GET", f"{employer}/declarations?state={NAME_0}", bearer, None),
+            ("GET", f"{employer}/declarations/{ID_0}", bearer, None),
+            ("GET", f"/api/v1/{NAME_0}/{ID_0}", bearer, None),
+            ("POST", f"{employer}/declarations", bearer, json.dumps({"kind": NAME_0})),
+            ("POST", f"{employer}/declarations", {**bearer, "Idempotency-Key": ID_0}, "{"),
+            (
+                "POST",
+                f"{employer}/declarations",
+                {**bearer, "Idempotency-Key": "k-2"},
+                json.dumps({"kind": ID_0, "payload": {"name": NAME_0}, "linked_to": LEGACY_15}),
+            ),
+            ("POST", "/api/v1/password", bearer, json.dumps({"old_password": NAME_0})),
+            (
+                "POST",
+                "/api/v1/password",
+                bearer,
+                json.dumps({"old_password": ID_0, "new_password": NAME_0 + ID_0}),
+            ),
+            ("GET", f"{employer}/sync", {"Authorization": f"Bearer {ID_0}"}, None),
+            (
+                "POST",
+                f"/api/v1/sandbox/persons/{ID_0}/correct-identity",
+                {"X-Window-Token": NAME_0},
+                json.dumps({"id_number": ID_2, "name": NAME_2}),
+            ),
+        ]
+        statuses = []
+        for method, path, headers, body in sent:
+            answer = client.open(
+                path,
+                method=method,
+                headers=headers,
+                data=body,
+                content_type="application/json",
+                environ_base={"REMOTE_ADDR": "10.0.0.7"},
+            )
+            text = answer.get_data(as_text=True)
+            quoted = [kind for kind, secret in SECRETS.items() if secret in text]
+            assert not quoted, (method, path, quoted, text)
+            statuses.append(answer.status_code)
+        assert all(400 <= status < 500 for status in statuses), statuses
 
     def http_failures(self) -> None:
         """A bureau that cannot be reached, is too slow, fails, or answers
