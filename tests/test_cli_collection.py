@@ -11,6 +11,8 @@ import json
 import os
 import pty
 import re
+import signal
+import socket
 import struct
 import subprocess
 import termios
@@ -235,6 +237,44 @@ def test_steps_out_of_order_and_bad_input(tmp_path: Path) -> None:
     assert done.status == EXIT_BUREAU
     _line(done.err, "cli.password-missing")
     assert "PENSION_COLLECT_BUREAU_PASSWORD" in done.err
+
+
+def test_ctrl_c_while_waiting_for_the_bureau(tmp_path: Path) -> None:
+    """Ctrl-C while a command (sync, follow ...) waits for a bureau that does not answer: exit 130,
+    one line with its code, and with --format json the error document."""
+    json_run(tmp_path, "start")
+    with socket.socket() as silent:  # connections queue, nothing ever answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(4)
+        silent.settimeout(30)
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        env = environment(PENSION_COLLECT_BUREAU_PASSWORD="not-used-here")
+        for fmt in ("text", "json"):
+            proc = subprocess.Popen(
+                [str(SCRIPT), "sync", "--bureau", url, "--format", fmt],
+                cwd=tmp_path,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            conn, _ = silent.accept()  # the command is running and waits for the bureau
+            proc.send_signal(signal.SIGINT)
+            out, err = proc.communicate(timeout=60)
+            conn.close()
+            assert proc.returncode == 130, err
+            _line(err, "cli.interrupted")
+            if fmt == "json":
+                doc = json.loads(out)
+                validate(doc, "error")
+                assert (doc["code"], doc["exit_status"], doc["command"]) == (
+                    "cli.interrupted",
+                    130,
+                    "sync",
+                )
+            else:
+                assert out == ""
+    assert json_run(tmp_path, "status")["started"] is True  # the store is as it was
 
 
 def test_progress_bar_only_on_a_terminal(tmp_path: Path) -> None:

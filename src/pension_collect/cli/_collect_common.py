@@ -613,7 +613,16 @@ def guarded(command: str, run: Callable[[argparse.Namespace], int]) -> Callable[
 
     def wrapper(args: argparse.Namespace) -> int:
         try:
-            return run(args)
+            try:
+                return run(args)
+            except KeyboardInterrupt:  # Ctrl-C: each step is committed whole or not at all
+                fail(
+                    EXIT_INTERRUPTED,
+                    "cli.interrupted",
+                    "interrupted; what was finished before is saved: run the command again "
+                    "to go on",
+                    "已中断;此前已完成的内容均已保存:重新运行该命令即可继续",
+                )
         except Unreadable as exc:
             return _unreadable(command, args, exc)
         except (PensionCollectError, CommandFailed) as exc:
