@@ -591,6 +591,17 @@ class TestAnswers:
                 attempt()
         assert s.sent == []
 
+    @pytest.mark.parametrize("key", ["", "ключ", "a key", "k\n", "k" * 129])
+    def test_an_idempotency_key_the_protocol_cannot_carry(self, key: str) -> None:
+        """A key that is not 1..128 printable ASCII characters is a BureauError
+        naming request.idempotency-key before anything is sent (a non-Latin-1
+        one was an untyped UnicodeEncodeError from http.client)."""
+        t, s, _ = scripted([])
+        with pytest.raises(BureauError, match=r"request\.idempotency-key") as info:
+            t.submit(UNIT, DeclarationKind.WORKERS, {"workers": []}, idempotency_key=key)
+        assert not isinstance(info.value, TransportError)
+        assert s.sent == []
+
     def test_identifiers_cannot_leave_their_path(self) -> None:
         """A declaration number is one percent-encoded path segment; one that
         would be read as path steps (dots, slashes) is no declaration number:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import threading
 import time
 import urllib.parse
@@ -72,6 +73,8 @@ _UNKNOWN_DECLARATION = (
 )
 _TOKEN_PROBLEMS = frozenset({"auth.token-expired", "auth.invalid-token", "auth.missing-token"})
 _PAGE_SIZE_MAX = 1000
+#: An Idempotency-Key the protocol takes (docs/bureau-openapi.yaml).
+_KEY = re.compile(r"[\x21-\x7e]{1,128}")
 
 
 def _requests() -> Any:
@@ -353,6 +356,13 @@ class HttpTransport:
         """Submit a declaration; retried with the same ``Idempotency-Key``, so the
         bureau makes one declaration however often it is sent."""
         path = self._employer_path(unit_no, "declarations")
+        if _KEY.fullmatch(idempotency_key) is None:
+            # the header cannot carry it (or the bureau would refuse it): said alike, unsent
+            raise BureauError(
+                "the bureau refuses the request (request.idempotency-key): an Idempotency-Key "
+                "is 1 to 128 printable ASCII characters "
+                "(Idempotency-Key 必须是 1 至 128 个可打印 ASCII 字符)"
+            )
         body = {"kind": DeclarationKind(kind).value, "payload": payload, "linked_to": linked_to}
         data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
         answer = self._call("POST", path, data=data, headers={"Idempotency-Key": idempotency_key})
