@@ -441,6 +441,19 @@ def test_seed_refuses_an_unreadable_dossier(tmp_path: Path, command: Command) ->
     assert "cannot read" in err
 
 
+def test_seed_counts_the_persons_it_holds(tmp_path: Path, command: Command) -> None:
+    """A dossier whose workers share one identity number registers one person,
+    and seed says one (not one a worker)."""
+    doc = example()
+    first = doc["workers"][0]
+    doc["workers"] = [dict(first, person_no=None) for _ in range(3)]
+    (tmp_path / "same.json").write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    data = str(tmp_path / "d")
+    status, out, _ = _bureau_command(*command, "seed", "--data", data, str(tmp_path / "same.json"))
+    assert status == 0
+    assert f"employer {A}: 1 persons registered" in out
+
+
 def test_seed_reset_password(bureau: RunningBureau) -> None:
     unit = "40088888"
     first = bureau.seed([employer(unit, 1, prefix="D", birth="19750505")])[unit]

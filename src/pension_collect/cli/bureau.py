@@ -218,8 +218,8 @@ def _seed(args: argparse.Namespace) -> int:
         try:
             for dossier in dossiers:
                 unit_no = dossier.employer.unit_no
-                bureau.seed_dossier(dossier)
-                print(f"employer {unit_no}: {len(dossier.workers)} persons registered")
+                persons = bureau.seed_dossier(dossier)  # one per identity number
+                print(f"employer {unit_no}: {len(persons)} persons registered")
                 if accounts.has_account(unit_no) and not args.reset_password:
                     print(
                         f"employer {unit_no}: has an account already; its password is kept "
