@@ -57,7 +57,18 @@ from .limits import Limits
 from .model import Money, YearMonth, _money_from_str, parse_date, parse_rate
 from .text import refused_character
 
-__all__ = ["CACHE_LIMIT", "FastPath"]
+__all__ = ["CACHE_LIMIT", "RECORD_CLASSES", "FastPath"]
+
+#: The record classes of the dossier format, innermost first (what the
+#: readers generate functions for).
+RECORD_CLASSES: tuple[type[Any], ...] = (
+    _model.Employer,
+    _model.Segment,
+    _model.AccountYear,
+    _model.BureauRecord,
+    _model.Worker,
+    _model.Dossier,
+)
 
 #: Entries kept by each leaf cache before it is emptied (bounds its memory).
 CACHE_LIMIT = 16384

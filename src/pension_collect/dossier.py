@@ -33,17 +33,14 @@ from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 import attrs
 
-from ._fastpath import FastPath
+from ._fastpath import RECORD_CLASSES, FastPath
 from ._gc import gc_paused
 from ._privacy import shape, shape_zh
 from .errors import DossierFormatError, Problem
 from .limits import DEFAULT_LIMITS, Limits
 from .model import (
-    AccountYear,
-    BureauRecord,
     Category,
     Dossier,
-    Employer,
     EmployerKind,
     FieldValueError,
     Gender,
@@ -52,7 +49,6 @@ from .model import (
     Origin,
     Segment,
     Source,
-    Worker,
     YearMonth,
     _money_from_str,
     parse_date,
@@ -91,14 +87,7 @@ VERSION = 1
 T = TypeVar("T")
 
 _ENUMS: tuple[type[Enum], ...] = (Gender, Hukou, Category, Source, EmployerKind, Origin)
-_RECORD_CLASSES: tuple[type[Any], ...] = (
-    Employer,
-    Segment,
-    AccountYear,
-    BureauRecord,
-    Worker,
-    Dossier,
-)
+_RECORD_CLASSES = RECORD_CLASSES
 
 
 class _ShapeError(ValueError):

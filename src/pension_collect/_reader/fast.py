@@ -37,30 +37,11 @@ from typing import Any
 import attrs
 import msgspec
 
-from .._fastpath import FastPath
+from .._fastpath import RECORD_CLASSES, FastPath
 from ..limits import Limits
-from ..model import (
-    AccountYear,
-    BureauRecord,
-    Dossier,
-    Employer,
-    Money,
-    Segment,
-    Worker,
-    YearMonth,
-)
+from ..model import Dossier, Money, YearMonth
 
-__all__ = ["RECORD_CLASSES", "read"]
-
-#: The record classes of the format, innermost first.
-RECORD_CLASSES: tuple[type[Any], ...] = (
-    Employer,
-    Segment,
-    AccountYear,
-    BureauRecord,
-    Worker,
-    Dossier,
-)
+__all__ = ["read"]
 
 #: Leaves written as JSON strings in the format, read as text by msgspec and
 #: parsed by the generated functions (their formats are stricter than any

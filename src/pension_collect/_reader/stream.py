@@ -32,10 +32,9 @@ from typing import IO, Any
 
 import ijson
 
-from .._fastpath import FastPath
+from .._fastpath import RECORD_CLASSES, FastPath
 from ..limits import Limits
 from ..model import Dossier, Worker
-from .fast import RECORD_CLASSES
 
 __all__ = ["NotStreamed", "StreamedDossier", "open_streamed"]
 

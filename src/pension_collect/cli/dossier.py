@@ -143,7 +143,15 @@ def _validate_in_memory(args: argparse.Namespace, out: TextIO, spool: Any) -> in
 
 
 def _check_streamed(path: str, args: argparse.Namespace, out: TextIO) -> int | None:
-    from .._reader.stream import NotStreamed, open_streamed
+    try:
+        from .._reader.stream import NotStreamed, open_streamed
+    except ImportError:  # ijson is in the fast extra
+        if args.stream:
+            say(
+                "--stream needs ijson (pip install 'pension-collect[fast]'); reading in memory "
+                "(流式读取需要安装 ijson,改为整体读取)"
+            )
+        return None
     from ..errors import PensionCollectError
     from ..rules import format_text
     from ..rules.report import _worker_index
