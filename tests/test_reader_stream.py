@@ -10,6 +10,7 @@ import contextlib
 import datetime
 import io
 import json
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -305,3 +306,17 @@ def test_duplicates_by_their_one_pass_form() -> None:
         ("$.workers[9]", "$.workers[0]"),
         ("$.workers[10]", "$.workers[0]"),
     ]
+
+
+def test_without_ijson_stream_reads_in_memory(tmp_path: Path) -> None:
+    """--stream without the fast extra: one line says so, the output is the same."""
+    path = str(write(fmt.example_dossier_text(), tmp_path))
+    expected = run("validate", path, "--format", "json")
+    err = io.StringIO()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setitem(sys.modules, "pension_collect._reader.stream", None)
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            status = main(["validate", path, "--stream", "--format", "json"])
+    assert (status, out.getvalue()) == expected
+    assert "--stream needs ijson" in err.getvalue()
