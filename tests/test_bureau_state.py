@@ -317,6 +317,12 @@ class TestFiles:
         assert "File exists" not in message
         assert folder.read_bytes() == b"mine"
 
+    def test_a_data_folder_with_a_nul(self, tmp_path: Path) -> None:
+        """A path holding NUL (``local:a%00b`` typed, say) is a BureauFileError,
+        not the operating system's ValueError."""
+        with pytest.raises(BureauFileError, match="NUL"):
+            ReferenceBureau.open(tmp_path / "a\0b")
+
     def test_newer_schema_refused(self, tmp_path: Path) -> None:
         """A file of a newer release: its version and the upgrade named."""
         ReferenceBureau.open(tmp_path).close()

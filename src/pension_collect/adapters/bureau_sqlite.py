@@ -134,6 +134,11 @@ class SQLiteBureauState:
         by a newer release, is refused with :class:`BureauFileError`.
         """
         file = Path(path)
+        if "\0" in str(file):
+            raise BureauFileError(
+                f"the bureau's data folder {str(file.parent)!r} holds a NUL character; "
+                "give a folder's path (经办机构数据目录路径含有 NUL 字符,请指定目录)"
+            )
         if file.parent.exists() and not file.parent.is_dir():
             raise BureauFileError(
                 f"the bureau's data folder {str(file.parent)!r} is a file, not a folder; "
