@@ -272,6 +272,8 @@ def test_the_idempotency_key_is_required(
         ({"kind": "workers"}, "payload"),
         ({"kind": "workers", "payload": []}, "payload"),
         ({"kind": "workers", "payload": {}, "linked_to": 5}, "linked_to"),
+        # 300 KB of empty workers would be answered with 14 MB of outcomes
+        ({"kind": "workers", "payload": {"workers": [{}] * 100_001}}, "payload.workers"),
     ],
 )
 def test_a_submission_of_the_wrong_shape(

@@ -33,6 +33,7 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from .._version import __version__
 from ..adapters.reference_bureau import ReferenceBureau
 from ..dossier import make_converter
+from ..limits import DEFAULT_LIMITS
 from ..model import BureauRecord
 from ..ports.transport import BureauError, DeclarationKind, UnknownDeclaration
 from .auth import AuthSettings, AuthStore, TokenInfo
@@ -42,6 +43,8 @@ __all__ = ["MAX_PAGE_SIZE", "PAGE_SIZE", "ServerConfig", "create_app"]
 
 #: Persons of a sync page when ``page_size`` is not given, and the most a page holds.
 PAGE_SIZE, MAX_PAGE_SIZE = 500, 1000
+#: The most workers one declaration may hold (the dossier reader's limit).
+_MAX_WORKERS = DEFAULT_LIMITS.workers
 
 _LOG = logging.getLogger("pension_collect.server")
 _CONV = make_converter()
@@ -311,6 +314,15 @@ def create_app(config: ServerConfig) -> Flask:
         payload = body.get("payload")
         if not isinstance(payload, dict):
             raise _invalid("payload", "must be a JSON object", "必须是 JSON 对象")
+        workers = payload.get("workers")
+        if isinstance(workers, list) and len(workers) > _MAX_WORKERS:
+            # each is processed and answered as an outcome: a small body of many
+            # empty workers would make answers of gigabytes
+            raise _invalid(
+                "payload.workers",
+                f"holds more than {_MAX_WORKERS:,} workers; split the declaration",
+                f"超过 {_MAX_WORKERS} 名职工,请分批申报",
+            )
         linked_to = _text(body, "linked_to", longest=128, optional=True)
         bureau = held.bureau()
         with bureau.state.transaction(write=False):
