@@ -128,6 +128,16 @@ def test_no_store_no_unit_bad_month(tmp_path: Path) -> None:
     assert done.status == 2
     _line(done.err, "cli.as-of")
 
+    # No bureau in the folder given (a typo, or 'bureau seed' not run): not a
+    # new empty bureau made there and synced as "0 persons", but exit 5.
+    for args in (("start",), ("start", "--bureau", "local:bureua")):
+        doc = json_run(tmp_path, *args, status=EXIT_BUREAU)
+        assert doc["code"] == "cli.no-bureau"
+        done = run(tmp_path, *args)
+        _line(done.err, "cli.no-bureau")
+        assert "bureau seed" in done.err
+    assert list(tmp_path.iterdir()) == []
+
 
 def test_steps_out_of_order_and_bad_input(tmp_path: Path) -> None:
     seed_bureau(tmp_path)
@@ -154,6 +164,17 @@ def test_steps_out_of_order_and_bad_input(tmp_path: Path) -> None:
     assert done.status == 2
     assert "110101********7777" in done.err
     assert "110101199003077777" not in done.err
+    # An identity number mistyped (a digit too many or too few, a wrong check
+    # digit): still masked, and said to be no valid identity number.
+    for typo in ("1101011990030777771", "11010119900307777", "371002196503021238"):
+        done = run(tmp_path, "print", "verification", "--worker", typo)
+        assert done.status == 2
+        _line(done.err, "cli.unknown-worker")
+        assert typo not in done.err
+        assert typo[:6] in done.err
+        assert typo[-4:] in done.err
+        assert "not a valid identity number" in done.err
+        assert "不是有效的身份证号码" in done.err
 
     # A dossier that cannot be read: every problem with its path, exit 2.
     (tmp_path / "bad.json").write_text('{"format": "pension-collect/dossier"}', encoding="utf-8")
@@ -242,6 +263,7 @@ def test_steps_out_of_order_and_bad_input(tmp_path: Path) -> None:
 def test_ctrl_c_while_waiting_for_the_bureau(tmp_path: Path) -> None:
     """Ctrl-C while a command (sync, follow ...) waits for a bureau that does not answer: exit 130,
     one line with its code, and with --format json the error document."""
+    seed_bureau(tmp_path)
     json_run(tmp_path, "start")
     with socket.socket() as silent:  # connections queue, nothing ever answers
         silent.bind(("127.0.0.1", 0))

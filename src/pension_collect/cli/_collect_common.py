@@ -18,7 +18,7 @@ from typing import Any, NoReturn, TextIO
 
 from ..dossier import loads, read_input
 from ..errors import DossierFormatError, PensionCollectError
-from ..identity import InvalidIdentityNumber, canonical_id, mask
+from ..identity import InvalidIdentityNumber, canonical_id, is_valid, mask
 from ..model import Dossier, YearMonth
 from ..plugins import PluginHost
 from ..ports.storage import ConflictError, RecordKind, Storage, StorageError
@@ -294,6 +294,29 @@ def _store_exists(url: str) -> bool:
     return os.path.lexists(path_of(url))
 
 
+def _require_local_bureau(url: str) -> None:
+    """A ``local:DIR`` bureau must be there already: opening it would make a new,
+    empty bureau in DIR (a typo, or 'bureau seed' not run), where a data sync
+    finds no one."""
+    if not url.lower().startswith("local:"):
+        return
+    from ..adapters.bureau_sqlite import BUREAU_DB
+
+    folder = url[len("local:") :]
+    if folder.startswith("//"):  # local:///absolute/dir
+        folder = folder[2:]
+    if folder and not os.path.lexists(os.path.join(folder, BUREAU_DB)):
+        fail(
+            EXIT_BUREAU,
+            "cli.no-bureau",
+            f"there is no bureau at {printable(url)} (no {printable(folder)}/{BUREAU_DB}): "
+            "give the folder 'pension-collect bureau seed --data DIR' filled, or the "
+            "bureau's http(s) address, with --bureau",
+            f"{printable(url)} 处没有社保系统数据:请用 --bureau 指定 "
+            "'pension-collect bureau seed --data 目录' 所用的目录,或社保系统的 http(s) 地址",
+        )
+
+
 @contextlib.contextmanager
 def collection(
     args: argparse.Namespace,
@@ -316,6 +339,7 @@ def collection(
             "--bureau local: 在每条命令中都是新的空社保系统,命令之间不保留任何数据;"
             "请指定 local:目录 或社保系统的 http(s) 地址",
         )
+    as_of = as_of_of(args, dossier)
     if not create and not _store_exists(url):
         fail(
             EXIT_UNREADABLE,
@@ -324,6 +348,8 @@ def collection(
             "first, or give the store with --store URL",
             f"{printable(url)} 处没有采集数据库:请先运行 'pension-collect start',或用 --store 指定",
         )
+    if bureau:
+        _require_local_bureau(bureau_url(args))
     host = PluginHost()
     storage: Storage = host.open_storage(url)
     try:
@@ -335,7 +361,7 @@ def collection(
                 unit_no=unit,
                 actor=actor_of(args),
                 host=host,
-                as_of=as_of_of(args, dossier),
+                as_of=as_of,
             )
             with session:
                 yield session
@@ -440,15 +466,24 @@ def resolve_workers(
                 key = canonical_id(text)
             except (InvalidIdentityNumber, PensionCollectError, ValueError):
                 key = None
-            shown = mask(key) if key and len(key) == 18 else printable(text[:24])
+            typed = text.strip()
+            if key and len(key) == 18 and is_valid(key):
+                shown, hint, hint_zh = mask(key), "", ""
+            elif len(typed) >= 15:  # an identity number mistyped: masked all the same
+                shown = f"{printable(typed[:6])}{'*' * min(len(typed) - 10, 12)}"
+                shown += printable(typed[-4:])
+                hint = " (not a valid identity number: check its digits)"
+                hint_zh = "(不是有效的身份证号码,请核对)"
+            else:
+                shown, hint, hint_zh = printable(typed[:24]), "", ""
             if key is None or key not in known:
                 fail(
                     EXIT_UNREADABLE,
                     "cli.unknown-worker",
-                    f"no {what} {shown} in this collection: give a person number (个人编号) or "
-                    "identity number that 'pension-collect status' lists",
-                    f"本次采集中没有人员 {shown}:请使用 'pension-collect status' 列出的个人编号"
-                    "或身份证号码",
+                    f"no {what} {shown} in this collection{hint}: give a person number "
+                    "(个人编号) or identity number that 'pension-collect status' lists",
+                    f"本次采集中没有人员 {shown}{hint_zh}:请使用 'pension-collect status' "
+                    "列出的个人编号或身份证号码",
                 )
         keys.append(key)
     return keys
