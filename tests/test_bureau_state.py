@@ -17,6 +17,7 @@ from typing import Any
 import attrs
 import pytest
 
+from pension_collect.adapters import bureau_sqlite
 from pension_collect.adapters.bureau_sqlite import SCHEMA_VERSION, BureauFileError
 from pension_collect.adapters.reference_bureau import ReferenceBureau
 from pension_collect.dossier import make_converter
@@ -322,6 +323,30 @@ class TestFiles:
         not the operating system's ValueError."""
         with pytest.raises(BureauFileError, match="NUL"):
             ReferenceBureau.open(tmp_path / "a\0b")
+
+    def test_a_read_only_data_file(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        """A bureau's file SQLite cannot open for writing (on a read-only file
+        system or in an immutable folder its -shm file cannot be made: 'unable
+        to open database file' at the first statement, simulated here) is said
+        to be unusable, with its permissions to check; never 'it holds
+        something else' (which tells the operator to leave a good file alone)."""
+        ReferenceBureau.open(tmp_path).close()
+        connect = bureau_sqlite.sqlite3.connect
+
+        class Unopenable(sqlite3.Connection):
+            def execute(self, *args: Any) -> sqlite3.Cursor:
+                raise sqlite3.OperationalError("unable to open database file")
+
+        def read_only(file: Any, **options: Any) -> sqlite3.Connection:
+            return connect(file, factory=Unopenable, **options)
+
+        monkeypatch.setattr(bureau_sqlite.sqlite3, "connect", read_only)
+        with pytest.raises(BureauFileError) as info:
+            ReferenceBureau.open(tmp_path)
+        message = str(info.value)
+        assert "holds something else" not in message
+        assert "permissions" in message
+        assert str(tmp_path / "bureau.db") in message
 
     def test_newer_schema_refused(self, tmp_path: Path) -> None:
         """A file of a newer release: its version and the upgrade named."""

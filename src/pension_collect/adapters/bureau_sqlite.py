@@ -176,6 +176,9 @@ class SQLiteBureauState:
             conn.close()
             if "locked" in str(exc) or "busy" in str(exc):
                 raise _busy(file) from None
+            if "unable to open" in str(exc) or "readonly" in str(exc):
+                # a read-only file system, an immutable folder or file: no -shm, no write
+                raise _unusable(file) from None
             raise _not_a_bureau(file) from None
         except sqlite3.DatabaseError:
             conn.close()
@@ -538,8 +541,9 @@ def _not_a_bureau(file: Path) -> BureauFileError:
 
 def _unusable(file: Path) -> BureauFileError:
     return BureauFileError(
-        f"cannot open the bureau's data file {str(file)!r}; check the file and its "
-        "permissions (无法打开经办机构数据文件,请检查文件及其权限)"
+        f"cannot open the bureau's data file {str(file)!r} for writing; check the file, "
+        "its folder and their permissions (and that the file system is not read-only) "
+        "(无法打开或写入经办机构数据文件,请检查文件、目录及其权限)"
     )
 
 
