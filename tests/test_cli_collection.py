@@ -128,6 +128,13 @@ def test_no_store_no_unit_bad_month(tmp_path: Path) -> None:
     assert done.status == 2
     _line(done.err, "cli.as-of")
 
+    # A dossier that is not there, or a folder: said in Chinese too.
+    for name, zh in (("nothere.json", "文件不存在"), (".", "是文件夹")):
+        doc = json_run(tmp_path, "collect", name, status=2)
+        assert doc["code"] == "cli.cannot-read"
+        assert zh in doc["message_zh"]
+        assert not re.search("[A-Za-z]{3,}", doc["message_zh"].replace(name, "")), doc
+
     # No bureau in the folder given (a typo, or 'bureau seed' not run): not a
     # new empty bureau made there and synced as "0 persons", but exit 5.
     for args in (("start",), ("start", "--bureau", "local:bureua")):

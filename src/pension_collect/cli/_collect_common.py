@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import getpass
 import importlib
 import json
@@ -374,6 +375,16 @@ def collection(
 # -- dossiers -------------------------------------------------------------------------------
 
 
+#: Why a file cannot be read, in Chinese (the system's reason is in English).
+_REASONS_ZH = {
+    errno.ENOENT: "文件不存在,请核对文件名和所在文件夹",
+    errno.EISDIR: "这是文件夹而不是文件,请指定档案文件",
+    errno.EACCES: "没有读取该文件的权限",
+    errno.EPERM: "没有读取该文件的权限",
+    errno.ENOTDIR: "路径中的某一部分不是文件夹",
+}
+
+
 def read_dossier(path_text: str, args: argparse.Namespace) -> Dossier:
     """A dossier from a JSON file (``-``: standard input) or an Excel workbook
     (``.xlsx``); every problem printed, exit 2, when it cannot be read."""
@@ -385,11 +396,12 @@ def read_dossier(path_text: str, args: argparse.Namespace) -> Dossier:
         return loads(read_input(Path(path_text)), source=path_text)
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
+        reason_zh = _REASONS_ZH.get(exc.errno or 0, "读取出错,请检查该文件")
         fail(
             EXIT_UNREADABLE,
             "cli.cannot-read",
             f"cannot read {printable(path_text)}: {reason}",
-            f"无法读取 {printable(path_text)}:{reason}",
+            f"无法读取 {printable(path_text)}:{reason_zh}",
         )
     except DossierFormatError as exc:
         raise Unreadable(exc.source or path_text, list(exc.problems)) from None
