@@ -496,6 +496,31 @@ class TestDemoOverHttp:
         assert _refused(url)
         assert _processes_naming(str(out / "bureau")) == []
 
+    def test_sigterm_stops_the_server(self, tmp_path: Path) -> None:
+        """SIGTERM (kill, a service manager, a CI timeout) during the run: exit
+        143, and the server child and its workers are gone (they were left
+        serving: Python's default SIGTERM ran no cleanup)."""
+        import signal
+
+        from bureau_server import console_script
+
+        out = tmp_path / "d"
+        proc = subprocess.Popen(
+            [console_script(), "demo", "--out", str(out), "--http"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert proc.stdout is not None
+        first = proc.stdout.readline()
+        assert "bureau server http://127.0.0.1:" in first
+        url = first.split("bureau server ", 1)[1].split()[0]
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 128 + signal.SIGTERM, err
+        assert _refused(url)
+        assert _processes_naming(str(out / "bureau")) == []
+
     def test_a_foreign_file_in_the_bureau_folder_is_refused(
         self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
     ) -> None:

@@ -56,6 +56,7 @@ import sqlite3
 import stat
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -473,10 +474,23 @@ def _bureau_server(data: Path, window_token: str) -> Iterator[str]:
             env=env,
             start_new_session=True,
         )
+    # SIGTERM (and SIGHUP) would end this process without its finally blocks,
+    # leaving the server serving: while the child runs they end it like an
+    # exception (exit status 128 + the signal), so the child is stopped.
+    previous = {}
+    if threading.current_thread() is threading.main_thread():
+        for number in (signal.SIGTERM, signal.SIGHUP):
+            previous[number] = signal.signal(number, _exit_on_signal)
     try:
         yield _server_url(child, log)
     finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
         _stop(child)
+
+
+def _exit_on_signal(number: int, frame: object) -> None:
+    raise SystemExit(128 + number)
 
 
 def _server_url(child: subprocess.Popen[bytes], log: Path) -> str:
