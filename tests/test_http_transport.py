@@ -215,6 +215,7 @@ class TestOptions:
             ("http://h:99999/", {}, "port"),
             (URL, {"verify": False}, "cannot be switched off"),
             (URL, {"verify": ""}, "cannot be switched off"),
+            (URL, {"verify": "/nonexistent/ca.pem"}, "names no CA bundle"),
             (URL, {"timeout": -1}, "timeouts"),
             (URL, {"timeout": "soon"}, "timeout="),
             (URL, {"page_size": 0}, "page_size"),
@@ -247,11 +248,13 @@ class TestOptions:
             host.open_transport(URL, unit_no=UNIT, password=PASSWORD)
         assert "pension-collect[http]" in str(info.value)
 
-    def test_environment_is_not_trusted(self) -> None:
+    def test_environment_is_not_trusted(self, tmp_path: Path) -> None:
         """No proxies or .netrc credentials from the environment; TLS verified."""
-        t = HttpTransport(URL, unit_no=UNIT, password=PASSWORD, verify="/etc/ca.pem")
+        bundle = tmp_path / "ca.pem"
+        bundle.write_text("", encoding="ascii")
+        t = HttpTransport(URL, unit_no=UNIT, password=PASSWORD, verify=str(bundle))
         assert t._session.trust_env is False
-        assert t._session.verify == "/etc/ca.pem"
+        assert t._session.verify == str(bundle)
         assert HttpTransport(URL, unit_no=UNIT, password=PASSWORD)._session.verify is True
 
 

@@ -19,6 +19,7 @@ requests is imported only when a transport is opened: it comes with the
 from __future__ import annotations
 
 import json
+import os
 import random
 import re
 import threading
@@ -237,6 +238,13 @@ class HttpTransport:
             raise TransportError(
                 "verify= is True or the path of a CA bundle: TLS verification cannot be "
                 "switched off (verify 只能为 True 或 CA 证书文件路径,不能关闭证书校验)"
+            )
+        if isinstance(verify, str) and not os.path.exists(verify):
+            # requests would raise a bare OSError at the first call
+            raise TransportError(
+                f"verify= names no CA bundle: {printable(verify[:200])!r} does not exist; "
+                "give the path of the bureau's CA bundle (a PEM file, or a folder of them) "
+                "(verify 指定的 CA 证书文件不存在)"
             )
         if isinstance(retries, bool) or not isinstance(retries, int) or not 0 <= retries <= 20:
             raise TransportError("retries= is a whole number 0..20 (重试次数无效)")
