@@ -233,6 +233,12 @@ def test_steps_out_of_order_and_bad_input(tmp_path: Path) -> None:
     assert refused["person_no"] == "37100200002"
     assert "缴费历史" in refused["message_zh"]
 
+    # The summary sheet before any signed form is received: refused, no empty sheet.
+    doc = json_run(tmp_path, "print", "summary", status=EXIT_REFUSED)
+    assert doc["code"] == "cli.nothing-to-summarise"
+    assert "pension-collect receive" in doc["message"]
+    assert not list((tmp_path / "forms").glob("summary-*"))
+
     # The corrected dossier collected again (as after a refusal, or after a
     # collect stopped half-way): the workers already saved and unchanged are
     # left as they are (their marks kept), a changed one is saved again, the

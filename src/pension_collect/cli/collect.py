@@ -198,6 +198,18 @@ def _print(args: argparse.Namespace) -> int:
                 "leave out --worker",
                 "汇总表包含所有已收回确认表的职工,请不要指定 --worker",
             )
+        if args.form == "summary" and not any(
+            w.status is WorkerStatus.COLLECTED and w.form_received for w in session.workers()
+        ):
+            fail(
+                EXIT_REFUSED,
+                "cli.nothing-to-summarise",
+                "[P3.6] no collected worker's signed confirmation form was received: print "
+                "the confirmation forms, then record those that came back with "
+                "'pension-collect receive' before the summary sheet",
+                "[P3.6] 没有已收回签字确认表的已采集职工:请先打印确认表,并用 "
+                "'pension-collect receive' 登记收回的确认表,再打印汇总表",
+            )
         if args.worker:
             known = (
                 synced_persons(session)
