@@ -158,3 +158,10 @@ def test_the_whole_collection_through_the_console_script(tmp_path: Path) -> None
     assert done.out == ""
     assert done.err.startswith("pension-collect: workflow.nothing-to-submit: [P3.6]")
     assert len(done.err.splitlines()) == 1
+
+    # The dossier collected again once all is accepted: each worker refused,
+    # named by its person number even where the dossier has none.
+    doc = json_run(tmp_path, "collect", "dossier.json", status=1)
+    assert doc["saved"] == []
+    assert {r["code"] for r in doc["refused"]} == {"workflow.already-accepted"}
+    assert all(r["person_no"] for r in doc["refused"]), doc["refused"]

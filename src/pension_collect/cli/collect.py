@@ -303,7 +303,7 @@ def _save(
         }
         for i, w in zip(_indexes(batch.saved, workers), batch.saved, strict=True)
     ]
-    refused = []
+    refused: list[dict[str, Any]] = []
     for r in batch.refused:
         error = r.error
         code = getattr(error, "code", type(error).__name__)
@@ -316,7 +316,7 @@ def _save(
             {
                 "index": positions[r.index],
                 "worker": None if r.key is None else mask(r.key),
-                "person_no": workers[r.index].person_no,
+                "person_no": workers[r.index].person_no or _person_no(stored, r.key),
                 "code": code,
                 "procedure": getattr(error, "procedure", "") or None,
                 "message": getattr(error, "message", None) or str(error),
@@ -373,6 +373,12 @@ def _indexes(saved: Any, workers: list[Any]) -> list[int]:
         out.append(i)
         start = i + 1
     return out
+
+
+def _person_no(stored: dict[str, Any], key: str | None) -> str | None:
+    """The person number of a stored worker (the bureau's, found at the sync)."""
+    before = stored.get(key) if key is not None else None
+    return None if before is None else before.worker.person_no
 
 
 def _unchanged(before: Any, worker: Any) -> bool:
