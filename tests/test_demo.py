@@ -417,6 +417,33 @@ def _refused(url: str) -> bool:
 class TestDemoOverHttp:
     """``demo --http``: the bureau server in a child process, the collection over HTTP."""
 
+    @pytest.mark.parametrize(
+        ("absent", "extras"),
+        [({"flask"}, "server"), ({"requests"}, "http"), ({"gunicorn", "requests"}, "http,server")],
+    )
+    def test_a_missing_extra_is_named_before_anything_is_touched(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, absent: set[str], extras: str
+    ) -> None:
+        """Without the server or http extra, --http says which to install, in
+        both languages, and makes no folder (the child would only have said so
+        in its log)."""
+        import importlib.util
+
+        from pension_collect.cli import demo as demo_module
+
+        real = importlib.util.find_spec
+
+        def find_spec(name: str, *args: Any, **kwargs: Any) -> Any:
+            return None if name in absent else real(name, *args, **kwargs)
+
+        monkeypatch.setattr(demo_module.importlib.util, "find_spec", find_spec)
+        out = tmp_path / "d"
+        with pytest.raises(demo_module.DemoServerFailed) as caught:
+            demo_module.run_demo(out, out=io.StringIO(), http=True)
+        assert f"pip install 'pension-collect[{extras}]'" in caught.value.message
+        assert f"需要安装扩展 {extras}" in caught.value.message_zh
+        assert not out.exists()
+
     def test_the_whole_loop_over_http(self, tmp_path: Path) -> None:
         """The console script with --http: the server child on a loopback port,
         the initial password changed first, the same story as in-process,

@@ -46,6 +46,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as _dt
+import importlib.util
 import json
 import os
 import re
@@ -565,6 +566,8 @@ def run_demo(
     over HTTP (the module docstring); :class:`DemoServerFailed` when it
     cannot be started.
     """
+    if http:
+        _require_http_extras()
     stream = out if out is not None else sys.stdout
     dossier = loads(example_dossier_text(), source="<bundled example-dossier.json>")
     unit_no = dossier.employer.unit_no
@@ -595,6 +598,30 @@ def run_demo(
             transport.close()
             raise
         return demo.run(_SandboxWindow(url, window_token), persons, transport, _Clock(), "http")
+
+
+#: What ``--http`` needs installed: the server (the 'server' extra) and the
+#: transport (the 'http' extra).
+_HTTP_MODULES = {"flask": "server", "gunicorn": "server", "requests": "http"}
+
+
+def _require_http_extras() -> None:
+    """Refuse ``--http`` before anything is touched when an extra is missing
+    (the child would only say so in its log)."""
+    missing = sorted(
+        {
+            extra
+            for module, extra in _HTTP_MODULES.items()
+            if importlib.util.find_spec(module) is None
+        }
+    )
+    if missing:
+        extras = ",".join(missing)
+        raise DemoServerFailed(
+            f"--http needs the extras {extras}: pip install 'pension-collect[{extras}]'; "
+            "nothing was changed",
+            f"--http 需要安装扩展 {extras}:pip install 'pension-collect[{extras}]';未作任何改动",
+        )
 
 
 def _new_password(transport: HttpTransport, initial: str, step: Step) -> None:
