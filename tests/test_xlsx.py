@@ -586,6 +586,20 @@ def test_months_refused(tmp_path: Path, typed: object, code: str) -> None:
     assert "371002196503021239" not in problem.message + problem.message_zh
 
 
+def test_a_date_typed_as_digits_into_the_date_formatted_column(tmp_path: Path) -> None:
+    # Typing 19650302 into the template's date-formatted 出生日期 stores the
+    # number (Excel shows #####: no date that far); docs/xlsx.md reads it.
+    path = tmp_path / "d.xlsx"
+    write_xlsx(EXAMPLE, path)
+    wb = openpyxl.load_workbook(path)
+    cell = wb["职工"]["G3"]
+    assert cell.is_date  # the column is date-formatted
+    cell.value = 19650302
+    cell.number_format = wb["职工"]["G4"].number_format
+    wb.save(path)
+    assert read_xlsx(path).workers[0].birth_date == dt.date(1965, 3, 2)
+
+
 @pytest.mark.parametrize(
     ("typed", "amount"),
     [

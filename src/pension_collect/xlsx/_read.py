@@ -407,11 +407,17 @@ class _Reader:
                 ws._shared_strings,
                 data_only=False,
                 epoch=wb.epoch,
-                date_formats=wb._date_formats,
-                timedelta_formats=wb._timedelta_formats,
+                # dates made below: openpyxl makes a number too far for a
+                # date (19650302 typed into a date cell) an error value
+                date_formats=set(),
+                timedelta_formats=set(),
             )
             try:
-                yield from parser.parse()
+                for number, cells in parser.parse():
+                    for cell in cells:
+                        if cell["data_type"] == "n" and cell["style_id"] in wb._date_formats:
+                            _as_date(cell, wb)
+                    yield number, cells
             except Exception:  # openpyxl or the XML parser on a damaged sheet
                 self.problems.add(
                     "xlsx.damaged-sheet",
@@ -881,6 +887,21 @@ _ITEM_FIELD = {
 
 def _ref(title: str, letter: str | None, row: int) -> str:
     return f"{title}!{row}:{row}" if letter is None else f"{title}!{letter}{row}"
+
+
+def _as_date(cell: dict[str, Any], wb: Any) -> None:
+    """A number in a date-formatted cell as openpyxl makes it a date; one no
+    date can be (Excel shows #####) stays a number, which a month or date
+    column may read (199604, 19650302)."""
+    from openpyxl.utils.datetime import from_excel
+
+    try:
+        value = from_excel(
+            cell["value"], wb.epoch, timedelta=cell["style_id"] in wb._timedelta_formats
+        )
+    except (OverflowError, ValueError):
+        return
+    cell["value"], cell["data_type"] = value, "d"
 
 
 def _row_of(ref: str) -> int | None:
