@@ -35,9 +35,11 @@ from cli_collection_helpers import (
     seed_bureau,
     validate,
 )
+from pension_collect.adapters.reference_bureau import ReferenceBureau
 from pension_collect.cli._collect_status import next_step
 from pension_collect.cli.collect import COMMANDS, EXIT_BUREAU, EXIT_REFUSED, EXIT_TIMEOUT
 from pension_collect.dossier import example_dossier_text, loads
+from pension_collect.identity import check_char
 from pension_collect.ports.transport import DeclarationKind, DeclarationState, WorkerOutcome
 from pension_collect.workflow.records import SessionState, StoredDeclaration, StoredWorker
 from pension_collect.xlsx import write_xlsx
@@ -450,3 +452,28 @@ def test_status_names_each_next_step_of_the_procedure() -> None:
         "workflow.recollection-incomplete",
     )
     assert step(ready, [stored("accepted")], [decl("succeeded")]) == (None, None)
+
+
+def test_status_says_how_many_more_workers_block_the_step(tmp_path: Path) -> None:
+    """More than five workers hold a step back: five are shown and the rest counted."""
+    seeded = seed_bureau(tmp_path)
+    template = next(iter(seeded.values())).record
+    bureau = ReferenceBureau.open(tmp_path / "bureau")
+    try:
+        for i in range(9):  # 3 + 9 = 12 persons to print a verification form for
+            first17 = f"371002196503021{i:02d}"
+            bureau.add_person(
+                attrs.evolve(template, id_number=first17 + check_char(first17), person_no=None),
+                unit_no=UNIT,
+            )
+    finally:
+        bureau.close()
+    for step in (("start",), ("sync",), ("employer", "dossier.json")):
+        json_run(tmp_path, *step)
+    doc = json_run(tmp_path, "status")
+    assert doc["next"]["command"] == "pension-collect print verification"
+    assert len(doc["next"]["blocked_by"]["workers"]) == 12
+    done = run(tmp_path, "status")
+    (because,) = [ln for ln in done.out.splitlines() if ln.startswith("  because: ")]
+    assert because.count("*") >= 5  # masked numbers
+    assert because.endswith("... and 7 more / 另有 7 人)"), because

@@ -91,6 +91,14 @@ def test_the_whole_collection_through_the_console_script(tmp_path: Path) -> None
     doc = json_run(tmp_path, "status")
     assert doc["next"]["blocked_by"]["code"] == "workflow.window-visit-required"
     assert doc["next"]["command"] == "pension-collect recollect --window WORKER"
+    # The clerk reads the command to run, not the library's method name.
+    assert "record_window_visit" not in doc["next"]["blocked_by"]["message"]
+    text = run(tmp_path, "status")
+    assert text.status == 0, text.err
+    (because,) = [ln for ln in text.out.splitlines() if ln.startswith("  because: ")]
+    assert "record_window_visit" not in because
+    assert "pension-collect recollect --window" in because
+    assert "登记社保窗口办理" in because
     states = {w["person_no"]: w["status"] for w in doc["workers"]}
     assert sorted(states.values()) == ["accepted", "accepted", "failed"]
     assert states[moved] == "failed"

@@ -36,6 +36,7 @@ from ..workflow import guards as G
 from ..workflow.records import StoredDeclaration, StoredWorker, bureau_record
 from ..workflow.session import CollectionSession
 from . import EXIT_INTERRUPTED, EXIT_UNREADABLE, say
+from ._collect_status import clerk_words, shown_workers
 
 #: Exit status: the procedure refuses the step now (a guard of the session:
 #: a step out of order, a form not printed, a declaration in flight ...).
@@ -626,9 +627,10 @@ def _classify(exc: BaseException) -> tuple[int, str, str, str] | None:
         return EXIT_INTERRUPTED, exc.code, exc.message, exc.message_zh
     if isinstance(exc, G.WorkflowError):
         where = f"[{exc.procedure}] " if exc.procedure else ""
-        shown = f" (workers: {', '.join(exc.keys[:5])})" if exc.keys else ""
+        shown = f" (workers: {shown_workers(list(exc.keys))})" if exc.keys else ""
         status = EXIT_UNREADABLE if exc.code in _INPUT_CODES else EXIT_REFUSED
-        return status, exc.code, f"{where}{exc.message}{shown}", f"{where}{exc.message_zh}"
+        message, message_zh = clerk_words(exc.code, exc.message, exc.message_zh)
+        return status, exc.code, f"{where}{message}{shown}", f"{where}{message_zh}"
     if isinstance(exc, ConflictError):
         return (
             EXIT_REFUSED,

@@ -10,6 +10,40 @@ from ..ports.transport import DeclarationState
 from ..workflow import guards as G
 from ..workflow.records import SessionState, StoredDeclaration, StoredWorker, WorkerStatus
 
+#: The guards whose default sentences name a library method, in the words a
+#: clerk reads at the command line: the command to run and the sheet's words.
+_CLERK_WORDS: dict[str, tuple[str, str]] = {
+    G.WindowVisitRequired.code: (
+        "the bureau failed this worker for a reason only its window can clear; after the "
+        "visit, record it with 'pension-collect recollect --window WORKER', run "
+        "'pension-collect sync', 'pension-collect print verification', then collect the "
+        "worker again with 'pension-collect recollect DOSSIER'",
+        "该职工因须到社保窗口办理的原因处理失败:窗口办理后,请运行 "
+        "'pension-collect recollect --window 职工' 登记社保窗口办理,再运行 "
+        "'pension-collect sync' 重新数据同步、'pension-collect print verification' "
+        "打印新的核对表,最后运行 'pension-collect recollect 档案' 重新采集",
+    ),
+}
+
+
+_GUARDS: dict[str, type[G.WorkflowError]] = {G.WindowVisitRequired.code: G.WindowVisitRequired}
+
+
+def clerk_words(code: str, message: str, message_zh: str) -> tuple[str, str]:
+    """A guard's two sentences as the command line says them: its default
+    sentences, when they name a library method, replaced by the commands."""
+    guard = _GUARDS.get(code)
+    if guard is not None and message == guard.default[0]:
+        return _CLERK_WORDS[code]
+    return message, message_zh
+
+
+def shown_workers(workers: list[str], limit: int = 5) -> str:
+    """The first ``limit`` (masked) workers, and how many more there are."""
+    more = len(workers) - limit
+    tail = f", ... and {more} more / 另有 {more} 人" if more > 0 else ""
+    return ", ".join(workers[:limit]) + tail
+
 
 def _step(
     command: str | None,
@@ -30,8 +64,13 @@ def _step(
         else {
             "code": blocked.code,
             "procedure": blocked.procedure,
-            "message": blocked.default[0],
-            "message_zh": blocked.default[1],
+            **dict(
+                zip(
+                    ("message", "message_zh"),
+                    clerk_words(blocked.code, *blocked.default),
+                    strict=True,
+                )
+            ),
             "workers": [mask(k) for k in (keys or [])],
         },
     }

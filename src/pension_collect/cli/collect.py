@@ -59,7 +59,7 @@ from ._collect_common import (
     unit_of,
     worker_json,
 )
-from ._collect_status import next_step, person_states, status_zh
+from ._collect_status import clerk_words, next_step, person_states, shown_workers, status_zh
 
 __all__ = [
     "COMMANDS",
@@ -319,8 +319,17 @@ def _save(
                 "person_no": workers[r.index].person_no or _person_no(stored, r.key),
                 "code": code,
                 "procedure": getattr(error, "procedure", "") or None,
-                "message": getattr(error, "message", None) or str(error),
-                "message_zh": getattr(error, "message_zh", None) or "",
+                **dict(
+                    zip(
+                        ("message", "message_zh"),
+                        clerk_words(
+                            code,
+                            getattr(error, "message", None) or str(error),
+                            getattr(error, "message_zh", None) or "",
+                        ),
+                        strict=True,
+                    )
+                ),
                 "findings": findings,
             }
         )
@@ -680,7 +689,7 @@ def _status_text(
     line(f"next [{step['procedure']}] {step['step_zh']} / {step['step']}: {step['command']}")
     blocked = step["blocked_by"]
     if blocked:
-        shown = f" ({', '.join(blocked['workers'][:5])})" if blocked["workers"] else ""
+        shown = f" ({shown_workers(blocked['workers'])})" if blocked["workers"] else ""
         line(f"  because: {blocked['message_zh']} / {blocked['message']}{shown}")
 
 
