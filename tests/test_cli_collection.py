@@ -477,3 +477,38 @@ def test_status_says_how_many_more_workers_block_the_step(tmp_path: Path) -> Non
     (because,) = [ln for ln in done.out.splitlines() if ln.startswith("  because: ")]
     assert because.count("*") >= 5  # masked numbers
     assert because.endswith("... and 7 more / 另有 7 人)"), because
+
+
+def test_an_argument_error_with_format_json_is_the_error_document(tmp_path: Path) -> None:
+    """A missing argument or a bad choice (argparse's errors): with ``--format json``
+    the error document ``cli.bad-argument`` (exit 2); the text form unchanged."""
+    cases = (
+        ("print", "--format", "json"),  # FORM missing
+        ("print", "bogus", "--format", "json"),  # not a form
+        ("print", "--format=json", "bogus"),
+        ("follow", "--interval", "soon", "--format", "json"),
+        ("employer", "--format", "json", "a.json", "b.json"),  # one too many
+    )
+    for args in cases:
+        done = run(tmp_path, *args)
+        assert done.status == 2, (args, done.err)
+        doc = done.doc
+        validate(doc, "error")
+        assert (doc["code"], doc["command"], doc["exit_status"]) == (
+            "cli.bad-argument",
+            args[0],
+            2,
+        )
+        assert f"pension-collect {args[0]} --help" in doc["message"]
+        assert re.search("[\u4e00-\u9fff]", doc["message_zh"]), doc
+        # Standard error: argparse's line, as without --format json.
+        assert done.err.startswith("pension-collect"), done.err
+        assert doc["message"].split(" (see ")[0] in done.err
+    done = run(tmp_path, "print", "bogus")
+    assert (done.status, done.out) == (2, "")
+    assert done.err.startswith("pension-collect print: argument FORM: invalid choice"), done.err
+    # Not a collection command, or no JSON asked for: no document.
+    for args in (("print", "bogus", "--format", "text"), ("validate", "--bogus", "x.json")):
+        done = run(tmp_path, *args)
+        assert (done.status, done.out) == (2, ""), args
+    assert list(tmp_path.iterdir()) == []

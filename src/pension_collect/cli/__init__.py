@@ -16,7 +16,7 @@ import errno
 import importlib
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import NoReturn
 
 from .._version import __version__
@@ -81,11 +81,33 @@ def say(message: str) -> None:
 
 
 class _Parser(argparse.ArgumentParser):
-    """Argument errors: one line on standard error, exit status 2 (no usage block)."""
+    """Argument errors: one line on standard error, exit status 2 (no usage block).
+
+    A command whose parser has ``json_error`` set (the collection commands)
+    also answers an argument error of a command line asking for ``--format
+    json`` by calling it with the message and the hint, before the line."""
+
+    json_error: Callable[[str], None] | None = None
+    json_wanted = False
 
     def error(self, message: str) -> NoReturn:
         hint = f"see '{self.prog} --help'"
+        if self.json_error is not None and self.json_wanted:
+            self.json_error(message)
         self.exit(EXIT_UNREADABLE, f"{self.prog}: {one_line(message)} ({hint})\n")
+
+
+def _json_wanted(argv: Sequence[str]) -> bool:
+    """The command line asks for ``--format json`` (``--format=json`` and the
+    abbreviations argparse accepts, down to ``--fo``, too)."""
+    words = list(argv)
+    for i, word in enumerate(words):
+        option, eq, value = word.partition("=")
+        if len(option) < 4 or not "--format".startswith(option):
+            continue
+        if (value if eq else (words[i + 1] if i + 1 < len(words) else "")) == "json":
+            return True
+    return False
 
 
 def _parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
@@ -102,6 +124,13 @@ def _parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     for module_name in modules:
         importlib.import_module(module_name).add_parser(sub)
     parser.set_defaults(commands=tuple(sub.choices))
+    wanted = _json_wanted(argv or ())
+    for command_parser in sub.choices.values():
+        if isinstance(command_parser, _Parser):
+            command_parser.json_wanted = wanted
+    chosen = sub.choices.get(command or "")
+    if isinstance(chosen, _Parser):  # the main parser says `unrecognized arguments`
+        parser.json_error, parser.json_wanted = chosen.json_error, wanted
     return parser
 
 

@@ -701,6 +701,22 @@ def guarded(command: str, run: Callable[[argparse.Namespace], int]) -> Callable[
     return wrapper
 
 
+def bad_argument(command: str, message: str) -> None:
+    """The error document of an argument error (argparse's: a missing argument,
+    a bad choice) of a collection command run with ``--format json``."""
+    emit(
+        {
+            "format": "pension-collect/error",
+            "version": JSON_VERSION,
+            "command": command,
+            "exit_status": EXIT_UNREADABLE,
+            "code": "cli.bad-argument",
+            "message": f"{message} (see 'pension-collect {command} --help')",
+            "message_zh": f"命令行参数有误:{message}(见 'pension-collect {command} --help')",
+        }
+    )
+
+
 def _unreadable(command: str, args: argparse.Namespace, exc: Unreadable) -> int:
     n = len(exc.problems)
     if args.format == "json":

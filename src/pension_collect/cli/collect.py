@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import importlib
 import sys
 import time
@@ -29,12 +30,13 @@ from ..workflow.guards import Progress, RuleErrors
 from ..workflow.printing import FORM_NAMES, FormsPrinted
 from ..workflow.records import StoredDeclaration, WorkerStatus
 from ..workflow.session import CollectionSession
-from . import EXIT_ERRORS, EXIT_OK, EXIT_UNREADABLE
+from . import EXIT_ERRORS, EXIT_OK, EXIT_UNREADABLE, _Parser
 from ._collect_common import (
     EXIT_BUREAU,
     EXIT_REFUSED,
     EXIT_TIMEOUT,
     JSON_VERSION,
+    bad_argument,
     bureau_password,
     bureau_url,
     check_unit,
@@ -783,6 +785,8 @@ def add_parser(sub: Any) -> None:
             name, parents=[parent], help=help_text, description=description
         )
         p.set_defaults(run=guarded(name, run))
+        if isinstance(p, _Parser):  # always: the subparsers are of the main parser's class
+            p.json_error = functools.partial(bad_argument, name)
         return p
 
     command(
