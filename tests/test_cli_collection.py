@@ -35,6 +35,7 @@ from cli_collection_helpers import (
     seed_bureau,
     validate,
 )
+from pension_collect._files import write_aside
 from pension_collect.adapters.reference_bureau import ReferenceBureau
 from pension_collect.cli._collect_status import next_step
 from pension_collect.cli.collect import COMMANDS, EXIT_BUREAU, EXIT_REFUSED, EXIT_TIMEOUT
@@ -512,3 +513,55 @@ def test_an_argument_error_with_format_json_is_the_error_document(tmp_path: Path
         done = run(tmp_path, *args)
         assert (done.status, done.out) == (2, ""), args
     assert list(tmp_path.iterdir()) == []
+
+
+def test_print_removes_the_partial_files_a_killed_print_left(tmp_path: Path) -> None:
+    """A print killed outright (SIGKILL) leaves its hidden temporary file: the
+    next print into the folder removes such files, only of its own naming
+    pattern, only older than itself, never one a live print is still writing."""
+    seed_bureau(tmp_path)
+    for step in (("start",), ("sync",), ("employer", "dossier.json")):
+        json_run(tmp_path, *step)
+    forms = tmp_path / "forms"
+    forms.mkdir()
+    long_ago = 1_700_000_000  # 2023: before this run
+
+    def leftover(name: str, when: float = long_ago) -> Path:
+        path = forms / name
+        path.write_bytes(b"%PDF-1.4 torn")
+        os.utime(path, (when, when))
+        return path
+
+    stale = [
+        leftover(".verification.0123456789abcdef.partial"),
+        leftover(".summary.fedcba9876543210.partial"),
+    ]
+    kept = [
+        leftover(".notes.0123456789abcdef.partial"),  # not a form's
+        leftover(".verification.0123456789ABCDEF.partial"),  # not the pattern
+        leftover("verification.0123456789abcdef.partial"),  # not hidden
+        leftover(".verification.0123456789abcdef.partial.bak"),
+        leftover(".confirmation.00000000000000aa.partial", when=4_000_000_000),  # newer
+    ]
+    (forms / ".confirmation.00000000000000bb.partial").mkdir()  # a folder
+    kept.append(forms / ".confirmation.00000000000000bb.partial")
+    (forms / ".verification.00000000000000cc.partial").symlink_to(tmp_path / "dossier.json")
+    kept.append(forms / ".verification.00000000000000cc.partial")
+    busy = leftover(".verification.00000000000000dd.partial")
+    kept.append(busy)
+    with busy.open("rb") as held:  # a print still writing it holds its lock
+        fcntl.flock(held.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        doc = json_run(tmp_path, "print", "verification")
+    assert len(doc["files"]) == 1
+    assert [p.name for p in stale if os.path.lexists(p)] == []
+    assert [p.name for p in kept if not os.path.lexists(p)] == []
+    assert (tmp_path / "dossier.json").is_file()
+
+
+def test_a_form_being_written_is_locked_against_that_clean_up(tmp_path: Path) -> None:
+    """``write_aside`` (every print's writer) holds the lock of its temporary file."""
+    with write_aside(tmp_path, "verification") as pending:
+        with pending.temp.open("rb") as other, pytest.raises(BlockingIOError):
+            fcntl.flock(other.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        pending.place(tmp_path / "verification-1.pdf", overwrite=False)
+    assert [p.name for p in tmp_path.iterdir()] == ["verification-1.pdf"]

@@ -21,7 +21,8 @@ final name is chosen only once the document is complete, :func:`write_aside`):
 * any error, ``KeyboardInterrupt`` included, removes the temporary file: a
   reader sees the old file or the new one, never a torn one, and nothing is
   left behind (a process killed outright may leave its hidden ``.partial``
-  file, never a torn output).
+  file, never a torn output; the file is locked with ``flock`` while it is
+  written, so that ``pension-collect print`` removes only stale ones).
 
 Errors are :class:`OutputError` (a :class:`~pension_collect.errors.PensionCollectError`
 and an :class:`OSError`) with a ``code``, the file, what to do, in English
@@ -36,11 +37,15 @@ import os
 import re
 import secrets
 import stat
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO, ClassVar, cast
 
 from .errors import PensionCollectError
+
+if sys.platform != "win32":
+    import fcntl
 
 __all__ = [
     "OutputError",
@@ -246,6 +251,9 @@ class PendingFile:
                 f"cannot create a temporary file in {folder}",
                 f"无法在 {folder} 中创建临时文件",
             )
+        if sys.platform != "win32":  # held while writing: `print` never removes a live one
+            with contextlib.suppress(OSError):
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         self.temp = temp
         self.stream = cast(BinaryIO, os.fdopen(fd, "wb"))
         self.placed: Path | None = None

@@ -17,12 +17,18 @@ import argparse
 import contextlib
 import functools
 import importlib
+import os
+import re
+import stat
 import sys
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import attrs
+
+if sys.platform != "win32":
+    import fcntl
 
 from ..identity import mask
 from ..ports.transport import DeclarationState
@@ -189,8 +195,55 @@ def _employer(args: argparse.Namespace) -> int:
 # -- print ------------------------------------------------------------------------------------
 
 
+#: The hidden temporary file of a form being printed (pension_collect._files.write_aside).
+_PARTIAL = re.compile(r"\.(?:" + "|".join(FORM_NAMES) + r")\.[0-9a-f]{16}\.partial")
+#: How much older than this run a temporary file must be to be left over.
+_STALE_AFTER = 60.0
+
+
+def _remove_stale_partials(folder: str, started: float) -> None:
+    """Remove from ``folder`` the hidden temporary files of forms that a print
+    killed outright (SIGKILL, a power cut) left: only names of that pattern,
+    only regular files (no link, no folder) last written a minute or more
+    before this run started, and never one a print still writing holds the
+    lock of (``write_aside`` locks its file while writing)."""
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return  # no folder yet: nothing left over
+    for entry in entries:
+        if not _PARTIAL.fullmatch(entry.name):
+            continue
+        try:
+            seen = entry.stat(follow_symlinks=False)
+            if not stat.S_ISREG(seen.st_mode) or seen.st_mtime > started - _STALE_AFTER:
+                continue
+            fd = os.open(entry.path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        except OSError:
+            continue
+        try:
+            if sys.platform != "win32":
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # OSError: still being written
+            opened, now = os.fstat(fd), os.lstat(entry.path)
+            if (
+                (opened.st_dev, opened.st_ino)
+                == (now.st_dev, now.st_ino)
+                == (
+                    seen.st_dev,
+                    seen.st_ino,
+                )
+            ):
+                os.unlink(entry.path)
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+
+
 def _print(args: argparse.Namespace) -> int:
+    started = time.time()
     with collection(args, bureau=False) as session:
+        _remove_stale_partials(args.out, started)
         keys: list[str] | None = None
         if args.worker and args.form == "summary":
             fail(
