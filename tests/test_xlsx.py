@@ -762,6 +762,39 @@ def test_huge_dimension_and_far_cells(tmp_path: Path) -> None:
     assert _only(tmp_path / "h.xlsx") == ("xlsx.no-header", "职工!XFD1048576")
 
 
+def test_empty_styled_rows_are_not_held(tmp_path: Path) -> None:
+    """A sheet of empty styled rows (up to 1,048,576 of them) is streamed:
+    memory does not grow with its length (openpyxl's own parser kept every
+    row element, some 450 bytes each: 470 MB for a whole sheet)."""
+    import tracemalloc
+
+    write_xlsx(EXAMPLE, tmp_path / "e.xlsx")
+    name = _sheet_xml(tmp_path / "e.xlsx", "养老账户")
+    with zipfile.ZipFile(tmp_path / "e.xlsx") as z:
+        xml = z.read(name).decode("utf-8")
+    rows = "".join(
+        f'<row r="{r}" s="1" customFormat="1"><c r="A{r}" s="1"/><c r="B{r}" s="1"/></row>'
+        for r in range(100, 30_100)
+    )
+    # as Excel writes it: the dimension first (without it openpyxl's
+    # load_workbook reads the whole sheet to find its size)
+    xml = xml.replace("<sheetPr", '<dimension ref="A1:I30099"/><sheetPr', 1)
+    _rezip(
+        tmp_path / "e.xlsx",
+        tmp_path / "r.xlsx",
+        {name: xml.replace("</sheetData>", rows + "</sheetData>").encode()},
+        {},
+    )
+    tracemalloc.start()
+    try:
+        got = read_xlsx(tmp_path / "r.xlsx")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert got == EXAMPLE
+    assert peak < 8 * 2**20, peak  # 30,000 rows held: some 12 MB
+
+
 def test_rows_beyond_the_limits(tmp_path: Path) -> None:
     write_xlsx(EXAMPLE, tmp_path / "e.xlsx")
     problems = problems_of(tmp_path / "e.xlsx", Limits(workers=2))

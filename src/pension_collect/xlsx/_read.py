@@ -413,7 +413,7 @@ class _Reader:
                 timedelta_formats=set(),
             )
             try:
-                for number, cells in parser.parse():
+                for number, cells in _parse(parser):
                     for cell in cells:
                         if cell["data_type"] == "n" and cell["style_id"] in wb._date_formats:
                             _as_date(cell, wb)
@@ -887,6 +887,34 @@ _ITEM_FIELD = {
 
 def _ref(title: str, letter: str | None, row: int) -> str:
     return f"{title}!{row}:{row}" if letter is None else f"{title}!{letter}{row}"
+
+
+def _parse(parser: Any) -> Generator[tuple[int, list[dict[str, Any]]], None, None]:
+    """``parser.parse()`` for what is read here, the rows and the merged
+    cells, each row dropped from the tree once read and its dimensions
+    (height, style) not kept: openpyxl's own loop keeps both to the end of
+    the sheet (some 450 bytes a row, 470 MB for a sheet of 1,048,576 empty
+    styled rows)."""
+    from openpyxl.worksheet._reader import MERGE_TAG, ROW_TAG
+    from openpyxl.worksheet.merge import MergeCells
+    from openpyxl.xml.functions import iterparse
+
+    parents: list[Any] = []
+    for event, element in iterparse(parser.source, events=("start", "end")):
+        if event == "start":
+            parents.append(element)
+            continue
+        parents.pop()
+        if element.tag == ROW_TAG:
+            row = parser.parse_row(element)
+            parser.row_dimensions.clear()  # a styled row's height and style: not read
+            element.clear()
+            if parents:
+                parents[-1].remove(element)
+            yield row
+        elif element.tag == MERGE_TAG:
+            parser.merged_cells = MergeCells.from_tree(element)
+            element.clear()
 
 
 def _as_date(cell: dict[str, Any], wb: Any) -> None:
