@@ -552,6 +552,9 @@ def test_links_between_sheets(tmp_path: Path) -> None:
         ("１９９６．０４", "1996-04"),
         ("1996-04   ", "1996-04"),
         ("\u30001996-04\u3000", "1996-04"),
+        ("1996/4/1", "1996-04"),  # a date typed into a text-formatted cell
+        ("1996-04-01", "1996-04"),
+        ("1996年4月15日", "1996-04"),
     ],
 )
 def test_months_as_clerks_type_them(tmp_path: Path, typed: object, month: str) -> None:
@@ -573,6 +576,7 @@ def test_months_as_clerks_type_them(tmp_path: Path, typed: object, month: str) -
         ("371002196503021239", "xlsx.month"),
         (True, "xlsx.month"),
         ("1899-12", "xlsx.month"),
+        ("1996/2/30", "xlsx.month"),
     ],
 )
 def test_months_refused(tmp_path: Path, typed: object, code: str) -> None:

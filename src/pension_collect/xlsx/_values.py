@@ -12,6 +12,7 @@ its shape.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import math
 import re
@@ -109,7 +110,7 @@ _TYPED_SERIALS = ((1900, 2200), (190_001, 219_913))
 
 def read_month(value: object, serial: float | None = None) -> str:
     """``"YYYY-MM"`` from a date cell, ``1996-04``/``1996.04``/``1996年4月``/
-    ``199604`` typed as text, or the numbers Excel makes of ``199604`` and
+    ``199604`` or a date (``1996/4/1``) typed as text, or the numbers Excel makes of ``199604`` and
     ``1996.04``. ``serial`` is a date cell's number (days since the
     workbook's epoch): a number a clerk typed into a month-formatted cell
     shows as a date of 1905 or the 2400s, and is read as the number."""
@@ -123,6 +124,12 @@ def read_month(value: object, serial: float | None = None) -> str:
         match = _MONTH_TEXT.fullmatch(text) or _MONTH_DIGITS.fullmatch(text)
         if match is not None:
             return _month_of(int(match.group(1)), int(match.group(2)))
+        match = _DATE_TEXT.fullmatch(text)  # a date typed into a text cell: any day
+        if match is not None:
+            y, m, d = (int(g) for g in match.groups())
+            with contextlib.suppress(ValueError):  # no such day: no month either
+                _dt.date(y, m, d)
+                return _month_of(y, m)
     elif isinstance(value, int) and not isinstance(value, bool):
         if 100_000 <= value <= 999_999:
             return _month_of(value // 100, value % 100)
