@@ -723,6 +723,26 @@ def test_zip_bomb(tmp_path: Path) -> None:
     assert read_xlsx(tmp_path / "e.xlsx", limits=limits) == EXAMPLE
 
 
+@pytest.mark.parametrize(("size", "refused"), [(2**19 + 1, True), (2**19 - 64, False)])
+def test_a_shared_strings_table_over_half_the_input_limit(
+    tmp_path: Path, size: int, refused: bool
+) -> None:
+    """openpyxl holds the whole shared-strings table (a 7.7 MB file with 153 MB of
+    shared text took 594 MB): the table may unpack to half the input-size limit,
+    judged from the archive's directory; one byte over is refused."""
+    write_xlsx(EXAMPLE, tmp_path / "e.xlsx")
+    head = '<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><si><t>'
+    tail = "</t></si></sst>"
+    table = (head + "A" * (size - len(head) - len(tail)) + tail).encode()
+    assert len(table) == size
+    _rezip(tmp_path / "e.xlsx", tmp_path / "s.xlsx", {}, {"xl/sharedStrings.xml": table})
+    limits = Limits(input_bytes=2**20)
+    if refused:
+        assert _only(tmp_path / "s.xlsx", limits) == ("xlsx.too-large", None)
+    else:
+        assert read_xlsx(tmp_path / "s.xlsx", limits=limits) == EXAMPLE
+
+
 def test_macros_links_and_dtds(tmp_path: Path) -> None:
     write_xlsx(EXAMPLE, tmp_path / "e.xlsx")
     _rezip(tmp_path / "e.xlsx", tmp_path / "m.xlsm", {}, {"xl/vbaProject.bin": b"\xd0\xcf"})

@@ -66,6 +66,11 @@ from ._values import (
 
 #: The parts of a workbook may unpack to this many times ``Limits.input_bytes``.
 UNPACKED_FACTOR = 4
+#: The shared-strings table (``xl/sharedStrings.xml``), which openpyxl holds
+#: whole in memory (about four times its size), may unpack to at most
+#: ``Limits.input_bytes`` divided by this.
+SHARED_STRINGS_DIVISOR = 2
+_SHARED_STRINGS = "xl/sharedstrings.xml"
 #: Parts in one workbook (a real one has a few dozen).
 MOST_PARTS = 10_000
 #: Bytes of an XML part read to find its first element (its prolog: a DTD there is refused).
@@ -220,6 +225,16 @@ def _check_parts(archive: zipfile.ZipFile, infos: list[zipfile.ZipInfo], limits:
             f"unpacks to more than {most:,} bytes ({UNPACKED_FACTOR} times the input-size "
             'limit, docs/dossier.md "Limits"): a zip bomb, or a workbook to split by workers',
             f"解压后超过 {most:,} 字节(压缩炸弹,或需按职工拆分的工作簿)",
+        )
+    shared = sum(i.file_size for i in infos if i.filename.lower() == _SHARED_STRINGS)
+    if shared > limits.input_bytes // SHARED_STRINGS_DIVISOR:
+        most = limits.input_bytes // SHARED_STRINGS_DIVISOR
+        raise _workbook_problem(
+            "xlsx.too-large",
+            f"its shared-strings table unpacks to more than {most:,} bytes (half the "
+            'input-size limit, docs/dossier.md "Limits"; openpyxl holds the whole table, '
+            "about four times its size): split the workbook by workers",
+            f"共享字符串表解压后超过 {most:,} 字节,请按职工拆分工作簿",
         )
     names = {i.filename.lower() for i in infos}
     if "xl/workbook.xml" not in names and "xl/workbook.bin" not in names:
