@@ -22,6 +22,7 @@ the installed package) at the sizes up to ``--before-upto``.
 
     python benchmarks/bench_bureau.py                          # 2,000, 4,000, 10,000
     python benchmarks/bench_bureau.py --sizes 500,1000 --before 56267bb --before-upto 1000
+    python benchmarks/bench_bureau.py --smoke    # tiny, for CI
 """
 
 from __future__ import annotations
@@ -157,7 +158,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--states", default="memory,sqlite")
     parser.add_argument("--before", metavar="REV", help="also measure this commit's bureau")
     parser.add_argument("--before-upto", type=int, default=2000)
+    parser.add_argument(
+        "--smoke", action="store_true", help="tiny sizes (100,200), both states, seconds (CI)"
+    )
     args = parser.parse_args(argv)
+    if args.smoke:
+        args.sizes, args.before = "100,200", None
     sizes = [int(s) for s in args.sizes.split(",")]
     states = args.states.split(",")
     rows: dict[str, dict[int, dict[str, float]]] = {}
