@@ -769,6 +769,23 @@ def test_the_common_password_list() -> None:
     assert password_problem("PASSWORD123", unit_no="U1") is not None
 
 
+def test_an_identity_number_is_refused_as_a_password() -> None:
+    """A valid identity number (18 digits with its check character, or a
+    15-digit legacy one) is personal data others know: refused; the same digits
+    with a wrong check character are no identity number and pass."""
+    from pension_collect.identity import check_char
+
+    first17 = "11010519491231002"
+    good = first17 + check_char(first17)
+    wrong = first17 + ("0" if check_char(first17) != "0" else "1")
+    for number in (good, f" {good} ", "110105491231002"):
+        problem = password_problem(number, unit_no="U1")
+        assert problem is not None
+        assert "identity number" in problem[0]
+        assert "公民身份号码" in problem[1]
+    assert password_problem(wrong, unit_no="U1") is None
+
+
 def test_a_500_says_nothing(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     app = create_app(ServerConfig(data_dir=tmp_path))
 

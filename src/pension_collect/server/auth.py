@@ -41,6 +41,7 @@ from pathlib import Path
 
 import attrs
 
+from ..identity import is_valid
 from .errors import ApiError
 
 __all__ = [
@@ -218,6 +219,11 @@ def password_problem(new: str, *, unit_no: str, old: str | None = None) -> tuple
         return (
             "the new password is one character repeated or a run of digits",
             "新密码是同一字符重复或连续数字",
+        )
+    if is_valid(new.strip()):
+        return (
+            "the new password is an identity number (personal data others know)",
+            "新密码是公民身份号码(他人可能知道的个人信息)",
         )
     if unit_no and unit_no.casefold() in folded:
         return ("the new password contains the unit number", "新密码包含单位编号")
