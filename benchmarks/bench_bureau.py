@@ -41,11 +41,11 @@ from pathlib import Path
 from typing import Any
 
 import attrs
+from _shared import example_workers
 
 from pension_collect.adapters.reference_bureau import ReferenceBureau
-from pension_collect.dossier import example_dossier_text, loads, make_converter
-from pension_collect.identity import check_char
-from pension_collect.model import BureauRecord, Dossier, Worker
+from pension_collect.dossier import make_converter
+from pension_collect.model import Dossier, Worker
 from pension_collect.ports.transport import DeclarationKind, DeclarationState
 
 CONV = make_converter()
@@ -54,29 +54,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def dossier_of(n: int) -> Dossier:
     """The example dossier with its first worker copied ``n`` times under new
-    identity numbers (each with the bureau's record of it)."""
-    dossier = loads(example_dossier_text())
-    template = dossier.workers[0]
-    assert template.birth_date is not None
-    workers = []
-    for i in range(n):
-        born = template.birth_date + _dt.timedelta(days=i % 365)
-        first17 = f"371002{born:%Y%m%d}{2 * (i // 365) + 3:03d}"
-        id_number = first17 + check_char(first17)
-        record = BureauRecord(
-            id_number=id_number,
-            name=template.name,
-            gender=template.gender,
-            birth_date=born,
-            first_work=template.first_work,
-            history=template.history,
-            account=template.account,
-        )
-        workers.append(
-            attrs.evolve(
-                template, id_number=id_number, birth_date=born, person_no=None, bureau=record
-            )
-        )
+    identity numbers (each with the bureau's record of it), without person
+    numbers: the bureau finds each person by identity number."""
+    dossier, workers = example_workers(n, person_nos=False)
     return attrs.evolve(dossier, workers=tuple(workers))
 
 

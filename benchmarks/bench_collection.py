@@ -62,7 +62,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import datetime as _dt
 import importlib.util
 import json
 import math
@@ -75,6 +74,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from _shared import example_workers, postgres_server
 
 #: The steps in the order they run (names of the figures).
 STEPS = (
@@ -109,42 +110,8 @@ SHORT = 0.005
 
 def _workers(n: int) -> tuple[Any, list[Any]]:
     """The example dossier's first worker copied ``n`` times with new identity
-    numbers (and the bureau's record of each, as a data sync returns it)."""
-    import attrs
-
-    from pension_collect.dossier import example_dossier_text, loads
-    from pension_collect.identity import check_char
-    from pension_collect.model import BureauRecord
-
-    dossier = loads(example_dossier_text())
-    template = dossier.workers[0]
-    born0 = template.birth_date
-    assert born0 is not None
-    out = []
-    for i in range(n):
-        born = born0 + _dt.timedelta(days=i % 365)
-        seq = 2 * (i // 365) + 3  # odd: male, as the template
-        first17 = f"371002{born:%Y%m%d}{seq:03d}"
-        id_number = first17 + check_char(first17)
-        bureau = BureauRecord(
-            id_number=id_number,
-            name=template.name,
-            gender=template.gender,
-            birth_date=born,
-            first_work=template.first_work,
-            history=template.history,
-            account=template.account,
-        )
-        out.append(
-            attrs.evolve(
-                template,
-                id_number=id_number,
-                birth_date=born,
-                person_no=f"P{i:010d}",
-                bureau=bureau,
-            )
-        )
-    return dossier, out
+    and person numbers (and the bureau's record of each)."""
+    return example_workers(n, person_nos=True)
 
 
 class LocalBureau:
@@ -396,23 +363,6 @@ def _child(args: argparse.Namespace) -> int:
 # -- the parent: runs, medians, exponents -----------------------------------------------------
 
 
-def _postgres_server() -> Any:
-    """A durable throwaway server, or ``None`` (with the reason printed) where the
-    plugin or the binaries are missing."""
-    if importlib.util.find_spec("pension_collect_postgres") is None:
-        why = "the plugin pension-collect-postgres is not installed"
-    else:
-        from pension_collect_postgres.testing import NO_SERVER, ThrowawayServer, find_bindir
-
-        if find_bindir() is not None:
-            return ThrowawayServer(durable=True).start()
-        why = NO_SERVER
-    if os.environ.get("CI"):
-        raise SystemExit(f"error: PostgreSQL cannot be measured on CI: {why}")
-    print(f"PostgreSQL left out: {why}", file=sys.stderr)
-    return None
-
-
 def _http_available() -> bool:
     """Whether ``pension-collect bureau serve`` can run here (the server extra),
     printing why not; on CI its absence is an error."""
@@ -490,7 +440,7 @@ def main(argv: list[str] | None = None) -> int:
         args.sizes, args.repeat, args.forms_upto = "20,40", 1, 40
     sizes = sorted(int(s) for s in args.sizes.split(","))
     stores = [s.strip() for s in args.stores.split(",")]
-    pg = _postgres_server() if "postgresql" in stores else None
+    pg = postgres_server() if "postgresql" in stores else None
     if pg is None:
         stores = [s for s in stores if s != "postgresql"]
     transports = [t.strip() for t in args.transports.split(",")]

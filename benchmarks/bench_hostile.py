@@ -45,6 +45,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
+from _shared import peak_rss_kib
+
 from hostile.make_corpus import malformed_workers, segments_doc
 
 #: input name -> (generator, full size, smoke size)
@@ -60,14 +62,6 @@ INPUTS: dict[str, tuple[Callable[[int], bytes], int, int]] = {
 #: the fixes are wanted, only a run that would take the machine is stopped.
 CPU_LIMIT = 240
 MEMORY_LIMIT = 12 << 30
-
-
-def peak_rss_kib() -> int:
-    """This process's peak resident set (VmHWM), which starts afresh at exec."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1])
-    raise RuntimeError("no VmHWM in /proc/self/status")
 
 
 def measure(mode: str, path: Path) -> dict[str, Any]:

@@ -54,10 +54,8 @@ from __future__ import annotations
 import argparse
 import datetime as _dt
 import gc
-import importlib.util
 import json
 import multiprocessing
-import os
 import sqlite3
 import statistics
 import sys
@@ -70,6 +68,7 @@ from pathlib import Path
 from typing import Any
 
 import attrs
+from _shared import postgres_server
 
 from pension_collect.adapters.memory import MemoryStorage
 from pension_collect.adapters.sqlite import MIGRATIONS, SCHEMA_VERSION, SQLiteStorage
@@ -376,23 +375,6 @@ def concurrent_writers(wheres: list[Path | str], units: list[str], n: int) -> fl
     return saved / (max(r[1] for r in reports) - min(r[0] for r in reports))
 
 
-def _postgres_server() -> Any:
-    """A durable throwaway server, or ``None`` (with the reason printed) where the
-    plugin or the binaries are missing."""
-    if importlib.util.find_spec("pension_collect_postgres") is None:
-        why = "the plugin pension-collect-postgres is not installed"
-    else:
-        from pension_collect_postgres.testing import NO_SERVER, ThrowawayServer, find_bindir
-
-        if find_bindir() is not None:
-            return ThrowawayServer(durable=True).start()
-        why = NO_SERVER
-    if os.environ.get("CI"):
-        raise SystemExit(f"error: PostgreSQL cannot be measured on CI: {why}")
-    print(f"PostgreSQL left out: {why}", file=sys.stderr)
-    return None
-
-
 def _time(fn: Callable[[], Any]) -> tuple[float, float]:
     """CPU and wall seconds of ``fn()``."""
     gc.collect()
@@ -444,7 +426,7 @@ def main(argv: list[str] | None = None) -> int:
     size = sum(len(_dumps(d)) for _, d in records)
     times: dict[str, list[tuple[float, float]]] = {}
     per_s: dict[str, float] = {}
-    pg = None if args.no_postgres else _postgres_server()
+    pg = None if args.no_postgres else postgres_server()
     try:
         with tempfile.TemporaryDirectory() as tmp:
             d = Path(tmp)

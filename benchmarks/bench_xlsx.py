@@ -37,16 +37,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from _shared import peak_rss_kib
 from bench_validate import make_dossier
-
-
-def peak_rss_kib() -> int:
-    """This process's peak resident set (VmHWM): unlike ru_maxrss it starts
-    afresh at exec, so a child does not inherit its parent's peak."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1])
-    raise RuntimeError("no VmHWM in /proc/self/status")
 
 
 def _load(path: Path) -> Any:

@@ -1,0 +1,81 @@
+"""Helpers the benchmarks share (each benchmark runs as a script, so this folder
+is on ``sys.path``). Imports of pension_collect stay inside the functions:
+bench_collection's ``--before`` runs an older tree's package in its children."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import importlib.util
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+
+def peak_rss_kib() -> int:
+    """This process's peak resident set (VmHWM): unlike ru_maxrss it starts
+    afresh at exec, so a child does not inherit its parent's peak."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    raise RuntimeError("no VmHWM in /proc/self/status")
+
+
+def postgres_server() -> Any:
+    """A durable throwaway PostgreSQL server, or ``None`` (with the reason
+    printed) where the plugin or the binaries are missing; on CI their absence
+    stops the benchmark."""
+    if importlib.util.find_spec("pension_collect_postgres") is None:
+        why = "the plugin pension-collect-postgres is not installed"
+    else:
+        from pension_collect_postgres.testing import NO_SERVER, ThrowawayServer, find_bindir
+
+        if find_bindir() is not None:
+            return ThrowawayServer(durable=True).start()
+        why = NO_SERVER
+    if os.environ.get("CI"):
+        raise SystemExit(f"error: PostgreSQL cannot be measured on CI: {why}")
+    print(f"PostgreSQL left out: {why}", file=sys.stderr)
+    return None
+
+
+def example_workers(n: int, *, person_nos: bool) -> tuple[Any, list[Any]]:
+    """The example dossier and its first worker copied ``n`` times under new
+    identity numbers, each with the bureau's record of it (as a data sync
+    returns it). ``person_nos``: numbered ``P0000000000`` ...; without them the
+    bureau finds each person by identity number."""
+    import attrs
+
+    from pension_collect.dossier import example_dossier_text, loads
+    from pension_collect.identity import check_char
+    from pension_collect.model import BureauRecord
+
+    dossier = loads(example_dossier_text())
+    template = dossier.workers[0]
+    born0 = template.birth_date
+    assert born0 is not None
+    out = []
+    for i in range(n):
+        born = born0 + _dt.timedelta(days=i % 365)
+        seq = 2 * (i // 365) + 3  # odd: male, as the template
+        first17 = f"371002{born:%Y%m%d}{seq:03d}"
+        id_number = first17 + check_char(first17)
+        bureau = BureauRecord(
+            id_number=id_number,
+            name=template.name,
+            gender=template.gender,
+            birth_date=born,
+            first_work=template.first_work,
+            history=template.history,
+            account=template.account,
+        )
+        out.append(
+            attrs.evolve(
+                template,
+                id_number=id_number,
+                birth_date=born,
+                person_no=f"P{i:010d}" if person_nos else None,
+                bureau=bureau,
+            )
+        )
+    return dossier, out
