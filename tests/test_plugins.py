@@ -777,6 +777,41 @@ def _declaration_concluded_case(probe: _Probe) -> None:
     assert (event.declaration, event.state) == (decl.key, DeclarationState.SUCCEEDED)
 
 
+class _CommandsPlugin:
+    """Registers the command ``probe-cmd WORD``."""
+
+    def __init__(self) -> None:
+        self.ran: list[str] = []
+
+    def _run(self, args: Any) -> int:
+        self.ran.append(args.word)
+        return 7
+
+    def _add_parser(self, sub: Any) -> None:
+        parser = sub.add_parser("probe-cmd")
+        parser.add_argument("word")
+        parser.set_defaults(run=self._run)
+
+    @hookimpl
+    def pension_collect_register_commands(self, registry: Any) -> None:
+        registry.add("probe-cmd", self._add_parser)
+
+
+def _commands_case(probe: _Probe) -> None:
+    """A plugin's command is added to a command line and runs with its arguments."""
+    import argparse
+
+    plugin = _CommandsPlugin()
+    h = probe.host_with(plugin)
+    registry = h.commands()
+    assert registry.names() == ["probe-cmd"]
+    parser = argparse.ArgumentParser(prog="pension-collect")
+    registry.get("probe-cmd")(parser.add_subparsers())
+    args = parser.parse_args(["probe-cmd", "hello"])
+    assert args.run(args) == 7
+    assert plugin.ran == ["hello"]
+
+
 #: Each hook's test: it registers an implementation of that hook (and of no
 #: other) on a watched host and asserts the effect of the implementation.
 HOOK_TESTS: dict[str, Callable[[_Probe], None]] = {
@@ -787,6 +822,7 @@ HOOK_TESTS: dict[str, Callable[[_Probe], None]] = {
     "pension_collect_worker_saved": _worker_saved_case,
     "pension_collect_declaration_submitted": _declaration_submitted_case,
     "pension_collect_declaration_concluded": _declaration_concluded_case,
+    "pension_collect_register_commands": _commands_case,
 }
 
 

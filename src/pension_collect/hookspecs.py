@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:
+    from .ports.commands import CommandRegistry
     from .ports.events import DeclarationConcluded, DeclarationSubmitted, WorkerSaved
     from .ports.forms.registry import RendererRegistry
     from .ports.rulepacks import RulePackRegistry
@@ -29,6 +30,7 @@ __all__ = [
     "hookspec",
     "pension_collect_declaration_concluded",
     "pension_collect_declaration_submitted",
+    "pension_collect_register_commands",
     "pension_collect_register_renderers",
     "pension_collect_register_rule_packs",
     "pension_collect_register_storage",
@@ -97,4 +99,15 @@ def pension_collect_register_renderers(registry: RendererRegistry) -> None:
     returns a :class:`pension_collect.ports.forms.RenderResult`. The
     built-in ``verification``, ``confirmation`` and ``summary`` are registered
     with ``default=True``: a plugin registering the same name replaces them.
+    """
+
+
+@hookspec
+def pension_collect_register_commands(registry: CommandRegistry) -> None:
+    """Add subcommands to the ``pension-collect`` command line (docs/plugins.md).
+
+    Call ``registry.add(name, add_parser)``; ``add_parser(subparsers)`` adds
+    the command's parser to the CLI's subparsers and sets
+    ``parser.set_defaults(run=run)``, ``run(args)`` returning the exit status.
+    The built-in commands' names are taken.
     """

@@ -26,6 +26,7 @@ import pluggy
 
 from . import hookspecs
 from .errors import PluginError
+from .ports.commands import CommandRegistry
 from .ports.events import DeclarationConcluded, DeclarationSubmitted, WorkerSaved
 from .ports.forms.registry import Renderer, RendererRegistry
 from .ports.rulepacks import RulePackRegistry
@@ -80,6 +81,7 @@ class PluginHost:
         self._renderers: RendererRegistry | None = None
         self._storage: StorageRegistry | None = None
         self._transports: TransportRegistry | None = None
+        self._commands: CommandRegistry | None = None
         self.check_pending()
 
     def _load_entry_points(self) -> None:
@@ -100,6 +102,7 @@ class PluginHost:
         self._renderers = None
         self._storage = None
         self._transports = None
+        self._commands = None
         self.check_pending()
 
     def _register(self, plugin: object, name: str | None) -> None:
@@ -187,6 +190,17 @@ class PluginHost:
         """Open a transport to the bureau at ``url`` (``local:`` or a plugin's scheme)."""
         transport: Transport = self.transport_registry().open(url, **options)
         return transport
+
+    # -- command-line commands (docs/plugins.md) ------------------------------------
+
+    def commands(self) -> CommandRegistry:
+        """Every command-line command the plugins add, by name (computed once per host)."""
+        if self._commands is None:
+            registry = CommandRegistry()
+            self._pm.hook.pension_collect_register_commands(registry=registry)
+            registry.freeze()
+            self._commands = registry
+        return self._commands
 
     # -- workflow events -------------------------------------------------------------
 

@@ -123,6 +123,9 @@ def _parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     modules = ("pension_collect.cli.dossier",) if command in _DOSSIER_COMMANDS else _COMMAND_MODULES
     for module_name in modules:
         importlib.import_module(module_name).add_parser(sub)
+    if command is None or command not in sub.choices:
+        # help, or a command no built-in module has: the plugins' commands
+        _add_plugin_commands(sub)
     parser.set_defaults(commands=tuple(sub.choices))
     wanted = _json_wanted(argv or ())
     for command_parser in sub.choices.values():
@@ -132,6 +135,25 @@ def _parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     if isinstance(chosen, _Parser):  # the main parser says `unrecognized arguments`
         parser.json_error, parser.json_wanted = chosen.json_error, wanted
     return parser
+
+
+def _add_plugin_commands(sub: argparse._SubParsersAction[_Parser]) -> None:
+    """Add the commands plugins register (``pension_collect_register_commands``):
+    a plugin may not take a built-in command's name, and its ``add_parser``
+    must add a parser of the name it registered."""
+    from ..errors import PluginError
+    from ..plugins import PluginHost
+
+    registry = PluginHost().commands()
+    for name in registry.names():
+        if name in sub.choices:
+            raise PluginError(
+                f"a plugin registers the command {name!r}, which is a built-in command; "
+                "uninstall the plugin or block it with PENSION_COLLECT_DISABLE_PLUGINS"
+            )
+        registry.get(name)(sub)
+        if name not in sub.choices:
+            raise PluginError(f"the plugin command {name!r} added no parser of that name")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -148,7 +170,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         say("standard output is closed; nothing can be printed (标准输出已关闭)")
         return EXIT_UNREADABLE
     try:
-        parser = _parser(sys.argv[1:] if argv is None else argv)
+        try:
+            parser = _parser(sys.argv[1:] if argv is None else argv)
+        except PensionCollectError as exc:  # a broken plugin command
+            say(str(exc))
+            return EXIT_UNREADABLE
         try:
             args = parser.parse_args(argv)
         except SystemExit as exc:  # --help, --version, an argument error
