@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .derive import Box, Placement, SegmentKind, place, split
 from .engine import Context, DossierView, WorkerView, check, check_worker
+from .fixes import FixNotApplicable, FixPreview, apply_fix, fix_preview, fixable
 from .pack import DEFAULT_PACK, Finding, Hit, Rule, RulePack, Scope, Severity
 from .parameters import (
     Confidence,
@@ -33,6 +34,8 @@ __all__ = [
     "DatedValue",
     "DossierView",
     "Finding",
+    "FixNotApplicable",
+    "FixPreview",
     "Hit",
     "Parameter",
     "ParameterError",
@@ -48,8 +51,11 @@ __all__ = [
     "Severity",
     "WorkerSummary",
     "WorkerView",
+    "apply_fix",
     "check",
     "check_worker",
+    "fix_preview",
+    "fixable",
     "format_text",
     "load_parameters",
     "place",
