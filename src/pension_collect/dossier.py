@@ -33,7 +33,7 @@ from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 import attrs
 
-from ._fastpath import RECORD_CLASSES, FastPath
+from ._fastpath import RECORD_CLASSES, FastPath, unstructure_functions
 from ._gc import gc_paused
 from ._privacy import shape, shape_zh
 from .errors import DossierFormatError, Problem
@@ -351,7 +351,7 @@ def _make_converter(
     counting: FastPath | None = None,
 ) -> cattrs.Converter:
     import cattrs
-    from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn
+    from cattrs.gen import make_dict_structure_fn
 
     conv = cattrs.Converter(forbid_extra_keys=True, detailed_validation=detailed)
     conv.register_structure_hook(str, _strict_str)
@@ -391,10 +391,16 @@ def _make_converter(
                 cls, conv, _cattrs_forbid_extra_keys=True, **overrides
             )
             conv.register_structure_hook(cls, _record_hook(cls, structure))
-        conv.register_unstructure_hook(
-            cls, make_dict_unstructure_fn(cls, conv, _cattrs_omit_if_default=True)
-        )
+    # Generated beside the structure functions: what cattrs' omit-if-default
+    # functions give through the leaf hooks above, in one line per field.
+    for cls, unstructure in _unstructure_functions().items():
+        conv.register_unstructure_hook(cls, unstructure)
     return conv
+
+
+@functools.cache
+def _unstructure_functions() -> dict[type[Any], Callable[[Any], dict[str, Any]]]:
+    return unstructure_functions(_RECORD_CLASSES)
 
 
 def _plain_hook(structure: Callable[[Any], T]) -> Callable[[Any, Any], T]:

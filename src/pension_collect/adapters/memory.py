@@ -11,7 +11,7 @@ is kept as the frozen :class:`~pension_collect.ports.storage.AuditEntry`
 (shared by every read: it cannot change) without its ``before`` and
 ``after``, which are kept as JSON text and parsed anew for each read. No
 ``copy.deepcopy``: serializing is what a save must do anyway to refuse what
-SQLite refuses, and ``json.loads`` rebuilds a record faster than a copy walking
+SQLite refuses, and parsing (:func:`._json.loads`) rebuilds a record faster than a copy walking
 its structure in Python (docs/storage.md, "Benchmark"). The audit log is
 indexed per employer, subject and declaration: reading one worker's entries
 costs what they are, not the whole log.
@@ -35,7 +35,6 @@ and gives back what SQLite would (a tuple comes back a list).
 from __future__ import annotations
 
 import builtins
-import json
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -58,6 +57,7 @@ from ..ports.storage import (
     audit_texts,
     record_text,
 )
+from ._json import loads
 
 __all__ = ["SCHEMA_VERSION", "MemoryStorage", "MemoryTransaction"]
 
@@ -87,8 +87,8 @@ class _Logged:
             return self.entry
         return evolve(
             self.entry,
-            before=None if self.before is None else json.loads(self.before),
-            after=None if self.after is None else json.loads(self.after),
+            before=None if self.before is None else loads(self.before),
+            after=None if self.after is None else loads(self.after),
         )
 
 
@@ -169,13 +169,12 @@ class MemoryTransaction:
         found = self._lookup((kind.value, unit_no), key)
         if found is None:
             return None
-        return Record(kind, unit_no, key, found[0], json.loads(found[1]))
+        return Record(kind, unit_no, key, found[0], loads(found[1]))
 
     def list(self, kind: RecordKind, unit_no: str) -> builtins.list[Record]:
         self._check()
         group = (kind.value, unit_no)
         both = {**self._base.get(group, {}), **self._staged.get(group, {})}
-        loads = json.loads
         return [
             Record(kind, unit_no, key, both[key][0], loads(both[key][1])) for key in sorted(both)
         ]

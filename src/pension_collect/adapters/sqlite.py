@@ -71,6 +71,7 @@ from ..ports.storage import (
     audit_texts,
     record_text,
 )
+from ._json import loads
 
 __all__ = ["APPLICATION_ID", "MIGRATIONS", "SCHEMA_VERSION", "SQLiteStorage", "path_of"]
 
@@ -177,7 +178,7 @@ def _parse(text: object) -> dict[str, Any] | Problem:
     if type(text) is not str:
         return _bad_text("$", text)
     try:
-        data = json.loads(text)
+        data = loads(text)
     except json.JSONDecodeError as exc:
         return Problem(
             "$",
@@ -645,7 +646,6 @@ class SQLiteTransaction:
             "WHERE kind=? AND unit_no=? ORDER BY key"
         )
         args = (kind.value, unit_no)
-        loads = json.loads
         out: builtins.list[Record] | None
         try:
             try:
