@@ -15,6 +15,13 @@ import pytest
 if importlib.util.find_spec("pension_collect_web") is None:
     if os.environ.get("CI"):
         raise pytest.UsageError(
-            "CI is set but the web plugin is not installed: pip install -e plugins/pension-collect-web"
+            "CI is set but the web plugin is not installed: "
+            "pip install -e plugins/pension-collect-web"
         )
     collect_ignore_glob = ["test_*.py"]
+else:
+    # the browser tests' fixtures, ``browser`` (session) and ``web`` (module): tests/browser.py
+    from browser import browser, web  # noqa: F401
+
+    # the page tests' fixtures (bureau, stores, apps, signed-in clients): tests/web_fixtures.py
+    from web_fixtures import *  # noqa: F403
