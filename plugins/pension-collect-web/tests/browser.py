@@ -21,8 +21,10 @@ The fixtures:
   ``$PENSION_COLLECT_WEB_PASSWORD``), then ``pension-collect web --store
   sqlite:PATH --bureau local:DIR --host 127.0.0.1 --port FREE``, waited for on
   ``/health`` and stopped by SIGTERM after the module. A test module may set
-  ``PREPARE`` to a list of collection commands (``[("start",), ("sync",)]``)
-  run with the same store and bureau before the server starts.
+  ``PREPARE`` to a list of steps run before the server starts: collection
+  commands on the same store and bureau (``("start",)``, ``("sync",)``) or
+  functions of the :class:`WebServer` (``web.at_bureau(...)``: what only the
+  bureau does).
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +59,8 @@ __all__ = [
     "by_label",
     "console_script",
     "describe",
+    "download",
+    "downloads",
     "focus_visible",
     "missing_browser",
     "new_driver",
@@ -124,9 +128,40 @@ def new_driver(profile: Path) -> Any:
     options.binary_location = str(CHROMIUM)
     for flag in (*FLAGS, f"--user-data-dir={profile}"):
         options.add_argument(flag)
+    downloads = profile / "downloads"
+    downloads.mkdir(parents=True, exist_ok=True)
+    options.add_experimental_option(
+        "prefs",
+        {"download.default_directory": str(downloads), "download.prompt_for_download": False},
+    )
     driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+    driver.execute_cdp_cmd(
+        "Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)}
+    )
+    driver.downloads = downloads
     driver.set_page_load_timeout(WAIT)
     return driver
+
+
+def downloads(driver: Any) -> set[Path]:
+    """The files downloaded so far (complete ones)."""
+    folder: Path = driver.downloads
+    return {p for p in folder.iterdir() if not p.name.endswith((".crdownload", ".tmp"))}
+
+
+def download(driver: Any, click: Callable[[], object], timeout: float = WAIT) -> Path:
+    """Do ``click`` (a form's print button) and wait for the one file it downloads."""
+    before = downloads(driver)
+    click()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        new = downloads(driver) - before
+        partial = [p for p in driver.downloads.iterdir() if p.name.endswith(".crdownload")]
+        if new and not partial:
+            (found,) = new
+            return found
+        time.sleep(0.1)
+    raise AssertionError(f"nothing was downloaded from {driver.current_url}")
 
 
 @pytest.fixture(scope="session")
@@ -228,6 +263,54 @@ class WebServer:
             env=self.env(PENSION_COLLECT_UNIT=UNIT, PENSION_COLLECT_ACTOR="clerk-cli"),
         )
 
+    def at_bureau(self, change: Callable[[Any], object]) -> None:
+        """What only the bureau does (its window, its back office): ``change``
+        is called with the reference bureau of ``local:DIR`` (SQLite state,
+        shared with the server's process)."""
+        from pension_collect.adapters.reference_bureau import ReferenceBureau
+
+        bureau = ReferenceBureau.open(self.bureau_dir)
+        try:
+            change(bureau)
+        finally:
+            bureau.close()
+
+    @contextlib.contextmanager
+    def session(self, actor: str = "clerk-lib") -> Iterator[Any]:
+        """A ``CollectionSession`` of the clerk's employer over the server's store
+        and bureau, in this process (to prepare a state quickly; the pages are
+        tested through the browser)."""
+        from pension_collect.plugins import PluginHost
+        from pension_collect.workflow import CollectionSession
+
+        host = PluginHost()
+        storage = host.open_storage(self.store_url)
+        transport = host.open_transport(self.bureau_url)
+        try:
+            with CollectionSession(
+                storage, transport, unit_no=UNIT, actor=actor, host=host, as_of=self.as_of()
+            ) as session:
+                yield session
+        finally:
+            transport.close()
+            storage.close()
+
+    def example(self) -> Any:
+        """The example dossier (as seeded)."""
+        from pension_collect.dossier import loads
+
+        return loads(self.dossier.read_text(encoding="utf-8"))
+
+    def as_of(self) -> Any:
+        """The example dossier's collection month (the server's ``--as-of``)."""
+        return self.example().as_of
+
+    def person_no(self, index: int) -> str:
+        """The person number of the example dossier's worker ``index``."""
+        doc = json.loads(self.dossier.read_text(encoding="utf-8"))
+        number: str = doc["workers"][index]["person_no"]
+        return number
+
     def seed(self) -> str:
         """``pension-collect bureau seed``: the example employer and its three workers
         at the bureau; its output (the initial password it prints once is the
@@ -269,6 +352,8 @@ class WebServer:
             "127.0.0.1",
             "--port",
             str(port),
+            "--as-of",
+            str(self.as_of()),
         ]
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
@@ -327,14 +412,21 @@ class WebServer:
             return exc.code, exc.read()
 
 
-def start_web(folder: Path, prepare: Sequence[Sequence[str]] = ()) -> WebServer:
-    """Seed the bureau, add the clerk, run the ``prepare`` commands, serve."""
+#: A preparation step: a collection command's arguments, or a function of the server.
+Prepare = Sequence[str] | Callable[["WebServer"], object]
+
+
+def start_web(folder: Path, prepare: Sequence[Prepare] = ()) -> WebServer:
+    """Seed the bureau, add the clerk, run the ``prepare`` steps, serve."""
     folder.mkdir(parents=True, exist_ok=True)
     server = WebServer(folder)
     server.seed()
     server.add_clerk()
-    for command in prepare:
-        server.collection(*command)
+    for step in prepare:
+        if callable(step):
+            step(server)
+        else:
+            server.collection(*step)
     server.start()
     return server
 
@@ -344,7 +436,7 @@ def web(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[WebServer]:
     """The module's web server (its module's ``PREPARE`` commands run first)."""
-    prepare: Sequence[Sequence[str]] = getattr(request.module, "PREPARE", ())
+    prepare: Sequence[Prepare] = getattr(request.module, "PREPARE", ())
     server = start_web(tmp_path_factory.mktemp("web"), prepare)
     try:
         yield server
@@ -367,8 +459,11 @@ def _loaded(driver: Any) -> None:
 
 
 def sign_in(driver: Any, web: WebServer, name: str = CLERK, password: str = PASSWORD) -> None:
-    """Sign in on ``/login`` through its labelled fields; lands on the dashboard."""
+    """Sign in on ``/login`` through its labelled fields (nothing to do when the
+    browser is signed in already: ``/login`` sends it on)."""
     driver.get(web.url + "/login")
+    if "/login" not in driver.current_url:
+        return
     by_label(driver, "用户名", "Name").send_keys(name)
     by_label(driver, "密码", "Password").send_keys(password)
     submit_form(driver)
