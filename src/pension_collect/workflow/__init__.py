@@ -9,6 +9,17 @@ and its mapping to storage records, ``printing`` the bridge to form renderers.
 from __future__ import annotations
 
 from ..ports.events import DeclarationConcluded, DeclarationSubmitted, WorkerSaved
+from .fields import (
+    FIELD_KINDS,
+    EditorSection,
+    FormField,
+    LockedField,
+    editor_sections,
+    line_fields,
+    window_only_fields,
+    worker_fields,
+    worker_from_fields,
+)
 from .guards import (
     AlreadyAccepted,
     Cancelled,
@@ -53,6 +64,7 @@ from .session import CONFIRMATION_COPIES, CollectionSession
 
 __all__ = [
     "CONFIRMATION_COPIES",
+    "FIELD_KINDS",
     "WINDOW_CODES",
     "AlreadyAccepted",
     "Cancelled",
@@ -61,10 +73,13 @@ __all__ = [
     "DeclarationConcluded",
     "DeclarationInFlight",
     "DeclarationSubmitted",
+    "EditorSection",
     "EmployerFirst",
     "FormExists",
+    "FormField",
     "FormsPrinted",
     "IncompleteWorker",
+    "LockedField",
     "NotReceived",
     "NotStarted",
     "NothingToSubmit",
@@ -93,4 +108,9 @@ __all__ = [
     "WorkerSaved",
     "WorkerStatus",
     "WorkflowError",
+    "editor_sections",
+    "line_fields",
+    "window_only_fields",
+    "worker_fields",
+    "worker_from_fields",
 ]
