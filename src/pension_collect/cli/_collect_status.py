@@ -6,9 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from ..identity import mask
-from ..ports.transport import DeclarationState
 from ..workflow import guards as G
-from ..workflow.records import SessionState, StoredDeclaration, StoredWorker, WorkerStatus
+from ..workflow.overview import NextStep, decide_next_step
+from ..workflow.records import SessionState, StoredDeclaration, StoredWorker
 
 #: The guards whose default sentences name a library method, in the words a
 #: clerk reads at the command line: the command to run and the sheet's words.
@@ -45,20 +45,35 @@ def shown_workers(workers: list[str], limit: int = 5) -> str:
     return ", ".join(workers[:limit]) + tail
 
 
-def _step(
-    command: str | None,
-    procedure: str,
-    step: str,
-    step_zh: str,
-    blocked: type[G.WorkflowError] | None = None,
-    keys: list[str] | None = None,
-) -> dict[str, Any]:
-    """The next step, with the guard that holds the later steps back."""
+#: The command a clerk runs for each action of the next step (``None``: done).
+_COMMANDS: dict[str, str | None] = {
+    "start": "start",
+    "sync": "sync",
+    "sync-again": "sync",
+    "employer": "employer DOSSIER",
+    "submit-draft": "submit",
+    "window-visit": "recollect --window WORKER",
+    "print-verification": "print verification",
+    "recollect": "recollect DOSSIER",
+    "collect": "collect DOSSIER",
+    "print-confirmation": "print confirmation",
+    "receive": "receive --all",
+    "follow": "follow",
+    "submit": "print summary && pension-collect submit",
+    "done": None,
+}
+
+
+def step_json(found: NextStep) -> dict[str, Any]:
+    """The next step as ``status`` shows it: the command to run, the guard
+    that holds the later steps back in the command line's words."""
+    command = _COMMANDS[found.action]
+    blocked = found.blocked_by
     return {
         "command": None if command is None else f"pension-collect {command}",
-        "procedure": procedure,
-        "step": step,
-        "step_zh": step_zh,
+        "procedure": found.procedure,
+        "step": found.step,
+        "step_zh": found.step_zh,
         "blocked_by": None
         if blocked is None
         else {
@@ -67,11 +82,11 @@ def _step(
             **dict(
                 zip(
                     ("message", "message_zh"),
-                    clerk_words(blocked.code, *blocked.default),
+                    clerk_words(blocked.code, blocked.message, blocked.message_zh),
                     strict=True,
                 )
             ),
-            "workers": [mask(k) for k in (keys or [])],
+            "workers": [mask(k) for k in found.workers],
         },
     }
 
@@ -82,113 +97,10 @@ def next_step(
     workers: list[StoredWorker],
     declarations: list[StoredDeclaration],
 ) -> dict[str, Any]:
-    """What to run next (the resume table of docs/workflow.md, with the
-    re-collection of [P3.7]); ``command`` is ``None`` when the collection is
-    done."""
-    if state is None:
-        return _step("start", "P3", "Start data-quality work", "开始数据质量工作", G.NotStarted)
-    if state.sync_no == 0:
-        return _step("sync", "P3.1", "Data sync", "数据同步", G.SyncFirst)
-    if state.needs_sync:
-        visited = sorted(state.window_visits)
-        return _step("sync", "P3.3a", "Data sync again", "重新数据同步", G.SyncRequired, visited)
-    if state.employer is None or state.employer_declaration is None:
-        return _step(
-            "employer DOSSIER",
-            "P3.1",
-            "Collect and declare the employer information",
-            "单位信息采集并申报",
-            G.EmployerFirst,
-        )
-    drafts = [d for d in declarations if d.state is DeclarationState.DRAFT]
-    if drafts:
-        return _step(
-            "submit",
-            "P3.6",
-            "Send the declaration left unsent",
-            "重新发送未发出的申报",
-            G.DeclarationInFlight,
-        )
-    open_ = [d for d in declarations if not d.state.concluded]
-    by_key = {w.key: w for w in workers}
-    failed = [w for w in workers if w.status is WorkerStatus.FAILED]
-    no_visit = [w.key for w in failed if w.needs_window and not _visited(state, w)]
-    if no_visit:
-        return _step(
-            "recollect --window WORKER",
-            "P3.7",
-            "Record the window visit of the workers the bureau failed",
-            "登记社保窗口办理",
-            G.WindowVisitRequired,
-            no_visit,
-        )
-    to_collect = [k for k in persons if k not in by_key] + [w.key for w in failed]
-    unprinted = [k for k in to_collect if state.verification.get(k) != state.sync_no]
-    if unprinted:
-        return _step(
-            "print verification",
-            "P3.2",
-            "Print verification forms",
-            "打印核对表",
-            G.VerificationFormMissing,
-            unprinted,
-        )
-    if failed:
-        return _step(
-            "recollect DOSSIER",
-            "P3.7",
-            "Collect the failed workers again",
-            "重新采集处理失败的职工",
-            G.RecollectionIncomplete,
-            [w.key for w in failed],
-        )
-    if to_collect:
-        return _step(
-            "collect DOSSIER",
-            "P3.4",
-            "Collect the workers",
-            "职工信息整理",
-            G.IncompleteWorker,
-            to_collect,
-        )
-    collected = [w for w in workers if w.status is WorkerStatus.COLLECTED]
-    unconfirmed = [w.key for w in collected if not w.confirmation_printed]
-    if unconfirmed:
-        return _step(
-            "print confirmation",
-            "P3.5",
-            "Print confirmation forms (3 copies)",
-            "打印确认表(一式三份)",
-            G.ConfirmationFormMissing,
-            unconfirmed,
-        )
-    unreceived = [w.key for w in collected if not (w.form_received and w.handbook_received)]
-    if unreceived:
-        return _step(
-            "receive --all",
-            "P3.4g",
-            "Receive the signed forms and handbooks",
-            "收回签字确认表和养老手册",
-            G.NotReceived,
-            unreceived,
-        )
-    if open_:  # nothing else to do until the bureau has answered
-        return _step(
-            "follow", "P3.7", "Follow the declarations", "查看申报处理结果", G.DeclarationInFlight
-        )
-    if collected:
-        return _step(
-            "print summary && pension-collect submit",
-            "P3.6",
-            "Print the summary sheet and submit the declaration",
-            "打印汇总表并提交申报",
-        )
-    return _step(None, "P3.7", "Done: every worker accepted", "完成:所有职工处理成功")
-
-
-def _visited(state: SessionState, w: StoredWorker) -> bool:
-    visit = state.window_visits.get(w.key)
-    return visit is not None and visit.failed_in == w.declaration
+    """What to run next (:func:`pension_collect.workflow.overview.decide_next_step`
+    in the command line's words); ``command`` is ``None`` when the collection
+    is done."""
+    return step_json(decide_next_step(state, persons, workers, declarations))
 
 
 def person_states(

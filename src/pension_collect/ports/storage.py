@@ -160,9 +160,12 @@ class RecordKind(StrEnum):
     MARKS = "marks"
     """What the session marked for one person: the sync their verification form
     was printed from, their latest window visit."""
+    DRAFT = "draft"
+    """A worker's unfinished collection, kept as typed: never checked by the
+    rules, never declared (:mod:`pension_collect.workflow.overview`)."""
 
 
-_PERSONAL_KINDS = frozenset({"worker", "synced", "marks"})
+_PERSONAL_KINDS = frozenset({"worker", "synced", "marks", "draft"})
 """The kinds keyed by an identity number (shown masked)."""
 
 _KIND_ZH = {
@@ -171,6 +174,7 @@ _KIND_ZH = {
     RecordKind.DECLARATION: "申报",
     RecordKind.SYNCED: "同步数据",
     RecordKind.MARKS: "核对与窗口标记",
+    RecordKind.DRAFT: "职工草稿",
 }
 
 

@@ -1,7 +1,8 @@
 """The collection workflow: a session carrying one employer through [P3] .. [P3.7]
 (docs/workflow.md).
 
-``session`` holds the steps, ``guards`` the checks that decide whether a step
+``session`` holds the steps, ``overview`` what a front end shows (the next
+step, the worker list, drafts), ``guards`` the checks that decide whether a step
 may run and the typed errors they raise, ``records`` what the session stores
 and its mapping to storage records, ``printing`` the bridge to form renderers.
 """
@@ -49,6 +50,27 @@ from .guards import (
     WorkerLocked,
     WorkflowError,
 )
+from .overview import (
+    ACTIONS,
+    MAX_PAGE,
+    ROW_STATES,
+    STEPS,
+    Blocker,
+    NextStep,
+    PageError,
+    Step,
+    WorkerFacts,
+    WorkerPage,
+    WorkerRow,
+    bureau_person,
+    decide_next_step,
+    discard_draft,
+    draft,
+    next_step,
+    save_draft,
+    steps,
+    worker_page,
+)
 from .printing import FormsPrinted
 from .records import (
     WINDOW_CODES,
@@ -63,10 +85,15 @@ from .records import (
 from .session import CONFIRMATION_COPIES, CollectionSession
 
 __all__ = [
+    "ACTIONS",
     "CONFIRMATION_COPIES",
     "FIELD_KINDS",
+    "MAX_PAGE",
+    "ROW_STATES",
+    "STEPS",
     "WINDOW_CODES",
     "AlreadyAccepted",
+    "Blocker",
     "Cancelled",
     "CollectionSession",
     "ConfirmationFormMissing",
@@ -80,9 +107,11 @@ __all__ = [
     "FormsPrinted",
     "IncompleteWorker",
     "LockedField",
+    "NextStep",
     "NotReceived",
     "NotStarted",
     "NothingToSubmit",
+    "PageError",
     "PendingDeclaration",
     "PersonNotSynced",
     "Progress",
@@ -94,6 +123,7 @@ __all__ = [
     "SessionClosed",
     "SessionState",
     "SignedFormMismatch",
+    "Step",
     "StoredDeclaration",
     "StoredWorker",
     "SyncFirst",
@@ -104,13 +134,24 @@ __all__ = [
     "WindowOnlyChange",
     "WindowVisit",
     "WindowVisitRequired",
+    "WorkerFacts",
     "WorkerLocked",
+    "WorkerPage",
+    "WorkerRow",
     "WorkerSaved",
     "WorkerStatus",
     "WorkflowError",
+    "bureau_person",
+    "decide_next_step",
+    "discard_draft",
+    "draft",
     "editor_sections",
     "line_fields",
+    "next_step",
+    "save_draft",
+    "steps",
     "window_only_fields",
     "worker_fields",
     "worker_from_fields",
+    "worker_page",
 ]
