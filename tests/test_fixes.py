@@ -30,6 +30,7 @@ from pension_collect.rules.fixes import (
     NOT_FIXABLE,
     FixNotApplicable,
     apply_fix,
+    field_path,
     fix_preview,
     fixable,
     relative_path,
@@ -74,6 +75,34 @@ def worker(**changes: object) -> Worker:
         account=(),
     )
     return attrs.evolve(base, **changes)  # type: ignore[arg-type]
+
+
+def account_year(year: int, *, interest: str, balance: str) -> AccountYear:
+    """A year of 500 base, 60 personal, 40 employer part."""
+    return AccountYear(
+        year=year,
+        months=12,
+        base="500",
+        personal="60",
+        employer_part="40",
+        interest=interest,
+        balance=balance,
+    )
+
+
+def made(
+    path: str, *, field: str | None = None, expected: object = None, code: str = "mine.rule"
+) -> Finding:
+    """A finding as a rule of one's own pack could make it."""
+    return Finding(
+        code=code,
+        severity=Severity.WARNING,
+        path=path,
+        message="m",
+        message_zh="m",
+        field=field,
+        expected=expected,
+    )
 
 
 def findings(w: Worker, pack: RulePack | None = None) -> list[Finding]:
@@ -253,24 +282,8 @@ def test_rate_reference() -> None:
 
 def test_account_balance_is_shown_never_applied() -> None:
     account = (
-        AccountYear(
-            year=1997,
-            months=12,
-            base="500",
-            personal="60",
-            employer_part="40",
-            interest="0",
-            balance="100",
-        ),
-        AccountYear(
-            year=1998,
-            months=12,
-            base="500",
-            personal="60",
-            employer_part="40",
-            interest="5",
-            balance="999",
-        ),
+        account_year(1997, interest="0", balance="100"),
+        account_year(1998, interest="5", balance="999"),
     )
     w = worker(account=account)
     finding = only(w, "account.balance")
@@ -314,7 +327,16 @@ def test_relative_paths() -> None:
     assert relative_path("$.workers[2]") == "$"
     assert relative_path("$") == "$"
     assert relative_path("$.workers[0].account[1]") == "$.account[1]"
-    for bad in ("$.employer", "$.workers[1].history", "$.workers[x]", "account"):
+    for bad in (
+        "$.employer",
+        "$.workers[1].history",
+        "$.workers[x]",
+        "account",
+        "",
+        "$history[1]",
+        "$.",
+        "$.workers[1].",
+    ):
         with pytest.raises(FixNotApplicable) as info:
             relative_path(bad)
         assert info.value.reason == "path"
@@ -324,21 +346,44 @@ def test_relative_paths() -> None:
     assert apply_fix(w, finding).gender is Gender.MALE
 
 
+def test_field_path_names_the_editors_field() -> None:
+    w = worker(gender="female", history=(Segment(start="1983-07", end="1992-12"),))
+    by_code = {f.code: f for f in findings(w)}
+    assert field_path(by_code["person.gender-mismatch"]) == "$.gender"
+    assert field_path(by_code["history.total-required"]) == "$.history[0].total"
+    overlap = made("$.workers[3].history[2]", code="history.overlap")
+    assert field_path(overlap) == "$.history[2]"
+    assert field_path(attrs.evolve(overlap, path="$.employer", field="credit_code")) is None
+    assert field_path(attrs.evolve(overlap, path="$")) is None
+    assert field_path(attrs.evolve(overlap, path="$", field="name")) == "$.name"
+
+
 def test_a_hand_made_finding_with_a_wrong_value_is_refused() -> None:
     w = worker(history=(Segment(start="1993-01", end="1995-12"),))
-    finding = Finding(
-        code="x.y",
-        severity=Severity.ERROR,
-        path="$.history[0]",
-        message="m",
-        message_zh="m",
-        field="category",
-        expected="no-such-category",
-    )
+    finding = made("$.history[0]", field="category", expected="no-such-category")
     assert fixable(finding)
     with pytest.raises(FixNotApplicable) as info:
         apply_fix(w, finding)
     assert info.value.reason == "no-fix"
+
+
+def test_a_pack_of_ones_own_may_give_any_field_a_value() -> None:
+    """A plugin's rule whose hit carries an int, a Decimal or a month for a field."""
+    year = attrs.evolve(account_year(1997, interest="0", balance="100"), months=13)
+    w = worker(account=(year,), history=(Segment(start="1993-01", end="1995-12"),))
+    cases: list[tuple[str, str, object, str, object]] = [
+        ("$.workers[0].account[0]", "months", 12, "account", 12),
+        ("$.account[0]", "interest", Decimal("1.25"), "account", Decimal("1.25")),
+        ("$.history[0]", "end", "1995-06", "history", YearMonth(1995, 6)),
+    ]
+    for path, field, expected, part, value in cases:
+        finding = made(path, field=field, expected=expected)
+        assert fixable(finding)
+        assert getattr(getattr(apply_fix(w, finding), part)[0], field) == value
+    floated = attrs.evolve(finding, field="total", expected=1.5)
+    with pytest.raises(FixNotApplicable):
+        apply_fix(w, floated)
+    assert fix_preview(w, finding).text_en == "Change end month to 1995-06"
 
 
 def test_origin_and_source_enums_survive() -> None:

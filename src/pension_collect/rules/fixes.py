@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from decimal import Decimal
 from typing import Any
 
 import attrs
@@ -35,6 +34,7 @@ __all__ = [
     "FixNotApplicable",
     "FixPreview",
     "apply_fix",
+    "field_path",
     "fix_preview",
     "fixable",
     "relative_path",
@@ -85,10 +85,8 @@ FIELD_LABELS: Mapping[str, Mapping[str, tuple[str, str]]] = {
 #: (the handbook stands, [P3.4e]), a hint for checking the transcription.
 NOT_FIXABLE: frozenset[str] = frozenset({"account.balance"})
 
-_PATH = re.compile(
-    r"(?:\$(?:\.workers\[(?P<worker>[0-9]+)\])?)?"
-    r"(?:\.?(?P<part>history|account)\[(?P<index>[0-9]+)\])?"
-)
+_WORKER_PATH = re.compile(r"\$(?:\.workers\[[0-9]{1,9}\])?")
+_LINE_PATH = re.compile(r"(history|account)\[([0-9]{1,9})\]")
 
 _CATEGORY_ZH = {
     "deemed": "视同缴费",
@@ -163,11 +161,37 @@ def relative_path(path: str) -> str:
     """A finding's path relative to its worker: ``$.workers[3].history[1]`` and
     ``$.history[1]`` give ``$.history[1]``; ``$.workers[3]`` gives ``$``.
     Raises :class:`FixNotApplicable` (reason ``path``) for any other path."""
-    match = _PATH.fullmatch(path)
-    if match is None or (path and not path.startswith("$") and match.group("part") is None):
+    rest = path
+    worker = _WORKER_PATH.match(path)
+    if worker is not None:
+        rest = path[worker.end() :]
+        if not rest:
+            return "$"
+        if rest[0] != ".":
+            raise _no_path("", path)
+        rest = rest[1:]
+    line = _LINE_PATH.fullmatch(rest)
+    if line is None:
         raise _no_path("", path)
-    part = match.group("part")
-    return "$" if part is None else f"$.{part}[{int(match.group('index'))}]"
+    return f"$.{line[1]}[{int(line[2])}]"
+
+
+def field_path(finding: Finding) -> str | None:
+    """Where a finding belongs in a worker editor: its path relative to the
+    worker with its field (``$.history[1].end``, ``$.gender``), the line or
+    the worker alone when it names no field (``$.history[1]``, ``$``), the
+    path of a :class:`~pension_collect.workflow.FormField`. ``None`` for a
+    finding that is not a worker's (``$.employer``, a finding at ``$`` with
+    no field: the report's ``rules.too-many-findings``)."""
+    if finding.path == "$" and finding.field is None:
+        return None
+    try:
+        rel = relative_path(finding.path)
+    except FixNotApplicable:
+        return None
+    if finding.field is None:
+        return rel
+    return f"{rel}.{finding.field}" if rel != "$" else f"$.{finding.field}"
 
 
 def _no_path(code: str, path: str) -> FixNotApplicable:
@@ -375,8 +399,8 @@ def _converted(finding: Finding, line: Any = None) -> Any:
             return f"{remark} {expected}"
         return str(expected)
     if isinstance(expected, bool | float):
-        raise _not_fixable(finding)
-    return str(expected) if isinstance(expected, int | Decimal) else expected
+        raise _not_fixable(finding)  # the model takes neither (money is never a float)
+    return expected  # the model's converters read "1992-12", "0", "male", 12, Decimal
 
 
 def _shown(record: str, field: str | None, value: Any) -> tuple[str, str]:
