@@ -263,22 +263,7 @@ def _config(args: argparse.Namespace) -> WebConfig:
             "--bureau local: 在每个进程中都是新的空社保系统;"
             "请指定 local:目录 或社保系统的 http(s) 地址",
         )
-    if bureau.lower().startswith("local:"):
-        from pension_collect.adapters.bureau_sqlite import BUREAU_DB
-
-        folder = bureau[len("local:") :]
-        if folder.startswith("//"):
-            folder = folder[2:]
-        if not os.path.lexists(os.path.join(folder, BUREAU_DB)):
-            raise WebError(
-                "web.no-bureau",
-                f"there is no bureau at {printable(bureau)} (no {BUREAU_DB} there): give the "
-                "folder 'pension-collect bureau seed --data DIR' filled, or the bureau's "
-                "http(s) address, with --bureau",
-                f"{printable(bureau)} 处没有社保系统数据:请用 --bureau 指定 "
-                "'pension-collect bureau seed --data 目录' 所用的目录,或社保系统的 http(s) 地址",
-            )
-    elif bureau.lower().startswith(("http://", "https://")):
+    if bureau.lower().startswith(("http://", "https://")):
         password = _env(_ENV_BUREAU_PASSWORD)
         if password is None:
             raise WebError(
@@ -301,6 +286,25 @@ def _config(args: argparse.Namespace) -> WebConfig:
     )
 
 
+def _check_bureau(bureau: str) -> None:
+    """A ``local:DIR`` bureau must be there: opening it would make a new, empty one."""
+    if bureau.lower().startswith("local:"):
+        from pension_collect.adapters.bureau_sqlite import BUREAU_DB
+
+        folder = bureau[len("local:") :]
+        if folder.startswith("//"):
+            folder = folder[2:]
+        if not os.path.lexists(os.path.join(folder, BUREAU_DB)):
+            raise WebError(
+                "web.no-bureau",
+                f"there is no bureau at {printable(bureau)} (no {BUREAU_DB} there): give the "
+                "folder 'pension-collect bureau seed --data DIR' filled, or the bureau's "
+                "http(s) address, with --bureau",
+                f"{printable(bureau)} 处没有社保系统数据:请用 --bureau 指定 "
+                "'pension-collect bureau seed --data 目录' 所用的目录,或社保系统的 http(s) 地址",
+            )
+
+
 def _serve(args: argparse.Namespace) -> int:
     config = _config(args)
     path = config.accounts_path
@@ -312,6 +316,7 @@ def _serve(args: argparse.Namespace) -> int:
             raise _no_accounts(path)
     finally:
         accounts.close()
+    _check_bureau(config.bureau_url)
     from .context import WebState
 
     WebState(config).close()  # the store and the bureau open, before any worker starts

@@ -1,0 +1,227 @@
+"""``pension-collect web`` through the real console script: ``web adduser``
+(the password from the environment; weak ones and a name taken refused),
+``web unlock``, and ``web`` itself started as a process on a free port,
+answering ``/health`` and ``/login``, logging no query string, password or
+identity number, and stopping cleanly on SIGTERM."""
+
+from __future__ import annotations
+
+import http.cookiejar
+import os
+import re
+import signal
+import stat
+import subprocess
+import time
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from browser import console_script
+from web_fixtures import CLERK, PASSWORD, UNIT, csrf_in
+
+from pension_collect.adapters.reference_bureau import ReferenceBureau
+from pension_collect.dossier import example_dossier_text, loads
+
+ID_NUMBER = "110101199003074514"
+
+
+def run(
+    *args: str, cwd: Path, password: str | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("PENSION_COLLECT_")}
+    if password is not None:
+        environ["PENSION_COLLECT_WEB_PASSWORD"] = password
+    environ.update(env or {})
+    return subprocess.run(
+        [console_script(), "web", *args],
+        cwd=cwd,
+        env=environ,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_adduser_creates_an_account(tmp_path: Path) -> None:
+    done = run("adduser", CLERK, "--unit", UNIT, cwd=tmp_path, password=PASSWORD)
+    assert done.returncode == 0, done.stderr
+    assert f"clerk {CLERK} of employer {UNIT} created" in done.stdout
+    path = tmp_path / "pension-collect-web.db"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert PASSWORD not in done.stdout + done.stderr
+    taken = run("adduser", CLERK, "--unit", UNIT, cwd=tmp_path, password="Other-passphrase-7")
+    assert taken.returncode == 2
+    assert "web.name-taken" in taken.stderr
+    assert "已存在" in taken.stderr
+    assert len(taken.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("password", "reason", "reason_zh"),
+    [
+        ("123456", "shorter than 10 characters", "少于 10 个字符"),
+        ("1234567890", "most common passwords", "最常用的密码"),
+        ("password123", "most common passwords", "最常用的密码"),
+    ],
+)
+def test_adduser_refuses_weak_passwords(
+    tmp_path: Path, password: str, reason: str, reason_zh: str
+) -> None:
+    done = run(
+        "adduser", CLERK, "--unit", UNIT, "--accounts", "a.db", cwd=tmp_path, password=password
+    )
+    assert done.returncode == 2
+    assert "web.weak-password" in done.stderr
+    assert reason in done.stderr
+    assert reason_zh in done.stderr
+    assert password not in done.stderr
+    # nothing was created: the server still refuses to start
+    serve = run("--accounts", "a.db", "--port", "0", cwd=tmp_path)
+    assert serve.returncode == 2
+    assert "web.no-account" in serve.stderr
+
+
+def test_adduser_needs_a_password_and_never_takes_it_as_an_argument(tmp_path: Path) -> None:
+    done = run("adduser", CLERK, "--unit", UNIT, cwd=tmp_path)
+    assert done.returncode == 2
+    assert "web.password-missing" in done.stderr
+    assert "PENSION_COLLECT_WEB_PASSWORD" in done.stderr
+    argument = run("adduser", CLERK, "--unit", UNIT, "--password", PASSWORD, cwd=tmp_path)
+    assert argument.returncode == 2
+    assert not (tmp_path / "pension-collect-web.db").exists()
+
+
+def test_web_refuses_to_start_without_an_account(tmp_path: Path) -> None:
+    done = run("--port", "0", cwd=tmp_path)
+    assert done.returncode == 2
+    assert "web adduser" in done.stderr
+    assert "请先运行" in done.stderr
+    assert not (tmp_path / "pension-collect-web.db").exists()
+
+
+def test_unlock_an_unknown_clerk(tmp_path: Path) -> None:
+    assert run("adduser", CLERK, "--unit", UNIT, cwd=tmp_path, password=PASSWORD).returncode == 0
+    done = run("unlock", "nobody", cwd=tmp_path)
+    assert done.returncode == 2
+    assert "web.unknown-clerk" in done.stderr
+    assert run("unlock", CLERK, cwd=tmp_path).returncode == 0
+
+
+# -- the server ---------------------------------------------------------------------------------
+
+
+class Served:
+    def __init__(self, process: subprocess.Popen[str], url: str, log: Path) -> None:
+        self.process, self.url, self.log = process, url, log
+        jar = http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(jar), _NoRedirect()
+        )
+
+    def get(self, path: str) -> tuple[int, str, dict[str, str]]:
+        return self._open(urllib.request.Request(self.url + path))
+
+    def post(self, path: str, data: dict[str, str]) -> tuple[int, str, dict[str, str]]:
+        body = urllib.parse.urlencode(data).encode()
+        return self._open(urllib.request.Request(self.url + path, data=body, method="POST"))
+
+    def _open(self, request: urllib.request.Request) -> tuple[int, str, dict[str, str]]:
+        try:
+            with self.opener.open(request, timeout=30) as answer:
+                return answer.status, answer.read().decode(), dict(answer.headers)
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read().decode(), dict(exc.headers)
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: object, **kwargs: object) -> None:
+        return None
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    folder = tmp_path_factory.mktemp("served")
+    dossier = loads(example_dossier_text())
+    with ReferenceBureau.open(folder / "bureau", as_of=dossier.as_of) as bureau:
+        bureau.seed_dossier(dossier)
+    assert run("adduser", CLERK, "--unit", UNIT, cwd=folder, password=PASSWORD).returncode == 0
+    log = folder / "server.log"
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("PENSION_COLLECT_")}
+    with log.open("w") as err:
+        process = subprocess.Popen(
+            [
+                console_script(),
+                "web",
+                "--store",
+                "sqlite:collection.db",
+                "--bureau",
+                "local:bureau",
+                "--port",
+                "0",
+                "--as-of",
+                "2013-08",
+            ],
+            cwd=folder,
+            env=environ,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=err,
+            text=True,
+        )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        found = re.search(r"serving (http://127\.0\.0\.1:\d+) \(2 workers\)", line)
+        assert found, (line, log.read_text())
+        yield Served(process, found.group(1), log)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(10)
+
+
+def test_the_server_answers(served: Served) -> None:
+    status, body, headers = served.get("/health")
+    assert status == 200
+    assert '"status":"ok"' in body.replace(" ", "")
+    status, body, headers = served.get("/login")
+    assert status == 200
+    assert 'name="password"' in body
+    assert headers["X-Frame-Options"] == "DENY"
+    status, _, headers = served.get("/account")
+    assert status == 302
+    assert headers["Location"].endswith("/login?next=/account")
+
+
+def test_sign_in_over_http_and_the_log_keeps_nothing_personal(served: Served) -> None:
+    status, body, _ = served.get(f"/login?next=/account&id={ID_NUMBER}")
+    assert status == 200
+    token = csrf_in(body)
+    status, _, headers = served.post(
+        "/login",
+        {"name": CLERK, "password": PASSWORD, "csrf_token": token, "next": "/account"},
+    )
+    assert status == 303, headers
+    status, body, _ = served.get("/account")
+    assert status == 200
+    assert UNIT in body
+    served.post("/login", {"name": CLERK, "password": "typed-wrong-Secret", "csrf_token": "x"})
+    time.sleep(0.3)  # the access log is written after the answer
+    log = served.log.read_text()
+    assert '"GET /login" 200' in log
+    assert '"POST /login" 303' in log
+    for secret in (ID_NUMBER, PASSWORD, "typed-wrong-Secret", "csrf_token", "next=", CLERK):
+        assert secret not in log, secret
+    assert "pension_collect_session" not in log
+
+
+def test_sigterm_stops_the_server_cleanly(served: Served) -> None:
+    served.process.send_signal(signal.SIGTERM)
+    assert served.process.wait(30) == 0
+    log = served.log.read_text()
+    assert "Shutting down" in log
+    assert "Traceback" not in log
