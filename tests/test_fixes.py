@@ -257,6 +257,11 @@ def test_total_required() -> None:
     assert new.history is not None
     assert new.history[0].total == Decimal("0")
     assert fix_preview(w, finding).text_zh == "将 缴费合计 改为 0"
+    # A total typed since the check is not overwritten.
+    typed = worker(history=(Segment(start="1983-07", end="1992-12", total="300"),))
+    with pytest.raises(FixNotApplicable) as info:
+        apply_fix(typed, finding)
+    assert info.value.reason == "stale"
 
 
 def test_institution_remark_added_and_kept() -> None:

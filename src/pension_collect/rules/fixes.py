@@ -212,6 +212,9 @@ def _stale(code: str, what: str, what_zh: str) -> FixNotApplicable:
     )
 
 
+#: Codes found on an empty field: their value is set only while it is empty.
+_WAS_EMPTY = frozenset({"history.total-required"})
+
 #: The finding whose fix is the bureau's own value ([P3.3a]: restore it here);
 #: the finding carries no value (a name is never in a report), the worker's
 #: bureau record has it.
@@ -400,6 +403,9 @@ def _converted(finding: Finding, line: Any = None) -> Any:
         return str(expected)
     if isinstance(expected, bool | float):
         raise _not_fixable(finding)  # the model takes neither (money is never a float)
+    if finding.code in _WAS_EMPTY and line is not None and getattr(line, field or "") is not None:
+        # Filled in since the check: the clerk's value is not overwritten.
+        raise _stale(finding.code, "the value", "该项")
     return expected  # the model's converters read "1992-12", "0", "male", 12, Decimal
 
 
