@@ -179,19 +179,16 @@ def relative_path(path: str) -> str:
 def field_path(finding: Finding) -> str | None:
     """Where a finding belongs in a worker editor: its path relative to the
     worker with its field (``$.history[1].end``, ``$.gender``), the line or
-    the worker alone when it names no field (``$.history[1]``, ``$``), the
+    the worker alone when it names no field (``$.history[1]``, ``$``): the
     path of a :class:`~pension_collect.workflow.FormField`. ``None`` for a
-    finding that is not a worker's (``$.employer``, a finding at ``$`` with
-    no field: the report's ``rules.too-many-findings``)."""
-    if finding.path == "$" and finding.field is None:
-        return None
+    path that is not in a worker (``$.employer``)."""
     try:
         rel = relative_path(finding.path)
     except FixNotApplicable:
         return None
     if finding.field is None:
         return rel
-    return f"{rel}.{finding.field}" if rel != "$" else f"$.{finding.field}"
+    return f"{rel}.{finding.field}"
 
 
 def _no_path(code: str, path: str) -> FixNotApplicable:
