@@ -450,3 +450,27 @@ def test_worker_refs_are_found_without_the_cache(two_employers: tuple[Flask, str
             worker_key("0" * 24)
     finally:
         ctx.pop()
+
+
+def test_a_library_error_no_page_caught_is_shown_with_its_code(
+    make_app: Callable[..., Flask], signed_in: Callable[..., WebClient], caplog: Any
+) -> None:
+    from pension_collect.workflow import NothingToSubmit
+
+    app = make_app()
+
+    def refuse() -> str:
+        raise NothingToSubmit(keys=[ID_NUMBER])
+
+    app.add_url_rule("/refuse", "refuse", refuse)
+    client = signed_in(app)
+    with caplog.at_level(logging.DEBUG):
+        answer = client.get("/refuse")
+    assert answer.status_code == 409
+    html = answer.get_data(as_text=True)
+    assert "workflow.nothing-to-submit: 没有可申报的已采集职工" in html
+    assert ID_NUMBER not in html
+    assert ID_NUMBER not in caplog.text
+    client.set_cookie("lang", "en")
+    html = client.get("/refuse").get_data(as_text=True)
+    assert "workflow.nothing-to-submit: no collected worker to declare" in html

@@ -22,6 +22,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.routing import BuildError
 from werkzeug.wrappers import Response as BaseResponse
 
+from pension_collect.errors import PensionCollectError
 from pension_collect.plugins import PluginHost
 
 from .config import WebConfig
@@ -60,6 +61,12 @@ _ERRORS: dict[int, tuple[str, str, str, str]] = {
         "Method not allowed",
         "请使用页面上的按钮和链接。",
         "Use the page's buttons and links.",
+    ),
+    409: (
+        "无法完成该操作",
+        "The step cannot be done",
+        "请返回上一页。",
+        "Go back to the page before.",
     ),
     413: (
         "提交的内容过大",
@@ -160,6 +167,15 @@ def create_app(config: WebConfig, *, host: PluginHost | None = None) -> Flask:
             if allowed:
                 response.headers["Allow"] = allowed
         return response
+
+    @app.errorhandler(PensionCollectError)
+    def refused(exc: PensionCollectError) -> Response:
+        # A library error no page caught: its code and sentences carry no
+        # personal data (docs/privacy.md), so the clerk sees them.
+        _LOG.info("refused %s on %s", exc.code, request.endpoint or "-")
+        message = str(getattr(exc, "message", None) or exc)
+        message_zh = str(getattr(exc, "message_zh", None) or message)
+        return error_page(409, (f"{exc.code}: {message_zh}", f"{exc.code}: {message}"))
 
     @app.errorhandler(Exception)
     def internal(exc: Exception) -> Response:
