@@ -95,6 +95,7 @@ from pension_collect.server.auth import AuthSettings, AuthStore
 from pension_collect.server.runner import BureauServer, JsonErrorWorker, SafeLogger
 from pension_collect.testing.transport_contract import ContractBureau, workers_payload
 from pension_collect.workflow import CollectionSession, WorkflowError
+from pension_collect.workflow import overview as ov
 from pension_collect.xlsx import read_xlsx, write_xlsx
 from workflow_fixtures import Clock
 
@@ -166,6 +167,7 @@ EXEMPT: dict[str, str] = {
         "a test suite (a class of test methods for a user's own pytest run): holds no data"
     ),
     "pension_collect.rules.pack.WorkerFold": "a Protocol: never instantiated",
+    "pension_collect.workflow.overview.WorkerFacts": "a Protocol: never instantiated",
 }
 
 
@@ -823,6 +825,14 @@ class Scenario:
         doc.end_page()
         doc.close()
 
+    def overview(self, session: CollectionSession, dossier: Dossier) -> None:
+        """What a front end shows: the next step, the dashboard, the worker
+        list (bad page too), a draft and the bureau's record."""
+        self.keep(ov.next_step(session), ov.steps(session), ov.worker_page(session))
+        ov.save_draft(session, attrs.evolve(dossier.workers[1], account=None))
+        self.keep(ov.draft(session, LEGACY_18), ov.bureau_person(session, ID_0))
+        self.raises(ov.worker_page, session, limit=0)
+
     def workflow(self, dossier: Dossier, tmp: Path) -> None:
         recorder = Recorder()
         clock = Clock()
@@ -862,6 +872,7 @@ class Scenario:
         self.raises(session.save_worker, dossier.workers[0])  # sync first
         session.sync()
         self.keep(session.print_verification_forms(keys, out_dir=tmp))
+        self.overview(session, dossier)
 
         w0, w1, w2 = dossier.workers
         self.raises(session.save_worker, attrs.evolve(w0, gender="female"))  # rule errors
@@ -883,6 +894,7 @@ class Scenario:
         self.raises(session.save_worker, w0)  # accepted: locked
         self.keep(session.state(), session.workers(), session.declarations(), session.audit())
         self.keep(session.audit(worker=ID_0))
+        self.keep(ov.next_step(session), ov.worker_page(session, search=NAME_0))
 
         # The bureau answers only the employer a declaration belongs to.
         assert declaration.bureau_id is not None
