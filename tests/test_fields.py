@@ -25,6 +25,7 @@ from pension_collect.model import (
     YearMonth,
 )
 from pension_collect.testing.strategies import clean_workers, workers
+from pension_collect.text import printable
 from pension_collect.workflow import (
     FIELD_KINDS,
     FormField,
@@ -250,6 +251,15 @@ def test_model_refusals_come_at_the_field() -> None:
     assert "1,001" in problems[0].message
 
 
+def test_the_dossier_limits_on_numbers() -> None:
+    w = worker()
+    fields = form(w) | {"$.account[0].year": ID18[:12], "$.history[1].total": "9" * 16}
+    new, problems = worker_from_fields(w, fields)
+    assert new is None
+    assert sorted(p.path for p in problems) == ["$.account[0].year", "$.history[1].total"]
+    assert all(ID18[:12] not in p.message + p.message_zh for p in problems)
+
+
 def test_required_line_fields_and_not_text() -> None:
     w = worker()
     fields: dict[str, object] = {**form(w), "$.history[9].total": "5", "$.account[0].year": 1997}
@@ -404,8 +414,9 @@ def test_never_raises_on_text(with_base: bool, fields: dict[str, str]) -> None:
     new, problems = worker_from_fields(worker() if with_base else None, fields)
     assert (new is None) == bool(problems)
     for problem in problems:
-        # At the path of a field or of a part, or at the unknown key sent.
-        assert problem.path.startswith("$") or problem.path in fields
+        # At the path of a field or of a part, or at the unknown key sent
+        # (its control characters escaped).
+        assert problem.path.startswith("$") or problem.path in {printable(k) for k in fields}
         assert problem.message
         assert problem.message_zh
 

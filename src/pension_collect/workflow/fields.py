@@ -48,7 +48,7 @@ from ..model import (
 from ..rules.fixes import FIELD_LABELS
 from ..rules.pack import RulePack
 from ..rules.weihai2013 import default_pack
-from ..text import refused_character, refused_reason
+from ..text import printable, refused_character, refused_reason
 from ..xlsx._layout import LABELS
 from ..xlsx._values import (
     CellRefused,
@@ -465,10 +465,37 @@ def _parse(
         if spec.kind == "choice":
             assert spec.enum is not None
             return True, read_choice(text, spec.enum)
-        return True, _READERS[spec.kind](text)
+        value = _READERS[spec.kind](text)
     except CellRefused as refused:
         problems.add(path, refused.message, refused.message_zh)
         return False, None
+    return _bounded(spec.kind, value, path, problems, limits)
+
+
+def _bounded(
+    kind: str, value: Any, path: str, problems: _Problems, limits: Limits
+) -> tuple[bool, Any]:
+    """The dossier format's bounds on numbers (docs/dossier.md "Limits"): a
+    whole number of at most ``number_digits`` digits (a longer one is an
+    identity number in the wrong field), an amount of at most
+    ``amount_digits`` before the point."""
+    if kind == "int" and not -(10**limits.number_digits) < value < 10**limits.number_digits:
+        most = limits.number_digits
+        problems.add(
+            path,
+            f"a number of more than {most} digits; a count or a year, not an identity number",
+            f"数字超过 {most} 位(是否填错了栏?);此处应为月数或年度",
+        )
+        return False, None
+    if kind == "money" and Decimal(value).adjusted() >= limits.amount_digits:
+        most = limits.amount_digits
+        problems.add(
+            path,
+            f"an amount of more than {most} digits before the point; check it",
+            f"金额整数部分超过 {most} 位;请核对",
+        )
+        return False, None
+    return True, value
 
 
 def _checked_text(
@@ -567,7 +594,7 @@ def worker_from_fields(
     lines: dict[str, dict[int, dict[str, str]]] = {"history": {}, "account": {}}
     for path, text in fields.items():
         match = _PATH.fullmatch(path) if isinstance(path, str) else None
-        where = path if isinstance(path, str) and len(path) <= 80 else "$"
+        where = printable(path) if isinstance(path, str) and len(path) <= 80 else "$"
         if match is None:
             problems.add(where, "not a field of the worker editor", "不是职工编辑页的字段")
             continue
