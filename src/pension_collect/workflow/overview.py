@@ -605,7 +605,7 @@ def _stored_row(
         row = WorkerRow(
             key=rec.key,
             name=name,
-            person_no=person_no or _text(persons.get(rec.key, {}).get("person_no")),
+            person_no=person_no or _person_no(persons.get(rec.key)),
             state=_row_state(status, printed, form and handbook),
             status=status,
             in_latest_sync=rec.key in persons,
@@ -637,16 +637,21 @@ def _row_state(status: WorkerStatus, printed: bool, received: bool) -> str:
     return "signed" if received else "printed"
 
 
+def _person_no(person: Mapping[str, Any] | None) -> str | None:
+    """The person number of the bureau's record (``None``: none, or not text)."""
+    found = None if person is None else person.get("person_no")
+    return found if isinstance(found, str) and found else None
+
+
 def _person_row(
     key: str, person: Mapping[str, Any], state: SessionState, draft_names: Mapping[str, str]
 ) -> WorkerRow:
     drafted = draft_names.get(key)
     name = person.get("name")
-    person_no = person.get("person_no")
     return WorkerRow(
         key=key,
         name=drafted or (name if isinstance(name, str) else ""),
-        person_no=person_no if isinstance(person_no, str) and person_no else None,
+        person_no=_person_no(person),
         state="not-collected" if drafted is None else "incomplete",
         in_latest_sync=True,
         verification_printed=state.verification.get(key) == state.sync_no,
