@@ -6,7 +6,9 @@ place (docs/rules.md, "Suggested fixes")."""
 from __future__ import annotations
 
 import datetime as _dt
+import re
 from decimal import Decimal
+from pathlib import Path
 
 import attrs
 import pytest
@@ -17,6 +19,7 @@ from pension_collect.model import (
     AccountYear,
     BureauRecord,
     Category,
+    Dossier,
     EmployerKind,
     Gender,
     Origin,
@@ -25,7 +28,7 @@ from pension_collect.model import (
     Worker,
     YearMonth,
 )
-from pension_collect.rules import Finding, RulePack, Severity, check_worker
+from pension_collect.rules import Finding, RulePack, Severity, check, check_worker
 from pension_collect.rules.fixes import (
     NOT_FIXABLE,
     FixNotApplicable,
@@ -39,6 +42,7 @@ from pension_collect.rules.weihai2013 import default_pack
 from pension_collect.testing.strategies import (
     DEFAULT_AS_OF,
     WORKER_CODES,
+    every_violation_dossiers,
     violating_workers,
     with_rate_reference,
 )
@@ -423,6 +427,9 @@ def _fixes_remove_their_findings(code: str, w: Worker) -> None:
     for finding in before:
         if not fixable(finding):
             assert finding.code not in FIXABLE_CODES
+            # A finding with a suggested value is fixable unless listed as not.
+            suggests = finding.expected is not None or finding.fix is not None
+            assert not suggests or finding.code in NOT_FIXABLE
             continue
         assert finding.code in FIXABLE_CODES
         new = apply_fix(w, finding)
@@ -446,5 +453,35 @@ def test_every_fixable_code_is_fixed(code: str, data: st.DataObject) -> None:
     assert any(f.code == code and fixable(f) for f in findings(w, _pack(code)))
 
 
+@settings(max_examples=10, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(every_violation_dossiers(pack=RATE_PACK))
+def test_every_suggested_value_of_the_pack_applies(dossier: Dossier) -> None:
+    """Every code at once: a finding that suggests a value is fixable (or
+    listed in NOT_FIXABLE), and its fix applies to its worker."""
+    report = check(dossier, RATE_PACK, today=TODAY)
+    seen = set()
+    for finding in report.findings:
+        suggests = finding.expected is not None or finding.fix is not None
+        if not finding.path.startswith("$.workers[") or not suggests:
+            assert not fixable(finding) or finding.code == "person.window-only-change"
+            continue
+        seen.add(finding.code)
+        if finding.code in NOT_FIXABLE:
+            assert not fixable(finding)
+            continue
+        assert fixable(finding), finding.code
+        index = int(finding.path.split("[", 2)[1].split("]")[0])
+        assert isinstance(apply_fix(dossier.workers[index], finding), Worker)
+    assert seen >= set(FIXABLE_CODES) - {"person.window-only-change"}
+
+
 def test_every_fixable_code_has_a_violator() -> None:
     assert set(FIXABLE_CODES) <= set(WORKER_CODES)
+
+
+def test_docs_list_the_fixable_codes() -> None:
+    text = (Path(__file__).resolve().parents[1] / "docs" / "rules.md").read_text("utf-8")
+    section = text.split("## Suggested fixes", 1)[1].split("\n## ", 1)[0]
+    listed = re.findall(r"^\| `([a-z.-]+)` \|", section, re.MULTILINE)
+    assert listed == list(FIXABLE_CODES)
+    assert "`account.balance`" in section
