@@ -225,3 +225,11 @@ def test_sigterm_stops_the_server_cleanly(served: Served) -> None:
     log = served.log.read_text()
     assert "Shutting down" in log
     assert "Traceback" not in log
+
+
+def test_an_http_bureau_needs_the_employers_password(tmp_path: Path) -> None:
+    assert run("adduser", CLERK, "--unit", UNIT, cwd=tmp_path, password=PASSWORD).returncode == 0
+    done = run("--bureau", "http://127.0.0.1:9", "--port", "0", cwd=tmp_path)
+    assert done.returncode == 2
+    assert "web.bureau-password-missing" in done.stderr
+    assert "PENSION_COLLECT_BUREAU_PASSWORD" in done.stderr

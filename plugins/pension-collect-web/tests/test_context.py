@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+import pytest
 from flask import Flask, g, get_flashed_messages
 from pension_collect_web.accounts import Clerk
-from pension_collect_web.context import clerk, collection, library_error, pdf_response
+from pension_collect_web.context import WebState, clerk, collection, library_error, pdf_response
+from pension_collect_web.errors import WebError
 from pension_collect_web.i18n import tr
 from web_fixtures import CLERK, UNIT
 
@@ -78,3 +82,14 @@ def test_collection_is_the_clerks_employers(app: Flask) -> None:
             assert again.state() is not None
             entries = again.audit()
             assert {e.actor for e in entries} == {CLERK}
+
+
+def test_an_http_bureau_without_a_password_is_refused_in_the_page(
+    make_app: Callable[..., Flask],
+) -> None:
+    app = make_app(bureau_url="http://127.0.0.1:9")
+    state: WebState = app.extensions["pension_collect_web"]
+    with pytest.raises(WebError) as info:
+        state.transport(UNIT)
+    assert info.value.code == "web.bureau-password-missing"
+    assert "PENSION_COLLECT_BUREAU_PASSWORD" in info.value.message_zh

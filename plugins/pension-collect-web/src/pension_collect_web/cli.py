@@ -31,6 +31,7 @@ _ENV_STORE = "PENSION_COLLECT_STORE"
 _ENV_BUREAU = "PENSION_COLLECT_BUREAU"
 _ENV_BUREAU_PASSWORD = "PENSION_COLLECT_BUREAU_PASSWORD"
 _ENV_AS_OF = "PENSION_COLLECT_AS_OF"
+_LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
 
 
 def add_parser(subparsers: argparse._SubParsersAction[Any]) -> None:
@@ -324,6 +325,15 @@ def _serve(args: argparse.Namespace) -> int:
     if problem is not None:
         raise problem
     from .server import WebServer
+
+    if config.host not in _LOOPBACK and not config.secure_cookies:
+        print(
+            f"pension-collect web: listening on {printable(config.host)}, beyond this machine, "
+            "over plain http: put an https proxy in front and add --secure-cookies "
+            "(对外提供服务时请使用 https 反向代理并加 --secure-cookies)",
+            file=sys.stderr,
+            flush=True,
+        )
 
     def ready(url: str) -> None:
         workers = config.serving_workers
