@@ -398,7 +398,7 @@ def test_a_damaged_worker_record_is_named(s: Setup) -> None:
 
 def test_the_list_reads_each_kind_once() -> None:
     """One pass: whatever the number of workers, the list reads the session
-    record and each kind of record once (no read per worker)."""
+    record and each kind of record once (no read per worker), in one transaction."""
     from test_collection_scale import _recording_setup
 
     s, store, _ = _recording_setup(40)
@@ -409,7 +409,6 @@ def test_the_list_reads_each_kind_once() -> None:
     assert (page.total, page.counts["saved"], page.counts["not-collected"]) == (43, 3, 40)
     assert sorted(store.log) == [
         ("get", "session", "session"),
-        ("get", "session", "session"),
         ("list", "draft", "*"),
         ("list", "marks", "*"),
         ("list", "synced", "*"),
@@ -419,13 +418,26 @@ def test_the_list_reads_each_kind_once() -> None:
     assert next_step(s.session).action == "collect"
     assert sorted(store.log) == [
         ("get", "session", "session"),
-        ("get", "session", "session"),
         ("list", "declaration", "*"),
         ("list", "marks", "*"),
         ("list", "synced", "*"),
         ("list", "worker", "*"),
     ]
     assert isinstance(store, Recording)
+
+
+def test_a_store_of_an_earlier_release_is_moved_then_listed(s: Setup) -> None:
+    """A session record still holding everybody's marks (an earlier release)
+    is moved to marks records by the session, then listed (docs/workflow.md)."""
+    from test_collection_scale import _old_shape
+
+    to_declared(s)
+    _old_shape(s, 1, s.keys[2])  # verification forms of sync 1 for all, a window visit
+    page = worker_page(s.session)
+    assert [r.verification_printed for r in page.rows] == [True, True, True]
+    assert [e.action for e in s.session.audit()].count("session.migrated") == 1
+    assert _next(s) == ("collect", "workflow.incomplete", tuple(s.keys))
+    assert [e.action for e in s.session.audit()].count("session.migrated") == 1
 
 
 # -- drafts --------------------------------------------------------------------------------

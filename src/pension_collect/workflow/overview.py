@@ -29,8 +29,8 @@ import attrs
 from .._privacy import id_repr, keys_repr, mask_name
 from ..errors import PensionCollectError
 from ..identity import canonical_id, canonical_name
-from ..model import BureauRecord, Worker
-from ..ports.storage import Record, RecordKind, Write
+from ..model import BureauRecord, Employer, Worker
+from ..ports.storage import Record, RecordKind, Transaction, Write
 from ..ports.transport import DeclarationState
 from . import guards as G
 from . import records as R
@@ -52,6 +52,7 @@ __all__ = [
     "WorkerFacts",
     "WorkerPage",
     "WorkerRow",
+    "bureau_employer",
     "bureau_person",
     "decide_next_step",
     "discard_draft",
@@ -534,19 +535,58 @@ def _open(session: CollectionSession) -> None:
         raise G.SessionClosed()
 
 
+@attrs.frozen
+class _Records:
+    state: SessionState | None
+    synced: list[Record]
+    stored: list[Record]
+    decls: list[Record]
+    kept: list[Record]
+
+
+def _records(session: CollectionSession, *, drafts: bool) -> _Records:
+    """Every record the overview reads, in one transaction (one consistent
+    view): the session record and the marks (the state), the synced persons,
+    the workers, and the declarations or the drafts. A session record of an
+    earlier release is moved to the new shape first by
+    :meth:`~pension_collect.workflow.CollectionSession.state` (docs/workflow.md,
+    "Stores of earlier releases"), then everything is read again."""
+    unit = session.unit_no
+    moved = False
+    while True:
+        _open(session)
+        with session.storage.transaction() as tx:
+            rec = tx.get(RecordKind.SESSION, unit, R.SESSION_KEY)
+            if rec is None:
+                return _Records(None, [], [], [], [])
+            if moved or not R.has_old_shape(rec.data):
+                # once moved, an old field written back meanwhile (an earlier
+                # release on the same store) is left to the session's next step
+                marks = tx.list(RecordKind.MARKS, unit)
+                return _lists(tx, unit, R.session_state(rec, marks), drafts)
+        session.state()
+        moved = True
+
+
+def _lists(tx: Transaction, unit: str, state: SessionState, drafts: bool) -> _Records:
+    return _Records(
+        state,
+        tx.list(RecordKind.SYNCED, unit) if state.sync_no else [],
+        tx.list(RecordKind.WORKER, unit),
+        [] if drafts else tx.list(RecordKind.DECLARATION, unit),
+        tx.list(RecordKind.DRAFT, unit) if drafts else [],
+    )
+
+
 def _read(session: CollectionSession, *, drafts: bool) -> _Snapshot:
     """The state, the latest sync's persons, the rows and the declarations.
     ``drafts``: the rows of the whole list (persons not stored, drafts),
     else only the stored workers'."""
-    state = session.state()  # moves an older release's marks first (docs/workflow.md)
+    found = _records(session, drafts=drafts)
+    state = found.state
     if state is None:
         return _Snapshot(None, [], [], [])
-    _open(session)
-    with session.storage.transaction() as tx:
-        synced = tx.list(RecordKind.SYNCED, session.unit_no) if state.sync_no else []
-        stored = tx.list(RecordKind.WORKER, session.unit_no)
-        decls = [] if drafts else tx.list(RecordKind.DECLARATION, session.unit_no)
-        kept = tx.list(RecordKind.DRAFT, session.unit_no) if drafts else []
+    synced, stored, decls, kept = found.synced, found.stored, found.decls, found.kept
     persons: dict[str, Mapping[str, Any]] = {}
     for rec in synced:
         if rec.data.get("sync_no") == state.sync_no:
@@ -674,6 +714,22 @@ def bureau_person(session: CollectionSession, key: str) -> BureauRecord | None:
     if sess is None or rec is None or rec.data.get("sync_no") != sess.data.get("sync_no"):
         return None
     return R.bureau_record(key, rec.data)
+
+
+def bureau_employer(session: CollectionSession) -> Employer | None:
+    """The employer as the bureau holds it, from the latest data sync: what an
+    employer form shows before the employer is collected ([P3.1]), and beside
+    the clerk's values after. ``None`` before the start or the first sync, or
+    when the bureau returned no employer record. A stored record that is not
+    an employer raises :class:`~pension_collect.ports.storage.CorruptRecord`.
+    Reads only."""
+    _open(session)
+    with session.storage.transaction() as tx:
+        sess = tx.get(RecordKind.SESSION, session.unit_no, R.SESSION_KEY)
+    found = None if sess is None else sess.data.get("bureau_employer")
+    if found is None:
+        return None
+    return R.read_stored(found, Employer, RecordKind.SESSION, R.SESSION_KEY, "$.bureau_employer")
 
 
 # -- drafts --------------------------------------------------------------------------------
