@@ -24,7 +24,13 @@ from pension_collect.model import (
     Worker,
     YearMonth,
 )
-from pension_collect.testing.strategies import clean_workers, workers
+from pension_collect.testing.strategies import (
+    WORKER_CODES,
+    clean_workers,
+    violating_workers,
+    with_rate_reference,
+    workers,
+)
 from pension_collect.text import printable
 from pension_collect.workflow import (
     FIELD_KINDS,
@@ -37,6 +43,8 @@ from pension_collect.workflow import (
 )
 
 ID18 = "371002196503021239"
+#: The pack with a reference-rate table: every code has its violators.
+RATE_PACK = with_rate_reference([("1993-01", "1996-03", "0.03")])
 UPPER = Segment(start="1983-07", end="1992-12", total="0")
 LOWER = Segment(start="1993-01", end="1996-03", total="1234.50", rate="0.03", source="red_book")
 TRANSFER = Segment(start="1994-01", end="1994-12", source="transfer_in", origin="local")
@@ -386,7 +394,13 @@ def _empty_text_absent(w: Worker) -> Worker:
 
 
 @settings(suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-@given(workers() | clean_workers())
+@given(
+    workers()
+    | clean_workers()
+    | st.sampled_from(sorted(WORKER_CODES)).flatmap(
+        lambda code: violating_workers(code, pack=RATE_PACK)
+    )
+)
 def test_fields_round_trip_every_worker(w: Worker) -> None:
     fields = worker_fields(w)
     assert all(isinstance(f, FormField) and isinstance(f.value, str) for f in fields)
