@@ -368,6 +368,7 @@ def test_paging_bounds(listed: Setup) -> None:
         ({"offset": -1}, "offset"),
         ({"offset": 1.0}, "offset"),
         ({"status": "collected"}, "status"),
+        ({"search": 1239}, "search"),
     ]
     for kwargs, field in bad:
         with pytest.raises(PageError) as info:

@@ -21,7 +21,7 @@ never changing it (but for the drafts):
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final, Protocol
 
 import attrs
@@ -426,7 +426,7 @@ class WorkerPage:
 
 class PageError(PensionCollectError, ValueError):
     """A worker page asked for with a bad argument: ``field`` names it
-    (``offset``, ``limit``, ``status``); the messages say what is allowed."""
+    (``offset``, ``limit``, ``status``, ``search``); the messages say what is allowed."""
 
     code = "workflow.bad-page"
 
@@ -437,7 +437,11 @@ class PageError(PensionCollectError, ValueError):
         super().__init__(f"{self.code}: {field}: {message}")
 
 
-def _check_page(status: str | None, offset: object, limit: object) -> None:
+def _check_page(status: object, search: object, offset: object, limit: object) -> None:
+    if search is not None and not isinstance(search, str):
+        raise PageError(
+            "search", "must be text (a name or an identity number)", "须为文本(姓名或身份证号码)"
+        )
     if status is not None and status not in ROW_STATES:
         raise PageError(
             "status",
@@ -457,7 +461,7 @@ def _check_page(status: str | None, offset: object, limit: object) -> None:
 _ID_QUERY = re.compile(r"[0-9]+X?|X")
 
 
-def _matcher(search: str) -> Any:
+def _matcher(search: str) -> Callable[[WorkerRow], bool]:
     """A test of a row against a search: the name contains the text (compared
     as :func:`~pension_collect.identity.canonical_name`, case-insensitive), or
     the identity number is the text whole (15 or 18 characters) or ends with it."""
@@ -497,7 +501,7 @@ def worker_page(
     rows). ``total`` counts the matching rows, ``counts`` every row by state.
     Bad arguments raise :class:`PageError` before anything is read. Reads the
     store once (one pass over its records); writes nothing."""
-    _check_page(status, offset, limit)
+    _check_page(status, search, offset, limit)
     snap = _read(session, drafts=True)
     counts = dict.fromkeys(ROW_STATES, 0)
     for row in snap.rows:
