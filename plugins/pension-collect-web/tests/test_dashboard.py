@@ -1,0 +1,182 @@
+"""The collection dashboard (/) and the employer's information (/employer):
+each step's button walked through on a fresh collection, the page's state
+after each, the guards' refusals shown, the bureau's errors in both languages."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from flask import Flask
+from web_fixtures import UNIT, WebClient
+
+from pension_collect.workflow import CollectionSession
+
+
+def text(html: str) -> str:
+    """The page's text: tags dropped, blanks folded."""
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html)).strip()
+
+
+def page(client: WebClient, url: str = "/", *, en: bool = False) -> str:
+    """The page at ``url`` (200), in English with ``en``."""
+    if en:
+        client.set_cookie("lang", "en")
+    try:
+        answer = client.get(url)
+    finally:
+        if en:
+            client.delete_cookie("lang")
+    assert answer.status_code == 200, answer.status_code
+    return answer.get_data(as_text=True)
+
+
+def step_state(html: str, procedure: str) -> str:
+    """The state class of step ``procedure`` (``done``, ``current``, ``waiting``)."""
+    found = re.search(
+        rf'class="dashboard-step dashboard-step-(\w+)" id="step-{procedure.replace(".", "-")}"',
+        html,
+    )
+    assert found is not None, procedure
+    return found.group(1)
+
+
+def follow_post(client: WebClient, url: str, data: dict[str, Any] | None = None) -> str:
+    answer = client.post_form(url, data)
+    assert answer.status_code == 303, answer.status_code
+    return page(client, answer.headers["Location"])
+
+
+def test_a_fresh_collection_offers_start(client: WebClient) -> None:
+    html = page(client)
+    assert "[P3]" in html
+    assert "[P3.7]" in html
+    assert "开始数据质量工作" in html
+    assert "workflow.not-started" in html
+    assert step_state(html, "P3") == "current"
+    assert step_state(html, "P3.1") == "waiting"
+    english = text(page(client, en=True))
+    assert "Start data-quality work" in english
+    assert "the collection has not been started; start it first" in english
+
+
+def test_each_step_walked_through(
+    app: Flask,
+    client: WebClient,
+    library_session: Callable[..., CollectionSession],
+    example_dossier: Any,
+    tmp_path: Any,
+) -> None:
+    # [P3] start
+    html = follow_post(client, "/start")
+    assert "已开始数据质量工作" in html
+    assert step_state(html, "P3") == "done"
+    assert step_state(html, "P3.1") == "current"
+    assert "workflow.sync-first" in html
+    assert "数据同步" in html
+    # [P3.1] sync
+    html = follow_post(client, "/sync")
+    assert "数据同步完成:社保系统有本单位 3 人" in html
+    assert "workflow.employer-first" in html
+    assert 'href="/employer"' in html
+    lib = library_session(app)
+    assert lib.state().sync_no == 1
+    # [P3.1] the employer: the form is the bureau's record until saved
+    form = page(client, "/employer")
+    assert "显示社保系统登记的单位信息" in form
+    assert 'value="威海示例机械有限公司"' in form
+    assert 'value="91371000MA3C0EXA33"' in form
+    assert "尚未提交单位信息申报" in form
+    assert "提交单位信息申报" not in form.split("尚未提交单位信息申报")[1].split("<h2>")[0]
+    employer = example_dossier.employer
+    fields = {
+        "name": employer.name,
+        "credit_code": employer.credit_code,
+        "legal_representative": employer.legal_representative,
+        "address": employer.address,
+        "contact": employer.contact,
+        "phone": "0631-5200001",
+    }
+    html = follow_post(client, "/employer", fields)
+    assert "单位信息已保存" in html
+    assert "显示已保存的单位信息" in html
+    assert 'value="0631-5200001"' in html
+    assert "社保系统登记: 0631-5200000" in text(html)
+    stored = lib.state().employer
+    assert stored is not None
+    assert stored.phone == "0631-5200001"
+    assert stored.unit_no == UNIT
+    html = follow_post(client, "/employer/submit")
+    assert "单位信息申报 employer-1 已提交" in html
+    assert lib.state().employer_declaration == "employer-1"
+    # [P3.2] the next step: verification forms, done on the workers' page
+    html = page(client)
+    assert step_state(html, "P3.1") == "done"
+    assert step_state(html, "P3.2") == "current"
+    assert "workflow.verification-form" in html
+    assert "371002********1239" in html
+    assert "待打印核对表" in text(html)
+    lib.print_verification_forms()
+    # [P3.4] collecting is the editor's; two of the three saved
+    html = page(client)
+    assert step_state(html, "P3.4") == "current"
+    assert "workflow.incomplete" in html
+    assert "已采集 0 / 3 人" in text(html)
+    batch = lib.save_workers(example_dossier.workers[:2])
+    assert not batch.refused
+    html = page(client)
+    assert "已采集 2 / 3 人" in text(html)
+    assert "371083********3516" in html
+    assert "371002********1239" not in html
+    lib.save_workers(example_dossier.workers[2:])
+    # [P3.5] confirmation forms
+    html = page(client)
+    assert step_state(html, "P3.5") == "current"
+    assert "workflow.confirmation-form" in html
+    assert "待打印确认表 3" in text(html)
+    lib.print_confirmation_forms()
+    # [P3.4g] receipts, on the workers' list
+    html = page(client)
+    assert step_state(html, "P3.6") == "current"
+    assert "workflow.not-received" in html
+    assert "待收回(签字确认表、养老手册) 3" in text(html)
+    keys = [w.key for w in lib.workers()]
+    lib.record_received(keys)
+    # the employer declaration is still at the bureau: follow it first
+    html = page(client)
+    assert "已签字收回 3" in text(html)
+    assert "workflow.declaration-in-flight" in html
+    assert 'action="/submit"' not in html
+    html = follow_post(client, "/follow")
+    assert "employer-1: 正在处理" in html
+    html = follow_post(client, "/follow")
+    assert "employer-1: 处理成功" in html
+    # [P3.6] the summary sheet and the submit are one click each
+    assert 'action="/summary-sheet"' in html
+    assert 'action="/submit"' in html
+    assert "打印汇总表" in html
+    assert "提交申报" in html
+    sheet = client.post_form("/summary-sheet")
+    assert sheet.status_code == 200
+    assert sheet.mimetype == "application/pdf"
+    assert sheet.get_data().startswith(b"%PDF")
+    html = follow_post(client, "/submit")
+    assert "已提交申报 workers-1(3 人)" in html
+    assert [d.key for d in lib.declarations()] == ["employer-1", "workers-1"]
+    assert {w.status.value for w in lib.workers()} == {"submitted"}
+    # [P3.7] follow: the local bureau advances a declaration one stage per reading
+    html = page(client)
+    assert step_state(html, "P3.7") == "current"
+    assert 'action="/follow"' in html
+    assert "查看处理结果" in html
+    for _ in range(3):
+        html = follow_post(client, "/follow")
+        if "workers-1: 处理成功" in html:
+            break
+    assert "workers-1: 处理成功" in html
+    assert {w.status.value for w in lib.workers()} == {"accepted"}
+    html = page(client)
+    assert "所有职工均已处理成功" in html
+    assert "处理成功 3" in text(html)
+    assert all(step_state(html, p) == "done" for p in ("P3", "P3.1", "P3.4", "P3.7"))
