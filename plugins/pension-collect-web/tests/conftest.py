@@ -3,6 +3,19 @@
 Collected only where the plugin is installed (the repository's test command
 installs it: README, .ci/run). With ``CI`` set a missing plugin is an error,
 not a silent absence.
+
+Fixtures (imported below; each module's docstring says more):
+
+- tests/web_fixtures.py, the page tests (the app in this process, Flask's
+  test client): ``example_dossier``, ``bureau_dir`` (a reference bureau seeded
+  with the example dossier), ``store_url`` (memory, sqlite and postgresql
+  where its plugin is installed), ``make_app(clerks=..., **config)``, ``app``,
+  ``client`` (signed in as the example employer's clerk;
+  ``client.post_form(url, data)`` adds the CSRF token), ``anon``,
+  ``signed_in(app, name)``, ``library_session(app)`` (a CollectionSession on
+  the app's own store and bureau);
+- tests/browser.py, the browser tests: ``browser`` (headless chromium) and
+  ``web`` (the server started through the console script).
 """
 
 from __future__ import annotations
