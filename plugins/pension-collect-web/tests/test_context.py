@@ -7,6 +7,7 @@ from collections.abc import Callable
 import pytest
 from flask import Flask, g, get_flashed_messages
 from pension_collect_web.accounts import Clerk
+from pension_collect_web.config import WebConfig, shown_url
 from pension_collect_web.context import WebState, clerk, collection, library_error, pdf_response
 from pension_collect_web.errors import WebError
 from pension_collect_web.i18n import tr
@@ -93,3 +94,17 @@ def test_an_http_bureau_without_a_password_is_refused_in_the_page(
         state.transport(UNIT)
     assert info.value.code == "web.bureau-password-missing"
     assert "PENSION_COLLECT_BUREAU_PASSWORD" in info.value.message_zh
+
+
+def test_the_configurations_repr_shows_no_password() -> None:
+    config = WebConfig(
+        store_url="postgresql://clerk:s3cret-Pw@db.example/collect?sslmode=require",
+        bureau_url="https://unit:other-Pw@bureau.example",
+        bureau_password="bureau-Pw-123",
+    )
+    shown = repr(config)
+    for secret in ("s3cret-Pw", "other-Pw", "bureau-Pw-123"):
+        assert secret not in shown
+    assert "postgresql://clerk:***@db.example/collect?sslmode=require" in shown
+    assert config.store_url.endswith("s3cret-Pw@db.example/collect?sslmode=require")
+    assert shown_url("sqlite:collection.db") == "sqlite:collection.db"

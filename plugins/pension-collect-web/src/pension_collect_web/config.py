@@ -9,7 +9,7 @@ import attrs
 
 from pension_collect.model import YearMonth
 
-__all__ = ["DEFAULT_ACCOUNTS", "DEFAULT_BUREAU", "DEFAULT_STORE", "WebConfig"]
+__all__ = ["DEFAULT_ACCOUNTS", "DEFAULT_BUREAU", "DEFAULT_STORE", "WebConfig", "shown_url"]
 
 #: The store when ``--store`` is not given (``collection.db`` in the current folder).
 DEFAULT_STORE = "sqlite:collection.db"
@@ -19,13 +19,26 @@ DEFAULT_BUREAU = "local:bureau"
 DEFAULT_ACCOUNTS = "pension-collect-web.db"
 
 
+def shown_url(url: str) -> str:
+    """``url`` as it may be shown or logged: a password in it
+    (``postgresql://user:secret@host/db``) replaced by ``***``."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return url
+    netloc, slash, path = rest.partition("/")
+    userinfo, at, host = netloc.rpartition("@")
+    if not at or ":" not in userinfo:
+        return url
+    return f"{scheme}://{userinfo.split(':', 1)[0]}:***@{host}{slash}{path}"
+
+
 @attrs.frozen(kw_only=True)
 class WebConfig:
     """The web front end's settings; one per server (every worker process reads it)."""
 
-    store_url: str = DEFAULT_STORE
+    store_url: str = attrs.field(default=DEFAULT_STORE, repr=lambda url: repr(shown_url(url)))
     """The collection's store (``memory:``, ``sqlite:PATH``, ``postgresql://...``)."""
-    bureau_url: str = DEFAULT_BUREAU
+    bureau_url: str = attrs.field(default=DEFAULT_BUREAU, repr=lambda url: repr(shown_url(url)))
     """The bureau: ``local:DIR`` or ``http(s)://HOST:PORT``."""
     accounts_path: Path = attrs.field(default=Path(DEFAULT_ACCOUNTS), converter=Path)
     """The clerk accounts, web sessions and lockouts (SQLite, mode 0600)."""
