@@ -1,16 +1,30 @@
-"""The stores' JSON reader (``pension_collect.adapters._json.loads``) gives
+"""The stores' JSON reader and writer (``pension_collect.adapters._json``) give
 what ``json.loads`` gives: the same value, or the same error, on any text."""
 
 from __future__ import annotations
 
+import datetime as _dt
+import enum
 import json
+from decimal import Decimal
 from typing import Any
 
+import attrs
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from pension_collect.adapters import _json
+
+
+class Shade(enum.Enum):
+    RED = "red"
+
+
+@attrs.define
+class Plain:
+    x: int
+
 
 JSON_VALUES = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
@@ -64,3 +78,71 @@ def test_msgspec_is_used_when_installed() -> None:
     """The fast decoder is what reads, not a fallback that always runs (msgspec
     is a test dependency)."""
     assert _json._DECODE is not None
+
+
+def written(value: Any) -> tuple[str, str]:
+    """What ``json.dumps`` as the stores call it makes of ``value``: the value
+    its text reads back as (``json.loads``), or the error."""
+    try:
+        return (
+            "value",
+            repr(json.loads(json.dumps(value, ensure_ascii=False, separators=(",", ":")))),
+        )
+    except Exception as exc:  # the kind of error is what is compared
+        return ("error", type(exc).__name__)
+
+
+def ours(value: Any) -> tuple[str, str]:
+    try:
+        return ("value", repr(json.loads(_json.dumps(value))))
+    except Exception as exc:  # the kind of error is what is compared
+        return ("error", type(exc).__name__)
+
+
+TUPLED = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.tuples(inner, inner)
+        | st.dictionaries(st.text() | st.integers() | st.booleans() | st.none(), inner, max_size=3)
+    ),
+    max_leaves=12,
+)
+
+
+@given(TUPLED)
+def test_any_value_is_written_as_json_dumps_writes_it(value: Any) -> None:
+    """Tuples, non-text keys, NaN and infinities included: the same value back,
+    or the same refusal."""
+    assert ours(value) == written(value)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"a": Decimal("1.5")},
+        {"a": _dt.date(2020, 1, 2)},
+        {"a": {1, 2}},
+        {"a": b"bytes"},
+        {"a": float("nan")},
+        {"a": float("inf")},
+        {"a": "\ud800"},
+        {"\ud800": 1},
+        {1: "a", "1": "b"},
+        {"a": (1, 2)},
+        {"a": Shade.RED},
+        {"a": Plain(1)},
+        {"a": 10**5000},
+    ],
+)
+def test_what_msgspec_would_write_differently_json_dumps_decides(value: Any) -> None:
+    assert ours(value) == written(value)
+    assert _json.fast_dumps(value) is None
+
+
+def test_plain_records_take_the_fast_path() -> None:
+    value = {"worker": {"name": "张三", "history": [{"start": "1990-01"}]}, "n": 2**70, "ok": True}
+    text = _json.fast_dumps(value)
+    assert text is not None
+    assert json.loads(text) == value
+    assert _json.dumps(value) == text

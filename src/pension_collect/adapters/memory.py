@@ -57,7 +57,7 @@ from ..ports.storage import (
     audit_texts,
     record_text,
 )
-from ._json import loads
+from ._json import fast_dumps, loads
 
 __all__ = ["SCHEMA_VERSION", "MemoryStorage", "MemoryTransaction"]
 
@@ -124,6 +124,24 @@ class _Log:
         if subject is not None and declaration is not None:
             found = [x for x in found if x.entry.declaration == declaration]
         return found
+
+
+def _record_text(kind: RecordKind, unit_no: str, w: Write) -> str:
+    """:func:`~pension_collect.ports.storage.record_text` of a write, through
+    :func:`~pension_collect.adapters._json.fast_dumps` when the record is
+    plainly storable (text key and employer, a dict of JSON's own types);
+    ``record_text`` itself, which names what is wrong, otherwise."""
+    if type(unit_no) is str and type(w.key) is str and type(w.data) is dict:
+        try:
+            unit_no.encode("utf-8")
+            w.key.encode("utf-8")
+        except UnicodeEncodeError:
+            pass
+        else:
+            text = fast_dumps(w.data)
+            if text is not None:
+                return text
+    return record_text(kind, unit_no, w.key, w.data)
 
 
 def _matches(
@@ -195,7 +213,7 @@ class MemoryTransaction:
         self, kind: RecordKind, unit_no: str, writes: Sequence[Write]
     ) -> builtins.list[int]:
         self._check()
-        texts = [record_text(kind, unit_no, w.key, w.data) for w in writes]
+        texts = [_record_text(kind, unit_no, w) for w in writes]
         group = (kind.value, unit_no)
         staged = self._staged.setdefault(group, {})
         undo: dict[str, _Stored | None] = {}  # all or none: a refused write undoes the batch

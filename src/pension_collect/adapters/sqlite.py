@@ -71,7 +71,7 @@ from ..ports.storage import (
     audit_texts,
     record_text,
 )
-from ._json import loads
+from ._json import dumps, loads
 
 __all__ = ["APPLICATION_ID", "MIGRATIONS", "SCHEMA_VERSION", "SQLiteStorage", "path_of"]
 
@@ -262,7 +262,7 @@ def _audit_entry(row: Sequence[Any]) -> AuditEntry:
 def _dumps(data: dict[str, Any] | None) -> str | None:
     if data is None:
         return None
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    return dumps(data)
 
 
 # -- failures as typed errors --------------------------------------------------------------
@@ -694,7 +694,7 @@ class SQLiteTransaction:
                 type(w.data) is not dict or type(w.key) is not str for w in writes
             ):
                 raise TypeError  # what record_text refuses, refused alike
-            texts = [json.dumps(w.data, ensure_ascii=False, separators=(",", ":")) for w in writes]
+            texts = [dumps(w.data) for w in writes]
             inserts = [
                 (k, unit_no, w.key, text)
                 for w, text in zip(writes, texts, strict=True)

@@ -14,14 +14,16 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import functools
 import uuid
 from collections.abc import Callable, Iterable, Sequence, Sized
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, ParamSpec, Self, TypeVar
 
 import attrs
 
+from .._gc import gc_paused
 from ..identity import InvalidIdentityNumber, canonical_id
 from ..model import BureauRecord, Dossier, Employer, Worker, YearMonth
 from ..plugins import PluginHost
@@ -59,6 +61,26 @@ CONFIRMATION_COPIES = 3
 
 def _utc_now() -> _dt.datetime:
     return _dt.datetime.now(_dt.UTC)
+
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+def _bulk(step: Callable[P, T]) -> Callable[P, T]:
+    """A step or query over every worker, run with the cyclic garbage collector
+    paused (:func:`~pension_collect._gc.gc_paused`, as reading a dossier is):
+    it reads, converts and writes tens of thousands of small acyclic objects,
+    and the collector's passes over a large collection's objects cost a
+    seventh of the loop's time, growing faster than the collection
+    (docs/workflow.md, "Scaling")."""
+
+    @functools.wraps(step)
+    def paused(*args: P.args, **kwargs: P.kwargs) -> T:
+        with gc_paused():
+            return step(*args, **kwargs)
+
+    return paused
 
 
 class CollectionSession:
@@ -213,6 +235,7 @@ class CollectionSession:
 
     # -- queries ------------------------------------------------------------------------
 
+    @_bulk
     def state(self) -> SessionState | None:
         """Where the collection stands (started, sync number, employer, forms
         printed, window visits); ``None`` before :meth:`start`."""
@@ -231,6 +254,7 @@ class CollectionSession:
         self._seen[key] = rec.version
         return R.worker_from(rec)
 
+    @_bulk
     def workers(self) -> list[StoredWorker]:
         """Every stored worker, by key."""
         with self._transaction() as tx:
@@ -264,6 +288,7 @@ class CollectionSession:
                 return tx.audit(self.unit_no, subject=(RecordKind.WORKER, worker))
             return tx.audit(self.unit_no, declaration=declaration)
 
+    @_bulk
     def failed_workers(self) -> list[str]:
         """Keys of the workers the bureau failed and that are not collected again yet."""
         return [w.key for w in self.workers() if w.status is WorkerStatus.FAILED]
@@ -284,6 +309,7 @@ class CollectionSession:
 
     # -- [P3.1] sync and employer -------------------------------------------------------
 
+    @_bulk
     def sync(self) -> SyncResult:
         """[P3.1] 数据同步: store the bureau's current records for the employer."""
         with self._transaction() as tx:
@@ -335,6 +361,7 @@ class CollectionSession:
 
     # -- [P3.2] verification forms ------------------------------------------------------
 
+    @_bulk
     def print_verification_forms(
         self,
         keys: Iterable[str] | None = None,
@@ -523,6 +550,7 @@ class CollectionSession:
         )
         return attrs.evolve(stored, version=new.version)
 
+    @_bulk
     def save_workers(
         self, workers: Iterable[Worker], *, progress: G.Progress | None = None
     ) -> SaveBatch:
@@ -578,6 +606,7 @@ class CollectionSession:
 
     # -- [P3.5] confirmation forms and [P3.4g] receipts ---------------------------------
 
+    @_bulk
     def print_confirmation_forms(
         self,
         keys: Iterable[str] | None = None,
@@ -626,6 +655,7 @@ class CollectionSession:
         )
         return printed
 
+    @_bulk
     def print_summary_sheet(
         self,
         *,
@@ -655,6 +685,7 @@ class CollectionSession:
             progress=progress,
         )
 
+    @_bulk
     def record_received(
         self, keys: Iterable[str], *, form: bool = True, handbook: bool = True
     ) -> None:
@@ -714,6 +745,7 @@ class CollectionSession:
 
     # -- [P3.7] following every declaration -------------------------------------------
 
+    @_bulk
     def follow(self, *, progress: G.Progress | None = None) -> tuple[StoredDeclaration, ...]:
         """[P3.7] Ask the bureau about every submitted declaration not concluded
         yet, oldest first, each with :meth:`refresh` (its own transaction: a
@@ -737,6 +769,7 @@ class CollectionSession:
 
     # -- [P3.6] submit ------------------------------------------------------------------
 
+    @_bulk
     def submit_declaration(self) -> StoredDeclaration:
         """[P3.6] Submit one declaration of the collected workers. After a failure
         ([P3.7]) it holds exactly the re-collected workers and links to the
@@ -798,7 +831,8 @@ class CollectionSession:
         G.require_synced(sess)
         G.require_employer_declared(sess)
         G.require_nothing_in_flight(decls)
-        workers, data = self._workers_as_logged(tx)
+        workers, stored = self._workers_as_logged(tx)
+        data = {k: r.data for k, r in stored.items()}
         batch = G.require_submittable(workers)
         employer = R.employer_from(sess)
         signed: dict[str, str | None] = {}
@@ -819,12 +853,12 @@ class CollectionSession:
             R.workers_payload(batch),
             workers=tuple(w.key for w in batch),
             linked_to=linked[-1] if linked else None,
+            read=stored,
         )
 
-    def _workers_as_logged(
-        self, tx: Transaction
-    ) -> tuple[list[StoredWorker], dict[str, dict[str, Any]]]:
-        """Every stored worker, each checked against its key and its audit log."""
+    def _workers_as_logged(self, tx: Transaction) -> tuple[list[StoredWorker], dict[str, Record]]:
+        """Every stored worker, each checked against its key and its audit log
+        (with their records by key)."""
         recs = tx.list(RecordKind.WORKER, self.unit_no)
         workers = [R.worker_from(r) for r in recs]
         G.require_as_logged(
@@ -835,7 +869,7 @@ class CollectionSession:
             )
             for sw, rec in zip(workers, recs, strict=True)
         )
-        return workers, {r.key: r.data for r in recs}
+        return workers, {r.key: r for r in recs}
 
     def _draft_employer(
         self, tx: Transaction, sess: dict[str, Any], recs: list[Record]
@@ -865,9 +899,11 @@ class CollectionSession:
         *,
         workers: tuple[str, ...],
         linked_to: str | None,
+        read: dict[str, Record] | None = None,
     ) -> _Outgoing:
         """Store a new draft with its idempotency key and claim its workers
-        (submitted in it: no save, no other declaration takes them)."""
+        (submitted in it: no save, no other declaration takes them). ``read``:
+        worker records read earlier in ``tx`` (not read again)."""
         key = f"{kind.value}-{sum(1 for d in decls if d.kind is kind) + 1}"
         digest = R.payload_digest(payload)
         draft = StoredDeclaration(
@@ -883,8 +919,10 @@ class CollectionSession:
         data = {**R.declaration_data(draft), "payload": payload, "payload_digest": digest}
         tx.put(RecordKind.DECLARATION, self.unit_no, key, data, expected_version=0)
         entries = [self._audit.declaration_created(key, kind, len(workers), linked_to, digest)]
+        read = read or {}
         for wkey in workers:
-            wrec = G.require_worker(tx.get(RecordKind.WORKER, self.unit_no, wkey), wkey)
+            wrec = read.get(wkey) or tx.get(RecordKind.WORKER, self.unit_no, wkey)
+            wrec = G.require_worker(wrec, wkey)
             wdata = {**wrec.data, "status": WorkerStatus.SUBMITTED.value, "declaration": key}
             tx.put(RecordKind.WORKER, self.unit_no, wkey, wdata, expected_version=wrec.version)
             self._seen[wkey] = wrec.version + 1
