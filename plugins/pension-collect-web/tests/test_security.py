@@ -306,18 +306,25 @@ def test_no_inline_script_or_style_in_any_template() -> None:
     assert {name: hits for name, hits in found.items() if hits} == {}
 
 
+def _raising(
+    make_app: Callable[..., Flask], signed_in: Callable[..., WebClient], exc: Exception
+) -> WebClient:
+    """A client signed in to an app with a page ``/raise`` raising ``exc``."""
+    app = make_app()
+
+    def raising() -> str:
+        raise exc
+
+    app.add_url_rule("/raise", "raise", raising)
+    return signed_in(app)
+
+
 def test_error_pages_are_bilingual_and_without_traceback(
     make_app: Callable[..., Flask], signed_in: Callable[..., WebClient], caplog: Any
 ) -> None:
-    app = make_app()
-
-    def boom() -> str:
-        raise ValueError(f"{ID_NUMBER} 张三 broke")
-
-    app.add_url_rule("/boom", "boom", boom)
-    client = signed_in(app)
+    client = _raising(make_app, signed_in, ValueError(f"{ID_NUMBER} 张三 broke"))
     with caplog.at_level(logging.DEBUG):
-        answer = client.get("/boom")
+        answer = client.get("/raise")
     assert answer.status_code == 500
     html = answer.get_data(as_text=True)
     assert "服务器内部错误" in html
@@ -457,20 +464,14 @@ def test_a_library_error_no_page_caught_is_shown_with_its_code(
 ) -> None:
     from pension_collect.workflow import NothingToSubmit
 
-    app = make_app()
-
-    def refuse() -> str:
-        raise NothingToSubmit(keys=[ID_NUMBER])
-
-    app.add_url_rule("/refuse", "refuse", refuse)
-    client = signed_in(app)
+    client = _raising(make_app, signed_in, NothingToSubmit(keys=[ID_NUMBER]))
     with caplog.at_level(logging.DEBUG):
-        answer = client.get("/refuse")
+        answer = client.get("/raise")
     assert answer.status_code == 409
     html = answer.get_data(as_text=True)
     assert "workflow.nothing-to-submit: 没有可申报的已采集职工" in html
     assert ID_NUMBER not in html
     assert ID_NUMBER not in caplog.text
     client.set_cookie("lang", "en")
-    html = client.get("/refuse").get_data(as_text=True)
+    html = client.get("/raise").get_data(as_text=True)
     assert "workflow.nothing-to-submit: no collected worker to declare" in html
