@@ -1,15 +1,446 @@
-"""Submit and follow ([P3.5]..[P3.7]): the receipts step (signed forms,
-handbooks), submitting, the declarations' progress and per-worker outcomes,
-the re-collection list with what to do at the window for each reason.
+"""Submit and follow ([P3.5]..[P3.7]): the declarations' progress and
+per-worker outcomes, refreshing them from the bureau, and the re-collection
+list with what to do at the window for each reason.
 
-Owner: the dashboard page engineer. The declarations page is the endpoint
-``declarations.index`` (the header's nav links to it).
+Routes (docs/web.md, "Submit and follow"):
+
+- ``GET /declarations`` (``declarations.index``): every declaration of the
+  collection (kind, state, created, submitted, concluded, counts) and the
+  Follow button (``POST /declarations/follow``, ``declarations.follow``).
+- ``GET /declarations/<key>`` (``declarations.show``): one declaration, its
+  progress (submitted -> processing -> concluded) and each worker's outcome
+  (masked identity number, name, the bureau's reason), 100 a page
+  (``?page=N``); ``POST /declarations/<key>/refresh``
+  (``declarations.refresh``) asks the bureau again. A key that is not a
+  declaration of the clerk's employer is a 404.
+- ``GET /recollection`` (``declarations.recollection``): the workers the
+  bureau failed [P3.7], each with what to do for its reason; a window-type
+  reason needs the visit recorded (``POST /recollection/<ref>/window-visit``,
+  ``declarations.window_visit``, field ``note``), then a sync and a new
+  verification form; then the worker is collected again in the editor.
+
+The receipts step ([P3.4g]) is on the worker list (select, "receive"); the
+submit and the summary sheet are the dashboard's buttons.
 """
 
 from __future__ import annotations
 
-from flask import Blueprint
+import math
+import re
+from collections.abc import Mapping, Sequence
 
-__all__ = ["bp"]
+import attrs
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response
+
+from pension_collect.errors import PensionCollectError
+from pension_collect.identity import mask
+from pension_collect.ports.transport import DeclarationKind, DeclarationState
+from pension_collect.workflow import (
+    WINDOW_CODES,
+    CollectionSession,
+    SessionState,
+    StoredDeclaration,
+    StoredWorker,
+    UnknownDeclarationKey,
+    UnknownWorker,
+)
+
+from ..context import collection, worker_key, worker_ref
+from ..i18n import tr
+from .dashboard import declaration_state, followed_message, report, when
+
+__all__ = ["NOTE_LIMIT", "OUTCOMES_PAGE", "REASONS", "bp", "what_to_do"]
 
 bp = Blueprint("declarations", __name__)
+
+#: Per-worker outcomes shown on one page of a declaration.
+OUTCOMES_PAGE = 100
+#: The longest note of a window visit (characters).
+NOTE_LIMIT = 200
+#: What to do for each reason the bureau fails a worker: code ->
+#: (Chinese, English, the procedure's paragraph). The codes of
+#: ``pension_collect.workflow.WINDOW_CODES`` are cleared only at the bureau
+#: window; any other reason is the data's, corrected in the editor.
+REASONS: Mapping[str, tuple[str, str, str]] = {
+    "bureau.unknown-person": (
+        "社保系统没有此人的参保记录:请职工带身份证到社保窗口办理参保登记。",
+        "The bureau has no insured person with this identity number: the worker "
+        "registers at the bureau window with the identity card.",
+        "P3.3a",
+    ),
+    "bureau.id-held-by-other": (
+        "社保系统中该身份证号码属于另一人:请带身份证和户口簿到社保窗口核实更正。",
+        "At the bureau the identity number is held by another person: have it checked "
+        "and corrected at the window (identity card and household register).",
+        "P3.3a",
+    ),
+    "bureau.other-employer": (
+        "社保系统中此人属于其他单位:请到社保窗口办理转入本单位的手续。",
+        "At the bureau the person belongs to another employer: have the transfer to "
+        "this employer done at the window.",
+        "P3.3a",
+    ),
+    "bureau.window-only": (
+        "身份证号码或姓名与社保系统登记不同,只能在社保窗口修改:请带身份证和户口簿到窗口办理。",
+        "The identity number or the name differs from the bureau's record and only the "
+        "window changes them: bring the identity card and household register there.",
+        "P3.3a",
+    ),
+    "bureau.account-settled": (
+        "养老账户已结清:请到社保窗口办理撤销结清。",
+        "The pension account is settled: have the settlement undone at the window.",
+        "P3.4e",
+    ),
+}
+_DATA_REASON = (
+    "请在职工信息页面按社保系统的说明更正数据,保存后重新打印确认表、签字收回,再提交申报。",
+    "Correct the data in the worker editor as the bureau says, save it, print the "
+    "confirmation form again, have it signed and received, then submit.",
+    "P3.7",
+)
+_KEY = re.compile(r"[A-Za-z0-9._-]{1,100}")
+
+
+def what_to_do(code: str | None) -> tuple[str, str, str]:
+    """What to do for a worker the bureau failed with ``code``: (Chinese,
+    English, paragraph); a code not in ``WINDOW_CODES`` is corrected in the editor."""
+    if code in WINDOW_CODES:
+        return REASONS.get(
+            code or "",
+            (
+                "只能在社保窗口办理:请到窗口办理后登记。",
+                "Only the bureau window clears this: go there, then record the visit.",
+                "P3.3a",
+            ),
+        )
+    return _DATA_REASON
+
+
+def _kind(kind: DeclarationKind) -> str:
+    if kind is DeclarationKind.EMPLOYER:
+        return tr("单位信息申报", "employer information")
+    return tr("职工信息申报", "workers' information")
+
+
+def _declaration(session: CollectionSession, key: str) -> StoredDeclaration:
+    """The declaration ``key`` of the clerk's employer; 404 for anything else."""
+    if not _KEY.fullmatch(key):
+        abort(404)
+    try:
+        return session.declaration(key)
+    except UnknownDeclarationKey:
+        abort(404)
+
+
+# -- the list --------------------------------------------------------------------------------
+
+
+@attrs.frozen
+class _Row:
+    decl: StoredDeclaration
+    kind: str
+    state: str
+    succeeded: int
+    failed: int
+
+
+def _row(decl: StoredDeclaration) -> _Row:
+    ok = sum(1 for o in decl.outcomes if o.succeeded)
+    return _Row(
+        decl=decl,
+        kind=_kind(decl.kind),
+        state=declaration_state(decl.state),
+        succeeded=ok,
+        failed=len(decl.outcomes) - ok,
+    )
+
+
+@bp.get("/declarations")
+def index() -> str:
+    """Every declaration of the collection, newest first."""
+    with collection() as session:
+        decls = session.declarations()
+        failed = len(session.failed_workers())
+    rows = [_row(d) for d in reversed(decls)]
+    pending = any(not d.state.concluded for d in decls)
+    return render_template(
+        "declarations.html", rows=rows, pending=pending, failed=failed, when=when
+    )
+
+
+@bp.post("/declarations/follow")
+def follow() -> Response:
+    """[P3.7] Ask the bureau about every declaration not concluded yet."""
+    with collection() as session:
+        try:
+            followed = session.follow()
+        except PensionCollectError as exc:
+            report(exc)
+        else:
+            flash(followed_message(followed), "success")
+    return redirect(url_for(".index"), code=303)
+
+
+# -- one declaration -------------------------------------------------------------------------
+
+_PROGRESS = (
+    ("submitted", "已提交", "submitted"),
+    ("processing", "正在处理", "processing"),
+    ("concluded", "处理完成", "concluded"),
+)
+
+
+def _progress(decl: StoredDeclaration) -> list[tuple[str, str]]:
+    """The declaration's progress: (label, ``done``/``current``/``waiting``) per stage."""
+    state = decl.state
+    if state is DeclarationState.DRAFT:
+        at = -1
+    elif state is DeclarationState.SUBMITTED:
+        at = 0
+    elif state is DeclarationState.PROCESSING:
+        at = 1
+    else:
+        at = 2
+    out = []
+    for i, (_name, zh, en) in enumerate(_PROGRESS):
+        label = tr(zh, en)
+        if i == 2 and state.concluded:
+            label = f"{label}: {declaration_state(state)}"
+        out.append((label, "done" if i < at else "current" if i == at else "waiting"))
+    return out
+
+
+def _page_arg() -> int:
+    try:
+        return max(1, int(request.args.get("page", "1")))
+    except ValueError:
+        return 1
+
+
+@attrs.frozen
+class _Outcome:
+    masked: str
+    name: str
+    ref: str | None
+    state: str
+    label: str
+    code: str | None
+    reason: str
+    todo: tuple[str, str, str] | None
+
+
+def _name(session: CollectionSession, key: str) -> tuple[str, StoredWorker | None]:
+    try:
+        stored = session.worker(key)
+    except UnknownWorker:
+        return "", None
+    return stored.worker.name, stored
+
+
+def _outcomes(session: CollectionSession, decl: StoredDeclaration, page: int) -> list[_Outcome]:
+    """The page's per-worker outcomes (pending ones while the bureau has not concluded)."""
+    verdicts = {o.key: o for o in decl.outcomes}
+    keys = list(decl.workers) or [o.key for o in decl.outcomes]
+    chosen = keys[(page - 1) * OUTCOMES_PAGE : page * OUTCOMES_PAGE]
+    out = []
+    for key in chosen:
+        name, stored = _name(session, key)
+        verdict = verdicts.get(key)
+        if verdict is None:
+            state, label, reason, todo = "pending", tr("等待处理结果", "waiting"), "", None
+        elif verdict.succeeded:
+            state, label, reason, todo = "succeeded", tr("处理成功", "succeeded"), "", None
+        else:
+            state, label = "failed", tr("处理失败", "failed")
+            reason = tr(
+                verdict.message_zh or verdict.message, verdict.message or verdict.message_zh
+            )
+            still = stored is not None and stored.status.value == "failed"
+            todo = what_to_do(verdict.code) if still else None
+        out.append(
+            _Outcome(
+                masked=mask(key),
+                name=name,
+                ref=worker_ref(key) if stored is not None else None,
+                state=state,
+                label=label,
+                code=None if verdict is None else verdict.code,
+                reason=reason,
+                todo=todo,
+            )
+        )
+    return out
+
+
+@bp.get("/declarations/<key>")
+def show(key: str) -> str:
+    """One declaration: its progress and each worker's outcome."""
+    with collection() as session:
+        decl = _declaration(session, key)
+        total = len(decl.workers) or len(decl.outcomes)
+        last = max(1, math.ceil(total / OUTCOMES_PAGE))
+        page = min(_page_arg(), last)
+        outcomes = _outcomes(session, decl, page)
+        linked = [d.key for d in session.declarations() if d.linked_to == decl.key]
+    ok = sum(1 for o in decl.outcomes if o.succeeded)
+    return render_template(
+        "declaration.html",
+        decl=decl,
+        kind=_kind(decl.kind),
+        state=declaration_state(decl.state),
+        progress=_progress(decl),
+        outcomes=outcomes,
+        total=total,
+        succeeded=ok,
+        failed=len(decl.outcomes) - ok,
+        page=page,
+        last=last,
+        linked=linked,
+        when=when,
+    )
+
+
+@bp.post("/declarations/<key>/refresh")
+def refresh(key: str) -> Response:
+    """[P3.7] Ask the bureau how the declaration stands."""
+    with collection() as session:
+        decl = _declaration(session, key)
+        try:
+            decl = session.refresh(decl.key)
+        except PensionCollectError as exc:
+            report(exc)
+        else:
+            flash(
+                tr(
+                    f"已刷新:{decl.key} {declaration_state(decl.state)}。",
+                    f"Refreshed: {decl.key} is {declaration_state(decl.state)}.",
+                ),
+                "success",
+            )
+    return redirect(url_for(".show", key=key), code=303)
+
+
+# -- the re-collection list [P3.7] -----------------------------------------------------------
+
+
+@attrs.frozen
+class _Failed:
+    ref: str
+    masked: str
+    name: str
+    code: str | None
+    reason: str
+    declaration: str | None
+    todo: tuple[str, str, str]
+    window: bool
+    visited_at: str | None
+    next_zh: str
+    next_en: str
+
+
+def _failed(session: CollectionSession, sess: SessionState, keys: Sequence[str]) -> list[_Failed]:
+    out = []
+    for key in keys:
+        stored = session.worker(key)
+        outcome = stored.outcome
+        code = None if outcome is None else outcome.code
+        reason = "" if outcome is None else tr(outcome.message_zh, outcome.message)
+        visit = sess.window_visits.get(key)
+        visited = visit is not None and visit.failed_in == stored.declaration
+        if stored.needs_window and not visited:
+            nxt = (
+                "到社保窗口办理,然后在下面登记。",
+                "Go to the bureau window, then record the visit below.",
+            )
+        elif stored.needs_window and sess.needs_sync:
+            nxt = (
+                "窗口办理已登记:请在工作台重新数据同步。",
+                "Visit recorded: sync again on the dashboard.",
+            )
+        elif stored.needs_window and sess.verification.get(key) != sess.sync_no:
+            nxt = (
+                "已重新同步:请在职工列表重新打印核对表。",
+                "Synced again: print a new verification form on the worker list.",
+            )
+        else:
+            nxt = (
+                "请在职工信息页面重新采集并保存。",
+                "Collect the worker again in the editor and save.",
+            )
+        out.append(
+            _Failed(
+                ref=worker_ref(key),
+                masked=mask(key),
+                name=stored.worker.name,
+                code=code,
+                reason=reason,
+                declaration=stored.declaration,
+                todo=what_to_do(code),
+                window=stored.needs_window,
+                visited_at=visit.at if visited and visit is not None else None,
+                next_zh=nxt[0],
+                next_en=nxt[1],
+            )
+        )
+    return out
+
+
+@bp.get("/recollection")
+def recollection() -> str:
+    """[P3.7] The workers the bureau failed, each with what to do."""
+    with collection() as session:
+        sess = session.state()
+        keys = session.failed_workers()
+        failed = _failed(session, sess, keys) if sess is not None else []
+    return render_template(
+        "declaration_recollection.html",
+        failed=failed,
+        note_limit=NOTE_LIMIT,
+        when=when,
+        editor=_editor_link,
+    )
+
+
+def _editor_link(ref: str) -> str:
+    return url_for("editor.edit", ref=ref)
+
+
+_ID_LIKE = re.compile(r"[0-9]{6,}")
+
+
+@bp.post("/recollection/<ref>/window-visit")
+def window_visit(ref: str) -> Response:
+    """[P3.7] Record that a failed worker's matter was done at the bureau window."""
+    note = request.form.get("note", "").strip()
+    problem: tuple[str, str] | None = None
+    if len(note) > NOTE_LIMIT:
+        problem = (
+            f"说明最多 {NOTE_LIMIT} 个字符。",
+            f"The note takes at most {NOTE_LIMIT} characters.",
+        )
+    elif _ID_LIKE.search(note) or any(ord(c) < 0x20 for c in note):
+        problem = (
+            "说明中不要填写身份证号码、个人编号等号码或控制字符。",
+            "The note must not hold identity or personal numbers (or control characters).",
+        )
+    with collection() as session:
+        key = worker_key(ref, session)
+        if problem is not None:
+            flash(tr(*problem) + " " + tr("未登记。", "Nothing was recorded."), "error")
+            return redirect(url_for(".recollection"), code=303)
+        try:
+            session.record_window_visit(key, note)
+        except PensionCollectError as exc:
+            report(exc)
+        else:
+            flash(
+                tr(
+                    f"已登记 {mask(key)} 的窗口办理。"
+                    "下一步:在工作台重新数据同步,再打印新的核对表。",
+                    f"The window visit of {mask(key)} is recorded. Next: sync again on the "
+                    "dashboard, then print a new verification form.",
+                ),
+                "success",
+            )
+    return redirect(url_for(".recollection"), code=303)

@@ -1,0 +1,249 @@
+"""Submit and follow: the declarations list (/declarations), one declaration
+(/declarations/<key>: progress, per-worker outcomes, Refresh), the
+re-collection list (/recollection: what to do for each reason, the window
+visit recorded) and the guards' refusals, on every store."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from test_dashboard import follow_post, page, step_state, text
+from web_fixtures import UNIT, WebClient
+
+from pension_collect.adapters.reference_bureau import ReferenceBureau
+from pension_collect.identity import mask
+from pension_collect.model import Dossier, Employer
+from pension_collect.workflow import CollectionSession
+
+OTHER_UNIT = "20000001"
+
+
+def at_bureau(folder: Path, change: Callable[[ReferenceBureau], object]) -> None:
+    """What only the bureau does (its window): on the app's ``local:DIR`` bureau."""
+    bureau = ReferenceBureau.open(folder)
+    try:
+        change(bureau)
+    finally:
+        bureau.close()
+
+
+def ready_to_submit(lib: CollectionSession, dossier: Dossier) -> None:
+    """Through the library: started, synced, employer declared and concluded,
+    every worker collected, printed and received."""
+    lib.start()
+    lib.sync()
+    lib.collect_employer(dossier.employer)
+    decl = lib.submit_employer_declaration()
+    while not lib.refresh(decl.key).state.concluded:
+        pass
+    lib.print_verification_forms()
+    assert not lib.save_workers(dossier.workers).refused
+    lib.print_confirmation_forms()
+    lib.record_received([w.key for w in lib.workers()])
+
+
+@pytest.fixture
+def lib(app: Flask, library_session: Callable[..., CollectionSession]) -> CollectionSession:
+    return library_session(app)
+
+
+@pytest.fixture
+def transferred(lib: CollectionSession, example_dossier: Dossier, bureau_dir: Path) -> str:
+    """The workers' declaration submitted, its third worker taken over by another
+    employer at the bureau before it is processed; that worker's key."""
+    ready_to_submit(lib, example_dossier)
+    lib.submit_declaration()
+    key = lib.key_of(example_dossier.workers[2])
+    at_bureau(bureau_dir, lambda bureau: move(bureau, key, OTHER_UNIT))
+    return key
+
+
+def move(bureau: ReferenceBureau, key: str, unit: str) -> None:
+    if unit not in bureau.employers:
+        bureau.add_employer(Employer(unit_no=unit, name="另一单位"))
+    person = bureau.person_by_id(key)
+    assert person is not None
+    bureau.transfer_person(person.person_no, unit)
+
+
+def outcome_rows(html: str) -> list[str]:
+    """The rows of the outcomes table, as text."""
+    body = html[html.index('<table class="outcomes">') :]
+    return [text(row) for row in re.findall(r"<tr>(.*?)</tr>", body, re.S)[1:]]
+
+
+def test_submit_refused_before_receiving(
+    client: WebClient, lib: CollectionSession, example_dossier: Dossier
+) -> None:
+    ready_to_submit(lib, example_dossier)
+    # one worker saved again: its confirmation form is stale
+    lib.save_worker(example_dossier.workers[0])
+    before = len(lib.audit())
+    html = page(client)
+    assert 'action="/submit"' not in html
+    html = follow_post(client, "/submit")
+    assert "workflow.confirmation-form" in html
+    assert "请先打印该职工当前数据的确认表" in html
+    assert [d.key for d in lib.declarations()] == ["employer-1"]
+    assert len(lib.audit()) == before
+    # printed again, not received yet
+    lib.print_confirmation_forms([lib.key_of(example_dossier.workers[0])])
+    html = follow_post(client, "/submit")
+    assert "workflow.not-received" in html
+    assert [d.key for d in lib.declarations()] == ["employer-1"]
+    assert {w.status.value for w in lib.workers()} == {"collected"}
+
+
+def test_progress_outcomes_window_visit_and_recollection(
+    client: WebClient,
+    lib: CollectionSession,
+    example_dossier: Dossier,
+    bureau_dir: Path,
+    transferred: str,
+) -> None:
+    key = transferred
+    names = [w.name for w in example_dossier.workers]
+    # the list: both declarations, newest first, the Follow button
+    html = page(client, "/declarations")
+    assert html.index("workers-1") < html.index("employer-1")
+    listed = text(html)
+    assert "workers-1 职工信息申报 已提交" in listed
+    assert "employer-1 单位信息申报 处理成功" in listed
+    assert 'action="/declarations/follow"' in html
+    # one declaration: submitted, every worker waiting
+    html = page(client, "/declarations/workers-1")
+    assert '<dd id="declaration-state">已提交</dd>' in html
+    assert '<li class="progress-current" aria-current="step">已提交</li>' in html
+    rows = outcome_rows(html)
+    assert len(rows) == 3
+    assert all("等待处理结果" in r for r in rows)
+    assert any(mask(key) in r and names[2] in r for r in rows)
+    assert key not in html  # identity numbers masked
+    # Refresh: the local bureau takes it one stage per reading
+    html = follow_post(client, "/declarations/workers-1/refresh")
+    assert "已刷新:workers-1 正在处理" in html
+    html = follow_post(client, "/declarations/workers-1/refresh")
+    assert "已刷新:workers-1 部分成功" in html
+    assert "处理完成: 部分成功" in html
+    assert 'action="/declarations/workers-1/refresh"' not in html  # concluded
+    rows = outcome_rows(html)
+    failed = [r for r in rows if "处理失败" in r]
+    assert len(failed) == 1
+    assert mask(key) in failed[0]
+    assert "bureau.other-employer" in failed[0]
+    assert "社保系统中此人属于其他单位" in failed[0]
+    assert sum("处理成功" in r for r in rows) == 2
+    assert lib.failed_workers() == [key]
+    # in English: the state and what to do
+    english = text(page(client, "/declarations/workers-1", en=True))
+    assert "partially succeeded" in english
+    assert "At the bureau the person belongs to another employer" in english
+    # the dashboard: the window visit first
+    html = page(client)
+    assert "workflow.window-visit-required" in html
+    assert mask(key) in html
+    assert 'href="/recollection"' in html
+    # the re-collection list: the reason, what to do, the window visit's form
+    html = page(client, "/recollection")
+    assert mask(key) in html
+    assert names[2] in html
+    assert "请到社保窗口办理转入本单位的手续" in text(html)
+    found = re.search(r'action="/recollection/([0-9a-f]{24})/window-visit"', html)
+    assert found is not None
+    ref = found.group(1)
+    assert 'name="note"' in html
+    assert f'href="/workers/{ref}/edit"' in html
+    # a note holding a number is refused: nothing recorded
+    before = len(lib.audit())
+    html = follow_post(client, f"/recollection/{ref}/window-visit", {"note": f"{key} 已办理"})
+    assert "说明中不要填写身份证号码" in html
+    assert len(lib.audit()) == before
+    state = lib.state()
+    assert state is not None
+    assert key not in state.window_visits
+    # the visit recorded, with its note in the audit log
+    html = follow_post(client, f"/recollection/{ref}/window-visit", {"note": "已办理转移"})
+    assert f"已登记 {mask(key)} 的窗口办理" in html
+    state = lib.state()
+    assert state is not None
+    assert state.window_visits[key].failed_in == "workers-1"
+    assert state.needs_sync
+    assert "窗口办理已登记:请在工作台重新数据同步" in html
+    assert f'action="/recollection/{ref}/window-visit"' not in html
+    assert len(lib.audit()) == before + 1
+    # the dashboard: sync again [P3.3a]
+    html = page(client)
+    assert "workflow.sync-required" in html
+    assert step_state(html, "P3.3") == "current"
+    at_bureau(bureau_dir, lambda bureau: move(bureau, key, UNIT))
+    html = follow_post(client, "/sync")
+    assert "workflow.verification-form" in html
+    assert mask(key) in html
+    # a new verification form; the worker collected again, printed, received
+    lib.print_verification_forms([key])
+    assert "请在职工信息页面重新采集并保存" in page(client, "/recollection")
+    assert "workflow.recollection-incomplete" in page(client)
+    lib.save_worker(example_dossier.workers[2])
+    lib.print_confirmation_forms([key])
+    lib.record_received([key])
+    assert "没有需要重新采集的职工" in page(client, "/recollection")
+    html = follow_post(client, "/submit")
+    assert "已提交申报 workers-2(1 人)" in html
+    html = page(client, "/declarations/workers-2")
+    assert 'href="/declarations/workers-1"' in html
+    assert "重新采集,关联申报" in html
+    assert 'href="/declarations/workers-2"' in page(client, "/declarations/workers-1")
+    for _ in range(3):
+        html = follow_post(client, "/declarations/follow")
+        if "workers-2: 处理成功" in html:
+            break
+    assert "workers-2: 处理成功" in html
+    assert "所有职工均已处理成功" in page(client)
+
+
+def test_another_employers_declaration_is_a_404(
+    make_app: Callable[..., Flask],
+    signed_in: Callable[..., WebClient],
+    library_session: Callable[..., CollectionSession],
+    example_dossier: Dossier,
+) -> None:
+    app = make_app(clerks=[("other-clerk", OTHER_UNIT)])
+    lib = library_session(app)
+    ready_to_submit(lib, example_dossier)
+    lib.submit_declaration()
+    ours = signed_in(app)
+    assert ours.get("/declarations/workers-1").status_code == 200
+    ref = re.search(r'href="/workers/([0-9a-f]{24})/edit"', page(ours, "/declarations/workers-1"))
+    assert ref is not None
+    theirs = signed_in(app, "other-clerk")
+    for url in ("/declarations/workers-1", "/declarations/employer-1", "/declarations/nope"):
+        assert theirs.get(url).status_code == 404
+    assert ours.get("/declarations/nope").status_code == 404
+    assert ours.get("/declarations/" + "x" * 101).status_code == 404
+    assert "workers-1" not in page(theirs, "/declarations")
+    before = len(lib.audit())
+    assert theirs.post_form("/declarations/workers-1/refresh").status_code == 404
+    answer = theirs.post_form(f"/recollection/{ref.group(1)}/window-visit", {"note": ""})
+    assert answer.status_code == 404
+    assert len(lib.audit()) == before
+    assert lib.declaration("workers-1").state.value == "submitted"
+
+
+def test_the_bureau_unreachable_is_a_bilingual_message(
+    make_app: Callable[..., Flask], signed_in: Callable[..., WebClient]
+) -> None:
+    app = make_app(bureau_url="http://127.0.0.1:9", bureau_password="a-bureau-password-1")
+    client = signed_in(app)
+    html = follow_post(client, "/start")
+    assert "无法连接社保系统,未作任何更改" in html
+    assert "transport.unreachable" in html
+    assert "Traceback" not in html
+    assert "workflow.not-started" in html  # still not started
+    client.set_cookie("lang", "en")
+    answer = client.post_form("/start")
+    html = page(client, answer.headers["Location"], en=True)
+    assert "The bureau cannot be reached; nothing was changed" in html
