@@ -1,0 +1,149 @@
+"""Fixtures of the worker list's and the audit pages' tests (not a test module).
+
+``many`` (the fixture function ``many_fixture``): a collection of
+:data:`PERSONS` workers of the example employer, built through the library
+(the bureau seeded with copies of the example's first worker under new
+identity numbers, names and person numbers ``P0000000000`` ..), in these
+states:
+
+* saved: the first :data:`SAVED` (by person number); of them the first
+  :data:`PRINTED` have their confirmation forms printed, and of those the first
+  :data:`SIGNED` are received (signed form and handbook);
+* incomplete: the person at :data:`DRAFTED` has a draft;
+* not collected: the rest.
+
+The first worker's name is HTML (:data:`HTML_NAME`); names are otherwise
+Chinese, each unique.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import attrs
+import pytest
+from flask import Flask
+from web_fixtures import WebClient
+
+from pension_collect.adapters.reference_bureau import ReferenceBureau
+from pension_collect.identity import check_char
+from pension_collect.model import BureauRecord, Dossier, Worker
+from pension_collect.workflow import CollectionSession, save_draft
+
+__all__ = [
+    "DRAFTED",
+    "HTML_NAME",
+    "PERSONS",
+    "PRINTED",
+    "SAVED",
+    "SIGNED",
+    "Many",
+    "many_fixture",
+    "refs_in",
+    "roster",
+    "rows_in",
+]
+
+PERSONS = 230
+SAVED = 150
+PRINTED = 40
+SIGNED = 15
+DRAFTED = 200
+HTML_NAME = "<script>alert(1)</script>"
+
+_SURNAMES = "赵钱孙李周吴郑王冯陈褚卫蒋沈韩杨朱秦尤许"
+_GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰涛明"
+_REF = re.compile(r'name="worker" value="([0-9a-f]{24})"')
+_ROW = re.compile(r'<th scope="row" class="id-number">([^<]+)</th>\s*<td>([^<]*)</td>')
+
+
+def roster(example: Dossier, n: int) -> Dossier:
+    """The example's employer and ``n`` copies of its first worker, each with
+    its own identity number, name, person number and the bureau's record."""
+    template = example.workers[0]
+    assert template.birth_date is not None
+    workers: list[Worker] = []
+    for i in range(n):
+        born = template.birth_date + dt.timedelta(days=i % 365)
+        first17 = f"371002{born:%Y%m%d}{2 * (i // 365) + 3:03d}"
+        id_number = first17 + check_char(first17)
+        name = HTML_NAME if i == 0 else _SURNAMES[i % 20] + _GIVEN[(i // 20) % 15] + _GIVEN[i % 15]
+        bureau = BureauRecord(
+            id_number=id_number,
+            name=name,
+            gender=template.gender,
+            birth_date=born,
+            first_work=template.first_work,
+            history=template.history,
+            account=template.account,
+        )
+        workers.append(
+            attrs.evolve(
+                template,
+                id_number=id_number,
+                name=name,
+                birth_date=born,
+                person_no=f"P{i:010d}",
+                bureau=bureau,
+            )
+        )
+    return Dossier(employer=example.employer, workers=tuple(workers), as_of=example.as_of)
+
+
+@attrs.define
+class Many:
+    """The collection of :func:`many`: its app, a signed-in client, the roster
+    (its workers in person-number order) and a library session (actor ``setup``)."""
+
+    app: Flask
+    client: WebClient
+    dossier: Dossier
+    session: CollectionSession
+    bureau_dir: Path
+
+    def key(self, i: int) -> str:
+        return self.dossier.workers[i].id_number
+
+    def name(self, i: int) -> str:
+        return self.dossier.workers[i].name
+
+
+@pytest.fixture(name="many")
+def many_fixture(
+    make_app: Callable[..., Flask],
+    tmp_path: Path,
+    example_dossier: Dossier,
+    library_session: Callable[..., CollectionSession],
+    signed_in: Callable[..., WebClient],
+) -> Many:
+    dossier = roster(example_dossier, PERSONS)
+    folder = tmp_path / "many-bureau"
+    with ReferenceBureau.open(folder, as_of=dossier.as_of) as bureau:
+        bureau.seed_dossier(dossier)
+    app = make_app(clerks=[("other-clerk", "20000001")], bureau_url=f"local:{folder}")
+    session = library_session(app)
+    session.start()
+    session.sync()
+    session.collect_employer(dossier.employer)
+    session.submit_employer_declaration()
+    session.print_verification_forms()
+    batch = session.save_workers(dossier.workers[:SAVED])
+    assert not batch.refused, batch.refused
+    keys = [w.id_number for w in dossier.workers]
+    session.print_confirmation_forms(keys[:PRINTED])
+    session.record_received(keys[:SIGNED])
+    save_draft(session, attrs.evolve(dossier.workers[DRAFTED], history=None, account=None))
+    return Many(app, signed_in(app), dossier, session, folder)
+
+
+def refs_in(html: str) -> list[str]:
+    """The worker references of a list page's checkboxes, in order."""
+    return _REF.findall(html)
+
+
+def rows_in(html: str) -> list[tuple[str, str]]:
+    """(masked identity number, name as the page has it) of a list page's rows."""
+    return _ROW.findall(html)
