@@ -123,8 +123,8 @@ def create_app(config: WebConfig, *, host: PluginHost | None = None) -> Flask:
     app.config.update(
         MAX_CONTENT_LENGTH=config.max_body,
         MAX_FORM_MEMORY_SIZE=config.max_body,
-        # Flask's signed cookie carries only the flashed messages; the sign-in
-        # is the server-side session of views/auth.py.
+        # Flask's signed cookie carries the flashed messages and the worker
+        # list's search; the sign-in is the server-side session of views/auth.py.
         SECRET_KEY=hmac.new(held.secret, b"flask-flash", hashlib.sha256).hexdigest(),
         SESSION_COOKIE_NAME="pension_collect_flash",
         SESSION_COOKIE_HTTPONLY=True,
