@@ -180,3 +180,99 @@ def test_each_step_walked_through(
     assert "所有职工均已处理成功" in html
     assert "处理成功 3" in text(html)
     assert all(step_state(html, p) == "done" for p in ("P3", "P3.1", "P3.4", "P3.7"))
+
+
+def _employer_form(example_dossier: Any, **changes: str) -> dict[str, str]:
+    employer = example_dossier.employer
+    form = {
+        name: getattr(employer, name) or ""
+        for name in ("name", "credit_code", "legal_representative", "address", "contact", "phone")
+    }
+    form.update(changes)
+    return form
+
+
+def test_employer_refusals_at_their_fields(
+    app: Flask,
+    client: WebClient,
+    library_session: Callable[..., CollectionSession],
+    example_dossier: Any,
+) -> None:
+    lib = library_session(app)
+    # before a sync: no form, the guard's words
+    html = page(client, "/employer")
+    assert "workflow.sync-first" in html
+    assert 'name="credit_code"' not in html
+    lib.start()
+    # the step itself refused before a sync: nothing stored
+    answer = client.post_form("/employer", _employer_form(example_dossier))
+    assert answer.status_code == 409
+    assert "workflow.sync-first" in answer.get_data(as_text=True)
+    assert lib.state().employer is None
+    lib.sync()
+    # a rule error (the credit code's check character): not saved, shown at the field
+    bad = _employer_form(example_dossier, credit_code="91371000MA3C0EXA34", phone="1")
+    answer = client.post_form("/employer", bad)
+    assert answer.status_code == 422
+    html = answer.get_data(as_text=True)
+    assert "单位信息未保存:请更正标出的错误" in html
+    field = html[html.index('id="employer-credit_code"') :]
+    field = field[: field.index("</p>")]
+    assert 'aria-invalid="true"' in field
+    assert "employer.credit-code" in field
+    assert "统一社会信用代码无效" in field
+    assert 'value="91371000MA3C0EXA34"' in field  # what was typed is kept
+    assert 'value="1"' in html
+    assert lib.state().employer is None
+    # a blank name, a control character, a text too long: each at its field
+    answer = client.post_form(
+        "/employer",
+        _employer_form(example_dossier, name="  ", contact="孙\x07丽", address="路" * 1001),
+    )
+    assert answer.status_code == 422
+    html = text(answer.get_data(as_text=True))
+    assert "请填写单位名称" in html
+    assert "不能包含控制字符" in html
+    assert "共 1001 个字符,最多 1000 个" in html
+    assert lib.state().employer is None
+    # in English
+    client.set_cookie("lang", "en")
+    answer = client.post_form("/employer", bad)
+    client.delete_cookie("lang")
+    english = text(answer.get_data(as_text=True))
+    assert "The unified social credit code is not valid" in english
+    assert "Not saved: correct the errors marked." in english
+    # submitting before the employer is saved: the guard's refusal
+    html = follow_post(client, "/employer/submit")
+    assert "workflow.employer-first" in html
+    assert lib.declarations() == []
+    # saved: the findings of the stored employer shown, the declaration submitted
+    html = follow_post(client, "/employer", _employer_form(example_dossier))
+    assert "单位信息已保存" in html
+    assert "提交单位信息申报" in html
+    html = follow_post(client, "/employer/submit")
+    assert '<dd id="employer-declaration-state">已提交</dd>' in html
+    assert 'href="/declarations/employer-1"' in html
+    # the same information again is the same declaration
+    html = follow_post(client, "/employer/submit")
+    assert [d.key for d in lib.declarations()] == ["employer-1"]
+
+
+def test_steps_refused_out_of_order(
+    app: Flask, client: WebClient, library_session: Callable[..., CollectionSession]
+) -> None:
+    lib = library_session(app)
+    for url, code in (("/sync", "workflow.not-started"), ("/submit", "workflow.not-started")):
+        html = follow_post(client, url)
+        assert code in html
+        assert 'class="message message-error"' in html
+    assert lib.state() is None
+    lib.start()
+    html = follow_post(client, "/follow")
+    assert "没有等待处理结果的申报" in html
+    answer = client.post_form("/summary-sheet")
+    assert answer.status_code == 303
+    html = page(client, answer.headers["Location"])
+    assert "workflow.sync-first" in html
+    # GET is not a step
+    assert client.get("/sync").status_code == 405
