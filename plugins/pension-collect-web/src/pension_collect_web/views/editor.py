@@ -572,7 +572,10 @@ class Page:
         fields = []
         for f in line_fields(part, index, None, section=section):
             zh, en = f.label_zh, f.label_en
-            hidden = tr(f"第 {index + 1} 行 {zh}", f"Line {index + 1}, {en}")
+            if part == "account":
+                hidden = tr(f"养老账户 第 {index + 1} 行 {zh}", f"Account line {index + 1}, {en}")
+            else:
+                hidden = tr(f"第 {index + 1} 行 {zh}", f"Line {index + 1}, {en}")
             fields.append(self._field(f, hidden_label=hidden))
         line = LineView(
             part=part, index=index, id=_line_id(part, index), section=section, fields=fields
