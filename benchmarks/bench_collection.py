@@ -43,7 +43,13 @@ Each run is a fresh interpreter (no run inherits another's heap or garbage
 collector state); ``--repeat`` runs of each (store, size, forms) are
 interleaved and the median of each step is used. Between two sizes n1 < n2
 the growth exponent of a step is log(t2 / t1) / log(n2 / n1) on CPU time
-(1.0: linear; 2.0: quadratic); a step shorter than 5 ms at n1 gets none.
+(1.0: linear; 2.0: quadratic); a step shorter than 5 ms at n1 gets none. It
+is computed for each repeat from that repeat's two runs (run close together,
+so a slow spell of the shared machine hits both sides alike), and the median
+of those is the step's exponent, printed with their lowest and highest: a
+step whose exponents straddle a bound swings with the machine's load, one
+whose lowest is above it grows faster than its workers. Nothing is dropped:
+with one repeat the exponent is that repeat's.
 
 ``--before DIR`` runs the same children, in the same run, on another source
 tree (``DIR/src`` first on the path, e.g. an export of an older commit) at the
@@ -520,6 +526,23 @@ def _figures(
         if not later:
             continue
         b = min(later, key=lambda x: x["workers"])
+        group = (a["tree"], a["store"], a["transport"])
+        reps_a = runs[(*group, a["workers"], a["forms"])]
+        reps_b = runs[(*group, b["workers"], b["forms"])]
+        exponent: dict[str, float | None] = {}
+        spread: dict[str, list[float] | None] = {}
+        for name in (*STEPS, "whole_loop"):
+            # repeat r at n1 against repeat r at n2: run close together
+            paired = [
+                _exponent(ra[name]["cpu"], rb[name]["cpu"], a["workers"], b["workers"])
+                for ra, rb in zip(reps_a, reps_b, strict=False)
+            ]
+            known = [e for e in paired if e is not None]
+            if len(known) < len(paired) or not known:
+                exponent[name], spread[name] = None, None
+            else:
+                exponent[name] = round(statistics.median(known), 2)
+                spread[name] = [min(known), max(known)]
         growth.append(
             {
                 "tree": a["tree"],
@@ -528,7 +551,9 @@ def _figures(
                 "forms": a["forms"],
                 "from": a["workers"],
                 "to": b["workers"],
-                "exponent": {
+                "exponent": exponent,
+                "exponent_range": spread,
+                "exponent_of_medians": {
                     name: _exponent(
                         a["steps"][name]["cpu"], b["steps"][name]["cpu"], a["workers"], b["workers"]
                     )
@@ -551,10 +576,16 @@ def _print(figures: dict[str, Any]) -> None:
         print(
             f"\ngrowth exponent, {g['tree']}: {g['store']}, {g['transport']}, "
             f"forms {'on' if g['forms'] else 'off'}, "
-            f"{g['from']} -> {g['to']} workers (CPU)"
+            f"{g['from']} -> {g['to']} workers (CPU; median of the repeats' exponents, "
+            "lowest..highest, exponent of the median times)"
         )
         for name, e in g["exponent"].items():
-            print(f"  {name:30} {'-' if e is None else f'{e:5.2f}'}")
+            spread, of_medians = g["exponent_range"][name], g["exponent_of_medians"][name]
+            print(
+                f"  {name:30} {'-' if e is None else f'{e:5.2f}'}"
+                + ("" if spread is None else f"  {spread[0]:5.2f}..{spread[1]:5.2f}")
+                + ("" if of_medians is None else f"  {of_medians:5.2f}")
+            )
 
 
 if __name__ == "__main__":

@@ -2,8 +2,11 @@
 
 Measured in the same run, on the same data, each phase on a fresh file:
 
-- raw save: ``sqlite3`` -- ``json.dumps`` each worker record, one
-  ``executemany`` INSERT, in one transaction;
+- raw save: ``sqlite3`` -- serialize each worker record (msgspec where it
+  is installed, as the stores then do, without their read-back check; else
+  ``json.dumps``), one ``executemany`` INSERT, in one transaction; and
+  ``raw json`` save, the same with ``json.dumps`` (the baseline of earlier
+  releases, whose stores wrote with it);
 - raw save + audit: the same plus the same audit rows the store writes (one
   per worker holding the record as ``after``: the text serialized once and
   written twice, record and audit row; the columns, ``seq``, indexes and
@@ -18,7 +21,8 @@ Measured in the same run, on the same data, each phase on a fresh file:
   with one ``executemany`` UPDATE, and one audit row per worker showing only
   the status; store update + audit: ``list`` then ``put_many`` of every worker
   with a new status and the same entries (what ``worker.submitted`` writes);
-- raw load: ``SELECT`` + ``json.loads`` of each record; store load: ``list``.
+- raw load: ``SELECT`` + parse each record (msgspec, else ``json.loads``);
+  store load: ``list``.
 
 Every file is made with the store's schema (the raw runs execute the store's
 own migrations on a plain connection), with the same pragmas (WAL,
@@ -30,7 +34,9 @@ memory: ``tracemalloc`` peak of one save + load, store and raw, after the
 timing.
 
 Targets (issue 15): store save + audit <= 1.1x raw save + audit and <= 1.3x raw
-save without audit; memory save <= 1.2x raw save (CPU).
+save without audit; memory save <= 1.2x raw save (CPU). Both against the raw
+runs with msgspec (the stricter: a raw program gets msgspec's speed without
+checking what it writes) and with ``json.dumps``.
 
 PostgreSQL, in the same run, where the plugin pension-collect-postgres is
 installed (issue 12): a throwaway server (``fsync`` and
@@ -106,7 +112,22 @@ def make_records(n: int) -> list[tuple[str, dict[str, Any]]]:
     return out
 
 
-def _dumps(data: Any) -> str:
+def _raw_codec() -> tuple[Callable[[Any], str], Callable[[str], Any]]:
+    """What the raw runs serialize and parse with: msgspec where it is installed
+    (the stores use it then: a raw program would too), else ``json``. No
+    read-back check, no fallback: the cheapest a raw program could do."""
+    try:
+        import msgspec
+    except ImportError:
+        return (lambda d: json.dumps(d, ensure_ascii=False, separators=(",", ":"))), json.loads
+    encode, decode = msgspec.json.Encoder().encode, msgspec.json.Decoder().decode
+    return (lambda d: encode(d).decode("utf-8")), decode
+
+
+_dumps, _loads = _raw_codec()
+
+
+def _json_dumps(data: Any) -> str:
     return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
 
@@ -137,12 +158,18 @@ def make_store_file(path: Path) -> None:
 SAVED_MESSAGE = "worker collection saved as version 1"
 
 
-def baseline_save(path: Path, records: list[tuple[str, dict[str, Any]]], audit: bool) -> None:
-    """Raw sqlite3: each record serialized once; with ``audit`` the same text is
-    also the ``after`` of an audit row per worker (the store's columns)."""
+def baseline_save(
+    path: Path,
+    records: list[tuple[str, dict[str, Any]]],
+    audit: bool,
+    dumps: Callable[[Any], str] = _dumps,
+) -> None:
+    """Raw sqlite3: each record serialized once (``dumps``); with ``audit`` the
+    same text is also the ``after`` of an audit row per worker (the store's
+    columns)."""
     conn = _raw_conn(path)
     conn.execute("BEGIN IMMEDIATE")
-    rows = [("worker", UNIT, key, _dumps(data)) for key, data in records]
+    rows = [("worker", UNIT, key, dumps(data)) for key, data in records]
     conn.executemany(
         "INSERT INTO records (kind, unit_no, key, version, data) VALUES (?,?,?,1,?)", rows
     )
@@ -174,7 +201,7 @@ def baseline_load(path: Path) -> list[tuple[str, int, Any]]:
         "SELECT key, version, data FROM records WHERE kind=? AND unit_no=? ORDER BY key",
         ("worker", UNIT),
     )
-    out = [(k, v, json.loads(d)) for k, v, d in rows]
+    out = [(k, v, _loads(d)) for k, v, d in rows]
     conn.close()
     return out
 
@@ -226,7 +253,7 @@ def baseline_update(path: Path) -> None:
     conn = _raw_conn(path)
     conn.execute("BEGIN IMMEDIATE")
     rows = [
-        (k, v, json.loads(d))
+        (k, v, _loads(d))
         for k, v, d in conn.execute(
             "SELECT key, version, data FROM records WHERE kind=? AND unit_no=? ORDER BY key",
             ("worker", UNIT),
@@ -397,6 +424,8 @@ RATIOS = (
     ("save", "store_save", "baseline_save"),
     ("save_with_audit_vs_raw_with_audit", "store_save_audit", "baseline_save_audit"),
     ("save_with_audit_vs_raw_without_audit", "store_save_audit", "baseline_save"),
+    ("save_with_audit_vs_raw_json_with_audit", "store_save_audit", "baseline_json_save_audit"),
+    ("save_with_audit_vs_raw_json_without_audit", "store_save_audit", "baseline_json_save"),
     ("memory_save_vs_raw_save", "memory_save", "baseline_save"),
     ("load", "store_load", "baseline_load"),
     ("update_with_audit_vs_raw_with_audit", "store_update_audit", "baseline_update"),
@@ -432,8 +461,9 @@ def main(argv: list[str] | None = None) -> int:
             d = Path(tmp)
             for r in range(args.repeat):
                 base, base_a = d / f"b{r}.db", d / f"ba{r}.db"
+                json_base, json_base_a = d / f"j{r}.db", d / f"ja{r}.db"
                 ours, ours_a = d / f"s{r}.db", d / f"a{r}.db"
-                for path in (base, base_a):
+                for path in (base, base_a, json_base, json_base_a):
                     make_raw_file(path)
                 for path in (ours, ours_a):
                     make_store_file(path)
@@ -441,6 +471,12 @@ def main(argv: list[str] | None = None) -> int:
                     "baseline_save": partial(baseline_save, base, records, False),
                     "store_save": partial(store_save, ours, records, False),
                     "baseline_save_audit": partial(baseline_save, base_a, records, True),
+                    "baseline_json_save": partial(
+                        baseline_save, json_base, records, False, _json_dumps
+                    ),
+                    "baseline_json_save_audit": partial(
+                        baseline_save, json_base_a, records, True, _json_dumps
+                    ),
                     "store_save_audit": partial(store_save, ours_a, records, True),
                     "memory_save": partial(memory_save, records, False),
                     "baseline_load": partial(baseline_load, base),
@@ -525,7 +561,7 @@ def main(argv: list[str] | None = None) -> int:
         print("  ratios (median of the per-repeat ratios): CPU / wall")
         for name, _, _ in RATIOS:
             print(
-                f"    {name:38} {figures['ratios_cpu'][name]:5.2f} "
+                f"    {name:42} {figures['ratios_cpu'][name]:5.2f} "
                 f"{figures['ratios_wall'][name]:5.2f}"
             )
         print(
