@@ -66,6 +66,7 @@ from pension_collect.hookspecs import hookimpl
 from pension_collect.identity import IdentityNumber, InvalidIdentityNumber, validate
 from pension_collect.model import Dossier, Segment, Worker, YearMonth
 from pension_collect.plugins import PluginHost
+from pension_collect.ports.commands import CommandRegistry
 from pension_collect.ports.forms.payload import payload_for, verify_payload
 from pension_collect.ports.forms.registry import RenderOptions
 from pension_collect.ports.forms.view import forms_input, summary_rows
@@ -87,6 +88,7 @@ from pension_collect.ports.transport import (
     WrongEmployer,
 )
 from pension_collect.rules import Hit, Rule, Severity, check
+from pension_collect.rules import fixes as fx
 from pension_collect.rules.engine import Context, DossierView, WorkerView
 from pension_collect.rules.stream import check_streamed
 from pension_collect.rules.weihai2013 import default_pack, id_legacy
@@ -95,6 +97,7 @@ from pension_collect.server.auth import AuthSettings, AuthStore
 from pension_collect.server.runner import BureauServer, JsonErrorWorker, SafeLogger
 from pension_collect.testing.transport_contract import ContractBureau, workers_payload
 from pension_collect.workflow import CollectionSession, WorkflowError
+from pension_collect.workflow import fields as wf
 from pension_collect.workflow import overview as ov
 from pension_collect.xlsx import read_xlsx, write_xlsx
 from workflow_fixtures import Clock
@@ -832,6 +835,28 @@ class Scenario:
         ov.save_draft(session, attrs.evolve(dossier.workers[1], account=None))
         self.keep(ov.draft(session, LEGACY_18), ov.bureau_person(session, ID_0))
         self.raises(ov.worker_page, session, limit=0)
+        self.editor(dossier)
+
+    def editor(self, dossier: Dossier) -> None:
+        """What a worker editor shows: the fields, the read-only ones, a fix's
+        preview, a fix refused; and a plugin command looked up in vain."""
+        report = check(dossier, default_pack())
+        fixable = [f for f in report.findings if fx.fixable(f)]
+        assert fixable, "the planted dossier has a finding with a suggested fix"
+        for finding in fixable:
+            index = int(finding.path.split("[", 1)[1].split("]", 1)[0])
+            self.keep(fx.fix_preview(dossier.workers[index], finding))
+        no_fix = attrs.evolve(fixable[0], expected=None, fix=None)
+        self.raises(fx.apply_fix, dossier.workers[0], no_fix)
+        moved = attrs.evolve(fixable[0], path="$.workers[0].history[99].start")
+        self.raises(fx.apply_fix, dossier.workers[0], moved)
+        for worker in dossier.workers:
+            self.keep(wf.worker_fields(worker), wf.window_only_fields(worker, worker.bureau))
+        self.keep(wf.editor_sections())
+        registry = CommandRegistry()
+        registry.freeze()
+        self.keep(registry)
+        self.raises(registry.get, "nothing-by-this-name")
 
     def workflow(self, dossier: Dossier, tmp: Path) -> None:
         recorder = Recorder()
