@@ -253,6 +253,32 @@ def test_a_category_fix_keeps_the_other_values_typed(ready: Ready, clerk: WebCli
     assert value_of(shown, "$.ethnicity") == "汉族"
 
 
+def test_findings_and_the_fix_in_english(ready: Ready, clerk: WebClient) -> None:
+    clerk.set_cookie("lang", "en")
+    form = typed(ready.dossier.workers[FIRST])
+    form["$.history[0].end"] = "1993-06"
+    form["$.history[1].start"] = "1993-07"
+    form["action"] = "save"
+    html = unescape(text(clerk.post_form(ready.url(), form)))
+    assert "Findings (1 error(s), 0 warning(s))" in html
+    assert "Not saved: 1 problem(s)" in html
+    assert "Apply the suggested fix: Split into 1983-07..1992-12; 1993-01..1993-06" in html
+    assert "Error" in html
+    assert "history.crosses-box" in html
+
+
+def test_a_saved_workers_warnings_are_shown_at_their_fields(ready: Ready, clerk: WebClient) -> None:
+    worker = ready.dossier.workers[FIRST]
+    account = list(worker.account or ())
+    account[1] = attrs.evolve(account[1], balance=account[1].balance + 100)
+    stored = ready.session.save_worker(attrs.evolve(worker, account=tuple(account)))
+    assert [w.code for w in stored.warnings] == ["account.balance", "account.balance"]
+    html = text(clerk.get(ready.url()))
+    assert "已保存 · 版本 1 · 已采集,尚未申报" in html
+    assert any("提示" in n and "account.balance" in n for n in note_of(html, "f-account-1-balance"))
+    assert "fix:" not in html  # the balance is shown, never applied (rules.NOT_FIXABLE)
+
+
 def test_every_finding_is_shown_when_a_part_is_missing(ready: Ready, clerk: WebClient) -> None:
     form = typed(ready.dossier.workers[FIRST])
     form["$.account[2].months"] = "13"  # an account year wrong

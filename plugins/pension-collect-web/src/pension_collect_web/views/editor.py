@@ -89,6 +89,13 @@ FIELD_PROBLEM = "web.field-unreadable"
 #: The sections of the contribution history, in the red book's order.
 HISTORY_SECTIONS = ("upper", "lower", "transfer", "institution")
 
+#: A saved worker's status in words.
+_STATUS = {
+    WorkerStatus.COLLECTED: ("已采集,尚未申报", "collected, not declared yet"),
+    WorkerStatus.SUBMITTED: ("已申报,社保处理中", "declared, the bureau is processing it"),
+    WorkerStatus.ACCEPTED: ("处理成功", "accepted by the bureau"),
+    WorkerStatus.FAILED: ("处理失败,需重新采集", "failed by the bureau: collect again"),
+}
 #: The procedure's paragraph of each section.
 _SECTION_TAGS = {
     "person": ("P3.4",),
@@ -487,6 +494,15 @@ class Page:
             self._attach(path, code, procedure, tr(text_zh, text_en), "error")
         self.summary.sort(key=lambda n: n.severity != "error")
 
+    @property
+    def errors(self) -> int:
+        """The errors shown (the summary's count)."""
+        return sum(1 for n in self.summary if n.severity == "error")
+
+    @property
+    def warnings(self) -> int:
+        return len(self.summary) - self.errors
+
     # the fields
 
     def _field(self, f: FormField, *, hidden_label: str | None = None) -> FieldView:
@@ -759,6 +775,7 @@ def _render(ref: str, page: Page, status: int = 200) -> tuple[str, int]:
         stored=stored,
         has_draft=loaded.kept is not None,
         version=stored.version if stored is not None else 0,
+        status=tr(*_STATUS[stored.status]) if stored is not None else None,
         hints=page.hints,
     )
     return body, status
@@ -897,8 +914,6 @@ def _fix(
     except FixNotApplicable as exc:
         library_error(exc)
         return _render(ref, Page(loaded, texts, hints, worker=worker, findings=findings), 409)
-    if loaded.bureau is None:
-        fixed = attrs.evolve(fixed, bureau=worker.bureau)
     new_texts, new_hints = _texts_of(fixed)
     flash(
         tr(
