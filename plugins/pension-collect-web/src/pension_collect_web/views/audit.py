@@ -107,16 +107,30 @@ def _entry_view(entry: AuditEntry, *, link: bool) -> dict[str, Any]:
     }
 
 
-def _page(entries: Sequence[AuditEntry]) -> tuple[list[AuditEntry], int, int]:
-    """The page asked for (``?page=N``, clamped) of ``entries`` newest first."""
+def _render(
+    entries: Sequence[AuditEntry], *, worker: dict[str, str] | None = None, ref: str | None = None
+) -> str:
+    """The page asked for (``?page=N``, clamped to the pages there are) of
+    ``entries``, newest first."""
     try:
         number = max(1, int(request.args.get("page", "1")))
     except ValueError:
         number = 1
     last = max(1, math.ceil(len(entries) / PAGE_SIZE))
     number = min(number, last)
-    newest = sorted(entries, key=lambda e: e.seq, reverse=True)
-    return newest[(number - 1) * PAGE_SIZE : number * PAGE_SIZE], number, last
+    start = (number - 1) * PAGE_SIZE
+    shown = sorted(entries, key=lambda e: e.seq, reverse=True)[start : start + PAGE_SIZE]
+    return render_template(
+        "audit.html",
+        entries=[_entry_view(e, link=worker is None) for e in shown],
+        total=len(entries),
+        number=number,
+        last=last,
+        first_row=start + 1 if shown else 0,
+        last_row=start + len(shown),
+        worker=worker,
+        ref=ref,
+    )
 
 
 @bp.get("/audit")
@@ -124,18 +138,7 @@ def index() -> str:
     """The whole audit log of the clerk's employer, newest first, paged."""
     with collection() as coll:
         entries = coll.audit()
-    shown, number, last = _page(entries)
-    return render_template(
-        "audit.html",
-        entries=[_entry_view(e, link=True) for e in shown],
-        total=len(entries),
-        number=number,
-        last=last,
-        first_row=(number - 1) * PAGE_SIZE + 1 if shown else 0,
-        last_row=(number - 1) * PAGE_SIZE + len(shown),
-        worker=None,
-        ref=None,
-    )
+    return _render(entries)
 
 
 @bp.get("/workers/<ref>/audit")
@@ -145,15 +148,4 @@ def worker(ref: str) -> str:
         key = worker_key(ref, coll)
         entries = [e for e in coll.audit() if e.subject_key == key and e.subject_kind in _PERSONAL]
         name = worker_name(coll, key)
-    shown, number, last = _page(entries)
-    return render_template(
-        "audit.html",
-        entries=[_entry_view(e, link=False) for e in shown],
-        total=len(entries),
-        number=number,
-        last=last,
-        first_row=(number - 1) * PAGE_SIZE + 1 if shown else 0,
-        last_row=(number - 1) * PAGE_SIZE + len(shown),
-        worker={"masked": mask(key), "name": name},
-        ref=ref,
-    )
+    return _render(entries, worker={"masked": mask(key), "name": name}, ref=ref)

@@ -93,16 +93,18 @@ def index() -> str:
     search = _search()
     number = _page_arg()
     with collection() as coll:
-        page = worker_page(coll, status=status, search=search or None, offset=0, limit=1)
+
+        def read(n: int) -> WorkerPage:
+            offset = (n - 1) * PAGE_SIZE
+            return worker_page(
+                coll, status=status, search=search or None, offset=offset, limit=PAGE_SIZE
+            )
+
+        page = read(number)
         last = max(1, math.ceil(page.total / PAGE_SIZE))
-        number = min(number, last)
-        page = worker_page(
-            coll,
-            status=status,
-            search=search or None,
-            offset=(number - 1) * PAGE_SIZE,
-            limit=PAGE_SIZE,
-        )
+        if number > last:  # past the end: the last page (read again)
+            number = last
+            page = read(number)
         rows = [_row_view(row) for row in page.rows]
     return render_template(
         "workers.html",
@@ -154,25 +156,11 @@ def search() -> Response:
     return redirect(url_for("workers.index", state=status), code=303)
 
 
-def _all_keys(coll: CollectionSession, status: str | None, search: str) -> list[str]:
-    """Every key matching the filter and the search (pages of MAX_PAGE)."""
-    keys: list[str] = []
-    offset = 0
-    while True:
-        page: WorkerPage = worker_page(
-            coll, status=status, search=search or None, offset=offset, limit=MAX_PAGE
-        )
-        keys.extend(row.key for row in page.rows)
-        if not page.has_more:
-            return keys
-        offset += MAX_PAGE
-
-
 def _selected(coll: CollectionSession) -> list[str]:
     """The keys the selection form names: every matching row with ``all``,
     else the checked ``worker`` references (404 for one not the employer's)."""
     if request.form.get("all") == "1":
-        return _all_keys(coll, _status_arg(), _search())
+        return [row.key for row in _all_rows(coll, _status_arg(), _search())]
     refs = request.form.getlist("worker")
     if len(refs) > MAX_PAGE:
         abort(400)
@@ -438,11 +426,16 @@ def _rule_errors(
             yield _problem(finding.path, finding.code, finding.message, finding.message_zh)
 
 
-def _all_rows(coll: CollectionSession) -> list[WorkerRow]:
+def _all_rows(
+    coll: CollectionSession, status: str | None = None, search: str = ""
+) -> list[WorkerRow]:
+    """Every row matching the filter and the search (read in pages of MAX_PAGE)."""
     rows: list[WorkerRow] = []
     offset = 0
     while True:
-        page = worker_page(coll, offset=offset, limit=MAX_PAGE)
+        page = worker_page(
+            coll, status=status, search=search or None, offset=offset, limit=MAX_PAGE
+        )
         rows.extend(page.rows)
         if not page.has_more:
             return rows
