@@ -14,7 +14,9 @@ from urllib.parse import unquote
 import attrs
 import openpyxl
 import pypdf
+import pytest
 from flask import Flask
+from pension_collect_web.views import workers as workers_view
 from web_fixtures import CLERK, WebClient
 from workers_fixtures import (
     DRAFTED,
@@ -387,3 +389,21 @@ def test_an_upload_over_the_size_limit_is_a_bilingual_413(
     status, page = _upload(client, b"x" * 50_000, "big.xlsx")
     assert status == 413
     assert "Too large" in page
+
+
+def test_a_refusal_the_checks_did_not_foresee_is_listed_and_the_others_saved(
+    many: Many, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the page's checks ahead switched off: the session's own refusal is shown
+    monkeypatch.setattr(workers_view, "_check", lambda coll, dossier: [])
+    good, renamed = SAVED + 30, SAVED + 31
+    dossier = _part(many, [good, renamed])
+    workers = (dossier.workers[0], attrs.evolve(dossier.workers[1], name="王某某"))
+    data = dumps(attrs.evolve(dossier, workers=workers)).encode("utf-8")
+    status, page = _upload(many.client, data, "roster.json")
+    assert status == 409
+    assert "已保存 1 名职工;以下职工被拒绝" in page
+    assert "$.workers[1]" in page
+    assert "workflow.window-only" in page
+    assert many.session.worker(many.key(good)).status is WorkerStatus.COLLECTED
+    assert _unknown(many, renamed) == "workflow.unknown-worker"
