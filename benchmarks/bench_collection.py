@@ -40,16 +40,17 @@ Forms: off (no ``out_dir``: the print steps record the print and write no
 file) at every size, on (PDF files written) at sizes up to ``--forms-upto``.
 
 Each run is a fresh interpreter (no run inherits another's heap or garbage
-collector state); ``--repeat`` runs of each (store, size, forms) are
-interleaved and the median of each step is used. Between two sizes n1 < n2
-the growth exponent of a step is log(t2 / t1) / log(n2 / n1) on CPU time
-(1.0: linear; 2.0: quadratic); a step shorter than 5 ms at n1 gets none. It
-is computed for each repeat from that repeat's two runs (run close together,
-so a slow spell of the shared machine hits both sides alike), and the median
-of those is the step's exponent, printed with their lowest and highest: a
-step whose exponents straddle a bound swings with the machine's load, one
-whose lowest is above it grows faster than its workers. Nothing is dropped:
-with one repeat the exponent is that repeat's.
+collector state) reading bytecode, as an installed package does (written by a
+first untimed run into a temporary ``PYTHONPYCACHEPREFIX``); ``--repeat`` runs
+of each (store, size, forms) are interleaved and the median of each step is
+used. Between two sizes n1 < n2 the growth exponent of a step is log(t2 / t1)
+/ log(n2 / n1) on CPU time (1.0: linear; 2.0: quadratic); a step shorter than
+5 ms at n1 gets none. It is computed for each repeat from that repeat's two
+runs (run close together, so a slow spell of the shared machine hits both
+sides alike), and the median of those is the step's exponent, printed with
+their lowest and highest: a step whose exponents straddle a bound swings with
+the machine's load, one whose lowest is above it grows faster than its
+workers. Nothing is dropped: with one repeat the exponent is that repeat's.
 
 ``--before DIR`` runs the same children, in the same run, on another source
 tree (``DIR/src`` first on the path, e.g. an export of an older commit) at the
@@ -389,10 +390,17 @@ def _http_available() -> bool:
     return False
 
 
+#: Where the children keep bytecode (set by main): a package installed by pip
+#: has its modules compiled, so a lazy import inside a step reads bytecode
+#: rather than compiling the module (PYTHONDONTWRITEBYTECODE in the parent's
+#: environment would make every run compile them).
+PYCACHE: dict[str, str] = {}
+
+
 def _run_child(
     n: int, url: str, forms: bool, src: str | None, timeout: float, transport: str
 ) -> dict[str, dict[str, float]]:
-    env = dict(os.environ)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"} | PYCACHE
     if src is not None:
         env["PYTHONPATH"] = os.pathsep.join(
             [str(Path(src) / "src"), *filter(None, [env.get("PYTHONPATH")])]
@@ -456,11 +464,15 @@ def main(argv: list[str] | None = None) -> int:
     pairs += [
         (store, "http") for store in stores if "http" in transports and store in args.http_stores
     ]
+    cache = tempfile.TemporaryDirectory()
+    PYCACHE["PYTHONPYCACHEPREFIX"] = cache.name
     trees: list[tuple[str, str | None]] = [("after", None)]
     if args.before:
         trees.append(("before", args.before))
     runs: dict[tuple[str, str, str, int, bool], list[dict[str, dict[str, float]]]] = {}
     try:
+        for _, src in trees:  # bytecode written before anything is timed
+            _run_child(10, "memory:", True, src, args.timeout, "local")
         for r in range(args.repeat):
             for n in sizes:
                 for store, transport in pairs:
@@ -486,6 +498,7 @@ def main(argv: list[str] | None = None) -> int:
                                 file=sys.stderr,
                             )
     finally:
+        cache.cleanup()
         if pg is not None:
             pg.stop()
     figures = _figures(runs, sizes)

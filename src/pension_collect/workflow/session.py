@@ -68,12 +68,14 @@ T = TypeVar("T")
 
 
 def _bulk(step: Callable[P, T]) -> Callable[P, T]:
-    """A step or query over every worker, run with the cyclic garbage collector
-    paused (:func:`~pension_collect._gc.gc_paused`, as reading a dossier is):
-    it reads, converts and writes tens of thousands of small acyclic objects,
-    and the collector's passes over a large collection's objects cost a
-    seventh of the loop's time, growing faster than the collection
-    (docs/workflow.md, "Scaling")."""
+    """A step or query over every worker (or one a caller repeats for many),
+    run with the cyclic garbage collector paused
+    (:func:`~pension_collect._gc.gc_paused`, as reading a dossier is): it
+    reads, converts and writes tens of thousands of small acyclic objects, and
+    the collector's passes over a large collection's objects cost a seventh of
+    the loop's time, growing faster than the collection and landing in
+    whichever step happens to trigger a full pass (docs/workflow.md,
+    "Scaling")."""
 
     @functools.wraps(step)
     def paused(*args: P.args, **kwargs: P.kwargs) -> T:
@@ -443,6 +445,7 @@ class CollectionSession:
 
     # -- [P3.3a] window corrections -----------------------------------------------------
 
+    @_bulk
     def record_window_visit(self, key: str, note: str = "") -> None:
         """[P3.3a]/[P3.4e]/[P3.7] A worker had data corrected at the bureau window:
         a new data sync (and new verification forms) is required before the next
@@ -475,6 +478,7 @@ class CollectionSession:
 
     # -- [P3.4] collect and save --------------------------------------------------------
 
+    @_bulk
     def save_worker(
         self,
         worker: Worker,
