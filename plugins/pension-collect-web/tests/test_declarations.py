@@ -247,3 +247,39 @@ def test_the_bureau_unreachable_is_a_bilingual_message(
     answer = client.post_form("/start")
     html = page(client, answer.headers["Location"], en=True)
     assert "The bureau cannot be reached; nothing was changed" in html
+
+
+def test_outcomes_and_the_recollection_list_are_paged(
+    client: WebClient,
+    lib: CollectionSession,
+    example_dossier: Dossier,
+    bureau_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from pension_collect_web.views import declarations
+
+    monkeypatch.setattr(declarations, "OUTCOMES_PAGE", 2)
+    monkeypatch.setattr(declarations, "RECOLLECTION_PAGE", 1)
+    ready_to_submit(lib, example_dossier)
+    decl = lib.submit_declaration()
+    moved = [lib.key_of(w) for w in example_dossier.workers[1:]]
+    for key in moved:
+        at_bureau(bureau_dir, lambda bureau, key=key: move(bureau, key, OTHER_UNIT))
+    lib.follow()
+    lib.follow()
+    assert lib.declaration(decl.key).state.value == "partially_succeeded"
+    first = page(client, "/declarations/workers-1")
+    second = page(client, "/declarations/workers-1?page=2")
+    assert len(outcome_rows(first)) == 2
+    assert len(outcome_rows(second)) == 1
+    assert "第 2 页,共 2 页" in second
+    assert 'href="/declarations/workers-1?page=2"' in first
+    assert outcome_rows(page(client, "/declarations/workers-1?page=99")) == outcome_rows(second)
+    assert outcome_rows(page(client, "/declarations/workers-1?page=x")) == outcome_rows(first)
+    shown = [r.split()[0] for r in outcome_rows(first) + outcome_rows(second)]
+    assert sorted(shown) == sorted(mask(k) for k in lib.declaration(decl.key).workers)
+    listed = [page(client, f"/recollection?page={n}") for n in (1, 2)]
+    assert "共 2 人,第 1 页,共 2 页" in text(listed[0])
+    assert [sum(mask(k) in html for k in moved) for html in listed] == [1, 1]
+    assert all(mask(k) in listed[0] + listed[1] for k in moved)
+    assert "2 名职工处理失败" in page(client, "/declarations")

@@ -176,7 +176,7 @@ def _workers_link(status: str | None = None) -> str | None:
     return _link("workers.index", state=status)
 
 
-def _actions(found: NextStep, decls: Sequence[StoredDeclaration]) -> list[_Action]:
+def _actions(found: NextStep) -> list[_Action]:
     """The buttons (or links) of ``found``'s action."""
     action = found.action
     if action == "start":
@@ -338,7 +338,7 @@ def index() -> str:
         blocker_message=(tr(blocker.message_zh, blocker.message) if blocker else ""),
         named=named,
         more=more,
-        actions=_actions(found, decls),
+        actions=_actions(found),
         facts=_facts(sess, page.counts, page.total, decls, found),
         receive_link=_workers_link("printed"),
     )

@@ -44,18 +44,21 @@ from pension_collect.workflow import (
     StoredWorker,
     UnknownDeclarationKey,
     UnknownWorker,
+    worker_page,
 )
 
 from ..context import collection, worker_key, worker_ref
 from ..i18n import tr
 from .dashboard import declaration_state, followed_message, report, when
 
-__all__ = ["NOTE_LIMIT", "OUTCOMES_PAGE", "REASONS", "bp", "what_to_do"]
+__all__ = ["NOTE_LIMIT", "OUTCOMES_PAGE", "REASONS", "RECOLLECTION_PAGE", "bp", "what_to_do"]
 
 bp = Blueprint("declarations", __name__)
 
 #: Per-worker outcomes shown on one page of a declaration.
 OUTCOMES_PAGE = 100
+#: Failed workers shown on one page of the re-collection list.
+RECOLLECTION_PAGE = 50
 #: The longest note of a window visit (characters).
 NOTE_LIMIT = 200
 #: What to do for each reason the bureau fails a worker: code ->
@@ -161,7 +164,7 @@ def index() -> str:
     """Every declaration of the collection, newest first."""
     with collection() as session:
         decls = session.declarations()
-        failed = len(session.failed_workers())
+        failed = worker_page(session, status="failed", limit=1).total
     rows = [_row(d) for d in reversed(decls)]
     pending = any(not d.state.concluded for d in decls)
     return render_template(
@@ -388,14 +391,28 @@ def _failed(session: CollectionSession, sess: SessionState, keys: Sequence[str])
 
 @bp.get("/recollection")
 def recollection() -> str:
-    """[P3.7] The workers the bureau failed, each with what to do."""
+    """[P3.7] The workers the bureau failed, each with what to do
+    (``RECOLLECTION_PAGE`` a page, ``?page=N``)."""
+    number = _page_arg()
     with collection() as session:
         sess = session.state()
-        keys = session.failed_workers()
+        first = worker_page(session, status="failed", limit=1)
+        last = max(1, math.ceil(first.total / RECOLLECTION_PAGE))
+        number = min(number, last)
+        rows = worker_page(
+            session,
+            status="failed",
+            offset=(number - 1) * RECOLLECTION_PAGE,
+            limit=RECOLLECTION_PAGE,
+        ).rows
+        keys = [row.key for row in rows]
         failed = _failed(session, sess, keys) if sess is not None else []
     return render_template(
         "declaration_recollection.html",
         failed=failed,
+        total=first.total,
+        page=number,
+        last=last,
         note_limit=NOTE_LIMIT,
         when=when,
         editor=_editor_link,
