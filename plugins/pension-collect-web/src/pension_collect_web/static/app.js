@@ -128,3 +128,13 @@
   }
   document.addEventListener("click", onClick);
 })();
+
+// workers: the list's "select all on this page" box works only through this
+// file, so the page sends it hidden and this file shows it.
+(function () {
+  "use strict";
+  var hidden = document.querySelectorAll("[data-select-all][hidden], [data-select-all-label][hidden]");
+  for (var i = 0; i < hidden.length; i++) {
+    hidden[i].hidden = false;
+  }
+})();
