@@ -14,6 +14,7 @@ import re
 from collections.abc import Callable
 from html import unescape
 from html.parser import HTMLParser
+from pathlib import Path
 from typing import Any
 
 import attrs
@@ -21,6 +22,7 @@ import pytest
 from flask import Flask
 from web_fixtures import UNIT, WebClient
 
+from pension_collect.adapters.reference_bureau import ReferenceBureau
 from pension_collect.dossier import example_dossier_text, loads
 from pension_collect.model import Dossier, Worker
 from pension_collect.ports.storage import RecordKind
@@ -340,6 +342,16 @@ def test_lines_are_added_and_removed_without_javascript(ready: Ready, clerk: Web
     assert ready.stored() is None
 
 
+def test_a_line_is_shown_in_the_box_of_its_months(ready: Ready, clerk: WebClient) -> None:
+    form = typed(ready.dossier.workers[FIRST])
+    form["section-1"] = "upper"  # the lower box's line, sent as if typed in the upper box
+    form["action"] = "check"
+    html = text(clerk.post_form(ready.url(), form))
+    lower = html[html.index('id="sec-lower"') : html.index('id="sec-transfer"')]
+    assert 'name="$.history[1].start"' in lower
+    assert 'name="section-1" value="lower"' in lower
+
+
 def test_the_bureaus_lines_are_filled_in(ready: Ready, clerk: WebClient) -> None:
     form = typed(ready.dossier.workers[FIRST])
     form["action"] = "copy:account"
@@ -439,6 +451,51 @@ def test_a_conflict_keeps_the_form(ready: Ready, clerk: WebClient) -> None:
     assert "其他人已保存" in html
     assert value_of(html, "$.ethnicity") == "汉族"
     assert ready.session.worker(ready.key()).worker.ethnicity == "回族"
+
+
+def test_a_guard_of_the_session_is_shown_and_nothing_changes(
+    ready: Ready, clerk: WebClient
+) -> None:
+    ready.session.record_window_visit(ready.key())  # [P3.3a]: a sync is due first
+    form = typed(ready.dossier.workers[FIRST])
+    form["$.ethnicity"] = "汉族"
+    form["action"] = "save"
+    answer = clerk.post_form(ready.url(), form)
+    assert answer.status_code == 409
+    html = text(answer)
+    assert "workflow.sync-required" in html
+    assert value_of(html, "$.ethnicity") == "汉族"
+    assert ready.stored() is None
+
+
+def test_a_worker_the_bureau_failed_shows_its_verdict(
+    ready: Ready, clerk: WebClient, bureau_dir: Path
+) -> None:
+    session = ready.session
+    for worker in ready.dossier.workers:
+        session.save_worker(worker)
+    session.print_confirmation_forms()
+    session.record_received([ready.key(i) for i in range(len(ready.dossier.workers))])
+    session.print_summary_sheet()
+    person_no = session.worker(ready.key()).worker.person_no
+    bureau = ReferenceBureau.open(bureau_dir)
+    try:
+        bureau.transfer_person(person_no, "10099999")  # another employer took them over
+    finally:
+        bureau.close()
+    declaration = session.submit_declaration()
+    for _ in range(3):  # local:DIR moves a declaration one stage a read
+        session.refresh(declaration.key)
+    assert session.worker(ready.key()).status is WorkerStatus.FAILED
+    html = text(clerk.get(ready.url()))
+    assert "社保处理结果" in html
+    assert "bureau.other-employer" in html
+    assert "[P3.7]" in html
+    form = typed(ready.dossier.workers[FIRST])
+    form["action"] = "save"
+    refused = text(clerk.post_form(ready.url(), form))
+    assert "workflow.window-visit-required" in refused
+    assert session.worker(ready.key()).status is WorkerStatus.FAILED
 
 
 def test_a_submitted_worker_is_read_only(ready: Ready, clerk: WebClient) -> None:

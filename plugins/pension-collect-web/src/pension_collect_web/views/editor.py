@@ -531,6 +531,12 @@ class Page:
     def _build(self) -> None:
         bureau = self.loaded.bureau
         worker = self.worker
+        if worker is not None:
+            # each line read shown in the box of its months and kind, as saved
+            filled = _filled_lines(self.texts, "history")
+            for f in worker_fields(worker, pack=_pack(), as_of=_as_of()):
+                if f.line is not None and f.path.startswith("$.history[") and f.line < len(filled):
+                    self.hints[filled[f.line]] = f.section
         for f in _blank_person():
             view = self._field(f)
             if f.line is None and f.field is None:
