@@ -12,7 +12,8 @@
 - ``installation``: the installation's random secret (worker references,
   Flask's signed flash messages).
 
-Five failed sign-ins in a row lock an account for a minute, each further lock
+Five failed sign-ins in a row lock an account (or a name no clerk has: the
+table ``unknown_names``) for a minute, each further lock
 twice as long (at most a day); ``pension-collect web unlock NAME`` lifts it.
 Every change is one ``BEGIN IMMEDIATE`` transaction, so every gunicorn worker
 sees the same accounts, sessions and locks.
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import hashlib
+import hmac
 import math
 import os
 import secrets
@@ -67,6 +69,16 @@ _SCHEMA = (
     )""",
     "CREATE INDEX IF NOT EXISTS web_sessions_name ON web_sessions (name)",
     "CREATE TABLE IF NOT EXISTS installation (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    # Failed sign-ins under names no clerk has, kept as a real account's are
+    # (so a lock tells nothing about which names exist); the name only as an
+    # HMAC under the installation's secret; forgotten a day after the last try.
+    """CREATE TABLE IF NOT EXISTS unknown_names (
+        name_hash TEXT PRIMARY KEY,
+        failures INTEGER NOT NULL DEFAULT 0,
+        locks INTEGER NOT NULL DEFAULT 0,
+        locked_until REAL NOT NULL DEFAULT 0,
+        seen REAL NOT NULL
+    )""",
 )
 
 
@@ -274,12 +286,19 @@ class ClerkAccounts:
                 "WHERE name = ?",
                 (name,),
             ).fetchone()
+            ghost = None if row is not None else self._unknown_name(conn, name, now)
             if row is not None and row[4] > now:
                 refusal = _locked(row[4] - now)
+            elif ghost is not None and ghost[3] > now:
+                refusal = _locked(ghost[3] - now)
             else:
                 stored = row[1] if row is not None else _dummy_hash()
                 good = len(password) <= _MAX_PASSWORD and verify_password(password, stored)
-                if row is None:
+                if ghost is not None:
+                    refusal = self._fail(
+                        conn, ghost[0], ghost[1] + 1, ghost[2], now, table="unknown_names"
+                    )
+                elif row is None:
                     refusal = _invalid()
                 elif not good:
                     refusal = self._fail(conn, name, row[2] + 1, row[3], now)
@@ -306,15 +325,48 @@ class ClerkAccounts:
         assert refusal is not None
         raise refusal
 
+    def _unknown_name(
+        self, conn: sqlite3.Connection, name: str, now: float
+    ) -> tuple[str, int, int, float]:
+        """The failures kept for ``name``, no clerk's: (its hash, failures,
+        locks, locked until); made on the first try, forgotten a day after
+        the last one (with every other such name's)."""
+        digest = hmac.new(
+            self.secret(), name.encode("utf-8", "surrogatepass"), hashlib.sha256
+        ).hexdigest()
+        conn.execute(
+            "DELETE FROM unknown_names WHERE seen < ? AND locked_until < ?",
+            (now - LOCK_MAX_SECONDS, now),
+        )
+        conn.execute(
+            "INSERT INTO unknown_names (name_hash, seen) VALUES (?, ?) "
+            "ON CONFLICT (name_hash) DO UPDATE SET seen = excluded.seen",
+            (digest, now),
+        )
+        found = conn.execute(
+            "SELECT failures, locks, locked_until FROM unknown_names WHERE name_hash = ?",
+            (digest,),
+        ).fetchone()
+        return digest, int(found[0]), int(found[1]), float(found[2])
+
     def _fail(
-        self, conn: sqlite3.Connection, name: str, failures: int, locks: int, now: float
+        self,
+        conn: sqlite3.Connection,
+        name: str,
+        failures: int,
+        locks: int,
+        now: float,
+        *,
+        table: str = "clerks",
     ) -> WebError:
+        where = "name" if table == "clerks" else "name_hash"
         if failures < LOCK_AFTER:
-            conn.execute("UPDATE clerks SET failures = ? WHERE name = ?", (failures, name))
+            conn.execute(f"UPDATE {table} SET failures = ? WHERE {where} = ?", (failures, name))
             return _invalid()
         seconds = min(LOCK_SECONDS * 2**locks, LOCK_MAX_SECONDS)
         conn.execute(
-            "UPDATE clerks SET failures = 0, locks = locks + 1, locked_until = ? WHERE name = ?",
+            f"UPDATE {table} SET failures = 0, locks = locks + 1, locked_until = ? "
+            f"WHERE {where} = ?",
             (now + seconds, name),
         )
         return _locked(seconds)

@@ -29,6 +29,7 @@ from flask import (
     request,
     url_for,
 )
+from flask import session as flask_session
 from werkzeug.exceptions import BadRequest
 from werkzeug.wrappers import Response
 
@@ -149,6 +150,9 @@ def login() -> Response | str | tuple[str, int]:
         return render_template(
             "login.html", next=safe_next(request.form.get("next")), error=message, name=name
         ), status
+    # Whatever a clerk before left in this browser's flash cookie (the worker
+    # list's search: a name or an identity number) is not the new clerk's.
+    flask_session.clear()
     response = redirect(target, code=303)
     response.set_cookie(
         SESSION_COOKIE,
@@ -171,6 +175,7 @@ def logout() -> Response:
     if session is not None:
         state().accounts.sign_out(session)
     g.web_session = g.clerk = None
+    flask_session.clear()  # the search (a name or an identity number) goes too
     flash(tr("已退出登录。", "You have signed out."), "info")
     response = redirect(url_for("auth.login"), code=303)
     response.delete_cookie(
