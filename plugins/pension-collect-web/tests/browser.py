@@ -144,24 +144,36 @@ def new_driver(profile: Path) -> Any:
 
 
 def downloads(driver: Any) -> set[Path]:
-    """The files downloaded so far (complete ones)."""
+    """The files downloaded and not yet taken by :func:`download` (complete ones)."""
     folder: Path = driver.downloads
-    return {p for p in folder.iterdir() if not p.name.endswith((".crdownload", ".tmp"))}
+    return {
+        p for p in folder.iterdir() if p.is_file() and not p.name.endswith((".crdownload", ".tmp"))
+    }
 
 
 def download(driver: Any, click: Callable[[], object], timeout: float = WAIT) -> Path:
-    """Do ``click`` (a form's print button) and wait for the one file it downloads."""
-    before = downloads(driver)
+    """Do ``click`` (a form's print button) and wait for the one file it downloads;
+    it is moved aside (``downloads/taken/N-NAME``), so that the next download
+    of the same name is seen too (Chrome would write over it)."""
+    folder: Path = driver.downloads
+    taken = folder / "taken"
+    taken.mkdir(exist_ok=True)
+    for left in downloads(driver):
+        left.rename(taken / f"left-{time.monotonic_ns()}-{left.name}")
     click()
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        new = downloads(driver) - before
-        partial = [p for p in driver.downloads.iterdir() if p.name.endswith(".crdownload")]
+        new = downloads(driver)
+        partial = [p for p in folder.iterdir() if p.name.endswith(".crdownload")]
         if new and not partial:
             (found,) = new
-            return found
+            kept = taken / f"{len(list(taken.iterdir())) + 1}-{found.name}"
+            found.rename(kept)
+            return kept
         time.sleep(0.1)
-    raise AssertionError(f"nothing was downloaded from {driver.current_url}")
+    shown = driver.find_elements("css selector", ".messages, [role=alert]")
+    said = " / ".join(m.text for m in shown)
+    raise AssertionError(f"nothing was downloaded from {driver.current_url}; the page says: {said}")
 
 
 @pytest.fixture(scope="session")
@@ -517,7 +529,9 @@ def by_label(driver: Any, *texts: str) -> Any:
         found = driver.find_elements("css selector", f"[aria-label*={literal}]")
         if found:
             return found[0]
-    raise AssertionError(f"no control labelled {texts!r} on {driver.current_url}")
+    raise AssertionError(
+        f"no control labelled {texts!r} on {driver.current_url}:\n{_page_text(driver)}"
+    )
 
 
 def describe(element: Any) -> str:
@@ -587,12 +601,23 @@ def focus_visible(driver: Any, element: Any) -> bool:
     return bool([shadow, border, background] != blurred)
 
 
-def screenshot(driver: Any, name: str) -> Path:
+def screenshot(driver: Any, name: str, *, whole: bool = False) -> Path:
     """Save the page as docs/img/web-NAME.png (the docs show it; commit it with
-    ``git add -f``: .gitignore leaves out *.png)."""
+    ``git add -f``: .gitignore leaves out *.png): what the window shows, or with
+    ``whole`` the whole page (the window made as tall as the page, at most
+    2,400 pixels, for the picture)."""
     IMAGES.mkdir(parents=True, exist_ok=True)
     path = IMAGES / f"web-{name}.png"
-    assert driver.save_screenshot(str(path)), path
+    size = driver.get_window_size()
+    if whole:
+        height = driver.execute_script("return document.documentElement.scrollHeight")
+        chrome = size["height"] - driver.execute_script("return window.innerHeight")
+        driver.set_window_size(size["width"], min(int(height) + chrome, 2400))
+    try:
+        assert driver.save_screenshot(str(path)), path
+    finally:
+        if whole:
+            driver.set_window_size(size["width"], size["height"])
     return path
 
 
