@@ -280,6 +280,7 @@ def test_outcomes_and_the_recollection_list_are_paged(
     assert sorted(shown) == sorted(mask(k) for k in lib.declaration(decl.key).workers)
     listed = [page(client, f"/recollection?page={n}") for n in (1, 2)]
     assert "共 2 人,第 1 页,共 2 页" in text(listed[0])
+    assert "共 2 人,第 2 页,共 2 页" in text(page(client, "/recollection?page=9"))
     assert [sum(mask(k) in html for k in moved) for html in listed] == [1, 1]
     assert all(mask(k) in listed[0] + listed[1] for k in moved)
     assert "2 名职工处理失败" in page(client, "/declarations")

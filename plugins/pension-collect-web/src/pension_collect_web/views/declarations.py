@@ -396,21 +396,27 @@ def recollection() -> str:
     number = _page_arg()
     with collection() as session:
         sess = session.state()
-        first = worker_page(session, status="failed", limit=1)
-        last = max(1, math.ceil(first.total / RECOLLECTION_PAGE))
-        number = min(number, last)
-        rows = worker_page(
+        found = worker_page(
             session,
             status="failed",
             offset=(number - 1) * RECOLLECTION_PAGE,
             limit=RECOLLECTION_PAGE,
-        ).rows
-        keys = [row.key for row in rows]
+        )
+        last = max(1, math.ceil(found.total / RECOLLECTION_PAGE))
+        if number > last:  # past the end: the last page (read again)
+            number = last
+            found = worker_page(
+                session,
+                status="failed",
+                offset=(number - 1) * RECOLLECTION_PAGE,
+                limit=RECOLLECTION_PAGE,
+            )
+        keys = [row.key for row in found.rows]
         failed = _failed(session, sess, keys) if sess is not None else []
     return render_template(
         "declaration_recollection.html",
         failed=failed,
-        total=first.total,
+        total=found.total,
         page=number,
         last=last,
         note_limit=NOTE_LIMIT,
