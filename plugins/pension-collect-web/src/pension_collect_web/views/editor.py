@@ -29,6 +29,7 @@ Everything goes through pension_collect's public API: the form's fields
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import re
 from collections.abc import Iterable, Mapping
 from enum import StrEnum
@@ -236,10 +237,18 @@ def _pack() -> RulePack:
     return state().host.rule_pack(None)
 
 
+@functools.cache
 def _blank_person() -> tuple[FormField, ...]:
-    """The personal fields and the part flags (labels, kinds, choices)."""
+    """The personal fields and the part flags (labels, kinds, choices; the
+    same for every pack and month)."""
     template = Worker(id_number="0", name="-", first_work="1900-01")
-    return tuple(f for f in worker_fields(template, pack=_pack(), as_of=_as_of()) if f.line is None)
+    return tuple(f for f in worker_fields(template) if f.line is None)
+
+
+@functools.cache
+def _columns(part: str) -> tuple[FormField, ...]:
+    """The fields of a line of ``part`` in order: the tables' columns."""
+    return line_fields(part, 0, None)
 
 
 # -- loading ---------------------------------------------------------------------------
@@ -494,6 +503,11 @@ class Page:
             self._attach(path, code, procedure, tr(text_zh, text_en), "error")
         self.summary.sort(key=lambda n: n.severity != "error")
 
+    @functools.cached_property
+    def filled(self) -> dict[str, list[int]]:
+        """The form's filled lines by part (:func:`_filled_lines`)."""
+        return {part: _filled_lines(self.texts, part) for part in ("history", "account")}
+
     @property
     def errors(self) -> int:
         """The errors shown (the summary's count)."""
@@ -533,7 +547,7 @@ class Page:
         worker = self.worker
         if worker is not None:
             # each line read shown in the box of its months and kind, as saved
-            filled = _filled_lines(self.texts, "history")
+            filled = self.filled["history"]
             for f in worker_fields(worker, pack=_pack(), as_of=_as_of()):
                 if f.line is not None and f.path.startswith("$.history[") and f.line < len(filled):
                     self.hints[filled[f.line]] = f.section
@@ -556,21 +570,19 @@ class Page:
         bureau_lines = self._bureau_lines()
         used: set[tuple[str, int]] = set()
         sections = editor_sections(_pack(), as_of=_as_of())
+        indexes = {part: _line_indexes(self.texts, part) for part in ("history", "account")}
         for section in sections:
             if section.name == "person":
                 continue
             part = "account" if section.name == "account" else "history"
-            columns: list[str] = []
+            columns = [tr(f.label_zh, f.label_en) for f in _columns(part)]
             lines: list[LineView] = []
-            for index in _line_indexes(self.texts, part):
+            for index in indexes[part]:
                 if part == "history" and self.hints.get(index, "lower") != section.name:
                     continue
                 line = self._line(part, index, section.name)
-                columns = [tr(*_label_pair(f)) for f in line_fields(part, 0, None)]
                 line.bureau = self._match(part, index, canonical, bureau_lines, used)
                 lines.append(line)
-            if not columns:
-                columns = [tr(f.label_zh, f.label_en) for f in line_fields(part, 0, None)]
             unmatched = [
                 texts
                 for (bpart, bindex), (bsection, texts) in bureau_lines.items()
@@ -615,7 +627,7 @@ class Page:
                 if m is not None:
                     out.setdefault((m.group(1), int(m.group(2))), {})[m.group(3)] = value.strip()
             return out
-        filled = {part: _filled_lines(self.texts, part) for part in ("history", "account")}
+        filled = self.filled
         for f in worker_fields(self.worker, pack=_pack(), as_of=_as_of()):
             if f.line is None or f.field is None:
                 continue
@@ -664,7 +676,7 @@ class Page:
             used.add(bkey)
             shown = self._display_bureau(part, theirs)
             cells = []
-            for f, text in zip(line_fields(part, 0, None), shown, strict=True):
+            for f, text in zip(_columns(part), shown, strict=True):
                 field = f.field or ""
                 cells.append(BureauCell(text, theirs.get(field, "") != mine.get(field, "")))
             return cells
@@ -672,7 +684,7 @@ class Page:
 
     def _display_bureau(self, part: str, texts: Mapping[str, str]) -> list[str]:
         out = []
-        for f in line_fields(part, 0, None):
+        for f in _columns(part):
             value = texts.get(f.field or "", "")
             for val, zh, en in f.choices:
                 if val == value:
@@ -732,7 +744,7 @@ class Page:
         m = re.match(r"\$\.(history|account)\[([0-9]+)\]", path)
         if m is None:
             return path
-        filled = _filled_lines(self.texts, m.group(1))
+        filled = self.filled[m.group(1)]
         index = int(m.group(2))
         if index < len(filled):
             return f"$.{m.group(1)}[{filled[index]}]{path[m.end() :]}"
@@ -758,10 +770,6 @@ class Page:
                 fix = (f"fix:{index}:{finding.code}", label)
         severity = "error" if finding.is_error else "warning"
         self._attach(self._form_path(finding), finding.code, finding.procedure, text, severity, fix)
-
-
-def _label_pair(f: FormField) -> tuple[str, str]:
-    return f.label_zh, f.label_en
 
 
 # -- the views -------------------------------------------------------------------------
