@@ -64,6 +64,7 @@ __all__ = [
     "bp",
     "bureau_problem",
     "declaration_state",
+    "follow_all",
     "followed_message",
     "report",
     "when",
@@ -212,6 +213,21 @@ def _actions(found: NextStep) -> list[_Action]:
     return []
 
 
+#: The counts of the worker list's states each step shows: (step, Chinese,
+#: English, the state of ``workflow.ROW_STATES``).
+_COUNTS: Sequence[tuple[str, str, str, str]] = (
+    ("P3.4", "未采集", "Not collected", "not-collected"),
+    ("P3.4", "未完成(草稿)", "Incomplete (drafts)", "incomplete"),
+    ("P3.5", "待打印确认表", "Confirmation forms to print", "saved"),
+    ("P3.5", "已打印确认表", "Confirmation forms printed", "printed"),
+    ("P3.6", "已签字收回", "Signed and received", "signed"),
+    ("P3.6", "待收回(签字确认表、养老手册)", "To receive (signed forms, handbooks)", "printed"),
+    ("P3.7", "已申报", "Submitted", "submitted"),
+    ("P3.7", "处理成功", "Succeeded", "succeeded"),
+    ("P3.7", "处理失败", "Failed", "failed"),
+)
+
+
 @attrs.frozen
 class _Fact:
     label: str
@@ -267,41 +283,7 @@ def _facts(
     )
     collected = total - counts["not-collected"] - counts["incomplete"]
     facts["P3.4"] = [
-        _Fact(
-            tr("已采集", "Collected"), tr(f"{collected} / {total} 人", f"{collected} of {total}")
-        ),
-        _Fact(
-            tr("未采集", "Not collected"),
-            str(counts["not-collected"]),
-            _workers_link("not-collected"),
-        ),
-        _Fact(
-            tr("未完成(草稿)", "Incomplete (drafts)"),
-            str(counts["incomplete"]),
-            _workers_link("incomplete"),
-        ),
-    ]
-    facts["P3.5"] = [
-        _Fact(
-            tr("待打印确认表", "Confirmation forms to print"),
-            str(counts["saved"]),
-            _workers_link("saved"),
-        ),
-        _Fact(
-            tr("已打印确认表", "Confirmation forms printed"),
-            str(counts["printed"]),
-            _workers_link("printed"),
-        ),
-    ]
-    facts["P3.6"] = [
-        _Fact(
-            tr("已签字收回", "Signed and received"), str(counts["signed"]), _workers_link("signed")
-        ),
-        _Fact(
-            tr("待收回(签字确认表、养老手册)", "To receive (signed forms, handbooks)"),
-            str(counts["printed"]),
-            _workers_link("printed"),
-        ),
+        _Fact(tr("已采集", "Collected"), tr(f"{collected} / {total} 人", f"{collected} of {total}"))
     ]
     workers_decls = [d for d in decls if d.kind is DeclarationKind.WORKERS]
     facts["P3.7"] = [
@@ -309,11 +291,15 @@ def _facts(
             tr("职工申报", "Workers' declarations"),
             str(len(workers_decls)),
             _link("declarations.index"),
-        ),
-        _Fact(tr("已申报", "Submitted"), str(counts["submitted"]), _workers_link("submitted")),
-        _Fact(tr("处理成功", "Succeeded"), str(counts["succeeded"]), _workers_link("succeeded")),
-        _Fact(tr("处理失败", "Failed"), str(counts["failed"]), _link("declarations.recollection")),
+        )
     ]
+    for procedure, zh, en, row_state in _COUNTS:
+        href = (
+            _link("declarations.recollection")
+            if row_state == "failed"
+            else _workers_link(row_state)
+        )
+        facts.setdefault(procedure, []).append(_Fact(tr(zh, en), str(counts[row_state]), href))
     return facts
 
 
@@ -430,9 +416,8 @@ def submit() -> Response:
     return _to_index()
 
 
-@bp.post("/follow")
-def follow() -> Response:
-    """[P3.7] Ask the bureau how the declarations stand."""
+def follow_all() -> None:
+    """[P3.7] ``follow()`` in the clerk's collection, its outcome flashed."""
     with collection() as session:
         try:
             followed = session.follow()
@@ -440,6 +425,12 @@ def follow() -> Response:
             report(exc)
         else:
             flash(followed_message(followed), "success")
+
+
+@bp.post("/follow")
+def follow() -> Response:
+    """[P3.7] Ask the bureau how the declarations stand."""
+    follow_all()
     return _to_index()
 
 

@@ -49,7 +49,7 @@ from pension_collect.workflow import (
 
 from ..context import collection, worker_key, worker_ref
 from ..i18n import tr
-from .dashboard import declaration_state, followed_message, report, when
+from .dashboard import declaration_state, follow_all, report, when
 
 __all__ = ["NOTE_LIMIT", "OUTCOMES_PAGE", "REASONS", "RECOLLECTION_PAGE", "bp", "what_to_do"]
 
@@ -175,13 +175,7 @@ def index() -> str:
 @bp.post("/declarations/follow")
 def follow() -> Response:
     """[P3.7] Ask the bureau about every declaration not concluded yet."""
-    with collection() as session:
-        try:
-            followed = session.follow()
-        except PensionCollectError as exc:
-            report(exc)
-        else:
-            flash(followed_message(followed), "success")
+    follow_all()
     return redirect(url_for(".index"), code=303)
 
 
