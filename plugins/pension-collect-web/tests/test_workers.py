@@ -346,12 +346,17 @@ def _unknown(many: Many, i: int) -> str:
     return "saved"
 
 
-def test_import_a_json_dossier_with_a_rule_error_saves_nothing(many: Many) -> None:
-    good, renamed = SAVED + 10, SAVED + 11
+def _one_renamed(many: Many, good: int, renamed: int) -> bytes:
+    """A JSON dossier of two workers, the second under another name than the
+    bureau's (the rules' error ``person.window-only-change``, [P3.3a])."""
     dossier = _part(many, [good, renamed])
     workers = (dossier.workers[0], attrs.evolve(dossier.workers[1], name="王某某"))
-    data = dumps(attrs.evolve(dossier, workers=workers)).encode("utf-8")
-    status, page = _upload(many.client, data, "roster.json")
+    return dumps(attrs.evolve(dossier, workers=workers)).encode("utf-8")
+
+
+def test_import_a_json_dossier_with_a_rule_error_saves_nothing(many: Many) -> None:
+    good, renamed = SAVED + 10, SAVED + 11
+    status, page = _upload(many.client, _one_renamed(many, good, renamed), "roster.json")
     assert status == 422
     assert "$.workers[1]" in page
     assert "person.window-only-change" in page
@@ -397,10 +402,7 @@ def test_a_refusal_the_checks_did_not_foresee_is_listed_and_the_others_saved(
     # the page's checks ahead switched off: the session's own refusal is shown
     monkeypatch.setattr(workers_view, "_check", lambda coll, dossier: [])
     good, renamed = SAVED + 30, SAVED + 31
-    dossier = _part(many, [good, renamed])
-    workers = (dossier.workers[0], attrs.evolve(dossier.workers[1], name="王某某"))
-    data = dumps(attrs.evolve(dossier, workers=workers)).encode("utf-8")
-    status, page = _upload(many.client, data, "roster.json")
+    status, page = _upload(many.client, _one_renamed(many, good, renamed), "roster.json")
     assert status == 409
     assert "已保存 1 名职工;以下职工被拒绝" in page
     assert "$.workers[1]" in page
