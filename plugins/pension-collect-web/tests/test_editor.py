@@ -372,6 +372,8 @@ def test_lines_are_added_and_removed_without_javascript(ready: Ready, clerk: Web
     transfer = added[added.index('id="sec-transfer"') : added.index('id="sec-institution"')]
     assert 'name="$.history[2].start"' in transfer
     assert value_of(added, "$.history[1].remark") == "kept"
+    assert ">删除养老账户第 1 行<" in added
+    assert ">删除第 1 行<" in added
     form["action"] = "remove:history:0"
     removed = text(clerk.post_form(ready.url(), form))
     assert value_of(removed, "$.history[0].start") == "1993-01"  # renumbered
