@@ -146,6 +146,8 @@ def worker(ref: str) -> str:
     """One worker's entries (404: not a worker of the clerk's employer)."""
     with collection() as coll:
         key = worker_key(ref, coll)
-        entries = [e for e in coll.audit() if e.subject_key == key and e.subject_kind in _PERSONAL]
+        entries = coll.audit(worker=key)
+        with coll.storage.transaction() as tx:  # its drafts: the store's own query
+            entries += tx.audit(coll.unit_no, subject=(RecordKind.DRAFT, key))
         name = worker_name(coll, key)
     return _render(entries, worker={"masked": mask(key), "name": name}, ref=ref)
