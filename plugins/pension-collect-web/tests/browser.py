@@ -555,23 +555,55 @@ class Focus:
         return f"Focus({self.name!r}, visible={self.visible})"
 
 
+_FOCUS_LOG = """
+if (!window.__focusLog) {
+  window.__focusLog = [];
+  const look = (e) => {
+    const s = getComputedStyle(e);
+    return [s.outlineStyle, s.outlineWidth, s.boxShadow, s.borderColor, s.backgroundColor];
+  };
+  let probing = false;
+  document.addEventListener('focusin', (event) => {
+    if (probing) return;
+    const e = event.target;
+    const now = look(e);
+    let visible = now[0] !== 'none' && now[1] !== '0px';
+    if (!visible && e !== document.body) {
+      probing = true;
+      e.blur();
+      const blurred = look(e);
+      e.focus();
+      probing = false;
+      visible = JSON.stringify(now.slice(2)) !== JSON.stringify(blurred.slice(2));
+    }
+    const ident = e.id || e.getAttribute('name') || '';
+    const text = ((e.innerText || e.value || '') + '').trim().split('\\n')[0].slice(0, 40);
+    const name = '<' + e.tagName.toLowerCase() + (ident ? '#' + ident : '') + '>' + text;
+    window.__focusLog.push([e, name, visible]);
+  }, true);
+}
+window.__focusLog.length = 0;
+"""
+
+
 def tab_through(driver: Any, presses: int, *, back: bool = False) -> list[Focus]:
     """Press TAB (SHIFT+TAB with ``back``) ``presses`` times from where the focus
-    is; what was focused after each press, and whether it showed."""
+    is, in one go; what was focused after each press, and whether it showed
+    (as :func:`focus_visible` judges, at the moment it got the focus: a
+    ``focusin`` listener records it). Past the page's last stop the focus goes
+    to the browser's own controls: no entry for that press."""
     from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.keys import Keys
 
-    focused = []
-    for _ in range(presses):
-        chain = ActionChains(driver)
-        if back:
-            chain.key_down(Keys.SHIFT).send_keys(Keys.TAB).key_up(Keys.SHIFT)
-        else:
-            chain.send_keys(Keys.TAB)
-        chain.perform()
-        element = driver.switch_to.active_element
-        focused.append(Focus(element, describe(element), focus_visible(driver, element)))
-    return focused
+    driver.execute_script(_FOCUS_LOG)
+    chain = ActionChains(driver)
+    if back:
+        chain.key_down(Keys.SHIFT).send_keys(Keys.TAB * presses).key_up(Keys.SHIFT)
+    else:
+        chain.send_keys(Keys.TAB * presses)
+    chain.perform()
+    log = driver.execute_script("return window.__focusLog")
+    return [Focus(element, name, bool(visible)) for element, name, visible in log]
 
 
 def press(driver: Any, *keys: str) -> None:
