@@ -832,6 +832,7 @@ class Scenario:
         """What a front end shows: the next step, the dashboard, the worker
         list (bad page too), a draft and the bureau's record."""
         self.keep(ov.next_step(session), ov.steps(session), ov.worker_page(session))
+        self.keep(ov.dashboard(session), ov.bureau_employer(session))
         ov.save_draft(session, attrs.evolve(dossier.workers[1], account=None))
         self.keep(ov.draft(session, LEGACY_18), ov.bureau_person(session, ID_0))
         self.raises(ov.worker_page, session, limit=0)

@@ -46,6 +46,7 @@ __all__ = [
     "ROW_STATES",
     "STEPS",
     "Blocker",
+    "Dashboard",
     "NextStep",
     "PageError",
     "Step",
@@ -54,6 +55,7 @@ __all__ = [
     "WorkerRow",
     "bureau_employer",
     "bureau_person",
+    "dashboard",
     "decide_next_step",
     "discard_draft",
     "draft",
@@ -522,6 +524,49 @@ def worker_page(
     )
 
 
+# -- a dashboard in one read ---------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class Dashboard:
+    """What a dashboard shows, read at one moment (:func:`dashboard`)."""
+
+    next: NextStep
+    """What to do next (:func:`next_step`)."""
+    steps: tuple[Step, ...]
+    """The steps [P3] .. [P3.7] (:func:`steps`)."""
+    state: SessionState | None
+    """The session's state (``None`` before the start)."""
+    counts: Mapping[str, int]
+    """Rows of the worker list per state of :data:`ROW_STATES`, every state
+    present (:func:`worker_page`'s ``counts``)."""
+    total: int
+    """Rows of the worker list: every person of the latest sync and every stored worker."""
+    declarations: tuple[StoredDeclaration, ...]
+    """Every declaration, oldest first (as ``CollectionSession.declarations()``)."""
+
+
+def dashboard(session: CollectionSession) -> Dashboard:
+    """:func:`next_step`, :func:`steps`, the session's state, the worker
+    list's counts and the declarations, read in one pass over the store (one
+    transaction: each kind of record once), for a dashboard that would
+    otherwise read the store for each. Reads only."""
+    snap = _read(session, drafts=True, with_decls=True)
+    stored = [row for row in snap.rows if row.status is not None]
+    found = decide_next_step(snap.state, snap.persons, stored, snap.declarations)
+    counts = dict.fromkeys(ROW_STATES, 0)
+    for row in snap.rows:
+        counts[row.state] += 1
+    return Dashboard(
+        next=found,
+        steps=steps(session, next=found),
+        state=snap.state,
+        counts=counts,
+        total=len(snap.rows),
+        declarations=tuple(snap.declarations),
+    )
+
+
 # -- reading the store in one pass -----------------------------------------------------------
 
 
@@ -548,7 +593,7 @@ class _Records:
     kept: list[Record]
 
 
-def _records(session: CollectionSession, *, drafts: bool) -> _Records:
+def _records(session: CollectionSession, *, drafts: bool, decls: bool) -> _Records:
     """Every record the overview reads, in one transaction (one consistent
     view): the session record and the marks (the state), the synced persons,
     the workers, and the declarations or the drafts. A session record of an
@@ -567,26 +612,28 @@ def _records(session: CollectionSession, *, drafts: bool) -> _Records:
                 # once moved, an old field written back meanwhile (an earlier
                 # release on the same store) is left to the session's next step
                 marks = tx.list(RecordKind.MARKS, unit)
-                return _lists(tx, unit, R.session_state(rec, marks), drafts)
+                return _lists(tx, unit, R.session_state(rec, marks), drafts, decls)
         session.state()
         moved = True
 
 
-def _lists(tx: Transaction, unit: str, state: SessionState, drafts: bool) -> _Records:
+def _lists(tx: Transaction, unit: str, state: SessionState, drafts: bool, decls: bool) -> _Records:
     return _Records(
         state,
         tx.list(RecordKind.SYNCED, unit) if state.sync_no else [],
         tx.list(RecordKind.WORKER, unit),
-        [] if drafts else tx.list(RecordKind.DECLARATION, unit),
+        tx.list(RecordKind.DECLARATION, unit) if decls else [],
         tx.list(RecordKind.DRAFT, unit) if drafts else [],
     )
 
 
-def _read(session: CollectionSession, *, drafts: bool) -> _Snapshot:
+def _read(session: CollectionSession, *, drafts: bool, with_decls: bool | None = None) -> _Snapshot:
     """The state, the latest sync's persons, the rows and the declarations.
     ``drafts``: the rows of the whole list (persons not stored, drafts),
-    else only the stored workers'."""
-    found = _records(session, drafts=drafts)
+    else only the stored workers'; ``with_decls``: the declarations read too
+    (default: when the drafts are not)."""
+    decls_too = not drafts if with_decls is None else with_decls
+    found = _records(session, drafts=drafts, decls=decls_too)
     state = found.state
     if state is None:
         return _Snapshot(None, [], [], [])
