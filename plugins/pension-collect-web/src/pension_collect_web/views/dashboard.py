@@ -49,9 +49,7 @@ from pension_collect.workflow import (
     SessionState,
     StoredDeclaration,
     bureau_employer,
-    next_step,
-    steps,
-    worker_page,
+    dashboard,
 )
 
 from ..context import collection, library_error, pdf_response, state
@@ -307,25 +305,22 @@ def _facts(
 def index() -> str:
     """The dashboard: the steps, the next action and what blocks it."""
     with collection() as session:
-        found = next_step(session)
-        done = steps(session, next=found)
-        sess = session.state()
-        decls = session.declarations()
-        page = worker_page(session, limit=1)
+        seen = dashboard(session)  # one read of the store
+    found = seen.next
     blocker = found.blocked_by
     named = [mask(k) for k in found.workers[:SHOWN]]
     more = max(len(found.workers) - SHOWN, 0)
     return render_template(
         "dashboard.html",
         next=found,
-        steps=done,
+        steps=seen.steps,
         state_labels={k: tr(*v) for k, v in STATE_LABELS.items()},
         blocker=blocker,
         blocker_message=(tr(blocker.message_zh, blocker.message) if blocker else ""),
         named=named,
         more=more,
         actions=_actions(found),
-        facts=_facts(sess, page.counts, page.total, decls, found),
+        facts=_facts(seen.state, seen.counts, seen.total, seen.declarations, found),
         receive_link=_workers_link("printed"),
     )
 
