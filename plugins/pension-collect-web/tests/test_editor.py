@@ -106,6 +106,13 @@ def note_of(html: str, input_id: str) -> list[str]:
     return out
 
 
+def described_by_shown(html: str) -> None:
+    """Every id an ``aria-describedby`` names is on the page."""
+    for ref in re.findall(r'aria-describedby="([^"]+)"', html):
+        for ident in ref.split():
+            assert f'id="{ident}"' in html, ident
+
+
 def value_of(html: str, name: str) -> str:
     found = re.search(rf'<input[^>]*name="{re.escape(name)}"[^>]*value="([^"]*)"', html)
     assert found is not None, f"no input {name}"
@@ -339,6 +346,7 @@ def test_every_finding_is_shown_when_a_part_is_missing(ready: Ready, clerk: WebC
     for target in ("#f-history", "#f-account-2-months", "#f-account-1-balance"):
         assert f'href="{target}"' in summary
     assert value_of(html, "$.account[2].months") == "13"  # kept as typed
+    described_by_shown(html)
 
 
 def test_unreadable_values_are_refused_each_at_its_field(ready: Ready, clerk: WebClient) -> None:
@@ -553,6 +561,7 @@ def test_a_submitted_worker_is_read_only(ready: Ready, clerk: WebClient) -> None
     assert 'value="save"' not in html
     assert 'value="draft"' not in html
     assert re.search(r'name="\$\.ethnicity"[^>]*readonly', html)
+    described_by_shown(html)
     form = typed(ready.dossier.workers[FIRST])
     form["action"] = "save"
     refused = clerk.post_form(ready.url(), form)

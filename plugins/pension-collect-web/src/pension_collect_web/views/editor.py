@@ -166,7 +166,7 @@ class FieldView:
         ids = [n.id for n in self.notes]
         if self.locked:
             ids.append(f"{self.id}-locked")
-        if self.hint:
+        if self.hint and not self.readonly:  # the hint is shown only to type into
             ids.append(f"{self.id}-hint")
         return " ".join(ids)
 
