@@ -23,7 +23,8 @@ from flask import Flask
 from pension_collect_web.accounts import LOCK_AFTER, ClerkAccounts
 from pension_collect_web.errors import WebError
 from pension_collect_web.views.workers import SEARCH_KEY
-from web_fixtures import CLERK, PASSWORD, UNIT, WebClient
+from web_fixtures import CLERK, PASSWORD, UNIT, WebClient, csrf_in
+from werkzeug.test import TestResponse
 
 #: An identity number of the example dossier (employer 10012345).
 ID_NUMBER = "371002196503021239"
@@ -96,6 +97,57 @@ def test_an_unknown_name_locks_as_an_account_does(tmp_path: Path) -> None:
 def test_an_unknown_name_locks_on_the_page(anon: WebClient) -> None:
     statuses = [anon.sign_in("nobody-here", "wrong password").status_code for _ in range(6)]
     assert statuses == [401, 401, 401, 401, 429, 429]
+
+
+# -- caching and cookie flags ---------------------------------------------------------------
+
+
+def test_an_error_under_static_is_not_cached(client: WebClient) -> None:
+    """A file missing under /static/ answered the error page (with the clerk's
+    name and employer in its header) without ``Cache-Control: no-store``."""
+    answer = client.get("/static/no-such-file.css")
+    assert answer.status_code == 404
+    assert CLERK in answer.get_data(as_text=True)  # personal: the signed-in clerk
+    assert answer.headers["Cache-Control"] == "no-store"
+    assert answer.headers["X-Content-Type-Options"] == "nosniff"
+    found = client.get("/static/style.css")
+    assert found.status_code == 200
+    assert found.headers["Content-Security-Policy"]
+    assert "no-store" not in found.headers.get("Cache-Control", "")  # a file, no data
+
+
+def _cookie_header(answer: TestResponse, name: str) -> str:
+    found = [h for h in answer.headers.getlist("Set-Cookie") if h.startswith(name + "=")]
+    assert found, (name, answer.headers.getlist("Set-Cookie"))
+    return found[-1]
+
+
+def test_the_flash_cookie_is_secure_over_https(app: Flask) -> None:
+    """The flash cookie (which carries the worker list's search, an identity
+    number) was ``Secure`` only with ``--secure-cookies``, never for a request
+    that came over https, unlike the session cookie."""
+    https = app.test_client()
+    assert isinstance(https, WebClient)
+    base = "https://localhost"
+    token = csrf_in(https.get("/login", base_url=base).get_data(as_text=True))
+    https.post(
+        "/login",
+        base_url=base,
+        data={"name": CLERK, "password": PASSWORD, "csrf_token": token},
+    )
+    csrf = csrf_in(https.get("/account", base_url=base).get_data(as_text=True))
+    answer = https.post(
+        "/workers/search", base_url=base, data={"search": ID_NUMBER, "csrf_token": csrf}
+    )
+    assert answer.status_code == 303
+    header = _cookie_header(answer, "pension_collect_flash")
+    assert "Secure" in header
+    assert "HttpOnly" in header
+    plain = app.test_client()
+    assert isinstance(plain, WebClient)
+    assert plain.sign_in().status_code == 303
+    answer = plain.post_form("/workers/search", {"search": ID_NUMBER})
+    assert "Secure" not in _cookie_header(answer, "pension_collect_flash")
 
 
 # -- the real server: its logs, and a SIGKILL in the middle of a save ------------------------

@@ -17,6 +17,7 @@ import hmac
 import logging
 
 from flask import Flask, Response, g, render_template, request
+from flask.sessions import SecureCookieSessionInterface
 from markupsafe import Markup
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.routing import BuildError
@@ -114,10 +115,19 @@ def error_page(status: int, detail: tuple[str, str] | None = None) -> Response:
     return Response(body, status=status, mimetype="text/html")
 
 
+class _FlashCookie(SecureCookieSessionInterface):
+    """Flask's signed cookie (flashed messages, the worker list's search), made
+    ``Secure`` over https as the session cookie is, not only when told."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return bool(super().get_cookie_secure(app) or request.is_secure)
+
+
 def create_app(config: WebConfig, *, host: PluginHost | None = None) -> Flask:
     """The web front end over ``config``'s store and bureau (``host``: the
     plugin host, default every installed plugin)."""
     app = Flask("pension_collect_web")
+    app.session_interface = _FlashCookie()
     held = WebState(config, host=host)
     app.extensions["pension_collect_web"] = held
     app.config.update(
@@ -152,7 +162,8 @@ def create_app(config: WebConfig, *, host: PluginHost | None = None) -> Flask:
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["Referrer-Policy"] = "no-referrer"
         response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
-        if request.endpoint != "static":
+        if request.endpoint != "static" or response.status_code >= 400:
+            # (an error page under /static/ names the signed-in clerk too)
             response.headers["Cache-Control"] = "no-store"
         return response
 
