@@ -56,7 +56,11 @@ def test_a_fresh_collection_offers_start(client: WebClient) -> None:
     assert "workflow.not-started" in html
     assert step_state(html, "P3") == "current"
     assert step_state(html, "P3.1") == "waiting"
+    assert "[P3] 开始数据质量整理(无未处理完的申报) 当前步骤" in text(html)
+    assert "[P3.1] 数据同步并采集单位信息 等待" in text(html)
     english = text(page(client, en=True))
+    assert "[P3] Start data-quality work (no declaration left open) Now" in english
+    assert "[P3.7] Follow the result; collect the failed again Waiting" in english
     assert "Start data-quality work" in english
     assert "the collection has not been started; start it first" in english
 
@@ -180,6 +184,7 @@ def test_each_step_walked_through(
     assert "所有职工均已处理成功" in html
     assert "处理成功 3" in text(html)
     assert all(step_state(html, p) == "done" for p in ("P3", "P3.1", "P3.4", "P3.7"))
+    assert "[P3.7] 等待处理结果,重新采集处理失败的职工 已完成" in text(html)
 
 
 def _employer_form(example_dossier: Any, **changes: str) -> dict[str, str]:
