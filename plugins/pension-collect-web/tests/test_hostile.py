@@ -14,6 +14,7 @@ import signal
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -21,10 +22,14 @@ import requests
 from browser import WAIT, WebServer
 from flask import Flask
 from pension_collect_web.accounts import LOCK_AFTER, ClerkAccounts
+from pension_collect_web.context import WebState
 from pension_collect_web.errors import WebError
 from pension_collect_web.views.workers import SEARCH_KEY
 from web_fixtures import CLERK, PASSWORD, UNIT, WebClient, csrf_in
 from werkzeug.test import TestResponse
+
+from pension_collect.dossier import example_dossier_text, loads
+from pension_collect.workflow import CollectionSession
 
 #: An identity number of the example dossier (employer 10012345).
 ID_NUMBER = "371002196503021239"
@@ -148,6 +153,38 @@ def test_the_flash_cookie_is_secure_over_https(app: Flask) -> None:
     assert plain.sign_in().status_code == 303
     answer = plain.post_form("/workers/search", {"search": ID_NUMBER})
     assert "Secure" not in _cookie_header(answer, "pension_collect_flash")
+
+
+# -- forms posted for what the page does not offer --------------------------------------------
+
+
+def test_a_window_visit_only_for_a_worker_the_list_offers_it_for(
+    app: Flask, client: WebClient, library_session: Callable[..., CollectionSession]
+) -> None:
+    """The re-collection list offers "Record the window visit" only for a worker
+    the bureau failed for a window reason and not visited since; a stale or
+    tampered form for any other worker of the employer (not failed, or its
+    visit recorded already: a double submit, the browser's resubmit after the
+    new sync) was recorded and put the whole collection back to "sync again"."""
+    lib = library_session(app)
+    dossier = loads(example_dossier_text())
+    lib.start()
+    lib.sync()
+    lib.collect_employer(dossier.employer)
+    lib.submit_employer_declaration()
+    lib.print_verification_forms()
+    state: WebState = app.extensions["pension_collect_web"]
+    ref = state.ref(UNIT, ID_NUMBER)  # synced, collected by nobody, not failed
+    before = len(lib.audit())
+    answer = client.post_form(f"/recollection/{ref}/window-visit", {"note": "已办理"})
+    assert answer.status_code == 303
+    after = lib.state()
+    assert after is not None
+    assert not after.needs_sync
+    assert ID_NUMBER not in after.window_visits
+    assert len(lib.audit()) == before
+    shown = client.get(answer.headers["Location"]).get_data(as_text=True)
+    assert "未登记" in shown
 
 
 # -- the real server: its logs, and a SIGKILL in the middle of a save ------------------------

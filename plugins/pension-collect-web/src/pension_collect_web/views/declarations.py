@@ -426,6 +426,20 @@ def _editor_link(ref: str) -> str:
 _ID_LIKE = re.compile(r"[0-9]{6,}")
 
 
+def _visit_due(session: CollectionSession, key: str) -> bool:
+    """Whether the re-collection list offers the window visit of ``key``: failed
+    by the bureau for a window reason, no visit recorded since."""
+    try:
+        stored = session.worker(key)
+    except PensionCollectError:
+        return False
+    if not stored.needs_window:
+        return False
+    sess = session.state()
+    visit = None if sess is None else sess.window_visits.get(key)
+    return visit is None or visit.failed_in != stored.declaration
+
+
 @bp.post("/recollection/<ref>/window-visit")
 def window_visit(ref: str) -> Response:
     """[P3.7] Record that a failed worker's matter was done at the bureau window."""
@@ -443,6 +457,13 @@ def window_visit(ref: str) -> Response:
         )
     with collection() as session:
         key = worker_key(ref, session)
+        if problem is None and not _visit_due(session, key):
+            # a stale or tampered form: the list offers it for none other
+            problem = (
+                "该职工不在需要登记窗口办理的名单中(未被社保退回,或已登记)。",
+                "This worker is not one whose window visit is due (not failed by the "
+                "bureau for a window reason, or recorded already).",
+            )
         if problem is not None:
             flash(tr(*problem) + " " + tr("未登记。", "Nothing was recorded."), "error")
             return redirect(url_for(".recollection"), code=303)
