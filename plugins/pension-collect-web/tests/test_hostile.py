@@ -29,7 +29,7 @@ from web_fixtures import CLERK, PASSWORD, UNIT, WebClient, csrf_in
 from werkzeug.test import TestResponse
 
 from pension_collect.dossier import example_dossier_text, loads
-from pension_collect.workflow import CollectionSession
+from pension_collect.workflow import CollectionSession, draft
 
 #: An identity number of the example dossier (employer 10012345).
 ID_NUMBER = "371002196503021239"
@@ -104,6 +104,52 @@ def test_an_unknown_name_locks_on_the_page(anon: WebClient) -> None:
     assert statuses == [401, 401, 401, 401, 429, 429]
 
 
+# -- a careless clerk's (or a script's) enormous forms -------------------------------------
+
+
+def _declared_employer(app: Flask, library_session: Callable[..., CollectionSession]) -> None:
+    """The example employer up to [P3.2], through the library."""
+    session = library_session(app)
+    dossier = loads(example_dossier_text())
+    session.start()
+    session.sync()
+    session.collect_employer(dossier.employer)
+    session.submit_employer_declaration()
+    session.print_verification_forms()
+
+
+def test_ten_thousand_history_lines_are_refused_at_once(
+    app: Flask, client: WebClient, library_session: Callable[..., CollectionSession]
+) -> None:
+    """The editor read, checked and drew every line posted: 10,000 lines took
+    13 to 19 seconds of a server worker per click and answered 23 MB. More
+    lines than a worker may have (``DEFAULT_LIMITS.segments``, ``.account_years``)
+    are refused before any is read: 413, bilingual, nothing kept."""
+    _declared_employer(app, library_session)
+    ref = app.extensions["pension_collect_web"].ref(UNIT, ID_NUMBER)
+    form = {"$.history": "yes", "$.account": "no"}
+    for i in range(10_000):
+        form[f"$.history[{i}].start"] = "1990-01"
+        form[f"$.history[{i}].end"] = "1990-02"
+        form[f"section-{i}"] = "lower"
+    for action in ("check", "add:lower", "draft", "save"):
+        started = time.perf_counter()
+        answer = client.post_form(f"/workers/{ref}/edit", {**form, "action": action})
+        took = time.perf_counter() - started
+        assert answer.status_code == 413, (action, answer.status_code, took)
+        assert "缴费历史最多 1000 行" in answer.get_data(as_text=True)
+        assert len(answer.data) < 20_000
+    client.set_cookie("lang", "en")
+    answer = client.post_form(f"/workers/{ref}/edit", {**form, "action": "check"})
+    assert "at most 1000 lines" in answer.get_data(as_text=True)
+    account = {f"$.account[{i}].year": str(1000 + i) for i in range(301)}
+    answer = client.post_form(f"/workers/{ref}/edit", {**account, "action": "check"})
+    assert answer.status_code == 413
+    with library_session(app) as session:
+        assert session.workers() == []
+        assert draft(session, ID_NUMBER) is None
+
+
 # -- caching and cookie flags ---------------------------------------------------------------
 
 
@@ -166,13 +212,8 @@ def test_a_window_visit_only_for_a_worker_the_list_offers_it_for(
     tampered form for any other worker of the employer (not failed, or its
     visit recorded already: a double submit, the browser's resubmit after the
     new sync) was recorded and put the whole collection back to "sync again"."""
+    _declared_employer(app, library_session)
     lib = library_session(app)
-    dossier = loads(example_dossier_text())
-    lib.start()
-    lib.sync()
-    lib.collect_employer(dossier.employer)
-    lib.submit_employer_declaration()
-    lib.print_verification_forms()
     state: WebState = app.extensions["pension_collect_web"]
     ref = state.ref(UNIT, ID_NUMBER)  # synced, collected by nobody, not failed
     before = len(lib.audit())

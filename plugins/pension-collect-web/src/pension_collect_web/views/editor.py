@@ -37,10 +37,12 @@ from enum import StrEnum
 import attrs
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from werkzeug.datastructures import MultiDict
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Response
 
 from pension_collect.errors import PensionCollectError, Problem
 from pension_collect.identity import canonical_id, canonical_name
+from pension_collect.limits import DEFAULT_LIMITS
 from pension_collect.model import BureauRecord, FieldValueError, Worker, YearMonth
 from pension_collect.ports.storage import ConflictError
 from pension_collect.rules import (
@@ -123,6 +125,20 @@ _LINE = re.compile(r"\$\.(history|account)\[([0-9]{1,6})\]\.([a-z_]{1,40})")
 _FIX = re.compile(r"fix:([0-9]{1,4}):([a-z0-9.-]{1,80})")
 _REMOVE = re.compile(r"remove:(history|account):([0-9]{1,6})")
 _MOST_FIELDS = 20_000
+#: The most lines of each part a worker may have (the dossier's limits).
+_MOST_LINES = {"history": DEFAULT_LIMITS.segments, "account": DEFAULT_LIMITS.account_years}
+
+
+class TooManyLines(RequestEntityTooLarge):
+    """A form with more lines than a worker may have: refused before any is read."""
+
+    bilingual = (
+        f"表单的行数过多:缴费历史最多 {DEFAULT_LIMITS.segments} 行,养老账户最多 "
+        f"{DEFAULT_LIMITS.account_years} 行。未作任何更改。",
+        f"The form has too many lines: the contribution history takes at most "
+        f"{DEFAULT_LIMITS.segments} lines, the pension account at most "
+        f"{DEFAULT_LIMITS.account_years}. Nothing was changed.",
+    )
 
 
 # -- what the template shows -----------------------------------------------------------
@@ -330,6 +346,8 @@ def _form_texts(
         if drop is not None and drop == (part, index):
             continue
         lines[part].setdefault(index, {})[found.group(3)] = value
+        if len(lines[part]) > _MOST_LINES[part]:
+            raise TooManyLines()
     hints: dict[int, str] = {}
     for part, by_index in lines.items():
         for new, old in enumerate(sorted(by_index)):
