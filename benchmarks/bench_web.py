@@ -12,9 +12,10 @@ timed.
 Then the web front end's WSGI application (``pension_collect_web.app
 .create_app``, the application ``pension-collect web`` serves under gunicorn)
 over that store and bureau answers, through Flask's test client with a
-signed-in clerk, each page ``--requests`` times (wall seconds per request: the
-server's whole work, from the sign-in check to the rendered page, without the
-network):
+signed-in clerk, each page ``--requests`` times (wall and CPU seconds per
+request: the server's whole work, from the sign-in check to the rendered page,
+without the network; the test client runs it in this process, so its CPU time
+is the server's alone, whatever else the shared machine runs):
 
 - the worker list, first page;
 - the worker list, a later page (the middle of the list);
@@ -25,11 +26,12 @@ and, in the same process, the library call each page wraps, as many times:
 ``pension_collect.workflow.overview.worker_page`` with the same page, offset
 and search, and ``CollectionSession.worker(key)`` with the rules' check of the
 worker (``pension_collect.rules.check_worker``, what a save runs). The table
-gives the median and the 95th percentile of each, and the page's time over the
-library call's (the ratio: what the web adds, the sign-in check, opening a
-session, the template).
+gives the median and the 95th percentile of each, and the page's median over
+the library call's (the ratio: what the web adds, the sign-in check, opening a
+session, the template); last, what any page costs (``/account``, which reads
+no collection). The search is a POST followed by the list it redirects to.
 
-    python benchmarks/bench_web.py                  # 5,000 workers, 30 requests each
+    python benchmarks/bench_web.py                  # 5,000 workers, 30 requests each (minutes)
     python benchmarks/bench_web.py --smoke          # 120 workers, 3 requests (CI)
     python benchmarks/bench_web.py --workers 20000 --requests 10 --json
 """
