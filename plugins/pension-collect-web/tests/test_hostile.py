@@ -150,6 +150,63 @@ def test_ten_thousand_history_lines_are_refused_at_once(
         assert draft(session, ID_NUMBER) is None
 
 
+# -- garbage in URLs and forms: a 4xx page, never a 500 ----------------------------------------
+
+GARBAGE_REFS = ["0" * 24, "f" * 24, "zzz", "..%2F..%2Fetc", "%00", "%ff%fe", "A" * 24, "1" * 300]
+GARBAGE_QUERIES = [
+    "page=-1",
+    "page=abc",
+    "page=" + "9" * 40,
+    "page=1e9",
+    "page=%ff",
+    "state=%3Cx%3E",
+]
+
+
+def test_garbage_never_answers_a_server_error(app: Flask, client: WebClient) -> None:
+    rules = [
+        r
+        for r in app.url_map.iter_rules()
+        if r.arguments and r.endpoint not in ("static", "auth.lang")
+    ]
+    assert any("ref" in r.arguments for r in rules)
+    assert any("key" in r.arguments for r in rules)
+    for rule in rules:
+        for value in GARBAGE_REFS:
+            url = re.sub(r"<(?:[^:<>]+:)?[a-z_]+>", value, rule.rule)
+            for method in sorted((rule.methods or set()) & {"GET", "POST"}):
+                if method == "GET":
+                    answer = client.get(url)
+                else:
+                    answer = client.post_form(url, {"action": "save", "note": "x"})
+                assert answer.status_code == 404, (rule.endpoint, value, answer.status_code)
+                assert "页面不存在" in answer.get_data(as_text=True)
+    for path in ("/workers", "/audit", "/declarations", "/recollection", "/"):
+        for query in GARBAGE_QUERIES:
+            answer = client.get(f"{path}?{query}")
+            assert answer.status_code in (200, 400), (path, query, answer.status_code)
+    token = client.csrf_token()
+    posts: list[tuple[str, bytes]] = [
+        ("/workers/search", b"search=%ff%fe%80"),
+        ("/workers/search", b"search=\xff\xfe"),
+        ("/employer", b"name=%ff%fe&name=x&phone=" + b"9" * 5000),
+        ("/workers/selected", b"action=rm+-rf&worker=x"),
+        ("/workers/selected", b"action=verification&worker=" + b"0" * 24),
+        ("/workers/selected", b"action=verification" + b"&worker=x" * 2000),
+        ("/workers/selected", b""),
+        ("/workers/import", b""),
+        ("/declarations/follow", b"x=1&x=2"),
+    ]
+    for path, body in posts:
+        answer = client.post(
+            path,
+            data=body + b"&csrf_token=" + token.encode(),
+            content_type="application/x-www-form-urlencoded",
+        )
+        assert answer.status_code < 500, (path, body[:40], answer.status_code)
+        assert "Traceback" not in answer.get_data(as_text=True)
+
+
 # -- caching and cookie flags ---------------------------------------------------------------
 
 
