@@ -150,6 +150,38 @@ def test_ten_thousand_history_lines_are_refused_at_once(
         assert draft(session, ID_NUMBER) is None
 
 
+# -- double submits -------------------------------------------------------------------------
+
+
+def test_a_double_submit_makes_one_declaration(
+    app: Flask, client: WebClient, library_session: Callable[..., CollectionSession]
+) -> None:
+    """Submit clicked twice (or the browser's resubmit): one declaration, the
+    second click refused with the guard's code; the employer's likewise."""
+    lib = library_session(app)
+    dossier = loads(example_dossier_text())
+    lib.start()
+    lib.sync()
+    lib.collect_employer(dossier.employer)
+    employer = [client.post_form("/employer/submit") for _ in range(2)]
+    assert [a.status_code for a in employer] == [303, 303]
+    assert [d.key for d in lib.declarations()] == ["employer-1"]
+    while not lib.refresh("employer-1").state.concluded:
+        pass
+    lib.print_verification_forms()
+    assert not lib.save_workers(dossier.workers).refused
+    lib.print_confirmation_forms()
+    lib.record_received([w.key for w in lib.workers()])
+    first = client.post_form("/submit")
+    second = client.post_form("/submit")
+    assert (first.status_code, second.status_code) == (303, 303)
+    assert sorted(d.key for d in lib.declarations()) == ["employer-1", "workers-1"]
+    shown = client.get(second.headers["Location"]).get_data(as_text=True)
+    assert "workflow.declaration-in-flight" in shown
+    submitted = [e for e in lib.audit() if e.action == "declaration.submitted"]
+    assert len(submitted) == 2  # the employer's and the workers', once each
+
+
 # -- garbage in URLs and forms: a 4xx page, never a 500 ----------------------------------------
 
 GARBAGE_REFS = ["0" * 24, "f" * 24, "zzz", "..%2F..%2Fetc", "%00", "%ff%fe", "A" * 24, "1" * 300]
