@@ -280,7 +280,7 @@ def test_the_whole_loop_in_the_browser(browser: Any, web: WebServer) -> None:
     d.find_element("link text", "上传 Excel 名册或 JSON 数据文件 [P3.4]").click()
     by_label(d, "名册文件").send_keys(str(upload))
     submit_form(d, "导入并保存")
-    assert "2" in messages(d), messages(d)
+    assert "已导入并保存 2 名职工" in messages(d), messages(d)
     workers_list(d, "已保存")
     for person_no in (FIRST, SECOND, THIRD):
         assert "已保存" in row_of(d, person_no).text
