@@ -106,6 +106,15 @@ def note_of(html: str, input_id: str) -> list[str]:
     return out
 
 
+def line_notes(html: str, input_id: str) -> list[str]:
+    """The messages under a history or account line (its first field's notes)."""
+    found = re.findall(
+        rf'<p class="note[^"]*" id="{re.escape(input_id)}-note-\d+">(.*?)</p>', html, re.S
+    )
+    assert found, f"no message at {input_id}"
+    return [re.sub(r"<[^>]+>", "", n) for n in found]
+
+
 def described_by_shown(html: str) -> None:
     """Every id an ``aria-describedby`` names is on the page."""
     for ref in re.findall(r'aria-describedby="([^"]+)"', html):
@@ -347,6 +356,47 @@ def test_every_finding_is_shown_when_a_part_is_missing(ready: Ready, clerk: WebC
         assert f'href="{target}"' in summary
     assert value_of(html, "$.account[2].months") == "13"  # kept as typed
     described_by_shown(html)
+
+
+def test_a_part_not_collected_is_said_once(ready: Ready, clerk: WebClient) -> None:
+    # the rules' collection.incomplete and the session's workflow.incomplete say the
+    # same thing at the same flag: the clerk reads it once, counted once
+    form = typed(ready.dossier.workers[FIRST])
+    form["$.account"] = "no"
+    for path in [p for p in form if p.startswith("$.account[")]:
+        del form[path]
+    form["action"] = "save"
+    answer = clerk.post_form(ready.url(), form)
+    assert answer.status_code == 422
+    html = text(answer)
+    assert ready.stored() is None
+    notes = note_of(html, "f-account")
+    assert len(notes) == 1
+    assert "workflow.incomplete" in notes[0]
+    assert "collection.incomplete" not in html
+    assert "未保存:共 1 处问题" in html
+
+
+def test_the_rules_sentences_name_no_report_field(ready: Ready, clerk: WebClient) -> None:
+    # the report's sentences say "(见 fix)" and "(见 related)", fields of the JSON
+    # report; the page points at its button and names the other line itself
+    form = typed(ready.dossier.workers[FIRST])
+    form["$.history[0].end"] = "1993-05"  # crosses 1992-12/1993-01 and overlaps line 2
+    form["action"] = "save"
+    html = unescape(text(clerk.post_form(ready.url(), form)))
+    assert "见 fix" not in html
+    assert "见 related" not in html
+    crosses = line_notes(html, "f-history-0-start")
+    assert "history.crosses-box" in crosses[0]
+    assert "请拆分为两行(见下方“应用建议的修改”按钮)。" in crosses[0]
+    overlap = line_notes(html, "f-history-1-start")
+    assert "history.overlap" in overlap[0]
+    assert "本行与第 1 行在 1993-01 至 1993-05 重叠;同一月份只能录入一次。" in overlap[0]
+    clerk.set_cookie("lang", "en")
+    english = unescape(text(clerk.post_form(ready.url(), form)))
+    assert "see fix" not in english
+    assert "see related" not in english
+    assert "Split it in two (the button “Apply the suggested fix” below)." in english
 
 
 def test_unreadable_values_are_refused_each_at_its_field(ready: Ready, clerk: WebClient) -> None:

@@ -440,6 +440,25 @@ def _checked(worker: Worker, bureau: BureauRecord | None) -> Worker:
     return attrs.evolve(worker, bureau=record, person_no=worker.person_no or record.person_no)
 
 
+def _page_words(text: str, fix: bool) -> str:
+    """A rule's sentence as the page says it: the report's sentences point at
+    its fields `fix` and `related` (for a program reading the JSON report); on
+    the page the fix is the button below the message, or none, and the other
+    line is named in the sentence itself."""
+    button_zh = "(见下方“应用建议的修改”按钮)" if fix else ""
+    button_en = " (the button “Apply the suggested fix” below)" if fix else ""
+    for said, meant in (
+        ("(见 fix)", button_zh),
+        (":见 fix)", ")"),
+        (" (see fix)", button_en),
+        (": see fix)", ")"),
+        ("(见 related)", ""),
+        (" (see related)", ""),
+    ):
+        text = text.replace(said, meant)
+    return text
+
+
 def _check(worker: Worker, bureau: BureauRecord | None) -> list[Finding]:
     return check_worker(_checked(worker, bureau), pack=_pack(), as_of=_as_of())
 
@@ -787,6 +806,7 @@ class Page:
                 label = tr(f"应用建议的修改:{change[0]}", f"Apply the suggested fix: {change[1]}")
                 fix = (f"fix:{index}:{finding.code}", label)
         severity = "error" if finding.is_error else "warning"
+        text = _page_words(text, fix is not None)
         self._attach(self._form_path(finding), finding.code, finding.procedure, text, severity, fix)
 
 
@@ -1024,7 +1044,13 @@ def _save(
             for part in ("history", "account")
             if getattr(worker, part) is None
         ]
-        findings = _check(worker, loaded.bureau)
+        # the rules' collection.incomplete says the same at the same flag: shown once
+        refused = {refusal[0] for refusal in refusals}
+        findings = [
+            f
+            for f in _check(worker, loaded.bureau)
+            if not (f.code == "collection.incomplete" and field_path(f) in refused)
+        ]
         _refused(len(refusals) + sum(1 for f in findings if f.is_error))
         page = Page(loaded, texts, hints, worker=worker, findings=findings, refusals=refusals)
         return _render(ref, page, 422)
