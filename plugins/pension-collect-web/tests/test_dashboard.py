@@ -113,6 +113,8 @@ def test_each_step_walked_through(
     assert stored.unit_no == UNIT
     html = follow_post(client, "/employer/submit")
     assert "单位信息申报 employer-1 已提交" in html
+    # what the sheet tells the clerk to do next, in its words [P3.1]
+    assert "[P3.1] 提交后请持营业执照和税务登记证复印件到社保审核。" in html
     assert lib.state().employer_declaration == "employer-1"
     # [P3.2] the next step: verification forms, done on the workers' page
     html = page(client)
@@ -167,6 +169,11 @@ def test_each_step_walked_through(
     assert sheet.get_data().startswith(b"%PDF")
     html = follow_post(client, "/submit")
     assert "已提交申报 workers-1(3 人)" in html
+    assert (
+        "[P3.6] 提交申报的第三天,请携带所有材料(职工签字的确认表一式三份,确认表汇总表,"
+        "养老手册,其他缴费证明)上报社保处数据质量整理窗口。"
+    ) in html
+    assert "营业执照" not in html  # the employer's papers only after the employer's
     assert [d.key for d in lib.declarations()] == ["employer-1", "workers-1"]
     assert {w.status.value for w in lib.workers()} == {"submitted"}
     # [P3.7] follow: the local bureau advances a declaration one stage per reading

@@ -408,7 +408,32 @@ def submit() -> Response:
                 ),
                 "success",
             )
+            _flash_papers(decl.kind)
     return _to_index()
+
+
+def _flash_papers(kind: DeclarationKind) -> None:
+    """What the sheet tells the clerk to take to the bureau after submitting."""
+    if kind is DeclarationKind.EMPLOYER:
+        flash(
+            tr(
+                "[P3.1] 提交后请持营业执照和税务登记证复印件到社保审核。",
+                "[P3.1] Now take copies of the business licence and the tax registration "
+                "certificate to the bureau for review.",
+            ),
+            "info",
+        )
+    else:
+        flash(
+            tr(
+                "[P3.6] 提交申报的第三天,请携带所有材料(职工签字的确认表一式三份,确认表汇总表,"
+                "养老手册,其他缴费证明)上报社保处数据质量整理窗口。",
+                "[P3.6] On the third day after submitting, take every paper (the confirmation "
+                "forms signed, three copies each; the summary sheet; the pension handbooks; "
+                "other proof of contributions) to the bureau's data-quality window.",
+            ),
+            "info",
+        )
 
 
 def follow_all() -> None:
@@ -578,4 +603,5 @@ def employer_submit() -> Response:
                 ),
                 "success",
             )
+            _flash_papers(decl.kind)
     return redirect(url_for(".employer"), code=303)
