@@ -38,3 +38,6 @@ else:
 
     # the page tests' fixtures (bureau, stores, apps, signed-in clients): tests/web_fixtures.py
     from web_fixtures import *  # noqa: F403
+
+    # the 230-worker collection built once per session (test_workers, test_audit): workers_fixtures
+    from workers_fixtures import many_built  # noqa: F401

@@ -30,6 +30,17 @@ Flask's test client; the browser tests use tests/browser.py instead.
   test).
 
 ``csrf_in(html)`` reads the CSRF token of a page's first form.
+
+Speed (CI runs every test on every store): the clerk accounts of a
+``make_app`` (``CLERK`` and the extra ``clerks``, each password an scrypt hash)
+are made once per session and copied into the test's own accounts file
+(``shutil.copy``, mode 0600 kept); a collection a test needs set up through
+many workflow steps is built once per session on a ``memory:`` store and a
+seeded bureau, kept as a :class:`StoreSnapshot` (every record and the audit
+log, read through the storage port) and written into each test's own store
+(memory, sqlite or postgresql) with :meth:`StoreSnapshot.restore`, next to a
+copy of the bureau's folder. Each test still gets its own store, bureau and
+accounts: nothing one test changes is seen by another.
 """
 
 from __future__ import annotations
@@ -37,14 +48,17 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import re
+import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 from browser import CLERK, PASSWORD, UNIT
 from flask import Flask
 from flask.testing import FlaskClient
+from pension_collect_web.accounts import ClerkAccounts
 from pension_collect_web.app import create_app
 from pension_collect_web.config import WebConfig
 from pension_collect_web.context import WebState
@@ -53,6 +67,7 @@ from werkzeug.test import TestResponse
 from pension_collect.adapters.reference_bureau import ReferenceBureau
 from pension_collect.dossier import example_dossier_text, loads
 from pension_collect.model import Dossier
+from pension_collect.ports.storage import AuditEntry, Record, RecordKind, Storage, Write
 from pension_collect.workflow import CollectionSession
 
 __all__ = [
@@ -60,7 +75,9 @@ __all__ = [
     "PASSWORD",
     "STORES",
     "UNIT",
+    "StoreSnapshot",
     "WebClient",
+    "accounts_file",
     "anon",
     "app",
     "bureau_dir",
@@ -118,6 +135,55 @@ class WebClient(FlaskClient):
         return self.post("/login", data={"name": name, "password": password, "csrf_token": token})
 
 
+@attrs.frozen
+class StoreSnapshot:
+    """Every record and the audit log of one employer in a store, read through
+    the storage port, to be written into another store (of any scheme)."""
+
+    unit_no: str
+    records: tuple[Record, ...]
+    audit: tuple[AuditEntry, ...]
+
+    @classmethod
+    def of(cls, storage: Storage, unit_no: str) -> StoreSnapshot:
+        with storage.transaction() as tx:
+            records = tuple(r for kind in RecordKind for r in tx.list(kind, unit_no))
+            audit = tuple(tx.audit(unit_no))
+        return cls(unit_no, records, audit)
+
+    def restore(self, storage: Storage) -> None:
+        """Write the records (each new: version 1) and the audit log (in order,
+        numbered by the store) into ``storage``, which holds none of them."""
+        with storage.transaction() as tx:
+            for kind in RecordKind:
+                writes = [Write(r.key, r.data, 0) for r in self.records if r.kind is kind]
+                if writes:
+                    tx.put_many(kind, self.unit_no, writes)
+            tx.append_audit([attrs.evolve(entry, seq=0) for entry in self.audit])
+
+
+@pytest.fixture(scope="session")
+def accounts_file(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
+    """``accounts_file(clerks)`` -> an accounts file holding ``CLERK`` and the
+    ``clerks`` (password ``PASSWORD``), made once per session: copy it."""
+    folder = tmp_path_factory.mktemp("accounts")
+    made: dict[tuple[tuple[str, str], ...], Path] = {}
+
+    def file(clerks: tuple[tuple[str, str], ...]) -> Path:
+        if clerks not in made:
+            path = folder / f"accounts-{len(made)}.db"
+            accounts = ClerkAccounts(path)
+            try:
+                for name, unit in clerks:
+                    accounts.add(name, unit, PASSWORD)
+            finally:
+                accounts.close()
+            made[clerks] = path
+        return made[clerks]
+
+    return file
+
+
 @pytest.fixture
 def example_dossier() -> Dossier:
     return loads(example_dossier_text())
@@ -147,7 +213,11 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 @pytest.fixture
 def make_app(
-    tmp_path: Path, store_url: str, bureau_dir: Path, example_dossier: Dossier
+    tmp_path: Path,
+    store_url: str,
+    bureau_dir: Path,
+    example_dossier: Dossier,
+    accounts_file: Callable[..., Path],
 ) -> Iterator[Callable[..., Flask]]:
     made: list[WebState] = []
 
@@ -159,11 +229,15 @@ def make_app(
             "as_of": example_dossier.as_of,
         }
         settings.update(options)
+        accounts = ((CLERK, UNIT), *(clerks or []))
+        if "accounts_path" not in options:
+            shutil.copy(accounts_file(accounts), settings["accounts_path"])
         app = create_app(WebConfig(**settings))
         state: WebState = app.extensions["pension_collect_web"]
         made.append(state)
-        for name, unit in [(CLERK, UNIT), *(clerks or [])]:
-            state.accounts.add(name, unit, PASSWORD)
+        if "accounts_path" in options:
+            for name, unit in accounts:
+                state.accounts.add(name, unit, PASSWORD)
         app.test_client_class = WebClient
         return app
 

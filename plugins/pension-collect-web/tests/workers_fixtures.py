@@ -14,21 +14,31 @@ states:
 
 The first worker's name is HTML (:data:`HTML_NAME`); names are otherwise
 Chinese, each unique.
+
+The collection is built through the library once per session (``many_built``,
+on a ``memory:`` store) and each test gets its own copy: the bureau's folder
+copied, the records and the audit log written into the test's store (memory,
+sqlite or postgresql: web_fixtures.StoreSnapshot).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
 import attrs
 import pytest
 from flask import Flask
-from web_fixtures import WebClient
+from pension_collect_web.app import create_app
+from pension_collect_web.config import WebConfig
+from pension_collect_web.context import WebState
+from web_fixtures import UNIT, StoreSnapshot, WebClient
 
 from pension_collect.adapters.reference_bureau import ReferenceBureau
+from pension_collect.dossier import example_dossier_text, loads
 from pension_collect.identity import check_char
 from pension_collect.model import BureauRecord, Dossier, Worker
 from pension_collect.workflow import CollectionSession, save_draft
@@ -41,6 +51,7 @@ __all__ = [
     "SAVED",
     "SIGNED",
     "Many",
+    "many_built",
     "many_fixture",
     "refs_in",
     "roster",
@@ -111,32 +122,72 @@ class Many:
         return self.dossier.workers[i].name
 
 
+@attrs.frozen
+class Built:
+    """The collection of :func:`many_built`: the roster, the bureau's folder
+    (not to be opened: copy it) and the store's records and audit log."""
+
+    dossier: Dossier
+    bureau_dir: Path
+    snapshot: StoreSnapshot
+
+
+@pytest.fixture(scope="session")
+def many_built(tmp_path_factory: pytest.TempPathFactory) -> Built:
+    """The collection built once through the library (see the module's docstring)."""
+    root = tmp_path_factory.mktemp("many")
+    dossier = roster(loads(example_dossier_text()), PERSONS)
+    folder = root / "bureau"
+    with ReferenceBureau.open(folder, as_of=dossier.as_of) as bureau:
+        bureau.seed_dossier(dossier)
+    config = WebConfig(
+        store_url="memory:",
+        bureau_url=f"local:{folder}",
+        accounts_path=root / "accounts.db",
+        as_of=dossier.as_of,
+    )
+    state: WebState = create_app(config).extensions["pension_collect_web"]
+    session = CollectionSession(
+        state.storage,
+        state.transport(UNIT),
+        unit_no=UNIT,
+        actor="setup",
+        host=state.host,
+        as_of=dossier.as_of,
+    )
+    try:
+        session.start()
+        session.sync()
+        session.collect_employer(dossier.employer)
+        session.submit_employer_declaration()
+        session.print_verification_forms()
+        batch = session.save_workers(dossier.workers[:SAVED])
+        assert not batch.refused, batch.refused
+        keys = [w.id_number for w in dossier.workers]
+        session.print_confirmation_forms(keys[:PRINTED])
+        session.record_received(keys[:SIGNED])
+        save_draft(session, attrs.evolve(dossier.workers[DRAFTED], history=None, account=None))
+        snapshot = StoreSnapshot.of(state.storage, UNIT)
+    finally:
+        session.close()
+        state.close()
+    return Built(dossier, folder, snapshot)
+
+
 @pytest.fixture(name="many")
 def many_fixture(
+    many_built: Built,
     make_app: Callable[..., Flask],
     tmp_path: Path,
-    example_dossier: Dossier,
     library_session: Callable[..., CollectionSession],
     signed_in: Callable[..., WebClient],
 ) -> Many:
-    dossier = roster(example_dossier, PERSONS)
     folder = tmp_path / "many-bureau"
-    with ReferenceBureau.open(folder, as_of=dossier.as_of) as bureau:
-        bureau.seed_dossier(dossier)
+    shutil.copytree(many_built.bureau_dir, folder)
     app = make_app(clerks=[("other-clerk", "20000001")], bureau_url=f"local:{folder}")
+    many_built.snapshot.restore(app.extensions["pension_collect_web"].storage)
     session = library_session(app)
-    session.start()
-    session.sync()
-    session.collect_employer(dossier.employer)
-    session.submit_employer_declaration()
-    session.print_verification_forms()
-    batch = session.save_workers(dossier.workers[:SAVED])
-    assert not batch.refused, batch.refused
-    keys = [w.id_number for w in dossier.workers]
-    session.print_confirmation_forms(keys[:PRINTED])
-    session.record_received(keys[:SIGNED])
-    save_draft(session, attrs.evolve(dossier.workers[DRAFTED], history=None, account=None))
-    return Many(app, signed_in(app), dossier, session, folder)
+    return Many(app, signed_in(app), many_built.dossier, session, folder)
 
 
 def refs_in(html: str) -> list[str]:
