@@ -23,8 +23,8 @@ The fixtures:
   ``/health`` and stopped by SIGTERM after the module. A test module may set
   ``PREPARE`` to a list of steps run before the server starts: collection
   commands on the same store and bureau (``("start",)``, ``("sync",)``) or
-  functions of the :class:`WebServer` (``web.at_bureau(...)``: what only the
-  bureau does).
+  functions of the :class:`WebServer` (``ready_to_collect``: up to the
+  verification forms; ``web.at_bureau(...)``: what only the bureau does).
 """
 
 from __future__ import annotations
@@ -65,6 +65,7 @@ __all__ = [
     "missing_browser",
     "new_driver",
     "press",
+    "ready_to_collect",
     "run_axe",
     "screenshot",
     "serious",
@@ -422,6 +423,19 @@ class WebServer:
                 return answer.status, answer.read()
         except urllib.error.HTTPError as exc:
             return exc.code, exc.read()
+
+
+def ready_to_collect(web: WebServer) -> None:
+    """A ``PREPARE`` step: [P3]..[P3.2] through the library, the workers ready to
+    collect (started, synced, the employer collected and its declaration
+    submitted, the verification forms printed)."""
+    dossier = web.example()
+    with web.session() as session:
+        session.start()
+        session.sync()
+        session.collect_employer(dossier.employer)
+        session.submit_employer_declaration()
+        session.print_verification_forms()
 
 
 #: A preparation step: a collection command's arguments, or a function of the server.

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from browser import (
     WebServer,
+    ready_to_collect,
     run_axe,
     serious,
     sign_in,
@@ -32,13 +33,9 @@ def prepare(web: WebServer) -> None:
     first two workers collected and declared, the bureau fails the second
     (another employer took them over, ``bureau.other-employer``); the third
     is left to collect (its editor is open for typing)."""
+    ready_to_collect(web)
     dossier = web.example()
     with web.session() as session:
-        session.start()
-        session.sync()
-        session.collect_employer(dossier.employer)
-        session.submit_employer_declaration()
-        session.print_verification_forms()
         batch = session.save_workers(dossier.workers[:2])  # the third left to collect
         assert not batch.refused, batch.refused
         session.print_confirmation_forms()

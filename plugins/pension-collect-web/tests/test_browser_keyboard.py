@@ -23,6 +23,7 @@ from browser import (
     describe,
     focus_visible,
     press,
+    ready_to_collect,
     tab_through,
 )
 from selenium.webdriver.common.keys import Keys
@@ -34,18 +35,7 @@ MOST = 400
 BATCH = 12
 
 
-def prepare(web: WebServer) -> None:
-    """Up to the verification forms printed: the workers are ready to collect."""
-    dossier = web.example()
-    with web.session() as session:
-        session.start()
-        session.sync()
-        session.collect_employer(dossier.employer)
-        session.submit_employer_declaration()
-        session.print_verification_forms()
-
-
-PREPARE = [prepare]
+PREPARE = [ready_to_collect]
 
 
 def active(driver: Any) -> Any:
