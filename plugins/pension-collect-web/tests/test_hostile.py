@@ -8,6 +8,8 @@ test); the kill and the logs need the real server process."""
 from __future__ import annotations
 
 import html as htmllib
+import io
+import json
 import os
 import re
 import signal
@@ -25,6 +27,7 @@ from pension_collect_web.accounts import LOCK_AFTER, ClerkAccounts
 from pension_collect_web.context import WebState
 from pension_collect_web.errors import WebError
 from pension_collect_web.views.workers import SEARCH_KEY
+from test_editor import typed
 from web_fixtures import CLERK, PASSWORD, UNIT, WebClient, csrf_in
 from werkzeug.test import TestResponse
 
@@ -148,6 +151,67 @@ def test_ten_thousand_history_lines_are_refused_at_once(
     with library_session(app) as session:
         assert session.workers() == []
         assert draft(session, ID_NUMBER) is None
+
+
+def test_a_tampered_personal_number_is_refused_in_the_editor(
+    app: Flask, client: WebClient, library_session: Callable[..., CollectionSession]
+) -> None:
+    """The personal number is the bureau's (read-only): one posted differently
+    (another worker's, made up) is refused at its field, nothing saved."""
+    _declared_employer(app, library_session)
+    lib = library_session(app)
+    dossier = loads(example_dossier_text())
+    mine, other = dossier.workers[0], dossier.workers[1]
+    assert mine.person_no
+    assert other.person_no
+    assert mine.person_no != other.person_no
+    ref = app.extensions["pension_collect_web"].ref(UNIT, mine.id_number)
+    form = {**typed(mine), "version": "0"}
+    for number in (other.person_no, "99999999999"):
+        answer = client.post_form(
+            f"/workers/{ref}/edit", {**form, "$.person_no": number, "action": "save"}
+        )
+        assert answer.status_code == 422, answer.status_code
+        assert "个人编号由社保分配" in answer.get_data(as_text=True)
+        assert lib.workers() == []
+    answer = client.post_form(f"/workers/{ref}/edit", {**form, "action": "save"})
+    assert answer.status_code == 303
+    assert [w.worker.person_no for w in lib.workers()] == [mine.person_no]
+
+
+def test_a_roster_with_a_wrong_personal_number_is_refused(
+    app: Flask, client: WebClient, library_session: Callable[..., CollectionSession]
+) -> None:
+    """A roster whose worker carries another person's personal number (a typo
+    in the workbook, or another employer's) was imported and saved as it was;
+    the bureau then failed the worker as ``bureau.id-held-by-other``, sending
+    the clerk to the window for nothing. Now it is a problem at its place."""
+    _declared_employer(app, library_session)
+    lib = library_session(app)
+    doc = json.loads(example_dossier_text())
+    doc["workers"] = doc["workers"][:2]
+    doc["workers"][1]["person_no"] = doc["workers"][0]["person_no"]
+    answer = client.post_form(
+        "/workers/import",
+        {"roster": (io.BytesIO(json.dumps(doc).encode()), "roster.json")},
+        content_type="multipart/form-data",
+    )
+    assert answer.status_code == 422
+    html = answer.get_data(as_text=True)
+    assert "$.workers[1].person_no" in html
+    assert "workflow.bureau-number" in html
+    assert lib.workers() == []
+    del doc["workers"][1]["person_no"]  # none given: the bureau's is taken
+    answer = client.post_form(
+        "/workers/import",
+        {"roster": (io.BytesIO(json.dumps(doc).encode()), "roster.json")},
+        content_type="multipart/form-data",
+    )
+    assert answer.status_code == 303
+    numbers = sorted(w.worker.person_no or "" for w in lib.workers())
+    assert numbers == sorted(
+        w["person_no"] for w in json.loads(example_dossier_text())["workers"][:2]
+    )
 
 
 # -- double submits -------------------------------------------------------------------------

@@ -37,6 +37,7 @@ from pension_collect.workflow import (
     WorkerStatus,
     bureau_person,
     draft,
+    window_only_fields,
     worker_page,
 )
 from pension_collect.xlsx import XlsxImportError, read_xlsx, write_template
@@ -420,6 +421,13 @@ def _rule_errors(
     bureau = bureau_person(coll, key)
     if bureau is None:
         return
+    if worker.person_no is not None:
+        # the bureau's own number (read-only in the editor): the session would
+        # save another one, which the bureau then fails as someone else's
+        for locked in window_only_fields(worker, bureau):
+            if locked.field == "person_no" and locked.differs:
+                where = f"$.workers[{index}].person_no"
+                yield _problem(where, locked.code, locked.reason, locked.reason_zh)
     checked = attrs.evolve(worker, bureau=bureau, person_no=worker.person_no or bureau.person_no)
     for finding in check_worker(checked, pack=pack, as_of=as_of, index=index):
         if finding.is_error:
