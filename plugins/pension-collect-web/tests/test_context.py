@@ -56,6 +56,11 @@ def test_pdf_response_names_the_file_in_both_ways() -> None:
     assert disposition.startswith('attachment; filename="2013-08.pdf"; ')
     assert "filename*=UTF-8''%E6%A0%B8%E5%AF%B9%E8%A1%A8%202013-08.pdf" in disposition
     assert answer.headers["Cache-Control"] == "no-store"
+    # a name all Chinese (the summary sheet's 汇总表.pdf) has a plain ASCII name,
+    # not "pdf.pdf"
+    sheet = pdf_response(b"%PDF-1.4\n", "汇总表.pdf").headers["Content-Disposition"]
+    assert sheet.startswith('attachment; filename="document.pdf"; ')
+    assert "filename*=UTF-8''%E6%B1%87%E6%80%BB%E8%A1%A8.pdf" in sheet
 
 
 def test_tr_follows_the_lang_cookie(app: Flask) -> None:

@@ -205,9 +205,10 @@ def library_error(exc: PensionCollectError) -> None:
 
 
 def _ascii_name(filename: str) -> str:
-    plain = unicodedata.normalize("NFKD", filename).encode("ascii", "ignore").decode("ascii")
+    stem = filename[:-4] if filename.lower().endswith(".pdf") else filename
+    plain = unicodedata.normalize("NFKD", stem).encode("ascii", "ignore").decode("ascii")
     plain = re.sub(r"[^A-Za-z0-9._-]+", "_", plain).strip("._") or "document"
-    return plain if plain.lower().endswith(".pdf") else f"{plain}.pdf"
+    return f"{plain}.pdf"
 
 
 def pdf_response(data: bytes, filename: str) -> Response:
