@@ -159,8 +159,17 @@ def test_progress_outcomes_window_visit_and_recollection(
     assert f'href="/workers/{ref}/edit"' in html
     # a note holding a number is refused: nothing recorded
     before = len(lib.audit())
-    html = follow_post(client, f"/recollection/{ref}/window-visit", {"note": f"{key} 已办理"})
+    refused = client.post_form(f"/recollection/{ref}/window-visit", {"note": f"{key} 已办理"})
+    assert refused.status_code == 422
+    html = refused.get_data(as_text=True)
     assert "说明中不要填写身份证号码" in html
+    # the note as typed is still in its box, the problem at it
+    kept = re.search(rf'<textarea id="note-{ref}"([^>]*)>([^<]*)</textarea>', html)
+    assert kept is not None
+    assert kept.group(2) == f"{key} 已办理"
+    assert 'aria-invalid="true"' in kept.group(1)
+    assert f'aria-describedby="note-{ref}-problem"' in kept.group(1)
+    assert re.search(rf'id="note-{ref}-problem"[^>]*>.*说明中不要填写身份证号码', html, re.S)
     assert len(lib.audit()) == before
     state = lib.state()
     assert state is not None

@@ -387,7 +387,12 @@ def _failed(session: CollectionSession, sess: SessionState, keys: Sequence[str])
 def recollection() -> str:
     """[P3.7] The workers the bureau failed, each with what to do
     (``RECOLLECTION_PAGE`` a page, ``?page=N``)."""
-    number = _page_arg()
+    return _recollection(_page_arg())
+
+
+def _recollection(number: int, typed: tuple[str, str, str] | None = None) -> str:
+    """The re-collection list's page ``number``; ``typed``: (ref, note, problem)
+    of a window visit's note refused, shown again at its field."""
     with collection() as session:
         sess = session.state()
         found = worker_page(
@@ -416,6 +421,7 @@ def recollection() -> str:
         note_limit=NOTE_LIMIT,
         when=when,
         editor=_editor_link,
+        typed=typed,
     )
 
 
@@ -441,7 +447,7 @@ def _visit_due(session: CollectionSession, key: str) -> bool:
 
 
 @bp.post("/recollection/<ref>/window-visit")
-def window_visit(ref: str) -> Response:
+def window_visit(ref: str) -> Response | tuple[str, int]:
     """[P3.7] Record that a failed worker's matter was done at the bureau window."""
     note = request.form.get("note", "").strip()
     problem: tuple[str, str] | None = None
@@ -457,7 +463,14 @@ def window_visit(ref: str) -> Response:
         )
     with collection() as session:
         key = worker_key(ref, session)
-        if problem is None and not _visit_due(session, key):
+        due = _visit_due(session, key)
+    if problem is not None and due:
+        # the note refused: the page again with the note as typed, the problem at it
+        flash(tr(*problem) + " " + tr("未登记。", "Nothing was recorded."), "error")
+        return _recollection(_page_arg(), (ref, note, tr(*problem))), 422
+    with collection() as session:
+        key = worker_key(ref, session)
+        if problem is None and not due:
             # a stale or tampered form: the list offers it for none other
             problem = (
                 "该职工不在需要登记窗口办理的名单中(未被社保退回,或已登记)。",
