@@ -102,6 +102,25 @@ def test_an_unknown_name_locks_as_an_account_does(tmp_path: Path) -> None:
     accounts.close()
 
 
+def test_unknown_names_are_kept_hashed_and_forgotten(tmp_path: Path) -> None:
+    """What the lock of unknown names keeps: no name, only an HMAC, and only
+    a day past the last try (a flood of made-up names does not pile up)."""
+    now = [1_000_000.0]
+    accounts = ClerkAccounts(tmp_path / "a.db", clock=lambda: now[0])
+    for name in ("ghost-one", "ghost-two", "ghost-three"):
+        with pytest.raises(WebError):
+            accounts.sign_in(name, "wrong password", minutes=5)
+    store = sqlite3.connect(tmp_path / "a.db")
+    assert store.execute("SELECT COUNT(*) FROM unknown_names").fetchone() == (3,)
+    assert b"ghost-" not in b"".join(p.read_bytes() for p in tmp_path.glob("a.db*"))
+    now[0] += 2 * 86400
+    with pytest.raises(WebError):
+        accounts.sign_in("ghost-four", "wrong password", minutes=5)
+    assert store.execute("SELECT COUNT(*) FROM unknown_names").fetchone() == (1,)
+    store.close()
+    accounts.close()
+
+
 def test_an_unknown_name_locks_on_the_page(anon: WebClient) -> None:
     statuses = [anon.sign_in("nobody-here", "wrong password").status_code for _ in range(6)]
     assert statuses == [401, 401, 401, 401, 429, 429]
