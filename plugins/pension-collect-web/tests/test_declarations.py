@@ -98,6 +98,25 @@ def test_submit_refused_before_receiving(
     assert {w.status.value for w in lib.workers()} == {"collected"}
 
 
+def test_the_employers_declaration_is_not_shown_as_one_of_workers(
+    client: WebClient, lib: CollectionSession, example_dossier: Dossier
+) -> None:
+    # [P3.1] the employer's declaration holds no worker: no "Workers 1" and no
+    # outcome row of a masked unit number without a name
+    ready_to_submit(lib, example_dossier)
+    html = page(client, "/declarations/employer-1")
+    assert '<span class="procedure-tag">[P3.1]</span></h1>' in html
+    assert '<dd id="declaration-state">处理成功</dd>' in html
+    assert "职工人数" not in html
+    assert "成功 / 失败" not in html
+    assert '<table class="outcomes">' not in html
+    assert "每名职工的处理结果" not in html
+    listed = text(page(client, "/declarations"))
+    assert "employer-1 单位信息申报 处理成功" in listed
+    row = listed[listed.index("employer-1 单位信息申报") :]
+    assert row.endswith("— — —"), row
+
+
 def test_progress_outcomes_window_visit_and_recollection(
     client: WebClient,
     lib: CollectionSession,

@@ -146,6 +146,8 @@ class _Row:
     state: str
     succeeded: int
     failed: int
+    employer: bool
+    """The employer's declaration [P3.1]: no worker in it (its outcome is its state)."""
 
 
 def _row(decl: StoredDeclaration) -> _Row:
@@ -156,6 +158,7 @@ def _row(decl: StoredDeclaration) -> _Row:
         state=declaration_state(decl.state),
         succeeded=ok,
         failed=len(decl.outcomes) - ok,
+        employer=decl.kind is DeclarationKind.EMPLOYER,
     )
 
 
@@ -275,15 +278,18 @@ def show(key: str) -> str:
     """One declaration: its progress and each worker's outcome."""
     with collection() as session:
         decl = _declaration(session, key)
+        employer = decl.kind is DeclarationKind.EMPLOYER
         total = len(decl.workers) or len(decl.outcomes)
         last = max(1, math.ceil(total / OUTCOMES_PAGE))
         page = min(_page_arg(), last)
-        outcomes = _outcomes(session, decl, page)
+        # the employer's declaration has no worker: its outcome is its state
+        outcomes = [] if employer else _outcomes(session, decl, page)
         linked = [d.key for d in session.declarations() if d.linked_to == decl.key]
     ok = sum(1 for o in decl.outcomes if o.succeeded)
     return render_template(
         "declaration.html",
         decl=decl,
+        employer=employer,
         kind=_kind(decl.kind),
         state=declaration_state(decl.state),
         progress=_progress(decl),
