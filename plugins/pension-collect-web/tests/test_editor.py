@@ -6,11 +6,18 @@ applied to the form, then saved; lines added and removed without JavaScript;
 a draft kept, reopened and dropped on save; the window-only fields read-only;
 a version conflict; a submitted worker read-only; another employer's worker a
 404; HTML in a name escaped; every input labelled, in the red book's order.
+
+The tests that save, keep a draft or read what a store holds run on every
+store; those that only render a page or parse and refuse a posted form before
+anything is written run on one (``ONE_STORE``: memory), each docstring says so.
+The collection up to [P3.2] is built once per session (``editor_built``) and
+written into each test's own store and bureau copy (web_fixtures.StoreSnapshot).
 """
 
 from __future__ import annotations
 
 import re
+import shutil
 from collections.abc import Callable
 from html import unescape
 from html.parser import HTMLParser
@@ -20,7 +27,7 @@ from typing import Any
 import attrs
 import pytest
 from flask import Flask
-from web_fixtures import UNIT, WebClient
+from web_fixtures import ONE_STORE, UNIT, Built, WebClient, build_collection
 
 from pension_collect.adapters.reference_bureau import ReferenceBureau
 from pension_collect.dossier import example_dossier_text, loads
@@ -60,17 +67,41 @@ class Ready:
             return tx.get(RecordKind.WORKER, UNIT, self.key(index))
 
 
-@pytest.fixture
-def ready(make_app: Callable[..., Flask], library_session: Callable[..., Any]) -> Ready:
-    app = make_app(clerks=[("other-clerk", "20000001")])
-    session = library_session(app)
+def _to_verification(session: CollectionSession) -> None:
+    """[P3] to [P3.2]: started, synced, employer declared, verification forms printed."""
     dossier = loads(example_dossier_text())
     session.start()
     session.sync()
     session.collect_employer(dossier.employer)
     session.submit_employer_declaration()
     session.print_verification_forms()
-    return Ready(app, session, dossier)
+
+
+@pytest.fixture(scope="session")
+def editor_built(tmp_path_factory: pytest.TempPathFactory) -> Built:
+    """The example employer collected up to [P3.2], once per session (memory store)."""
+    root = tmp_path_factory.mktemp("editor")
+    return build_collection(root, loads(example_dossier_text()), _to_verification)
+
+
+@pytest.fixture
+def bureau_dir(tmp_path: Path, editor_built: Built) -> Path:
+    """This test's bureau: a copy of the one :func:`editor_built` collected with."""
+    folder = tmp_path / "bureau"
+    shutil.copytree(editor_built.bureau_dir, folder)
+    return folder
+
+
+@pytest.fixture
+def ready(
+    make_app: Callable[..., Flask], library_session: Callable[..., Any], editor_built: Built
+) -> Ready:
+    """:class:`Ready` on the test's store: :func:`editor_built`'s records and
+    audit log written into it (web_fixtures.StoreSnapshot)."""
+    app = make_app(clerks=[("other-clerk", "20000001")])
+    editor_built.snapshot.restore(app.extensions["pension_collect_web"].storage)
+    session = library_session(app)
+    return Ready(app, session, loads(example_dossier_text()))
 
 
 @pytest.fixture
@@ -167,7 +198,9 @@ def form_of(html: str) -> dict[str, str]:
 # -- opening -------------------------------------------------------------------------------
 
 
+@ONE_STORE
 def test_a_synced_person_opens_prefilled_from_the_bureau(ready: Ready, clerk: WebClient) -> None:
+    """One store (memory): a page rendered from the synced record; nothing is written."""
     answer = clerk.get(ready.url())
     assert answer.status_code == 200
     html = text(answer)
@@ -192,7 +225,9 @@ def test_a_synced_person_opens_prefilled_from_the_bureau(ready: Ready, clerk: We
     assert ready.stored() is None
 
 
+@ONE_STORE
 def test_the_editor_in_english(ready: Ready, clerk: WebClient) -> None:
+    """One store (memory): a page rendered; nothing is written."""
     clerk.set_cookie("lang", "en")
     html = text(clerk.get(ready.url()))
     assert "Worker editor" in html
@@ -292,7 +327,9 @@ def test_a_segment_crossing_the_boxes_is_refused_at_its_field_then_fixed(
     ]
 
 
+@ONE_STORE
 def test_a_category_fix_keeps_the_other_values_typed(ready: Ready, clerk: WebClient) -> None:
+    """One store (memory): a posted form checked, its fix applied; nothing is written."""
     form = typed(ready.dossier.workers[FIRST])
     form["$.history[0].category"] = "pre_account"  # total 0: deemed [P3.4a]
     form["$.ethnicity"] = "汉族"
@@ -309,7 +346,9 @@ def test_a_category_fix_keeps_the_other_values_typed(ready: Ready, clerk: WebCli
     assert value_of(shown, "$.ethnicity") == "汉族"
 
 
+@ONE_STORE
 def test_findings_and_the_fix_in_english(ready: Ready, clerk: WebClient) -> None:
+    """One store (memory): a posted form refused by the rules, rendered; nothing is written."""
     clerk.set_cookie("lang", "en")
     form = typed(ready.dossier.workers[FIRST])
     form["$.history[0].end"] = "1993-06"
@@ -335,7 +374,9 @@ def test_a_saved_workers_warnings_are_shown_at_their_fields(ready: Ready, clerk:
     assert "fix:" not in html  # the balance is shown, never applied (rules.NOT_FIXABLE)
 
 
+@ONE_STORE
 def test_every_finding_is_shown_when_a_part_is_missing(ready: Ready, clerk: WebClient) -> None:
+    """One store (memory): a posted form refused by the rules, rendered; nothing is written."""
     form = typed(ready.dossier.workers[FIRST])
     form["$.account[2].months"] = "13"  # an account year wrong
     form["$.account[1].balance"] = "1368.22"  # a balance that does not add up (a warning)
@@ -358,7 +399,9 @@ def test_every_finding_is_shown_when_a_part_is_missing(ready: Ready, clerk: WebC
     described_by_shown(html)
 
 
+@ONE_STORE
 def test_a_part_not_collected_is_said_once(ready: Ready, clerk: WebClient) -> None:
+    """One store (memory): a posted form refused, rendered; nothing is written."""
     # the rules' collection.incomplete and the session's workflow.incomplete say the
     # same thing at the same flag: the clerk reads it once, counted once
     form = typed(ready.dossier.workers[FIRST])
@@ -377,7 +420,9 @@ def test_a_part_not_collected_is_said_once(ready: Ready, clerk: WebClient) -> No
     assert "未保存:共 1 处问题" in html
 
 
+@ONE_STORE
 def test_the_rules_sentences_name_no_report_field(ready: Ready, clerk: WebClient) -> None:
+    """One store (memory): a posted form refused by the rules, rendered; nothing is written."""
     # the report's sentences say "(见 fix)" and "(见 related)", fields of the JSON
     # report; the page points at its button and names the other line itself
     form = typed(ready.dossier.workers[FIRST])
@@ -399,7 +444,9 @@ def test_the_rules_sentences_name_no_report_field(ready: Ready, clerk: WebClient
     assert "Split it in two (the button “Apply the suggested fix” below)." in english
 
 
+@ONE_STORE
 def test_unreadable_values_are_refused_each_at_its_field(ready: Ready, clerk: WebClient) -> None:
+    """One store (memory): a posted form parsed and refused; nothing is written."""
     form = typed(ready.dossier.workers[FIRST])
     form["$.history[1].end"] = "not a month"
     form["$.account[0].personal"] = "12.345"
@@ -418,7 +465,9 @@ def test_unreadable_values_are_refused_each_at_its_field(ready: Ready, clerk: We
 # -- lines ---------------------------------------------------------------------------------
 
 
+@ONE_STORE
 def test_lines_are_added_and_removed_without_javascript(ready: Ready, clerk: WebClient) -> None:
+    """One store (memory): a posted form parsed and rendered again; nothing is written."""
     form = typed(ready.dossier.workers[FIRST])
     form["$.history[1].remark"] = "kept"
     form["action"] = "add:transfer"
@@ -440,7 +489,9 @@ def test_lines_are_added_and_removed_without_javascript(ready: Ready, clerk: Web
     assert ready.stored() is None
 
 
+@ONE_STORE
 def test_a_line_is_shown_in_the_box_of_its_months(ready: Ready, clerk: WebClient) -> None:
+    """One store (memory): a posted form parsed and rendered again; nothing is written."""
     form = typed(ready.dossier.workers[FIRST])
     form["section-1"] = "upper"  # the lower box's line, sent as if typed in the upper box
     form["action"] = "check"
@@ -450,7 +501,9 @@ def test_a_line_is_shown_in_the_box_of_its_months(ready: Ready, clerk: WebClient
     assert 'name="section-1" value="lower"' in lower
 
 
+@ONE_STORE
 def test_the_bureaus_lines_are_filled_in(ready: Ready, clerk: WebClient) -> None:
+    """One store (memory): a posted form filled in from the synced record; nothing is written."""
     form = typed(ready.dossier.workers[FIRST])
     form["action"] = "copy:account"
     html = text(clerk.post_form(ready.url(), form))
@@ -461,7 +514,9 @@ def test_the_bureaus_lines_are_filled_in(ready: Ready, clerk: WebClient) -> None
     assert "≠" not in html[html.index('id="part-account"') :]
 
 
+@ONE_STORE
 def test_the_bureaus_values_differ_in_text(ready: Ready, clerk: WebClient) -> None:
+    """One store (memory): a posted form compared with the synced record; nothing is written."""
     form = typed(ready.dossier.workers[FIRST])
     form["$.first_work"] = "1984-07"
     form["$.history[0].total"] = "12"
@@ -662,7 +717,9 @@ class _Controls(HTMLParser):
             self.controls.append(found)
 
 
+@ONE_STORE
 def test_every_input_is_labelled_in_the_red_books_order(ready: Ready, clerk: WebClient) -> None:
+    """One store (memory): a page rendered; nothing is written."""
     form = typed(ready.dossier.workers[2])  # 王强: lower box and a transfer
     form["action"] = "add:institution"
     html = text(clerk.post_form(ready.url(2), form))

@@ -72,14 +72,17 @@ from pension_collect.workflow import CollectionSession
 
 __all__ = [
     "CLERK",
+    "ONE_STORE",
     "PASSWORD",
     "STORES",
     "UNIT",
+    "Built",
     "StoreSnapshot",
     "WebClient",
     "accounts_file",
     "anon",
     "app",
+    "build_collection",
     "bureau_dir",
     "client",
     "csrf_in",
@@ -96,6 +99,11 @@ STORES = [
     "sqlite",
     *(["postgresql"] if importlib.util.find_spec("pension_collect_postgres") else []),
 ]
+
+#: ``@ONE_STORE`` runs a test on the ``memory:`` store only: for a test whose
+#: behaviour does not depend on the store (a page rendered, a value escaped, a
+#: form parsed or refused before anything is written); its docstring says so.
+ONE_STORE = pytest.mark.parametrize("store_url", ["memory"], indirect=True)
 
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -160,6 +168,49 @@ class StoreSnapshot:
                 if writes:
                     tx.put_many(kind, self.unit_no, writes)
             tx.append_audit([attrs.evolve(entry, seq=0) for entry in self.audit])
+
+
+@attrs.frozen
+class Built:
+    """A collection built once (:func:`build_collection`): its dossier, its
+    bureau's folder (never opened again: copy it) and its store's snapshot."""
+
+    dossier: Dossier
+    bureau_dir: Path
+    snapshot: StoreSnapshot
+
+
+def build_collection(
+    root: Path, dossier: Dossier, steps: Callable[[CollectionSession], None]
+) -> Built:
+    """Seed a bureau in ``root/bureau`` with ``dossier``, run ``steps`` on a
+    session (actor ``setup``) of the employer ``UNIT`` over a ``memory:``
+    store and that bureau, and keep what the store then holds."""
+    folder = root / "bureau"
+    with ReferenceBureau.open(folder, as_of=dossier.as_of) as bureau:
+        bureau.seed_dossier(dossier)
+    config = WebConfig(
+        store_url="memory:",
+        bureau_url=f"local:{folder}",
+        accounts_path=root / "accounts.db",
+        as_of=dossier.as_of,
+    )
+    state: WebState = create_app(config).extensions["pension_collect_web"]
+    session = CollectionSession(
+        state.storage,
+        state.transport(UNIT),
+        unit_no=UNIT,
+        actor="setup",
+        host=state.host,
+        as_of=dossier.as_of,
+    )
+    try:
+        steps(session)
+        snapshot = StoreSnapshot.of(state.storage, UNIT)
+    finally:
+        session.close()
+        state.close()
+    return Built(dossier, folder, snapshot)
 
 
 @pytest.fixture(scope="session")

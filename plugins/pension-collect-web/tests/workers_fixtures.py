@@ -32,12 +32,8 @@ from pathlib import Path
 import attrs
 import pytest
 from flask import Flask
-from pension_collect_web.app import create_app
-from pension_collect_web.config import WebConfig
-from pension_collect_web.context import WebState
-from web_fixtures import UNIT, StoreSnapshot, WebClient
+from web_fixtures import Built, WebClient, build_collection
 
-from pension_collect.adapters.reference_bureau import ReferenceBureau
 from pension_collect.dossier import example_dossier_text, loads
 from pension_collect.identity import check_char
 from pension_collect.model import BureauRecord, Dossier, Worker
@@ -122,40 +118,12 @@ class Many:
         return self.dossier.workers[i].name
 
 
-@attrs.frozen
-class Built:
-    """The collection of :func:`many_built`: the roster, the bureau's folder
-    (not to be opened: copy it) and the store's records and audit log."""
-
-    dossier: Dossier
-    bureau_dir: Path
-    snapshot: StoreSnapshot
-
-
 @pytest.fixture(scope="session")
 def many_built(tmp_path_factory: pytest.TempPathFactory) -> Built:
     """The collection built once through the library (see the module's docstring)."""
-    root = tmp_path_factory.mktemp("many")
     dossier = roster(loads(example_dossier_text()), PERSONS)
-    folder = root / "bureau"
-    with ReferenceBureau.open(folder, as_of=dossier.as_of) as bureau:
-        bureau.seed_dossier(dossier)
-    config = WebConfig(
-        store_url="memory:",
-        bureau_url=f"local:{folder}",
-        accounts_path=root / "accounts.db",
-        as_of=dossier.as_of,
-    )
-    state: WebState = create_app(config).extensions["pension_collect_web"]
-    session = CollectionSession(
-        state.storage,
-        state.transport(UNIT),
-        unit_no=UNIT,
-        actor="setup",
-        host=state.host,
-        as_of=dossier.as_of,
-    )
-    try:
+
+    def steps(session: CollectionSession) -> None:
         session.start()
         session.sync()
         session.collect_employer(dossier.employer)
@@ -167,11 +135,8 @@ def many_built(tmp_path_factory: pytest.TempPathFactory) -> Built:
         session.print_confirmation_forms(keys[:PRINTED])
         session.record_received(keys[:SIGNED])
         save_draft(session, attrs.evolve(dossier.workers[DRAFTED], history=None, account=None))
-        snapshot = StoreSnapshot.of(state.storage, UNIT)
-    finally:
-        session.close()
-        state.close()
-    return Built(dossier, folder, snapshot)
+
+    return build_collection(tmp_path_factory.mktemp("many"), dossier, steps)
 
 
 @pytest.fixture(name="many")
