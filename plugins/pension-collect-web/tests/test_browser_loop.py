@@ -16,7 +16,7 @@ over meanwhile (what only the bureau knows): the declaration page shows them
 failed with the bureau's reason; the bureau's window hands them back, the
 clerk records the window visit, syncs again, prints their new verification
 form, collects them again, prints, receives, submits, follows: succeeded,
-the collection done.
+the collection done. The first worker's audit log shows the clerk's changes.
 
 Screenshots for the docs (docs/img/web-*.png): the dashboard before the
 first submission, the editor showing the finding, the declaration page with
@@ -350,3 +350,13 @@ def test_the_whole_loop_in_the_browser(browser: Any, web: WebServer) -> None:
     follow(d, web, "处理成功")
     dashboard(d, web)
     assert "所有职工均已处理成功" in main_text(d), main_text(d)
+
+    # the audit: the first worker's changes, who made them and when
+    workers_list(d)
+    row_of(d, FIRST).find_element("link text", "审计").click()
+    actions = [
+        (r.find_element("css selector", ".audit-actor").text, r.text)
+        for r in d.find_elements("css selector", "table.audit-table tbody tr")
+    ]
+    assert any(a == "clerk-sun" and "worker.saved" in t for a, t in actions), actions
+    assert any("worker.received" in t for _, t in actions), actions
