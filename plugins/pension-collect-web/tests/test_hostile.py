@@ -121,6 +121,41 @@ def test_unknown_names_are_kept_hashed_and_forgotten(tmp_path: Path) -> None:
     accounts.close()
 
 
+def test_the_password_is_checked_without_holding_the_accounts_lock(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """scrypt (a fraction of a second) ran inside the accounts file's write
+    transaction: a flood of sign-ins, anonymous, held the lock every sign-in,
+    sign-out and lock of every server process waits for."""
+    import pension_collect_web.accounts as module
+
+    accounts = ClerkAccounts(tmp_path / "a.db")
+    accounts.add(CLERK, UNIT, PASSWORD)
+    real = module.verify_password
+    free: list[bool] = []
+
+    def verify(password: str, stored: str) -> bool:
+        other = sqlite3.connect(tmp_path / "a.db", timeout=0.2, isolation_level=None)
+        try:
+            other.execute("BEGIN IMMEDIATE")
+            other.execute("ROLLBACK")
+            free.append(True)
+        except sqlite3.OperationalError:
+            free.append(False)
+        finally:
+            other.close()
+        return real(password, stored)
+
+    monkeypatch.setattr(module, "verify_password", verify)
+    for name, password in ((CLERK, "wrong password"), ("nobody-here", "wrong password")):
+        with pytest.raises(WebError, match="invalid-credentials"):
+            accounts.sign_in(name, password, minutes=5)
+    token, session = accounts.sign_in(CLERK, PASSWORD, minutes=5)
+    assert accounts.session(token) == session
+    assert free == [True, True, True]
+    accounts.close()
+
+
 def test_an_unknown_name_locks_on_the_page(anon: WebClient) -> None:
     statuses = [anon.sign_in("nobody-here", "wrong password").status_code for _ in range(6)]
     assert statuses == [401, 401, 401, 401, 429, 429]

@@ -278,6 +278,10 @@ class ClerkAccounts:
         token goes into the cookie (only its hash is kept). Raises
         :class:`WebError` ``web.invalid-credentials`` or ``web.locked``; a
         failure is counted (and committed) before it is raised."""
+        # The password is checked (scrypt: a fraction of a second) before the
+        # write transaction, never inside it: a flood of sign-ins must not hold
+        # the lock every sign-in, sign-out and lock of every process waits for.
+        checked, good = self._check_password(name, password)
         refusal: WebError | None = None
         with self._transaction() as conn:
             now = self.clock()
@@ -292,8 +296,9 @@ class ClerkAccounts:
             elif ghost is not None and ghost[3] > now:
                 refusal = _locked(ghost[3] - now)
             else:
-                stored = row[1] if row is not None else _dummy_hash()
-                good = len(password) <= _MAX_PASSWORD and verify_password(password, stored)
+                # the hash checked must still be the account's (failures and
+                # locks are counted here, in the transaction, never lost)
+                good = good and row is not None and row[1] == checked
                 if ghost is not None:
                     refusal = self._fail(
                         conn, ghost[0], ghost[1] + 1, ghost[2], now, table="unknown_names"
@@ -325,15 +330,41 @@ class ClerkAccounts:
         assert refusal is not None
         raise refusal
 
+    def _check_password(self, name: str, password: str) -> tuple[str | None, bool]:
+        """(the hash checked, whether ``password`` matches it), read outside any
+        transaction; a locked account or name is not checked at all (as
+        quick to refuse as before), an unknown name against a dummy hash."""
+        conn = self._connection()
+        now = self.clock()
+        row = conn.execute(
+            "SELECT password, locked_until FROM clerks WHERE name = ?", (name,)
+        ).fetchone()
+        if row is None:
+            ghost = conn.execute(
+                "SELECT locked_until FROM unknown_names WHERE name_hash = ?",
+                (self._name_hash(name),),
+            ).fetchone()
+            locked = ghost is not None and ghost[0] > now
+        else:
+            locked = row[1] > now
+        if locked:
+            return None, False
+        stored = row[0] if row is not None else _dummy_hash()
+        good = len(password) <= _MAX_PASSWORD and verify_password(password, stored)
+        return (stored if row is not None else None), good
+
+    def _name_hash(self, name: str) -> str:
+        return hmac.new(
+            self.secret(), name.encode("utf-8", "surrogatepass"), hashlib.sha256
+        ).hexdigest()
+
     def _unknown_name(
         self, conn: sqlite3.Connection, name: str, now: float
     ) -> tuple[str, int, int, float]:
         """The failures kept for ``name``, no clerk's: (its hash, failures,
         locks, locked until); made on the first try, forgotten a day after
         the last one (with every other such name's)."""
-        digest = hmac.new(
-            self.secret(), name.encode("utf-8", "surrogatepass"), hashlib.sha256
-        ).hexdigest()
+        digest = self._name_hash(name)
         conn.execute(
             "DELETE FROM unknown_names WHERE seen < ? AND locked_until < ?",
             (now - LOCK_MAX_SECONDS, now),
