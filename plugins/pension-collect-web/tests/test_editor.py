@@ -649,6 +649,22 @@ def test_a_worker_the_bureau_failed_shows_its_verdict(
     refused = text(clerk.post_form(ready.url(), form))
     assert "workflow.window-visit-required" in refused
     assert session.worker(ready.key()).status is WorkerStatus.FAILED
+    # handed back at the window, visited, synced, collected again: the verdict
+    # is the last declaration's, said so (the worker is not failed any more)
+    bureau = ReferenceBureau.open(bureau_dir)
+    try:
+        bureau.transfer_person(person_no, UNIT)
+    finally:
+        bureau.close()
+    session.record_window_visit(ready.key(), "")
+    session.sync()
+    session.print_verification_forms([ready.key()])
+    session.save_worker(ready.dossier.workers[FIRST])
+    assert session.worker(ready.key()).status is WorkerStatus.COLLECTED
+    html = text(clerk.get(ready.url()))
+    assert "上次申报的社保处理结果(已重新采集)" in html
+    assert "<dt>社保处理结果</dt>" not in html
+    assert "bureau.other-employer" in html
 
 
 def test_a_submitted_worker_is_read_only(ready: Ready, clerk: WebClient) -> None:
