@@ -1,6 +1,7 @@
 """The audit pages (/audit, /workers/<ref>/audit) and the declared states of
 the worker list (submitted, succeeded, failed with the bureau's reason), on
-every store of the fixtures."""
+every store of the fixtures (but for the one marked ``ONE_STORE``: a page
+rendered, memory only)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from pathlib import Path
 import attrs
 from flask import Flask
 from pension_collect_web.views.audit import changed_fields
-from web_fixtures import CLERK, WebClient
+from web_fixtures import CLERK, ONE_STORE, WebClient
 from workers_fixtures import (
     DRAFTED,
     PRINTED,
@@ -128,7 +129,9 @@ def test_a_drafts_entries_and_other_employers(
     assert many.client.get(f"/workers/{'a' * 24}/audit").status_code == 404
 
 
+@ONE_STORE
 def test_html_in_a_name_is_escaped_on_the_workers_log(many: Many) -> None:
+    """One store (memory): a page rendered."""
     page = _html(many.client, f"/workers/{_ref(many, 0)}/audit")
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "<script>alert(" not in page

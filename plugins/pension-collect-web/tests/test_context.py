@@ -11,13 +11,15 @@ from pension_collect_web.config import WebConfig, shown_url
 from pension_collect_web.context import WebState, clerk, collection, library_error, pdf_response
 from pension_collect_web.errors import WebError
 from pension_collect_web.i18n import tr
-from web_fixtures import CLERK, UNIT
+from web_fixtures import CLERK, ONE_STORE, UNIT
 
 from pension_collect.errors import DossierFormatError, Problem
 from pension_collect.workflow import NothingToSubmit
 
 
+@ONE_STORE
 def test_library_error_flashes_the_code_and_both_languages(app: Flask) -> None:
+    """One store (memory): a message flashed."""
     with app.test_request_context("/"):
         library_error(NothingToSubmit())
         assert get_flashed_messages(with_categories=True) == [
@@ -34,7 +36,9 @@ def test_library_error_flashes_the_code_and_both_languages(app: Flask) -> None:
         ]
 
 
+@ONE_STORE
 def test_library_error_lists_a_dossiers_problems(app: Flask) -> None:
+    """One store (memory): messages flashed."""
     problems = [
         Problem("$.workers[0].name", "the name is empty", "姓名为空"),
         Problem("$.workers[1].id_number", "not an identity number", "不是身份证号码"),
@@ -63,7 +67,9 @@ def test_pdf_response_names_the_file_in_both_ways() -> None:
     assert "filename*=UTF-8''%E6%B1%87%E6%80%BB%E8%A1%A8.pdf" in sheet
 
 
+@ONE_STORE
 def test_tr_follows_the_lang_cookie(app: Flask) -> None:
+    """One store (memory): the language cookie."""
     with app.test_request_context("/"):
         assert tr("职工", "Workers") == "职工"
     with app.test_request_context("/", headers={"Cookie": "lang=en"}):
@@ -90,9 +96,11 @@ def test_collection_is_the_clerks_employers(app: Flask) -> None:
             assert {e.actor for e in entries} == {CLERK}
 
 
+@ONE_STORE
 def test_an_http_bureau_without_a_password_is_refused_in_the_page(
     make_app: Callable[..., Flask],
 ) -> None:
+    """One store (memory): the bureau transport refused."""
     app = make_app(bureau_url="http://127.0.0.1:9")
     state: WebState = app.extensions["pension_collect_web"]
     with pytest.raises(WebError) as info:

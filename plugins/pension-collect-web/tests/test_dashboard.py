@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import Flask
-from web_fixtures import UNIT, WebClient
+from web_fixtures import ONE_STORE, UNIT, WebClient
 
 from pension_collect.workflow import CollectionSession
 
@@ -48,7 +48,9 @@ def follow_post(client: WebClient, url: str, data: dict[str, Any] | None = None)
     return page(client, answer.headers["Location"])
 
 
+@ONE_STORE
 def test_a_fresh_collection_offers_start(client: WebClient) -> None:
+    """One store (memory): a page rendered from an empty store."""
     html = page(client)
     assert "[P3]" in html
     assert "[P3.7]" in html

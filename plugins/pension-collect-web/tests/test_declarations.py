@@ -1,7 +1,8 @@
 """Submit and follow: the declarations list (/declarations), one declaration
 (/declarations/<key>: progress, per-worker outcomes, Refresh), the
 re-collection list (/recollection: what to do for each reason, the window
-visit recorded) and the guards' refusals, on every store."""
+visit recorded) and the guards' refusals, on every store (the unreachable
+bureau on one: ``ONE_STORE``, its docstring says why)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from test_dashboard import follow_post, page, step_state, text
-from web_fixtures import UNIT, WebClient
+from web_fixtures import ONE_STORE, UNIT, WebClient
 
 from pension_collect.adapters.reference_bureau import ReferenceBureau
 from pension_collect.identity import mask
@@ -261,9 +262,12 @@ def test_another_employers_declaration_is_a_404(
     assert lib.declaration("workers-1").state.value == "submitted"
 
 
+@ONE_STORE
 def test_the_bureau_unreachable_is_a_bilingual_message(
     make_app: Callable[..., Flask], signed_in: Callable[..., WebClient]
 ) -> None:
+    """One store (memory): the bureau unreachable (its retries are most of the time),
+    refused before the store is written."""
     app = make_app(bureau_url="http://127.0.0.1:9", bureau_password="a-bureau-password-1")
     client = signed_in(app)
     html = follow_post(client, "/start")

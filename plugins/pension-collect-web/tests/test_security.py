@@ -3,6 +3,11 @@ without signing in, CSRF on every POST, the lockout, weak passwords refused,
 the cookies' flags, the headers, no open redirect, no personal data in the
 logs, another employer's worker a 404, HTML shown escaped.
 
+The tests marked ``ONE_STORE`` run on the memory store only: sign-in,
+sessions, lockout, cookies, headers and error pages live in the accounts file
+and the app, not in the collection's store (each docstring says so); the
+worker references of two employers run on every store.
+
 The URL map is walked as it is when the tests run, so every page added later
 is held to the same rules."""
 
@@ -23,7 +28,7 @@ from pension_collect_web.app import CSP
 from pension_collect_web.context import collection, worker_key, worker_ref
 from pension_collect_web.errors import WebError
 from pension_collect_web.views.auth import LOGIN_COOKIE, OPEN_ENDPOINTS, SESSION_COOKIE
-from web_fixtures import CLERK, PASSWORD, UNIT, WebClient, csrf_in
+from web_fixtures import CLERK, ONE_STORE, PASSWORD, UNIT, WebClient, csrf_in
 from werkzeug.exceptions import NotFound
 from werkzeug.routing import Rule
 
@@ -64,7 +69,9 @@ def _protected(app: Flask, method: str) -> list[tuple[str, str]]:
 # -- signing in ------------------------------------------------------------------------------
 
 
+@ONE_STORE
 def test_no_page_without_sign_in(app: Flask, anon: WebClient) -> None:
+    """One store (memory): sign-in required, decided before any store is read."""
     methods = {"GET", "POST", "PUT", "PATCH", "DELETE"}
     checked = []
     for rule in app.url_map.iter_rules():
@@ -82,7 +89,9 @@ def test_no_page_without_sign_in(app: Flask, anon: WebClient) -> None:
     assert anon.get("/no-such-page").headers["Location"].startswith("/login")
 
 
+@ONE_STORE
 def test_the_open_pages_answer_without_sign_in(anon: WebClient) -> None:
+    """One store (memory): pages open without sign-in."""
     assert anon.get("/health").get_json()["status"] == "ok"
     login = anon.get("/login")
     assert login.status_code == 200
@@ -91,7 +100,9 @@ def test_the_open_pages_answer_without_sign_in(anon: WebClient) -> None:
     assert anon.get("/lang/en?next=/login").status_code == 303
 
 
+@ONE_STORE
 def test_a_protected_page_sends_to_sign_in_and_back(anon: WebClient) -> None:
+    """One store (memory): a redirect to sign-in."""
     answer = anon.get("/account")
     assert answer.headers["Location"] == "/login?next=/account"
     token = csrf_in(anon.get(answer.headers["Location"]).get_data(as_text=True))
@@ -104,7 +115,9 @@ def test_a_protected_page_sends_to_sign_in_and_back(anon: WebClient) -> None:
     assert anon.get("/account").status_code == 200
 
 
+@ONE_STORE
 def test_sign_out_revokes_the_session(app: Flask, client: WebClient, anon: WebClient) -> None:
+    """One store (memory): web sessions live in the accounts file, not the store."""
     cookie = client.get_cookie(SESSION_COOKIE)
     assert cookie is not None
     assert client.post_form("/logout").status_code == 303
@@ -113,7 +126,9 @@ def test_sign_out_revokes_the_session(app: Flask, client: WebClient, anon: WebCl
     assert anon.get("/account").status_code == 302
 
 
+@ONE_STORE
 def test_a_wrong_password_says_so_in_both_languages(anon: WebClient) -> None:
+    """One store (memory): accounts live in their own file."""
     answer = anon.sign_in(CLERK, "not the password")
     assert answer.status_code == 401
     html = answer.get_data(as_text=True)
@@ -125,7 +140,9 @@ def test_a_wrong_password_says_so_in_both_languages(anon: WebClient) -> None:
     assert "the name or the password is wrong" in answer.get_data(as_text=True)
 
 
+@ONE_STORE
 def test_lockout_after_five_failures(app: Flask, anon: WebClient) -> None:
+    """One store (memory): lockout lives in the accounts file."""
     for _ in range(LOCK_AFTER - 1):
         assert anon.sign_in(CLERK, "wrong password").status_code == 401
     locked = anon.sign_in(CLERK, "wrong password")
@@ -170,7 +187,9 @@ def test_locks_double(tmp_path: Path) -> None:
     accounts.close()
 
 
+@ONE_STORE
 def test_the_accounts_file_is_private_and_keeps_no_token(app: Flask, client: WebClient) -> None:
+    """One store (memory): the accounts file, not the store."""
     path = app.extensions["pension_collect_web"].config.accounts_path
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
     cookie = client.get_cookie(SESSION_COOKIE)
@@ -220,7 +239,9 @@ def _csrf_refused(answer: Any) -> bool:
     return answer.status_code == 400 and "安全令牌" in html and "未作任何更改" in html
 
 
+@ONE_STORE
 def test_csrf_is_refused_on_every_post(app: Flask, client: WebClient) -> None:
+    """One store (memory): a POST refused before any store is touched."""
     posts = _protected(app, "POST")
     assert ("auth.logout", "/logout") in posts
     for endpoint, url in posts:
@@ -233,16 +254,20 @@ def test_csrf_is_refused_on_every_post(app: Flask, client: WebClient) -> None:
     assert "security token is missing or wrong); nothing was changed" in english
 
 
+@ONE_STORE
 def test_csrf_of_another_session_is_refused(
     app: Flask, client: WebClient, signed_in: Callable[..., WebClient]
 ) -> None:
+    """One store (memory): a POST refused before any store is touched."""
     other = signed_in(app)
     assert other.csrf_token() != client.csrf_token()
     answer = client.post("/logout", data={"csrf_token": other.csrf_token()})
     assert _csrf_refused(answer)
 
 
+@ONE_STORE
 def test_the_sign_in_form_needs_its_csrf_token(anon: WebClient) -> None:
+    """One store (memory): the sign-in form."""
     assert _csrf_refused(anon.post("/login", data={"name": CLERK, "password": PASSWORD}))
     anon.get("/login")
     answer = anon.post("/login", data={"name": CLERK, "password": PASSWORD, "csrf_token": "x"})
@@ -259,7 +284,9 @@ def _set_cookie(answer: Any, name: str) -> str:
     return found[0]
 
 
+@ONE_STORE
 def test_session_cookie_flags(app: Flask, anon: WebClient) -> None:
+    """One store (memory): cookies."""
     login = anon.get("/login")
     assert "HttpOnly" in _set_cookie(login, LOGIN_COOKIE)
     header = _set_cookie(anon.sign_in(), SESSION_COOKIE)
@@ -269,9 +296,11 @@ def test_session_cookie_flags(app: Flask, anon: WebClient) -> None:
     assert "Secure" not in header  # plain http on 127.0.0.1, no --secure-cookies
 
 
+@ONE_STORE
 def test_session_cookie_is_secure_when_told_or_over_https(
     make_app: Callable[..., Flask],
 ) -> None:
+    """One store (memory): cookies."""
     told = make_app(secure_cookies=True).test_client()
     assert isinstance(told, WebClient)
     # a Secure cookie is not sent back over http: read the header only
@@ -286,7 +315,9 @@ def test_session_cookie_is_secure_when_told_or_over_https(
     assert "Secure" in _set_cookie(answer, SESSION_COOKIE)
 
 
+@ONE_STORE
 def test_security_headers(client: WebClient, anon: WebClient) -> None:
+    """One store (memory): response headers."""
     for answer in (client.get("/account"), anon.get("/login"), anon.get("/health")):
         assert answer.headers["Content-Security-Policy"] == CSP
         assert "unsafe-inline" not in CSP
@@ -319,9 +350,11 @@ def _raising(
     return signed_in(app)
 
 
+@ONE_STORE
 def test_error_pages_are_bilingual_and_without_traceback(
     make_app: Callable[..., Flask], signed_in: Callable[..., WebClient], caplog: Any
 ) -> None:
+    """One store (memory): error pages rendered."""
     client = _raising(make_app, signed_in, ValueError(f"{ID_NUMBER} 张三 broke"))
     with caplog.at_level(logging.DEBUG):
         answer = client.get("/raise")
@@ -355,7 +388,9 @@ def test_error_pages_are_bilingual_and_without_traceback(
         "evil.example",
     ],
 )
+@ONE_STORE
 def test_no_open_redirect(anon: WebClient, target: str) -> None:
+    """One store (memory): a redirect target parsed."""
     token = csrf_in(anon.get("/login").get_data(as_text=True))
     answer = anon.post(
         "/login",
@@ -368,7 +403,9 @@ def test_no_open_redirect(anon: WebClient, target: str) -> None:
     assert "evil" not in anon.get("/login", query_string={"next": target}).get_data(as_text=True)
 
 
+@ONE_STORE
 def test_the_language_switch_returns_to_the_page(anon: WebClient) -> None:
+    """One store (memory): a redirect and a cookie."""
     answer = anon.get("/lang/en", query_string={"next": "/login?next=/account"})
     assert answer.headers["Location"] == "/login?next=/account"
     assert 'lang="en"' in anon.get("/login").get_data(as_text=True)
@@ -379,7 +416,9 @@ def test_the_language_switch_returns_to_the_page(anon: WebClient) -> None:
 # -- personal data -----------------------------------------------------------------------------
 
 
+@ONE_STORE
 def test_logs_carry_no_name_or_password(anon: WebClient, caplog: Any) -> None:
+    """One store (memory): the sign-in log."""
     with caplog.at_level(logging.DEBUG):
         anon.sign_in(CLERK, "Secret-typed-wrong-1")
         anon.sign_in("some-other-name", PASSWORD)
@@ -389,9 +428,11 @@ def test_logs_carry_no_name_or_password(anon: WebClient, caplog: Any) -> None:
         assert secret not in caplog.text
 
 
+@ONE_STORE
 def test_html_in_a_clerk_name_is_shown_escaped(
     make_app: Callable[..., Flask], signed_in: Callable[..., WebClient]
 ) -> None:
+    """One store (memory): a clerk name escaped on a page."""
     name = '<b id="x">clerk</b>'
     app = make_app(clerks=[(name, UNIT)])
     html = signed_in(app, name).get("/account").get_data(as_text=True)
@@ -459,9 +500,11 @@ def test_worker_refs_are_found_without_the_cache(two_employers: tuple[Flask, str
         ctx.pop()
 
 
+@ONE_STORE
 def test_a_library_error_no_page_caught_is_shown_with_its_code(
     make_app: Callable[..., Flask], signed_in: Callable[..., WebClient], caplog: Any
 ) -> None:
+    """One store (memory): an error page rendered."""
     from pension_collect.workflow import NothingToSubmit
 
     client = _raising(make_app, signed_in, NothingToSubmit(keys=[ID_NUMBER]))

@@ -1,6 +1,8 @@
 """The worker list (/workers): paging, counts, the state filter, the posted
 search, printing the selected workers' forms as PDF downloads, recording
-receipts, importing a roster; on every store of the fixtures."""
+receipts, importing a roster; on every store of the fixtures, but for the
+tests marked ``ONE_STORE`` (a page rendered, a request refused before it is
+read: memory only, each docstring says so)."""
 
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ import pypdf
 import pytest
 from flask import Flask
 from pension_collect_web.views import workers as workers_view
-from web_fixtures import CLERK, WebClient
+from web_fixtures import CLERK, ONE_STORE, WebClient
 from workers_fixtures import (
     DRAFTED,
     HTML_NAME,
@@ -156,7 +158,9 @@ def test_search_by_name_whole_id_and_last_digits_posted_never_in_the_url(many: M
     assert "共 230 条" in _html(client, cleared.location)
 
 
+@ONE_STORE
 def test_english_and_html_in_a_name_escaped(many: Many) -> None:
+    """One store (memory): a page rendered."""
     page = _html(many.client)
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert HTML_NAME not in page
@@ -285,7 +289,9 @@ def _part(many: Many, indexes: range | list[int]) -> Dossier:
     return attrs.evolve(many.dossier, workers=tuple(many.dossier.workers[i] for i in indexes))
 
 
+@ONE_STORE
 def test_template_download(many: Many, tmp_path: Path) -> None:
+    """One store (memory): a file made by the page."""
     answer = many.client.get("/workers/template.xlsx")
     assert answer.status_code == 200
     assert answer.data[:2] == b"PK"
@@ -382,9 +388,11 @@ def test_import_another_employers_roster_or_a_person_not_collectable(many: Many)
     assert _unknown(many, SAVED + 21) == "workflow.unknown-worker"
 
 
+@ONE_STORE
 def test_an_upload_over_the_size_limit_is_a_bilingual_413(
     make_app: Callable[..., Flask], signed_in: Callable[..., WebClient]
 ) -> None:
+    """One store (memory): a request refused by its size, before it is read."""
     app = make_app(max_body=20_000)
     client = signed_in(app)
     status, page = _upload(client, b"x" * 50_000, "big.xlsx")
