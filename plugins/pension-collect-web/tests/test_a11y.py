@@ -95,6 +95,34 @@ def test_sign_in_page(browser: Any, web: WebServer) -> None:
     check_page(browser, "login")
 
 
+def test_the_check_finds_what_it_looks_for(browser: Any, web: WebServer) -> None:
+    """The check itself: an unlabelled input and grey-on-white text planted on
+    the sign-in page are found, named by rule and selector."""
+    browser.delete_all_cookies()
+    browser.get(web.url + "/login")
+    browser.execute_script(
+        """
+        const input = document.createElement('input');
+        input.id = 'planted-input';
+        document.querySelector('main').appendChild(input);
+        const faint = document.createElement('p');
+        faint.id = 'planted-text';
+        faint.textContent = '浅灰色的说明文字 faint text';
+        faint.style.color = '#bbbbbb';  // set from script: the CSP allows it
+        faint.style.background = '#ffffff';
+        document.querySelector('main').appendChild(faint);
+        """
+    )
+    problems = serious(run_axe(browser))
+    assert any(p.startswith("label (critical)") and "#planted-input" in p for p in problems), (
+        problems
+    )
+    assert any(
+        p.startswith("color-contrast (serious)") and "#planted-text" in p for p in problems
+    ), problems
+    assert unlabelled(browser) == ['<input id="planted-input">']
+
+
 @pytest.mark.parametrize("page", list(NAV))
 def test_page(browser: Any, web: WebServer, page: str) -> None:
     sign_in(browser, web)
