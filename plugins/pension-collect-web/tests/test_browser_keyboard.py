@@ -170,3 +170,20 @@ def test_the_editor_by_keyboard(browser: Any, web: WebServer) -> None:
     said = " ".join(m.text for m in d.find_elements("css selector", ".messages .message"))
     assert "已保存(第 1 版)" in said, said
     assert d.find_element("css selector", '[name="$.ethnicity"]').get_attribute("value") == "汉族"
+
+
+def test_the_focus_check_sees_a_hidden_focus(browser: Any, web: WebServer) -> None:
+    """The check itself: a control whose focus style is taken away (its outline
+    and shadow set to none) is reported as not showing the focus."""
+    browser.delete_all_cookies()
+    browser.get(web.url + "/login")
+    assert active(browser).get_attribute("name") == "name"
+    browser.execute_script(
+        "const e = document.getElementById('password');"
+        "e.style.outline = 'none'; e.style.boxShadow = 'none';"
+    )
+    hidden, shown = tab_through(browser, 2)
+    assert hidden.element.get_attribute("name") == "password", hidden.name
+    assert not hidden.visible
+    assert shown.element.tag_name == "button", shown.name
+    assert shown.visible
