@@ -89,6 +89,32 @@ def _at(current: str) -> str:
 # -- the whole loop ------------------------------------------------------------------------
 
 
+def test_following_the_employers_declaration_leaves_submit_undone(s: Setup) -> None:
+    """Everything received while the employer's declaration is still at the
+    bureau: the next action is to follow it, but [P3.6] (submit) is current, not
+    done, until the workers' declaration is submitted."""
+    s.session.start()
+    s.session.sync()
+    s.session.collect_employer(s.dossier.employer)
+    decl = s.session.submit_employer_declaration()
+    s.session.print_verification_forms(s.keys)
+    for w in s.workers:
+        s.session.save_worker(w)
+    s.session.print_confirmation_forms()
+    s.session.record_received(list(s.keys))
+    found = next_step(s.session)
+    assert (found.action, found.procedure) == ("follow", "P3.6")
+    assert _steps(s) == _at("P3.6")
+    s.bureau.settle()
+    s.session.refresh(decl.key)
+    assert next_step(s.session).action == "submit"
+    assert _steps(s) == _at("P3.6")
+    s.session.submit_declaration()
+    found = next_step(s.session)
+    assert (found.action, found.procedure) == ("follow", "P3.7")
+    assert _steps(s) == _at("P3.7")
+
+
 def test_the_loop_step_by_step(s: Setup) -> None:
     """Each action of next_step in the order a clerk meets them, the guard that
     blocks, the workers named, the dashboard's current step and the list's

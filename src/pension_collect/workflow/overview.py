@@ -311,8 +311,14 @@ def decide_next_step(
             unreceived,
         )
     if open_:  # nothing else to do until the bureau has answered
+        # workers waiting to be submitted (behind the employer's declaration, say):
+        # the follow is part of [P3.6], which is not done yet
         return _next(
-            "follow", "P3.7", "Follow the declarations", "查看申报处理结果", G.DeclarationInFlight
+            "follow",
+            "P3.6" if collected else "P3.7",
+            "Follow the declarations",
+            "查看申报处理结果",
+            G.DeclarationInFlight,
         )
     if collected:
         return _next(
@@ -356,6 +362,8 @@ def steps(session: CollectionSession, *, next: NextStep | None = None) -> tuple[
     :func:`next_step` already read (nothing is read then)."""
     found = next_step(session) if next is None else next
     current = _STEP_OF.get(found.action)
+    if found.action == "follow" and found.procedure == "P3.6":
+        current = "P3.6"  # following before the workers' declaration is submitted
     order = list(STEPS)
     at = len(order) if current is None else order.index(current)
     return tuple(
