@@ -156,6 +156,9 @@ def test_each_step_walked_through(
     assert "已签字收回 3" in text(html)
     assert "workflow.declaration-in-flight" in html
     assert 'action="/submit"' not in html
+    # following it is part of [P3.6]: not "done" before anything is submitted
+    assert step_state(html, "P3.6") == "current"
+    assert step_state(html, "P3.7") == "waiting"
     html = follow_post(client, "/follow")
     assert "employer-1: 正在处理" in html
     html = follow_post(client, "/follow")
