@@ -648,6 +648,7 @@ def test_a_worker_the_bureau_failed_shows_its_verdict(
     form["action"] = "save"
     refused = text(clerk.post_form(ready.url(), form))
     assert "workflow.window-visit-required" in refused
+    assert "record_window_visit" not in refused  # a clerk's sentence names no API
     assert session.worker(ready.key()).status is WorkerStatus.FAILED
     # handed back at the window, visited, synced, collected again: the verdict
     # is the last declaration's, said so (the worker is not failed any more)

@@ -193,7 +193,7 @@ class WindowVisitRequired(WorkflowError):
     procedure = "P3.7"
     default = (
         "the bureau failed this worker for a reason only its window can clear; after the "
-        "visit, record it (record_window_visit), run a data sync, print a new "
+        "visit, record it, run a data sync, print a new "
         "verification form, then collect the worker again",
         "该职工因须到社保窗口办理的原因处理失败:窗口办理后,请登记窗口办理、"
         "重新数据同步并打印新的核对表,再重新采集",
@@ -423,7 +423,7 @@ def require_window_cleared(
     if visit is None or visit.failed_in != prev.declaration:
         raise WindowVisitRequired(
             f"the bureau failed this worker ({code}) for a reason only its window can "
-            "clear; after the visit, record it (record_window_visit), run a data sync, "
+            "clear; after the visit, record it, run a data sync, "
             "print a new verification form, then collect the worker again",
             f"该职工处理失败({code}),须到社保窗口办理:办理后请登记窗口办理、"
             "重新数据同步并打印新的核对表,再重新采集",
