@@ -19,6 +19,8 @@ from workers_fixtures import (
     SAVED,
     Many,
     many_fixture,  # noqa: F401  (the fixture ``many``)
+    many_read_fixture,  # noqa: F401  (the fixture ``many_read``)
+    many_shared,  # noqa: F401  (its app, one per store and module)
     refs_in,
     rows_in,
 )
@@ -56,7 +58,9 @@ def test_changed_fields() -> None:
     assert changed_fields(before, after) == ["v", "worker.name"]
 
 
-def test_the_whole_log_newest_first_paged(many: Many) -> None:
+def test_the_whole_log_newest_first_paged(many_read: Many) -> None:
+    """Reads only: the collection the module's tests share (``many_read``)."""
+    many = many_read
     total = len(many.session.audit())
     assert total > 150  # a saved entry per worker, and more
     first = _html(many.client, "/audit")
@@ -116,8 +120,10 @@ def test_an_import_by_a_clerk_is_logged_under_the_clerks_name(many: Many, tmp_pa
 
 
 def test_a_drafts_entries_and_other_employers(
-    many: Many, signed_in: Callable[..., WebClient]
+    many_read: Many, signed_in: Callable[..., WebClient]
 ) -> None:
+    """Reads only: the collection the module's tests share (``many_read``)."""
+    many = many_read
     ref = _ref(many, DRAFTED)
     page = _html(many.client, f"/workers/{ref}/audit")
     assert _ACTION.findall(page) == ["draft.saved"]

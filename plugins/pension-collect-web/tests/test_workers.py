@@ -29,6 +29,8 @@ from workers_fixtures import (
     SIGNED,
     Many,
     many_fixture,  # noqa: F401  (the fixture ``many``)
+    many_read_fixture,  # noqa: F401  (the fixture ``many_read``)
+    many_shared,  # noqa: F401  (its app, one per store and module)
     refs_in,
     rows_in,
 )
@@ -87,7 +89,9 @@ def _pdf_text(data: bytes) -> tuple[int, str]:
 # -- the list ----------------------------------------------------------------------------------
 
 
-def test_pages_of_fifty_with_first_previous_next_last_and_bounds(many: Many) -> None:
+def test_pages_of_fifty_with_first_previous_next_last_and_bounds(many_read: Many) -> None:
+    """Reads only: the collection the module's tests share (``many_read``)."""
+    many = many_read
     first = _html(many.client)
     assert "第 1–50 条,共 230 条" in first
     rows = rows_in(first)
@@ -112,7 +116,9 @@ def test_pages_of_fifty_with_first_previous_next_last_and_bounds(many: Many) -> 
     assert rows_in(_html(many.client, "/workers?page=abc")) == rows
 
 
-def test_counts_per_state_and_each_filter(many: Many) -> None:
+def test_counts_per_state_and_each_filter(many_read: Many) -> None:
+    """Reads only: the collection the module's tests share (``many_read``)."""
+    many = many_read
     page = _html(many.client)
     assert f'全部 <span class="count">({PERSONS})</span>' in page
     for state, count in EXPECTED.items():
@@ -131,7 +137,9 @@ def test_counts_per_state_and_each_filter(many: Many) -> None:
     assert many.client.get("/workers?state=bogus").status_code == 400
 
 
-def test_search_by_name_whole_id_and_last_digits_posted_never_in_the_url(many: Many) -> None:
+def test_search_by_name_whole_id_and_last_digits_posted_never_in_the_url(many_read: Many) -> None:
+    """Reads only: the collection the module's tests share (``many_read``)."""
+    many = many_read
     client = many.client
     assert rows_in(_search(client, many.name(7))) == [(mask(many.key(7)), many.name(7))]
     assert rows_in(_search(client, many.key(123))) == [(mask(many.key(123)), many.name(123))]

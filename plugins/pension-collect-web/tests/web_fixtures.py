@@ -90,6 +90,7 @@ __all__ = [
     "library_session",
     "make_app",
     "signed_in",
+    "store_in",
     "store_url",
 ]
 
@@ -250,15 +251,21 @@ def bureau_dir(tmp_path: Path, example_dossier: Dossier) -> Path:
 
 @pytest.fixture(params=STORES)
 def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "memory":
+    return store_in(request.param, tmp_path)
+
+
+def store_in(kind: str, folder: Path) -> str:
+    """A new, empty store of ``kind`` (one of :data:`STORES`) for ``folder``:
+    ``memory:``, a SQLite file in it, or a PostgreSQL schema named after it."""
+    if kind == "memory":
         return "memory:"
-    if request.param == "sqlite":
-        return f"sqlite:{tmp_path / 'collection.db'}"
+    if kind == "sqlite":
+        return f"sqlite:{folder / 'collection.db'}"
     from pension_collect_postgres.testing import NO_SERVER, find_bindir, shared_server
 
     if find_bindir() is None:
         pytest.skip(NO_SERVER)
-    digest = hashlib.sha256(str(tmp_path.resolve()).encode("utf-8")).hexdigest()
+    digest = hashlib.sha256(str(folder.resolve()).encode("utf-8")).hexdigest()
     return str(shared_server().url(schema=f"web_{digest[:16]}"))
 
 

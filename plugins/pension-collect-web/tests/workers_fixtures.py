@@ -15,6 +15,13 @@ states:
 The first worker's name is HTML (:data:`HTML_NAME`); names are otherwise
 Chinese, each unique.
 
+``many_read`` (the fixture function ``many_read_fixture``): the same
+collection for a test that only reads it, shared by the module's tests of a
+store (``many_shared``: one app, store and bureau copy per store and module);
+each test gets its own signed-in client and library session, and its end
+checks the store holds what it held before (every record's version, the audit
+log's length): a test that wrote is an error.
+
 The collection is built through the library once per session (``many_built``,
 on a ``memory:`` store) and each test gets its own copy: the bureau's folder
 copied, the records and the audit log written into the test's store (memory,
@@ -26,13 +33,25 @@ from __future__ import annotations
 import datetime as dt
 import re
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import attrs
 import pytest
 from flask import Flask
-from web_fixtures import Built, WebClient, build_collection
+from pension_collect_web.app import create_app
+from pension_collect_web.config import WebConfig
+from pension_collect_web.context import WebState
+from web_fixtures import (
+    CLERK,
+    STORES,
+    UNIT,
+    Built,
+    StoreSnapshot,
+    WebClient,
+    build_collection,
+    store_in,
+)
 
 from pension_collect.dossier import example_dossier_text, loads
 from pension_collect.identity import check_char
@@ -49,6 +68,8 @@ __all__ = [
     "Many",
     "many_built",
     "many_fixture",
+    "many_read_fixture",
+    "many_shared",
     "refs_in",
     "roster",
     "rows_in",
@@ -153,6 +174,56 @@ def many_fixture(
     many_built.snapshot.restore(app.extensions["pension_collect_web"].storage)
     session = library_session(app)
     return Many(app, signed_in(app), many_built.dossier, session, folder)
+
+
+@pytest.fixture(scope="module", params=STORES)
+def many_shared(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    many_built: Built,
+    accounts_file: Callable[..., Path],
+) -> Iterator[Flask]:
+    """The app over :func:`many_built`'s collection, one per store and module."""
+    root = tmp_path_factory.mktemp(f"many-{request.param}")
+    folder = root / "many-bureau"
+    shutil.copytree(many_built.bureau_dir, folder)
+    clerks = ((CLERK, UNIT), ("other-clerk", "20000001"))
+    shutil.copy(accounts_file(clerks), root / "accounts.db")
+    config = WebConfig(
+        store_url=store_in(request.param, root),
+        bureau_url=f"local:{folder}",
+        accounts_path=root / "accounts.db",
+        as_of=many_built.dossier.as_of,
+    )
+    app = create_app(config)
+    app.test_client_class = WebClient
+    state: WebState = app.extensions["pension_collect_web"]
+    try:
+        many_built.snapshot.restore(state.storage)
+        yield app
+    finally:
+        state.close()
+
+
+def _held(app: Flask) -> tuple[list[tuple[str, str, int]], int]:
+    snapshot = StoreSnapshot.of(app.extensions["pension_collect_web"].storage, UNIT)
+    return [(r.kind.value, r.key, r.version) for r in snapshot.records], len(snapshot.audit)
+
+
+@pytest.fixture(name="many_read")
+def many_read_fixture(
+    many_shared: Flask,
+    many_built: Built,
+    library_session: Callable[..., CollectionSession],
+    signed_in: Callable[..., WebClient],
+) -> Iterator[Many]:
+    """:func:`many` for a test that only reads (see the module's docstring)."""
+    before = _held(many_shared)
+    state: WebState = many_shared.extensions["pension_collect_web"]
+    folder = Path(state.config.bureau_url.removeprefix("local:"))
+    client = signed_in(many_shared)
+    yield Many(many_shared, client, many_built.dossier, library_session(many_shared), folder)
+    assert _held(many_shared) == before, "a test of many_read changed the collection"
 
 
 def refs_in(html: str) -> list[str]:
