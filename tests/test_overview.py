@@ -556,3 +556,59 @@ def test_next_step_repr_masks_the_workers() -> None:
                      workers=("371002196503021239",))  # fmt: skip
     assert "371002196503021239" not in repr(found)
     assert "371002********1239" in repr(found)
+
+
+# -- the verification forms due ------------------------------------------------------------
+
+
+def _due(s: Setup, **kw: Any) -> list[str]:
+    return [r.key for r in worker_page(s.session, verification_due=True, **kw).rows]
+
+
+def test_verification_due_are_the_workers_print_verification_names() -> None:
+    """verification_due=True: persons not saved (drafts too) and failed workers
+    without a verification form of the latest sync; after a window visit and a
+    new sync, only the failed worker, as next_step names it [P3.2]."""
+    s = make_setup()
+    k0, k1, k2 = s.keys
+    to_declared(s)
+    assert _due(s) == [k0, k1, k2]
+    s.session.print_verification_forms([k0])
+    save_draft(s.session, attrs.evolve(s.workers[1], account=None))
+    page = worker_page(s.session, verification_due=True)
+    assert ([r.key for r in page.rows], page.total, page.verification_due) == ([k1, k2], 2, 2)
+    assert _due(s, status="incomplete") == [k1]
+    s.session.print_verification_forms([k1, k2])
+    assert (_due(s), worker_page(s.session).verification_due) == ([], 0)
+
+    for w in s.workers:
+        s.session.save_worker(w)
+    s.session.print_confirmation_forms()
+    s.session.record_received(list(s.keys))
+    _move(s, k2, OTHER_UNIT)
+    s.session.submit_declaration()
+    s.bureau.settle()
+    s.session.follow()
+    assert _due(s) == []  # failed, but the form of the latest sync is printed
+    _move(s, k2, s.dossier.employer.unit_no)
+    s.session.record_window_visit(k2)
+    s.session.sync()
+    assert _next(s) == ("print-verification", "workflow.verification-form", (k2,))
+    page = worker_page(s.session, verification_due=True)
+    assert ([r.key for r in page.rows], page.total, page.verification_due) == ([k2], 1, 1)
+    assert (page.counts["succeeded"], page.counts["failed"]) == (2, 1)
+    assert _due(s, status="failed") == [k2]
+    assert _due(s, status="succeeded") == []
+    assert _due(s, search=k2[-4:]) == [k2]
+    assert _due(s, search=k0[-4:]) == []
+    assert worker_page(s.session).total == 3  # the default: every row
+    s.session.print_verification_forms([k2])
+    assert _due(s) == []
+
+
+def test_verification_due_must_be_a_bool() -> None:
+    s = make_setup()
+    with pytest.raises(PageError) as caught:
+        worker_page(s.session, verification_due="yes")  # type: ignore[arg-type]
+    assert caught.value.field == "verification_due"
+    assert caught.value.message_zh

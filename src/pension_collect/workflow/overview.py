@@ -427,6 +427,9 @@ class WorkerPage:
     """Rows per state of :data:`ROW_STATES` over the whole list (every state, 0 included)."""
     offset: int
     limit: int
+    verification_due: int = 0
+    """Rows over the whole list whose verification form of the latest sync is
+    due (:func:`worker_page`'s ``verification_due``)."""
 
     @property
     def has_more(self) -> bool:
@@ -488,6 +491,15 @@ def _matcher(search: str) -> Callable[[WorkerRow], bool]:
     return match
 
 
+def _due(row: WorkerRow) -> bool:
+    """The row is still to collect (a person not saved, or a failed worker)
+    and no verification form of the latest sync is printed for it: a new one
+    is due before it is collected [P3.2] (the workers ``next_step`` names at
+    ``print-verification``)."""
+    still = row.status is None or row.status is WorkerStatus.FAILED
+    return still and not row.verification_printed
+
+
 def _order(row: WorkerRow) -> tuple[int, str, str]:
     return (0 if row.person_no else 1, row.person_no or "", row.key)
 
@@ -499,6 +511,7 @@ def worker_page(
     search: str | None = None,
     offset: int = 0,
     limit: int = 50,
+    verification_due: bool = False,
 ) -> WorkerPage:
     """One page of the worker list: every person of the latest sync and every
     stored worker, one :class:`WorkerRow` each, ordered by person number, then
@@ -508,15 +521,26 @@ def worker_page(
     rows whose name contains it or whose identity number is it or ends with it
     (case-insensitive; blank: no search); ``offset``/``limit``: the page (a
     ``limit`` from 1 to :data:`MAX_PAGE`; an offset past the end gives no
-    rows). ``total`` counts the matching rows, ``counts`` every row by state.
-    Bad arguments raise :class:`PageError` before anything is read. Reads the
-    store once (one pass over its records); writes nothing."""
+    rows); ``verification_due=True``: only the rows still to collect (a
+    person not saved, a failed worker) with no verification form printed from
+    the latest sync, the workers ``next_step`` names at ``print-verification``
+    [P3.2] (with ``status`` and ``search``: rows matching all). ``total``
+    counts the matching rows, ``counts`` every row by state,
+    ``verification_due`` the rows due over the whole list. Bad arguments
+    raise :class:`PageError` before anything is read. Reads the store once
+    (one pass over its records); writes nothing."""
     _check_page(status, search, offset, limit)
+    if type(verification_due) is not bool:
+        raise PageError("verification_due", "must be True or False", "须为 True 或 False")
     snap = _read(session, drafts=True)
     counts = dict.fromkeys(ROW_STATES, 0)
+    due = 0
     for row in snap.rows:
         counts[row.state] += 1
+        due += _due(row)
     rows: Iterable[WorkerRow] = snap.rows
+    if verification_due:
+        rows = (r for r in rows if _due(r))
     if status is not None:
         rows = (r for r in rows if r.state == status)
     if search is not None and search.strip():
@@ -529,6 +553,7 @@ def worker_page(
         counts=counts,
         offset=offset,
         limit=limit,
+        verification_due=due,
     )
 
 
