@@ -197,7 +197,6 @@ def _actions(found: NextStep) -> list[_Action]:
         target = _link("declarations.recollection")
         return [_Action(tr("重新采集名单", "The re-collection list"), href=target)]
     links = {
-        "print-verification": (("打印核对表", "Print verification forms"), None),
         "collect": (("采集职工信息", "Collect the workers"), "not-collected"),
         "print-confirmation": (("打印确认表", "Print confirmation forms"), "saved"),
         "receive": (
@@ -205,6 +204,9 @@ def _actions(found: NextStep) -> list[_Action]:
             "printed",
         ),
     }
+    if action == "print-verification":  # only the workers whose form is due
+        target = _link("workers.index", due="verification")
+        return [_Action(tr("打印核对表", "Print verification forms"), href=target)]
     if action in links:
         (zh, en), status = links[action]
         return [_Action(tr(zh, en), href=_workers_link(status))]

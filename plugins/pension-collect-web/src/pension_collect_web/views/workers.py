@@ -7,13 +7,16 @@ The list is the endpoint ``workers.index`` (the header's nav links to it); a
 worker is addressed by ``context.worker_ref(key)``, never by its identity
 number. The search is posted (``/workers/search``) and kept in the clerk's
 signed session cookie, so it lands neither in a URL nor in the access log;
-the state filter and the page are in the URL (``?state=failed&page=3``).
+the state filter, the verification forms due and the page are in the URL
+(``?state=failed&due=verification&page=3``).
 Routes, button texts and form field names: docs/web.md, "Workers".
 """
 
 from __future__ import annotations
 
+import json
 import math
+import re
 import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -31,7 +34,9 @@ from pension_collect.rules import check_worker
 from pension_collect.workflow import (
     MAX_PAGE,
     ROW_STATES,
+    AlreadyAccepted,
     CollectionSession,
+    WorkerLocked,
     WorkerPage,
     WorkerRow,
     WorkerStatus,
@@ -45,7 +50,15 @@ from pension_collect.xlsx import XlsxImportError, read_xlsx, write_template
 from ..context import collection, library_error, pdf_response, worker_key, worker_ref
 from ..i18n import tr
 
-__all__ = ["ACTIONS", "PAGE_SIZE", "SEARCH_KEY", "ImportProblem", "bp", "worker_name"]
+__all__ = [
+    "ACTIONS",
+    "DUE_VERIFICATION",
+    "PAGE_SIZE",
+    "SEARCH_KEY",
+    "ImportProblem",
+    "bp",
+    "worker_name",
+]
 
 bp = Blueprint("workers", __name__)
 
@@ -75,6 +88,23 @@ def _status_arg() -> str | None:
     return value
 
 
+#: The value of ``due`` that keeps the rows whose verification form is due [P3.2].
+DUE_VERIFICATION = "verification"
+
+
+def _due_arg() -> bool:
+    """``due=verification``: only the rows whose verification form of the latest
+    sync is due (``worker_page(verification_due=True)``); another value is a 400."""
+    value = request.values.get("due", "")
+    if value and value != DUE_VERIFICATION:
+        abort(400)
+    return bool(value)
+
+
+def _due_value(due: bool) -> str | None:
+    return DUE_VERIFICATION if due else None
+
+
 def _page_arg() -> int:
     try:
         return max(1, int(request.args.get("page", "1")))
@@ -89,8 +119,9 @@ def _state_label(state_name: str) -> str:
 
 @bp.get("/workers")
 def index() -> str:
-    """The list: a page of 50 rows of the filter (``?state=``) and the search."""
+    """The list: a page of 50 rows of the filters (``?state=``, ``?due=``) and the search."""
     status = _status_arg()
+    due = _due_arg()
     search = _search()
     number = _page_arg()
     with collection() as coll:
@@ -98,7 +129,12 @@ def index() -> str:
         def read(n: int) -> WorkerPage:
             offset = (n - 1) * PAGE_SIZE
             return worker_page(
-                coll, status=status, search=search or None, offset=offset, limit=PAGE_SIZE
+                coll,
+                status=status,
+                search=search or None,
+                offset=offset,
+                limit=PAGE_SIZE,
+                verification_due=due,
             )
 
         page = read(number)
@@ -112,6 +148,8 @@ def index() -> str:
         page=page,
         rows=rows,
         status=status,
+        due=_due_value(due),
+        due_count=page.verification_due,
         search=search,
         number=number,
         last=last,
@@ -141,6 +179,7 @@ def search() -> Response:
     and go back to the list's first page with the same filter."""
     text = "" if "clear" in request.form else request.form.get("search", "").strip()
     status = _status_arg()
+    due = _due_arg()
     if len(text) > _SEARCH_MAX:
         flash(
             tr(
@@ -154,14 +193,14 @@ def search() -> Response:
         session[SEARCH_KEY] = text
     else:
         session.pop(SEARCH_KEY, None)
-    return redirect(url_for("workers.index", state=status), code=303)
+    return redirect(url_for("workers.index", state=status, due=_due_value(due)), code=303)
 
 
 def _selected(coll: CollectionSession) -> list[str]:
     """The keys the selection form names: every matching row with ``all``,
     else the checked ``worker`` references (404 for one not the employer's)."""
     if request.form.get("all") == "1":
-        return [row.key for row in _all_rows(coll, _status_arg(), _search())]
+        return [row.key for row in _all_rows(coll, _status_arg(), _search(), _due_arg())]
     refs = request.form.getlist("worker")
     if len(refs) > MAX_PAGE:
         abort(400)
@@ -204,8 +243,9 @@ def _back() -> Response:
     status = request.form.get("state") or None
     if status not in ROW_STATES:
         status = None
+    due = _due_value(request.form.get("due") == DUE_VERIFICATION)
     page = request.form.get("page") or None
-    return redirect(url_for("workers.index", state=status, page=page), code=303)
+    return redirect(url_for("workers.index", state=status, due=due, page=page), code=303)
 
 
 @bp.post("/workers/selected")
@@ -285,7 +325,9 @@ def template() -> Response:
 
 @attrs.frozen
 class ImportProblem:
-    """One problem of an imported roster, where it is and what to do."""
+    """One problem of an imported roster, where it is and what to do; for a
+    worker's problem its position in the roster (``worker``: 1 for the first)
+    and its identity number masked (``masked``)."""
 
     where: str
     sheet: str
@@ -294,20 +336,66 @@ class ImportProblem:
     code: str
     message: str
     message_zh: str
+    worker: str = ""
+    masked: str = ""
 
 
-def _problem(where: str, code: str, message: str, message_zh: str) -> ImportProblem:
-    return ImportProblem(where, "", "", "", code, message, message_zh)
+#: The sheet of a workbook's workers (``pension_collect.xlsx``).
+_WORKERS_SHEET = "职工"
+_WORKER_PATH = re.compile(r"\$\.workers\[(\d+)\]")
+
+
+def _problem(
+    where: str,
+    code: str,
+    message: str,
+    message_zh: str,
+    *,
+    sheet: str = "",
+    worker: int | None = None,
+    masked: str = "",
+) -> ImportProblem:
+    number = "" if worker is None else str(worker + 1)
+    return ImportProblem(where, sheet, "", "", code, message, message_zh, number, masked)
+
+
+def _raw_id(raw: Any, index: int) -> Any:
+    """The identity number of the ``index``-th worker of a parsed JSON dossier
+    that did not load (``None`` when it has none there)."""
+    workers = raw.get("workers") if isinstance(raw, dict) else None
+    if not isinstance(workers, list) or not 0 <= index < len(workers):
+        return None
+    found = workers[index]
+    return found.get("id_number") if isinstance(found, dict) else None
+
+
+def _located(data: bytes, problems: Sequence[Any], code: str) -> list[ImportProblem]:
+    """The problems of a JSON dossier that did not load, each of a worker with
+    its position and its identity number masked (read from the JSON itself)."""
+    try:
+        raw: Any = json.loads(data)
+    except ValueError:
+        raw = None
+    found: list[ImportProblem] = []
+    for p in problems:
+        hit = _WORKER_PATH.match(p.path)
+        index = None if hit is None else int(hit.group(1))
+        masked = "" if index is None else mask(_raw_id(raw, index))
+        found.append(_problem(p.path, code, p.message, p.message_zh, worker=index, masked=masked))
+    return found
+
+
+def _is_json(data: bytes, filename: str) -> bool:
+    return filename.lower().endswith(".json") or data.lstrip()[:1] in (b"{", b"[")
 
 
 def _read_roster(data: bytes, filename: str) -> tuple[Dossier | None, list[ImportProblem]]:
     """The dossier of an uploaded JSON dossier or Excel workbook, or its problems."""
-    is_json = filename.lower().endswith(".json") or data.lstrip()[:1] in (b"{", b"[")
-    if is_json:
+    if _is_json(data, filename):
         try:
             return loads(data, source="upload"), []
         except DossierFormatError as exc:
-            return None, [_problem(p.path, exc.code, p.message, p.message_zh) for p in exc.problems]
+            return None, _located(data, exc.problems, exc.code)
         except PensionCollectError as exc:
             message = str(getattr(exc, "message", "") or exc)
             return None, [
@@ -342,37 +430,47 @@ def _read_roster(data: bytes, filename: str) -> tuple[Dossier | None, list[Impor
             ]
 
 
-def _blocked(row: WorkerRow | None, where: str) -> ImportProblem | None:
-    """Why the worker of ``row`` cannot be saved now, before anything is saved."""
+def _blocked(row: WorkerRow | None, at: dict[str, Any]) -> ImportProblem | None:
+    """Why the worker of ``row`` cannot be saved now, before anything is saved
+    (``at``: the problem's place, :func:`_problem`'s arguments)."""
     if row is None or not row.in_latest_sync:
         return _problem(
-            where,
-            "workflow.person-not-synced",
-            "not a person of the latest data sync [P3.2]: settle it at the bureau window, "
-            "sync, print the verification form, then import again",
-            "不在最近一次数据同步的人员中 [P3.2]:请到社保窗口办理,数据同步并打印核对表后再导入",
+            code="workflow.person-not-synced",
+            message="not a person of the latest data sync [P3.2]: settle it at the bureau "
+            "window, sync, print the verification form, then import again",
+            message_zh="不在最近一次数据同步的人员中 [P3.2]:"
+            "请到社保窗口办理,数据同步并打印核对表后再导入",
+            **at,
         )
     if row.status in (WorkerStatus.SUBMITTED, WorkerStatus.ACCEPTED):
+        # the session's own guard (require_collectable): being processed, or accepted
+        error = WorkerLocked() if row.status is WorkerStatus.SUBMITTED else AlreadyAccepted()
         return _problem(
-            where,
-            "workflow.worker-locked",
-            "declared already: it cannot be changed now [P3.6]",
-            "已申报,现在不能修改 [P3.6]",
+            code=error.code,
+            message=f"declared already: {error.message} [{error.procedure}]",
+            message_zh=f"已申报:{error.message_zh} [{error.procedure}]",
+            **at,
         )
     if not row.verification_printed:
         return _problem(
-            where,
-            "workflow.verification-form",
-            "print the verification form from the latest sync first [P3.2]",
-            "请先打印最近一次数据同步的核对表 [P3.2]",
+            code="workflow.verification-form",
+            message="print the verification form from the latest sync first [P3.2]",
+            message_zh="请先打印最近一次数据同步的核对表 [P3.2]",
+            **at,
         )
     return None
+
+
+def _in(problem: ImportProblem, sheet: str) -> ImportProblem:
+    """``problem`` of a worker on the workbook's ``sheet`` of the workers."""
+    return attrs.evolve(problem, sheet=sheet) if problem.worker else problem
 
 
 def _check(coll: CollectionSession, dossier: Dossier) -> list[ImportProblem]:
     """Every problem of saving ``dossier``'s workers, found before any is saved:
     another employer's roster, workers twice, persons not collectable now, and
-    the rules' errors with their paths (as the save would find them)."""
+    the rules' errors with their paths (as the save would find them); each
+    worker's problem with its position and its identity number masked."""
     problems: list[ImportProblem] = []
     unit = coll.unit_no
     if dossier.employer.unit_no != unit:
@@ -394,30 +492,42 @@ def _check(coll: CollectionSession, dossier: Dossier) -> list[ImportProblem]:
     as_of = coll.as_of or YearMonth.of(coll.clock().date())
     seen: set[str] = set()
     for i, worker in enumerate(dossier.workers):
-        where = f"$.workers[{i}]"
         key = CollectionSession.key_of(worker)
+        at: dict[str, Any] = {
+            "where": f"$.workers[{i}]",
+            "sheet": "",
+            "worker": i,
+            "masked": mask(key),
+        }
         if key in seen:
             problems.append(
                 _problem(
-                    where,
-                    "web.duplicate-worker",
-                    "this worker is in the roster twice",
-                    "该职工在名册中重复",
+                    code="web.duplicate-worker",
+                    message="this worker is in the roster twice",
+                    message_zh="该职工在名册中重复",
+                    **at,
                 )
             )
             continue
         seen.add(key)
-        found = _blocked(rows.get(key), where)
+        found = _blocked(rows.get(key), at)
         if found is not None:
             problems.append(found)
             continue
-        problems.extend(_rule_errors(coll, worker, key, i, pack, as_of))
+        problems.extend(_rule_errors(coll, worker, key, at, pack, as_of))
     return problems
 
 
 def _rule_errors(
-    coll: CollectionSession, worker: Worker, key: str, index: int, pack: Any, as_of: YearMonth
+    coll: CollectionSession,
+    worker: Worker,
+    key: str,
+    at: dict[str, Any],
+    pack: Any,
+    as_of: YearMonth,
 ) -> Iterable[ImportProblem]:
+    index: int = at["worker"]
+    place = {"sheet": at["sheet"], "worker": index, "masked": at["masked"]}
     bureau = bureau_person(coll, key)
     if bureau is None:
         return
@@ -427,22 +537,27 @@ def _rule_errors(
         for locked in window_only_fields(worker, bureau):
             if locked.field == "person_no" and locked.differs:
                 where = f"$.workers[{index}].person_no"
-                yield _problem(where, locked.code, locked.reason, locked.reason_zh)
+                yield _problem(where, locked.code, locked.reason, locked.reason_zh, **place)
     checked = attrs.evolve(worker, bureau=bureau, person_no=worker.person_no or bureau.person_no)
     for finding in check_worker(checked, pack=pack, as_of=as_of, index=index):
         if finding.is_error:
-            yield _problem(finding.path, finding.code, finding.message, finding.message_zh)
+            yield _problem(finding.path, finding.code, finding.message, finding.message_zh, **place)
 
 
 def _all_rows(
-    coll: CollectionSession, status: str | None = None, search: str = ""
+    coll: CollectionSession, status: str | None = None, search: str = "", due: bool = False
 ) -> list[WorkerRow]:
-    """Every row matching the filter and the search (read in pages of MAX_PAGE)."""
+    """Every row matching the filters and the search (read in pages of MAX_PAGE)."""
     rows: list[WorkerRow] = []
     offset = 0
     while True:
         page = worker_page(
-            coll, status=status, search=search or None, offset=offset, limit=MAX_PAGE
+            coll,
+            status=status,
+            search=search or None,
+            offset=offset,
+            limit=MAX_PAGE,
+            verification_due=due,
         )
         rows.extend(page.rows)
         if not page.has_more:
@@ -463,10 +578,11 @@ def import_roster() -> Response | str | tuple[str, int]:
         return redirect(url_for("workers.import_roster"), code=303)
     data = upload.read()
     dossier, problems = _read_roster(data, upload.filename)
+    sheet = "" if _is_json(data, upload.filename) else _WORKERS_SHEET
     with collection() as coll:
         if dossier is not None:
             try:
-                problems = _check(coll, dossier)
+                problems = [_in(p, sheet) for p in _check(coll, dossier)]
             except PensionCollectError as exc:
                 library_error(exc)
                 return redirect(url_for("workers.import_roster"), code=303)
@@ -484,6 +600,9 @@ def import_roster() -> Response | str | tuple[str, int]:
                 str(getattr(r.error, "code", type(r.error).__name__)),
                 str(getattr(r.error, "message", "") or r.error),
                 str(getattr(r.error, "message_zh", "") or ""),
+                sheet=sheet,
+                worker=r.index,
+                masked=mask(CollectionSession.key_of(dossier.workers[r.index])),
             )
             for r in batch.refused
         ]
