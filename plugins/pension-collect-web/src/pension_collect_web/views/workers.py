@@ -27,7 +27,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, s
 from werkzeug.wrappers import Response
 
 from pension_collect.dossier import loads
-from pension_collect.errors import DossierFormatError, PensionCollectError
+from pension_collect.errors import DossierFormatError, PensionCollectError, Problem
 from pension_collect.identity import mask
 from pension_collect.model import Dossier, Worker, YearMonth
 from pension_collect.rules import check_worker
@@ -369,7 +369,7 @@ def _raw_id(raw: Any, index: int) -> Any:
     return found.get("id_number") if isinstance(found, dict) else None
 
 
-def _located(data: bytes, problems: Sequence[Any], code: str) -> list[ImportProblem]:
+def _located(data: bytes, problems: Sequence[Problem], code: str) -> list[ImportProblem]:
     """The problems of a JSON dossier that did not load, each of a worker with
     its position and its identity number masked (read from the JSON itself)."""
     try:
