@@ -517,10 +517,37 @@ def submit_form(driver: Any, button: str | None = None, within: Any = None) -> N
     assert buttons, f"no submit button {button!r} on {driver.current_url}"
     old = driver.find_element("tag name", "html")
     buttons[0].click()
-    from selenium.webdriver.support import expected_conditions as ec
+    wait_for_new_page(driver, old)
 
-    _wait(driver, ec.staleness_of(old))
+
+def wait_for_new_page(driver: Any, old: Any) -> None:
+    """Wait until the page holding ``old`` (an element) is replaced and the new
+    one has loaded."""
+    _wait(driver, lambda d: _gone(old))
     _loaded(driver)
+
+
+#: What chromedriver answers, besides a stale-element error, when asked about
+#: an element of a page the browser has just left (the new page's document is
+#: taking its place): the element is gone all the same.
+_GONE_MESSAGES = ("does not belong to the document", "No node with given id")
+
+
+def _gone(element: Any) -> bool:
+    """Whether ``element``'s page was replaced (selenium's ``staleness_of``,
+    which takes chromedriver's "node ... does not belong to the document"
+    answer, seen mid-navigation, for a failure)."""
+    from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
+
+    try:
+        element.is_enabled()
+    except StaleElementReferenceException:
+        return True
+    except WebDriverException as exc:
+        if any(m in str(exc) for m in _GONE_MESSAGES):
+            return True
+        raise
+    return False
 
 
 def by_label(driver: Any, *texts: str) -> Any:

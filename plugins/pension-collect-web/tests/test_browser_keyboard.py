@@ -25,9 +25,9 @@ from browser import (
     press,
     ready_to_collect,
     tab_through,
+    wait_for_new_page,
 )
 from selenium.webdriver.common.keys import Keys
-from selenium.webdriver.support.ui import WebDriverWait
 
 #: The most TAB presses a page may need to reach what is looked for.
 MOST = 400
@@ -44,12 +44,7 @@ def active(driver: Any) -> Any:
 
 def wait_for_page(driver: Any, old: Any) -> None:
     """Wait until the page holding ``old`` (an element) is replaced."""
-    from selenium.webdriver.support import expected_conditions as ec
-
-    WebDriverWait(driver, 30).until(ec.staleness_of(old))
-    WebDriverWait(driver, 30).until(
-        lambda d: d.execute_script("return document.readyState") == "complete"
-    )
+    wait_for_new_page(driver, old)
 
 
 def tab_to(driver: Any, wanted: Callable[[Any], bool], what: str) -> list[Focus]:
