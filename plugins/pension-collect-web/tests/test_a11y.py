@@ -158,6 +158,11 @@ def test_editor_with_findings(browser: Any, web: WebServer) -> None:
     submit_form(browser, "检查")
     assert browser.find_elements("css selector", ".editor-summary"), browser.current_url
     check_page(browser, "editor with findings")
+    # landmarks of one name would leave a screen reader guessing which is which
+    # (axe's best-practice rule landmark-unique: the account part and its one
+    # section once shared the name 养老账户)
+    twins = [v["id"] for v in run_axe(browser, ("best-practice",)) if v["id"] == "landmark-unique"]
+    assert twins == []
 
 
 def test_declaration_and_recollection(browser: Any, web: WebServer) -> None:

@@ -299,6 +299,20 @@ def test_a_segment_crossing_the_boxes_is_refused_at_its_field_then_fixed(
     assert "[P3.4a]" in notes[0]
     # what the clerk typed is kept
     assert value_of(html, "$.history[0].end") == "1993-06"
+    # every note of a whole line is read out with each input of that line
+    line_notes = re.findall(
+        r'<tr id="[^"]+" class="clerk-row">(.*?)</tr>\s*<tr class="line-notes">(.*?)</tr>',
+        html,
+        re.S,
+    )
+    assert line_notes, "the crossing line has notes of its own"
+    for cells, notes_row in line_notes:
+        ids = re.findall(r'<p class="note[^"]*" id="([^"]+)"', notes_row)
+        described = re.findall(r'<(?:input|select)[^>]*aria-describedby="([^"]*)"', cells)
+        assert ids
+        assert described
+        for note_id in ids:
+            assert all(note_id in d.split() for d in described), (note_id, described)
     button = re.search(
         r'<button[^>]*value="(fix:\d+:history\.crosses-box)"[^>]*>([^<]*)</button>', html
     )
