@@ -195,7 +195,10 @@ def test_sign_in_over_http_and_the_log_keeps_nothing_personal(served: Served) ->
     assert status == 200
     assert UNIT in body
     served.post("/login", {"name": CLERK, "password": "typed-wrong-Secret", "csrf_token": "x"})
-    time.sleep(0.3)  # the access log is written after the answer
+    # the access log is written after the answer: wait for the last line
+    deadline = time.monotonic() + 15
+    while '"POST /login" 303' not in served.log.read_text() and time.monotonic() < deadline:
+        time.sleep(0.05)
     log = served.log.read_text()
     assert '"GET /login" 200' in log
     assert '"POST /login" 303' in log
