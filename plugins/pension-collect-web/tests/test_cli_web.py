@@ -156,6 +156,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
             stdout=subprocess.PIPE,
             stderr=err,
             text=True,
+            start_new_session=True,  # its own process group: the teardown ends its workers too
         )
     try:
         assert process.stdout is not None
@@ -164,9 +165,13 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         assert found, (line, log.read_text())
         yield Served(process, found.group(1), folder)
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(10)
+        if process.poll() is None:  # a run without the SIGTERM test, or a failed one
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(10)
 
 
 def test_the_server_answers(served: Served) -> None:
