@@ -31,6 +31,7 @@ from pension_collect.workflow import (
     save_draft,
     steps,
     worker_page,
+    worker_rows,
 )
 from test_collection_scale import Recording
 from workflow_fixtures import STORES, Setup, make_setup, store_url, to_declared, to_ready
@@ -451,6 +452,40 @@ def test_the_list_reads_each_kind_once() -> None:
         ("list", "worker", "*"),
     ]
     assert isinstance(store, Recording)
+
+
+def test_every_matching_row_in_one_read() -> None:
+    """worker_rows: the rows worker_page's pages give one after the other, from
+    one read of the store (a loop over pages reads it once a page)."""
+    from test_collection_scale import _recording_setup
+
+    s, store, _ = _recording_setup(40)
+    for w in s.workers:
+        s.session.save_worker(w)
+    paged = [
+        row
+        for offset in range(0, 43, 7)
+        for row in worker_page(s.session, status="not-collected", offset=offset, limit=7).rows
+    ]
+    store.log.clear()
+    rows = worker_rows(s.session, status="not-collected")
+    assert len(rows) == 40
+    assert rows == tuple(paged)
+    assert sorted(store.log) == [
+        ("get", "session", "session"),
+        ("list", "draft", "*"),
+        ("list", "marks", "*"),
+        ("list", "synced", "*"),
+        ("list", "worker", "*"),
+    ]
+    assert worker_rows(s.session, search=rows[0].key[-4:])[0] == rows[0]
+    assert {r.state for r in worker_rows(s.session)} == {"saved", "not-collected"}
+    with pytest.raises(PageError) as info:
+        worker_rows(s.session, status="collected")
+    assert info.value.field == "status"
+    with pytest.raises(PageError) as info:
+        worker_rows(s.session, verification_due=1)  # type: ignore[arg-type]
+    assert info.value.field == "verification_due"
 
 
 def test_a_store_of_an_earlier_release_is_moved_then_listed(s: Setup) -> None:

@@ -73,6 +73,7 @@ from .overview import (
     save_draft,
     steps,
     worker_page,
+    worker_rows,
 )
 from .printing import FormsPrinted
 from .records import (
@@ -160,4 +161,5 @@ __all__ = [
     "worker_fields",
     "worker_from_fields",
     "worker_page",
+    "worker_rows",
 ]

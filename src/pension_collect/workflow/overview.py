@@ -63,6 +63,7 @@ __all__ = [
     "save_draft",
     "steps",
     "worker_page",
+    "worker_rows",
 ]
 
 #: The actions :func:`next_step` names, in the order of the procedure.
@@ -530,23 +531,14 @@ def worker_page(
     raise :class:`PageError` before anything is read. Reads the store once
     (one pass over its records); writes nothing."""
     _check_page(status, search, offset, limit)
-    if type(verification_due) is not bool:
-        raise PageError("verification_due", "must be True or False", "须为 True 或 False")
+    _check_due(verification_due)
     snap = _read(session, drafts=True)
     counts = dict.fromkeys(ROW_STATES, 0)
     due = 0
     for row in snap.rows:
         counts[row.state] += 1
         due += _due(row)
-    rows: Iterable[WorkerRow] = snap.rows
-    if verification_due:
-        rows = (r for r in rows if _due(r))
-    if status is not None:
-        rows = (r for r in rows if r.state == status)
-    if search is not None and search.strip():
-        match = _matcher(search)
-        rows = (r for r in rows if match(r))
-    found = sorted(rows, key=_order)
+    found = _matching(snap.rows, status, search, verification_due)
     return WorkerPage(
         rows=tuple(found[offset : offset + limit]),
         total=len(found),
@@ -555,6 +547,43 @@ def worker_page(
         limit=limit,
         verification_due=due,
     )
+
+
+def worker_rows(
+    session: CollectionSession,
+    *,
+    status: str | None = None,
+    search: str | None = None,
+    verification_due: bool = False,
+) -> tuple[WorkerRow, ...]:
+    """Every row of the worker list matching ``status``, ``search`` and
+    ``verification_due`` (as :func:`worker_page` filters them), in its order,
+    unpaged: what "all the workers matching the filter" acts on. Bad arguments
+    raise :class:`PageError` before anything is read. Reads the store once;
+    writes nothing."""
+    _check_page(status, search, 0, 1)
+    _check_due(verification_due)
+    return tuple(_matching(_read(session, drafts=True).rows, status, search, verification_due))
+
+
+def _check_due(verification_due: object) -> None:
+    if type(verification_due) is not bool:
+        raise PageError("verification_due", "must be True or False", "须为 True 或 False")
+
+
+def _matching(
+    every: list[WorkerRow], status: str | None, search: str | None, verification_due: bool
+) -> list[WorkerRow]:
+    """The rows matching the filters, in the list's order."""
+    rows: Iterable[WorkerRow] = every
+    if verification_due:
+        rows = (r for r in rows if _due(r))
+    if status is not None:
+        rows = (r for r in rows if r.state == status)
+    if search is not None and search.strip():
+        match = _matcher(search)
+        rows = (r for r in rows if match(r))
+    return sorted(rows, key=_order)
 
 
 # -- a dashboard in one read ---------------------------------------------------------------

@@ -44,6 +44,7 @@ from pension_collect.workflow import (
     draft,
     window_only_fields,
     worker_page,
+    worker_rows,
 )
 from pension_collect.xlsx import XlsxImportError, read_xlsx, write_template
 
@@ -200,7 +201,10 @@ def _selected(coll: CollectionSession) -> list[str]:
     """The keys the selection form names: every matching row with ``all``,
     else the checked ``worker`` references (404 for one not the employer's)."""
     if request.form.get("all") == "1":
-        return [row.key for row in _all_rows(coll, _status_arg(), _search(), _due_arg())]
+        rows = worker_rows(
+            coll, status=_status_arg(), search=_search() or None, verification_due=_due_arg()
+        )
+        return [row.key for row in rows]
     refs = request.form.getlist("worker")
     if len(refs) > MAX_PAGE:
         abort(400)
@@ -487,7 +491,7 @@ def _check(coll: CollectionSession, dossier: Dossier) -> list[ImportProblem]:
         return [
             _problem("$.workers", "web.no-workers", "the roster holds no worker", "名册中没有职工")
         ]
-    rows = {row.key: row for row in _all_rows(coll)}
+    rows = {row.key: row for row in worker_rows(coll)}
     pack = coll.host.rule_pack(None)
     as_of = coll.as_of or YearMonth.of(coll.clock().date())
     seen: set[str] = set()
@@ -542,27 +546,6 @@ def _rule_errors(
     for finding in check_worker(checked, pack=pack, as_of=as_of, index=index):
         if finding.is_error:
             yield _problem(finding.path, finding.code, finding.message, finding.message_zh, **place)
-
-
-def _all_rows(
-    coll: CollectionSession, status: str | None = None, search: str = "", due: bool = False
-) -> list[WorkerRow]:
-    """Every row matching the filters and the search (read in pages of MAX_PAGE)."""
-    rows: list[WorkerRow] = []
-    offset = 0
-    while True:
-        page = worker_page(
-            coll,
-            status=status,
-            search=search or None,
-            offset=offset,
-            limit=MAX_PAGE,
-            verification_due=due,
-        )
-        rows.extend(page.rows)
-        if not page.has_more:
-            return rows
-        offset += MAX_PAGE
 
 
 @bp.route("/workers/import", methods=["GET", "POST"])
