@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 
 from pension_collect.adapters.memory import MemoryStorage
+from pension_collect.identity import mask
 from pension_collect.model import BureauRecord
 from pension_collect.plugins import PluginHost
 from pension_collect.ports.storage import (
@@ -30,7 +31,12 @@ from pension_collect.ports.storage import (
     Storage,
     Write,
 )
-from pension_collect.workflow import CollectionSession, VerificationFormMissing, WindowVisit
+from pension_collect.workflow import (
+    CollectionSession,
+    ConfirmationFormMissing,
+    VerificationFormMissing,
+    WindowVisit,
+)
 from pg_server import plugins_for
 from workflow_fixtures import (
     STORES,
@@ -218,6 +224,90 @@ def test_a_window_visit_writes_only_its_person_and_a_small_session_record() -> N
     puts = [(kind, key) for op, kind, key in store.log if op == "put"]
     assert puts == [("marks", more[1])]
     assert all(op != "list" for op, _, _ in store.log)
+
+
+def test_confirmation_forms_of_named_workers_read_only_those() -> None:
+    """[P3.7] print_confirmation_forms(keys) for the few failed workers of a
+    large collection reads those workers' records (each once), not every worker's; the
+    default (every collected worker) lists them once and reads none again."""
+    s, store, more = _recording_setup(30)
+    for w in s.workers:
+        s.session.save_worker(w)
+    store.log.clear()
+    s.session.print_confirmation_forms([s.keys[1], s.keys[1], s.keys[2]])
+    reads = sorted((op, kind, key) for op, kind, key in store.log if op in ("get", "list"))
+    assert reads == sorted(
+        [
+            ("get", "session", "session"),
+            ("get", "session", "session"),
+            ("get", "worker", s.keys[1]),
+            ("get", "worker", s.keys[2]),
+        ]
+    )
+    assert [(kind, key) for op, kind, key in store.log if op == "put"] == [
+        ("worker", s.keys[1]),
+        ("worker", s.keys[2]),
+    ]
+    assert [w.confirmation_printed for w in s.session.workers()] == [False, True, True]
+    store.log.clear()
+    s.session.print_confirmation_forms()
+    reads = [(op, kind) for op, kind, _ in store.log if op in ("get", "list")]
+    assert sorted(reads) == [("get", "session"), ("get", "session"), ("list", "worker")]
+    assert all(w.confirmation_printed for w in s.session.workers())
+    assert len(more) == 30
+
+
+def test_failed_workers_reads_the_status_alone() -> None:
+    """failed_workers lists the worker records once; a status that is not one
+    of the workflow's is named as a damaged record (CorruptRecord), as every
+    other read of it does."""
+    s, store, _ = _recording_setup(5)
+    for w in s.workers:
+        s.session.save_worker(w)
+    unit = s.dossier.employer.unit_no
+    with store.inner.transaction() as tx:
+        rec = tx.get(RecordKind.WORKER, unit, s.keys[1])
+        assert rec is not None
+        tx.put(
+            RecordKind.WORKER,
+            unit,
+            s.keys[1],
+            {**rec.data, "status": "failed"},
+            expected_version=rec.version,
+        )
+    store.log.clear()
+    assert s.session.failed_workers() == [s.keys[1]]
+    assert store.log == [("list", "worker", "*")]
+    with store.inner.transaction() as tx:
+        rec = tx.get(RecordKind.WORKER, unit, s.keys[2])
+        assert rec is not None
+        tx.put(
+            RecordKind.WORKER,
+            unit,
+            s.keys[2],
+            {**rec.data, "status": "lost"},
+            expected_version=rec.version,
+        )
+    with pytest.raises(CorruptRecord) as info:
+        s.session.failed_workers()
+    assert info.value.key == mask(s.keys[2])
+
+
+def test_receipts_refused_for_an_unprinted_form_among_printed_ones() -> None:
+    """record_received reads each worker's record once and refuses, naming
+    the worker, when its confirmation form was not printed; nothing is marked."""
+    s, store, _ = _recording_setup(5)
+    for w in s.workers:
+        s.session.save_worker(w)
+    s.session.print_confirmation_forms(s.keys[:2])
+    store.log.clear()
+    with pytest.raises(ConfirmationFormMissing) as info:
+        s.session.record_received(s.keys)
+    assert info.value.keys == (mask(s.keys[2]),)
+    assert [op for op, _, _ in store.log].count("put") == 0
+    assert sorted(k for op, kind, k in store.log if kind == "worker") == sorted(s.keys)
+    s.session.record_received(s.keys[:2])
+    assert [w.form_received for w in s.session.workers()] == [True, True, False]
 
 
 # -- a session record of the old shape --------------------------------------------------------

@@ -22,7 +22,7 @@ from ..model import BureauRecord, Employer, Worker
 from ..ports.storage import Record
 from ..ports.transport import DeclarationKind, DeclarationState, DeclarationStatus
 from ..rules import Finding
-from .records import StoredDeclaration, StoredWorker, WindowVisit, WorkerStatus
+from .records import StoredDeclaration, StoredWorker, WindowVisit, WorkerStatus, status_of
 
 __all__ = [
     "AlreadyAccepted",
@@ -514,6 +514,16 @@ def require_known(keys: Iterable[str], known: Collection[str]) -> None:
 def require_confirmation_printed(workers: Iterable[StoredWorker]) -> None:
     """[P3.5] Each worker's confirmation form was printed for their current data."""
     unprinted = [w.key for w in workers if not w.confirmation_printed]
+    if unprinted:
+        raise ConfirmationFormMissing(keys=unprinted)
+
+
+def require_confirmation_printed_records(recs: Iterable[Record]) -> None:
+    """:func:`require_confirmation_printed` on worker records as stored (only
+    their status and print mark are read)."""
+    unprinted = [
+        r.key for r in recs if not (status_of(r) and r.data.get("confirmation_printed", False))
+    ]
     if unprinted:
         raise ConfirmationFormMissing(keys=unprinted)
 

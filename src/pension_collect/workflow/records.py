@@ -442,6 +442,18 @@ def worker_from(rec: Record) -> StoredWorker:
         raise unreadable(rec) from None
 
 
+def status_of(rec: Record) -> WorkerStatus:
+    """A worker record's status alone (:class:`CorruptRecord` when it is not one
+    of :class:`WorkerStatus`), for a step that needs no more of the record."""
+    status = rec.data.get("status")
+    if type(status) is str:
+        try:
+            return WorkerStatus(status)
+        except ValueError:
+            pass
+    raise unreadable(rec)
+
+
 def _stored_worker(rec: Record, d: dict[str, Any], worker: Worker) -> StoredWorker:
     verdict = d.get("outcome")
     return StoredWorker(

@@ -292,8 +292,16 @@ class CollectionSession:
 
     @_bulk
     def failed_workers(self) -> list[str]:
-        """Keys of the workers the bureau failed and that are not collected again yet."""
-        return [w.key for w in self.workers() if w.status is WorkerStatus.FAILED]
+        """Keys of the workers the bureau failed and that are not collected again
+        yet (each record's status is read; the rest of it is not converted)."""
+        with self._transaction() as tx:
+            recs = tx.list(RecordKind.WORKER, self.unit_no)
+        failed = []
+        for rec in recs:
+            self._seen[rec.key] = rec.version
+            if R.status_of(rec) is WorkerStatus.FAILED:
+                failed.append(rec.key)
+        return failed
 
     # -- [P3] start ---------------------------------------------------------------------
 
@@ -625,14 +633,20 @@ class CollectionSession:
         ``out_dir/confirmation-<n>.pdf`` or ``name`` (as
         :meth:`print_verification_forms`). A worker saved again while the forms
         were drawn is not marked printed (:class:`~pension_collect.ports.storage.ConflictError`)."""
+        chosen = None if keys is None else [canonical_id(k) for k in keys]
         with self._transaction() as tx:
             sess = self._session(tx).data
-            recs = {sw.key: sw for sw in self._workers(tx)}
-        if keys is None:
-            selected = [k for k, sw in recs.items() if sw.status is WorkerStatus.COLLECTED]
-        else:
-            selected = [canonical_id(k) for k in keys]
-        G.require_known(selected, recs)
+            if chosen is None:
+                read = {r.key: r for r in tx.list(RecordKind.WORKER, self.unit_no)}
+                selected = [k for k, r in read.items() if R.status_of(r) is WorkerStatus.COLLECTED]
+            else:  # only the workers named are read (the failed few of [P3.7])
+                selected = chosen
+                found = {
+                    k: tx.get(RecordKind.WORKER, self.unit_no, k) for k in dict.fromkeys(selected)
+                }
+                read = {k: r for k, r in found.items() if r is not None}
+        G.require_known(selected, read)
+        recs = {k: R.worker_from(read[k]) for k in dict.fromkeys(selected)}
         dossier = Dossier(
             employer=R.employer_from(sess),
             workers=tuple(recs[k].worker for k in selected),
@@ -656,6 +670,7 @@ class CollectionSession:
             {"confirmation_printed": True},
             versions={k: recs[k].version for k in selected},
             per_key=self._confirmation_printed(dossier, selected),
+            read=read,
         )
         return printed
 
@@ -707,7 +722,7 @@ class CollectionSession:
             "worker.received",
             f"{what} received",
             changes,
-            check=lambda recs: G.require_confirmation_printed(R.worker_from(r) for r in recs),
+            check=lambda recs: G.require_confirmation_printed_records(recs),
         )
 
     def _mark(
@@ -720,15 +735,24 @@ class CollectionSession:
         versions: dict[str, int] | None = None,
         per_key: dict[str, dict[str, Any]] | None = None,
         check: Callable[[list[Record]], None] | None = None,
+        read: dict[str, Record] | None = None,
     ) -> None:
         """Set ``changes`` in each worker's record, with one audit entry each; all
         or none. ``versions``: the version each record must still have;
         ``per_key``: more changes for each worker; ``check``: a guard on the
-        records read, in the same transaction, before anything is written."""
+        records read, in the same transaction, before anything is written;
+        ``read``: the records as read earlier at those ``versions`` (not read
+        again: a record changed since fails its write with
+        :class:`~pension_collect.ports.storage.ConflictError`)."""
         with self._transaction() as tx:
             self._session(tx)
             keys = list(dict.fromkeys(keys))  # each worker once
-            recs = [G.require_worker(tx.get(RecordKind.WORKER, self.unit_no, k), k) for k in keys]
+            if read is not None and versions is not None:
+                recs = [read[k] for k in keys]
+            else:
+                recs = [
+                    G.require_worker(tx.get(RecordKind.WORKER, self.unit_no, k), k) for k in keys
+                ]
             if check is not None:
                 check(recs)
             entries = []
