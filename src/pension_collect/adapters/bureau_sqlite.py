@@ -13,7 +13,6 @@ key) makes one declaration of two processes submitting the same key at once.
 from __future__ import annotations
 
 import datetime as _dt
-import json
 import os
 import sqlite3
 import threading
@@ -31,7 +30,15 @@ from ..ports.transport import (
     DeclarationState,
     WorkerOutcome,
 )
-from .bureau_state import Declaration, Person, declaration_id, id_key, person_no_of
+from . import _json
+from .bureau_state import (
+    Declaration,
+    Person,
+    declaration_id,
+    known_id_key,
+    person_id_key,
+    person_no_of,
+)
 
 __all__ = ["BUREAU_DB", "SCHEMA_VERSION", "BureauFileError", "SQLiteBureauState"]
 
@@ -101,7 +108,9 @@ class BureauFileError(BureauError):
 
 
 def _dumps(data: Any) -> str:
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    """Compact JSON text of ``data`` (:func:`._json.dumps`: json.dumps' value and
+    errors, written through msgspec where installed)."""
+    return _json.dumps(data)
 
 
 def _when(text: str | None) -> _dt.datetime | None:
@@ -270,7 +279,7 @@ class SQLiteBureauState:
 
     def employer(self, unit_no: str) -> Employer | None:
         rows = self._rows("SELECT data FROM bureau_employers WHERE unit_no = ?", (unit_no,))
-        return _CONV.structure(json.loads(rows[0][0]), Employer) if rows else None
+        return _CONV.structure(_json.loads(rows[0][0]), Employer) if rows else None
 
     def put_employer(self, employer: Employer) -> None:
         data = _dumps(_CONV.unstructure(employer, Employer))
@@ -285,16 +294,15 @@ class SQLiteBureauState:
 
     # -- persons ------------------------------------------------------------------------------
 
-    _PERSON = "SELECT person_no, unit_no, settled, record FROM bureau_persons"
+    _PERSON = "SELECT person_no, unit_no, settled, record, id_key FROM bureau_persons"
 
     @staticmethod
     def _person(row: Any) -> Person:
-        return Person(
-            person_no=row[0],
-            unit_no=row[1],
-            account_settled=bool(row[2]),
-            record=_CONV.structure(json.loads(row[3]), BureauRecord),
+        record = _CONV.structure(_json.loads(row[3]), BureauRecord)
+        person = Person(
+            person_no=row[0], unit_no=row[1], account_settled=bool(row[2]), record=record
         )
+        return known_id_key(person, record.id_number, row[4])
 
     def person(self, person_no: str) -> Person | None:
         rows = self._rows(f"{self._PERSON} WHERE person_no = ?", (person_no,))
@@ -310,7 +318,7 @@ class SQLiteBureauState:
             (
                 person.person_no,
                 person.unit_no,
-                id_key(person.record),
+                person_id_key(person),
                 int(person.account_settled),
                 record,
             ),
@@ -362,7 +370,7 @@ class SQLiteBureauState:
             submitted_at=_dt.datetime.fromisoformat(row[5]),
             linked_to=row[6],
             concluded_at=_when(row[7]),
-            outcomes=tuple(WorkerOutcome.from_dict(o) for o in json.loads(row[8])),
+            outcomes=tuple(WorkerOutcome.from_dict(o) for o in _json.loads(row[8])),
             message=row[9],
             message_zh=row[10],
         )
@@ -436,7 +444,7 @@ class SQLiteBureauState:
         rows = self._rows("SELECT payload FROM bureau_declarations WHERE id = ?", (declaration.id,))
         if not rows:
             return {}
-        data = json.loads(rows[0][0])
+        data = _json.loads(rows[0][0])
         return data if isinstance(data, dict) else {}
 
 

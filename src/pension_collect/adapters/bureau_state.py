@@ -48,6 +48,10 @@ class Person:
     a sync shows no account years for the person, so the verification form
     shows none ([P3.4e]); the years stay in :attr:`record` and reappear once it
     is un-settled."""
+    _id_key: tuple[str, str] | None = attrs.field(default=None, init=False, eq=False)
+    """The record's identity number and its canonical form, once worked out
+    (:func:`person_id_key`): the bureau processes a person's declaration
+    without parsing the number again."""
 
     def __repr__(self) -> str:
         return f"Person(person_no={self.person_no!r}, unit_no={self.unit_no!r}, ...)"
@@ -107,6 +111,30 @@ def person_no_of(n: int) -> str:
 def id_key(record: BureauRecord) -> str | None:
     """The index key of a record's identity number (``None``: it has none)."""
     return canonical_id(record.id_number) if record.id_number else None
+
+
+def person_id_key(person: Person) -> str | None:
+    """:func:`id_key` of the person's record, parsed once per identity number:
+    the canonical form is kept on the person beside the number it came from,
+    and used again while the record holds that same number."""
+    raw = person.record.id_number
+    if not raw:
+        return None
+    known = person._id_key
+    if known is not None and known[0] == raw:
+        return known[1]
+    key = canonical_id(raw)
+    person._id_key = (raw, key)
+    return key
+
+
+def known_id_key(person: Person, raw: str | None, key: str | None) -> Person:
+    """``person``, told that its record's identity number ``raw`` has the
+    canonical form ``key`` (a state that stores the key gives it back with the
+    record, so reading a person parses nothing)."""
+    if raw and key is not None:
+        person._id_key = (raw, key)
+    return person
 
 
 class BureauState(Protocol):
@@ -268,7 +296,7 @@ class MemoryBureauState:
         if no not in self._seq:
             self._seq[no] = len(self._seq)
         self.persons[no] = person
-        new = (person.unit_no, id_key(person.record))
+        new = (person.unit_no, person_id_key(person))
         old = self._indexed.get(no)
         if old == new:
             return

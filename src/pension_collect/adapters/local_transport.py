@@ -6,12 +6,20 @@
 serves, opened with ``auto_advance`` so declarations advance when read.
 
 Payloads and answers pass through JSON on the way, as they would over a wire,
-so the caller and the bureau never share a mutable object.
+so the caller and the bureau never share a mutable object. Where msgspec is
+installed (the ``fast`` extra) it carries them, some five times as fast as
+``json``: its encoding read back is kept only when it equals what was sent,
+which only JSON's own types do (a tuple, a set, a ``Decimal``, a date, ``NaN``
+or a non-text key come back different, or msgspec refuses them); otherwise
+``json.dumps`` and ``json.loads`` carry it, which give what they always gave,
+the same value or the same error. Either way what crosses is exactly what
+JSON gives, a fresh value sharing nothing with what was sent.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +36,34 @@ from .reference_bureau import ReferenceBureau
 __all__ = ["LocalTransport"]
 
 
-def _wire(data: Any) -> Any:
+def _json_wire(data: Any) -> Any:
+    """What crosses a JSON wire: ``json.loads(json.dumps(data))``."""
     return json.loads(json.dumps(data, ensure_ascii=False))
+
+
+def _codec() -> tuple[Callable[[Any], bytes], Callable[[bytes], Any]] | None:
+    try:
+        import msgspec
+    except ImportError:
+        return None
+    return msgspec.json.Encoder().encode, msgspec.json.Decoder().decode
+
+
+_CODEC = _codec()
+
+
+def _wire(data: Any) -> Any:
+    """:func:`_json_wire`'s value (or error), through msgspec when that gives it
+    (see the module docstring)."""
+    if _CODEC is not None:
+        encode, decode = _CODEC
+        try:
+            back = decode(encode(data))
+            if back == data:
+                return back
+        except Exception:  # not JSON's own types: json says what crosses, or why not
+            pass
+    return _json_wire(data)
 
 
 class LocalTransport:

@@ -43,7 +43,7 @@ from ..ports.transport import (
 from ..rules import RulePack, check_worker
 from ..rules.weihai2013 import default_pack
 from .bureau_sqlite import BUREAU_DB, SQLiteBureauState
-from .bureau_state import BureauState, Declaration, MemoryBureauState, Person
+from .bureau_state import BureauState, Declaration, MemoryBureauState, Person, person_id_key
 
 __all__ = ["Person", "ReferenceBureau"]
 
@@ -483,14 +483,15 @@ class ReferenceBureau:
             return _fail(
                 key, "bureau.format", "the worker's data cannot be read", "职工数据格式错误"
             )
-        holder = self._state.person_by_id(canonical_id(worker.id_number))
+        worker_id = canonical_id(worker.id_number)  # the one parse of the declared number
+        holder = self._state.person_by_id(worker_id)
         if holder is not None and holder.person_no == worker.person_no:
             person: Person | None = holder  # the usual case: one lookup
         else:
             person = self._state.person(worker.person_no) if worker.person_no else None
             if person is None:
                 person = holder
-        failure = self._bureau_checks(decl.unit_no, key, worker, person, holder)
+        failure = self._bureau_checks(decl.unit_no, key, worker, worker_id, person, holder)
         if failure is not None:
             return failure
         assert person is not None
@@ -536,9 +537,13 @@ class ReferenceBureau:
         unit_no: str,
         key: str,
         worker: Worker,
+        worker_id: str,
         person: Person | None,
         holder: Person | None,
     ) -> WorkerOutcome | None:
+        """Why the bureau refuses the worker before its rules run (``None``: it
+        does not). ``worker_id`` is the declared number's canonical form;
+        ``holder`` the person holding it."""
         if person is None:
             return _fail(
                 key,
@@ -564,7 +569,7 @@ class ReferenceBureau:
                 "该人员在社保系统中属于其他单位,请先到社保窗口办理转移手续",
             )
         rec = person.record
-        if (rec.id_number and canonical_id(rec.id_number) != canonical_id(worker.id_number)) or (
+        if (rec.id_number and person_id_key(person) != worker_id) or (
             rec.name and canonical_name(rec.name) != canonical_name(worker.name)
         ):
             return _fail(
