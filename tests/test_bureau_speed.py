@@ -69,7 +69,7 @@ class _Int(enum.IntEnum):
     A = 1
 
 
-class _Str(str, enum.Enum):
+class _Str(enum.StrEnum):
     A = "a"
 
 
@@ -143,9 +143,7 @@ class TestWire:
         """Payloads of JSON's types (non-ASCII and lone surrogates, big ints,
         NaN and infinities, tuples, non-text keys, nested) cross exactly as
         ``json.loads(json.dumps(...))`` carries them, or fail with its error."""
-        assert _outcome(local_transport._wire, value) == _outcome(
-            local_transport._json_wire, value
-        )
+        assert _outcome(local_transport._wire, value) == _outcome(local_transport._json_wire, value)
 
     @given(_MIXED)
     def test_same_refusals_as_json(self, value: Any) -> None:
@@ -153,9 +151,7 @@ class TestWire:
         attrs instances, tuple keys) are refused with json's error; those it
         carries differently (NaN, enums of int or str, duplicate keys once
         written) come out as json gives them."""
-        assert _outcome(local_transport._wire, value) == _outcome(
-            local_transport._json_wire, value
-        )
+        assert _outcome(local_transport._wire, value) == _outcome(local_transport._json_wire, value)
 
     @pytest.mark.parametrize(
         ("value", "error", "words"),
@@ -185,7 +181,8 @@ class TestWire:
             {"t": (1, (2, 3)), 1: "one", "n": float("nan"), "big": 2**100, "名": "张伟\u2028"}
         )
         assert list(got) == ["t", "1", "n", "big", "名"]
-        assert got["t"] == [1, [2, 3]] and type(got["t"][1]) is list
+        assert got["t"] == [1, [2, 3]]
+        assert type(got["t"][1]) is list
         assert got["1"] == "one"
         assert math.isnan(got["n"])
         assert got["big"] == 2**100
@@ -203,9 +200,7 @@ class TestWire:
     def test_without_msgspec_json_carries(self, value: Any) -> None:
         """Without msgspec (the ``fast`` extra) json carries everything, as before."""
         assert local_transport._CODEC is None
-        assert _outcome(local_transport._wire, value) == _outcome(
-            local_transport._json_wire, value
-        )
+        assert _outcome(local_transport._wire, value) == _outcome(local_transport._json_wire, value)
 
     def test_transport_answers_as_before(self) -> None:
         """Through the transport: a sync, a submit and its status give the same
@@ -219,9 +214,7 @@ class TestWire:
                 t = LocalTransport(bureau)
                 unit = dossier.employer.unit_no
                 synced = t.sync(unit)
-                d = t.submit(
-                    unit, DeclarationKind.WORKERS, _payload(dossier), idempotency_key="k"
-                )
+                d = t.submit(unit, DeclarationKind.WORKERS, _payload(dossier), idempotency_key="k")
                 bureau.settle()
                 results.append((synced, d, t.status(d.id, unit_no=unit)))
             finally:
