@@ -609,6 +609,31 @@ class TestCanonicalId:
         """The full-width spelling of a number has the number's key."""
         assert identity.canonical_id(_full_width(number)) == number
 
+    @given(st.lists(st.text(max_size=25) | valid_numbers, max_size=20))
+    def test_remembered_answers_are_the_answers(self, raws: list[str]) -> None:
+        """Asked again (answers remembered), or after the remembered answers
+        were forgotten, canonical_id gives what it gave the first time."""
+        first = [identity.canonical_id(r) for r in raws]
+        assert [identity.canonical_id(r) for r in raws] == first
+        identity._CANONICAL.clear()
+        assert [identity.canonical_id(r) for r in raws] == first
+
+    def test_remembers_a_bounded_number_of_short_texts(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """At most _CANONICAL_KEPT answers are kept (then all are forgotten at
+        once), and none for a text longer than any identity number."""
+        monkeypatch.setattr(identity, "_CANONICAL", {})
+        monkeypatch.setattr(identity, "_CANONICAL_KEPT", 5)
+        bodies = [f"37100219650302{n:03d}" for n in range(12)]
+        numbers = [b + id_check_char(b) for b in bodies]
+        assert [identity.canonical_id(" " + n.lower()) for n in numbers] == numbers
+        assert 0 < len(identity._CANONICAL) <= 5
+        assert [identity.canonical_id(" " + n.lower()) for n in numbers] == numbers
+        long_text = "3" * 65
+        assert identity.canonical_id(long_text) == long_text
+        assert long_text not in identity._CANONICAL
+
 
 class TestCanonicalName:
     """identity.canonical_name: how names are compared ([P3.3a])."""

@@ -358,7 +358,34 @@ def canonical_id(raw: str) -> str:
 
     The workflow, the rules and the bureau compare identities through this one
     function, so they agree on who is who.
+
+    It is called for the same few numbers over and over (a collection of
+    20,000 workers asks some ten times per worker), so the answers for short
+    texts are remembered (up to :data:`_CANONICAL_KEPT` of them, then
+    forgotten all at once); an answer depends on the text alone.
     """
+    if type(raw) is str:
+        hit = _CANONICAL.get(raw)
+        if hit is not None:
+            return hit
+        result = _canonical_id(raw)
+        if len(raw) <= _CANONICAL_LONGEST:
+            if len(_CANONICAL) >= _CANONICAL_KEPT:
+                _CANONICAL.clear()
+            _CANONICAL[raw] = result
+        return result
+    return _canonical_id(raw)
+
+
+_CANONICAL: dict[str, str] = {}
+"""Answers of :func:`canonical_id` by the text it was given."""
+_CANONICAL_KEPT = 1 << 16
+"""How many answers :func:`canonical_id` keeps (a few MiB at most)."""
+_CANONICAL_LONGEST = 64
+"""Texts longer than this are not kept (no identity number is that long)."""
+
+
+def _canonical_id(raw: str) -> str:
     text = _fold(raw)
     try:
         return IdentityNumber.parse(text).number
