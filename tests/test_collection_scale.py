@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from pension_collect.adapters._json import SAVED_TEXTS_KEPT
 from pension_collect.adapters.memory import MemoryStorage
 from pension_collect.identity import mask
 from pension_collect.model import BureauRecord
@@ -583,3 +584,53 @@ def test_a_saved_record_is_written_once_as_its_audit_image(store: str, tmp_path:
     assert saved is not None
     assert entry.after == saved.data == {"status": "collected", "n": [1]}
     assert entry.before == {"status": "collected", "n": [1, "its own"]}
+
+
+@pytest.mark.parametrize("store", ["memory", "sqlite"])
+def test_a_long_transaction_keeps_only_the_latest_saved_texts(store: str, tmp_path: Path) -> None:
+    """A step that writes every worker in one transaction does not keep every
+    record's data and text until it commits: only the latest
+    SAVED_TEXTS_KEPT. An image of data written earlier (its text forgotten)
+    is serialized anew and shows the object as it is at append time; the
+    image of the latest save is still the text saved."""
+    url = store_url(store, tmp_path)
+    storage = PluginHost(load_entry_points=False).open_storage(url)
+    datas: list[dict[str, Any]] = [{"status": "collected", "n": [i]} for i in range(200)]
+    try:
+        with storage.transaction() as tx:
+            for i, d in enumerate(datas[:100]):
+                tx.put(RecordKind.WORKER, "u", f"k{i:03d}", d, expected_version=0)
+            tx.put_many(
+                RecordKind.WORKER,
+                "u",
+                [Write(f"k{i:03d}", datas[i], 0) for i in range(100, 200)],
+            )
+            kept = tx._saved  # type: ignore[attr-defined]
+            assert len(kept) == SAVED_TEXTS_KEPT
+            assert id(datas[199]) in kept
+            assert id(datas[0]) not in kept
+            datas[0]["n"].append("changed after the save")
+            datas[199]["n"].append("changed after the save")
+            tx.append_audit(
+                [
+                    AuditEntry(
+                        at="t",
+                        actor="a",
+                        unit_no="u",
+                        action="worker.saved",
+                        subject_kind=RecordKind.WORKER,
+                        subject_key=key,
+                        message="saved",
+                        after=d,
+                    )
+                    for key, d in (("k000", datas[0]), ("k199", datas[199]))
+                ]
+            )
+        with storage.transaction() as tx:
+            first, last = tx.audit("u")
+            records = tx.list(RecordKind.WORKER, "u")
+    finally:
+        storage.close()
+    assert len(records) == 200
+    assert first.after == {"status": "collected", "n": [0, "changed after the save"]}
+    assert last.after == {"status": "collected", "n": [199]} == records[199].data

@@ -29,7 +29,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["dumps", "fast_dumps", "loads"]
+__all__ = ["SAVED_TEXTS_KEPT", "dumps", "fast_dumps", "forget_oldest", "loads"]
 
 
 def _codec() -> tuple[Callable[[str | bytes], Any], Callable[[Any], bytes]] | None:
@@ -76,3 +76,19 @@ def dumps(value: Any) -> str:
     if text is None:
         text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
     return text
+
+
+SAVED_TEXTS_KEPT = 64
+"""How many of the texts a transaction wrote a store keeps at hand, so that
+an audit image that is the very data just saved (a save and its
+``worker.saved`` entry) is written as that text, not serialized again."""
+
+
+def forget_oldest(saved: dict[Any, Any]) -> None:
+    """Drop the oldest entries of a transaction's saved texts beyond
+    :data:`SAVED_TEXTS_KEPT`: a step writing every worker in one transaction
+    (a print mark, the outcomes of a declaration) would otherwise keep every
+    record's data and text alive until it commits (some 100 MB at 20,000
+    workers). A forgotten text is serialized again if an image needs it."""
+    while len(saved) > SAVED_TEXTS_KEPT:
+        del saved[next(iter(saved))]

@@ -57,7 +57,7 @@ from ..ports.storage import (
     audit_texts,
     record_text,
 )
-from ._json import fast_dumps, loads
+from ._json import fast_dumps, forget_oldest, loads
 
 __all__ = ["SCHEMA_VERSION", "MemoryStorage", "MemoryTransaction"]
 
@@ -166,7 +166,8 @@ class MemoryTransaction:
         self._saved: dict[int, tuple[dict[str, Any], str]] = {}
         """The text each record data saved in this transaction was kept as (by
         ``id``, with the object, which keeps the id from being reused): an audit
-        image that is the very same object is kept as that text, as SQLite does."""
+        image that is the very same object is kept as that text, as SQLite does.
+        Only the latest few are kept (:func:`._json.forget_oldest`)."""
 
     def _saved_text(self, image: dict[str, Any] | None) -> str | None:
         hit = None if image is None else self._saved.get(id(image))
@@ -236,6 +237,7 @@ class MemoryTransaction:
             raise
         for w, text in zip(writes, texts, strict=True):
             self._saved[id(w.data)] = (w.data, text)
+        forget_oldest(self._saved)
         return versions
 
     def append_audit(self, entries: Sequence[AuditEntry]) -> None:

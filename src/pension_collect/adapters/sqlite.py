@@ -71,7 +71,7 @@ from ..ports.storage import (
     audit_texts,
     record_text,
 )
-from ._json import dumps, loads
+from ._json import dumps, forget_oldest, loads
 
 __all__ = ["APPLICATION_ID", "MIGRATIONS", "SCHEMA_VERSION", "SQLiteStorage", "path_of"]
 
@@ -591,7 +591,8 @@ class SQLiteTransaction:
         """The text each record data saved in this transaction was written as
         (by ``id``, with the object itself, which keeps the id from being reused):
         an audit image that is the very same object is written as that text,
-        not serialized again (a save and its ``worker.saved`` entry)."""
+        not serialized again (a save and its ``worker.saved`` entry). Only the
+        latest few are kept (:func:`._json.forget_oldest`)."""
 
     def _image(self, data: dict[str, Any] | None) -> str | None:
         if data is None:
@@ -746,6 +747,7 @@ class SQLiteTransaction:
             raise self._fail(exc, "saving records") from None
         for w, text in zip(writes, texts, strict=True):
             self._saved[id(w.data)] = (w.data, text)
+        forget_oldest(self._saved)
         return [w.expected_version + 1 for w in writes]
 
     def _undo(self) -> None:
