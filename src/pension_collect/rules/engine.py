@@ -22,7 +22,7 @@ import attrs
 from .._gc import gc_paused
 from ..identity import IdentityNumber, InvalidIdentityNumber
 from ..limits import DEFAULT_LIMITS, Limits
-from ..model import AccountYear, Category, Dossier, Segment, Worker, YearMonth
+from ..model import AccountYear, Category, Dossier, Segment, Worker, YearMonth, months_between
 from .derive import Placement, place
 from .pack import Finding, Hit, Rule, RulePack, Scope, Severity
 from .parameters import ParameterSet
@@ -105,9 +105,10 @@ class WorkerView:
         except InvalidIdentityNumber as exc:
             return exc
 
-    @property
+    @_computed
     def identity(self) -> IdentityNumber | None:
         """The parsed identity number, ``None`` when it is invalid."""
+        # Kept, as the other computed values: most rules read it.
         value = self._identity
         return value if isinstance(value, IdentityNumber) else None
 
@@ -144,10 +145,14 @@ class WorkerView:
     @_computed
     def placements(self) -> tuple[Placement, ...]:
         """Box and category of each history segment (empty when not collected)."""
-        history = self.worker.history or ()
+        history = self.worker.history
+        if not history:
+            return ()
         upper_last = self.context.param("upper_box_last_month")
         account_start = self.context.param("account_start")
-        return tuple(place(s, upper_last=upper_last, account_start=account_start) for s in history)
+        return tuple(
+            [place(s, upper_last=upper_last, account_start=account_start) for s in history]
+        )
 
 
 class DossierView:
@@ -227,16 +232,17 @@ def _run(rule: Rule, view: Any, path: str, out: list[Finding]) -> None:
 
 
 def _run_worker(
-    view: WorkerView, rules: list[Rule], out: list[Finding], room: int
+    view: WorkerView, rules: list[tuple[Rule, Callable[[Any], Any]]], out: list[Finding], room: int
 ) -> tuple[int, bool]:
-    """Run worker-scope ``rules`` on one worker, listing at most ``room``
-    findings in ``out``; return how many more there were and whether one of
-    them is an error (the hits past the room are counted, not built)."""
+    """Run worker-scope ``rules`` (each with its check function) on one
+    worker, listing at most ``room`` findings in ``out``; return how many
+    more there were and whether one of them is an error (the hits past the
+    room are counted, not built)."""
     omitted = 0
     error = False
-    for rule in rules:
+    for rule, check in rules:
         try:
-            for hit in rule.check(view):
+            for hit in check(view):
                 if room > 0:
                     out.append(_finding(rule, hit))
                     room -= 1
@@ -287,6 +293,7 @@ def _check(dossier: Dossier, rule_pack: RulePack, today: _dt.date, limits: Limit
         if rule.is_active(params, as_of):
             (dossier_rules if rule.scope is Scope.DOSSIER else worker_rules).append(rule)
 
+    worker_checks = [(rule, rule.check) for rule in worker_rules]
     findings: list[Finding] = []
     views = [WorkerView(w, i, context) for i, w in enumerate(dossier.workers)]
     dossier_view = DossierView(dossier, context, views)
@@ -301,7 +308,7 @@ def _check(dossier: Dossier, rule_pack: RulePack, today: _dt.date, limits: Limit
         del findings[in_all:]
     for view in views:
         left = in_all - len(findings)
-        more, error = _run_worker(view, worker_rules, findings, min(per_worker, left))
+        more, error = _run_worker(view, worker_checks, findings, min(per_worker, left))
         if more:
             if left > per_worker:  # the worker's cap, not the report's: say so there
                 findings.append(_too_many(view.path, more, error, per_worker))
@@ -339,7 +346,7 @@ def check_worker(
     context = Context(pack=pack, as_of=as_of, today=today)
     view = WorkerView(worker, index, context)
     rules = [
-        rule
+        (rule, rule.check)
         for rule in pack.rules
         if rule.scope is Scope.WORKER and rule.is_active(pack.parameters, as_of)
     ]
@@ -365,21 +372,33 @@ def _finding_order(f: Finding) -> tuple[Any, ...]:
 
 
 def _summarize(view: WorkerView, segments: list[SegmentSummary]) -> WorkerSummary:
-    months = {Category.DEEMED: 0, Category.PRE_ACCOUNT: 0, Category.POST_ACCOUNT: 0}
-    history = view.worker.history or ()
-    for i, (segment, placed) in enumerate(zip(history, view.placements, strict=True)):
-        n = segment.months
-        segments.append(SegmentSummary(view.segment_path(i), placed.box, placed.category, n))
-        if placed.category is not None:
-            months[placed.category] += n
-    identity = view.identity
+    # Once per worker and segment: plain locals, no dictionary keyed by the
+    # categories (an Enum member's hash is a Python-level call).
+    deemed = pre_account = post_account = 0
+    history = view.worker.history
+    path = view.path
+    if history:
+        for i, (segment, placed) in enumerate(zip(history, view.placements, strict=True)):
+            n = months_between(segment.start, segment.end)
+            category = placed.category
+            segments.append(SegmentSummary(f"{path}.history[{i}]", placed.box, category, n))
+            if category is _DEEMED:
+                deemed += n
+            elif category is _PRE_ACCOUNT:
+                pre_account += n
+            elif category is _POST_ACCOUNT:
+                post_account += n
+    identity = view._identity
     return WorkerSummary(
-        path=view.path,
-        id_number_18=None if identity is None else identity.number,
-        deemed=months[Category.DEEMED],
-        pre_account=months[Category.PRE_ACCOUNT],
-        post_account=months[Category.POST_ACCOUNT],
+        path=path,
+        id_number_18=identity.number if isinstance(identity, IdentityNumber) else None,
+        deemed=deemed,
+        pre_account=pre_account,
+        post_account=post_account,
     )
+
+
+_DEEMED, _PRE_ACCOUNT, _POST_ACCOUNT = Category.DEEMED, Category.PRE_ACCOUNT, Category.POST_ACCOUNT
 
 
 def _used_parameters(pack: RulePack, params: ParameterSet, as_of: YearMonth) -> dict[str, Any]:
