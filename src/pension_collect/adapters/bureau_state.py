@@ -13,6 +13,7 @@ declaration by number, by (employer, idempotency key) and the pending ones.
 
 from __future__ import annotations
 
+import bisect
 import datetime as _dt
 import threading
 from collections.abc import Iterator, Mapping
@@ -251,6 +252,7 @@ class MemoryBureauState:
         self._indexed: dict[str, tuple[str | None, str | None]] = {}
         self._by_id: dict[str, set[str]] = {}
         self._by_unit: dict[str | None, set[str]] = {}
+        self._sorted: dict[str | None, list[str]] = {}  # _by_unit's sets in order, when asked
 
     def __repr__(self) -> str:
         return (
@@ -302,10 +304,12 @@ class MemoryBureauState:
             return
         if old is not None:
             self._by_unit[old[0]].discard(no)
+            self._sorted.pop(old[0], None)
             if old[1] is not None:
                 self._by_id[old[1]].discard(no)
         self._indexed[no] = new
         self._by_unit.setdefault(new[0], set()).add(no)
+        self._sorted.pop(new[0], None)
         if new[1] is not None:
             self._by_id.setdefault(new[1], set()).add(no)
 
@@ -318,8 +322,17 @@ class MemoryBureauState:
     def persons_of(
         self, unit_no: str, *, after: str = "", limit: int | None = None
     ) -> list[Person]:
-        numbers = [no for no in sorted(self._by_unit.get(unit_no, ())) if no > after]
-        return [self.persons[no] for no in numbers[:limit]]
+        numbers = self._sorted.get(unit_no)
+        if numbers is None:  # sorted once per change of the employer's persons, not per page
+            numbers = self._sorted[unit_no] = sorted(self._by_unit.get(unit_no, ()))
+        start = bisect.bisect_right(numbers, after)
+        if limit is None:
+            end = len(numbers)
+        elif limit >= 0:
+            end = start + limit
+        else:  # as a slice of what follows ``after``: all but the last -limit
+            end = max(start, len(numbers) + limit)
+        return [self.persons[no] for no in numbers[start:end]]
 
     def new_person_no(self) -> str:
         while True:

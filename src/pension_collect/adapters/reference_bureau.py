@@ -28,6 +28,7 @@ from typing import Any
 
 import attrs
 
+from .._gc import gc_paused
 from ..dossier import make_converter
 from ..identity import canonical_id, canonical_name
 from ..model import AccountYear, BureauRecord, Dossier, Employer, Worker, YearMonth
@@ -436,7 +437,10 @@ class ReferenceBureau:
                 # not a list (null, a number, a text, an object): no worker to read
                 items = []
             as_of, today = self._as_of(), now.date()
-            outcomes = tuple(self._process_worker(decl, item, as_of, today) for item in items)
+            # tens of thousands of small acyclic objects per declaration: the
+            # collector's passes over them free nothing (as for a session's steps)
+            with gc_paused():
+                outcomes = tuple(self._process_worker(decl, item, as_of, today) for item in items)
         decl.outcomes = outcomes
         ok = sum(o.succeeded for o in outcomes)
         if outcomes and ok == len(outcomes):
