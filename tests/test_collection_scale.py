@@ -586,7 +586,7 @@ def test_a_saved_record_is_written_once_as_its_audit_image(store: str, tmp_path:
     assert entry.before == {"status": "collected", "n": [1, "its own"]}
 
 
-@pytest.mark.parametrize("store", ["memory", "sqlite"])
+@pytest.mark.parametrize("store", STORES)
 def test_a_long_transaction_keeps_only_the_latest_saved_texts(store: str, tmp_path: Path) -> None:
     """A step that writes every worker in one transaction does not keep every
     record's data and text until it commits: only the latest
@@ -594,7 +594,7 @@ def test_a_long_transaction_keeps_only_the_latest_saved_texts(store: str, tmp_pa
     is serialized anew and shows the object as it is at append time; the
     image of the latest save is still the text saved."""
     url = store_url(store, tmp_path)
-    storage = PluginHost(load_entry_points=False).open_storage(url)
+    storage = PluginHost(load_entry_points=False, plugins=plugins_for(url)).open_storage(url)
     datas: list[dict[str, Any]] = [{"status": "collected", "n": [i]} for i in range(200)]
     try:
         with storage.transaction() as tx:

@@ -57,6 +57,9 @@ from pension_collect.ports.storage import (
 
 from .schema import MIGRATIONS, SCHEMA_VERSION, SETTING
 
+_SAVED_KEPT = 64
+"""How many saved texts a transaction keeps for audit images."""
+
 __all__ = [
     "DEFAULT_SCHEMA",
     "SCHEMES",
@@ -201,7 +204,8 @@ class PostgresTransaction:
         self._saved: dict[int, tuple[dict[str, Any], str]] = {}
         """The text each record data saved in this transaction was written as (by
         ``id``, with the object): an audit image that is the very same object is
-        written as that text, as the built-in stores do."""
+        written as that text, as the built-in stores do (the latest
+        ``_SAVED_KEPT`` only)."""
 
     def _image(self, data: dict[str, Any] | None) -> str | None:
         hit = None if data is None else self._saved.get(id(data))
@@ -292,6 +296,8 @@ class PostgresTransaction:
         for w, text in zip(writes, texts, strict=True):
             if text is not None:
                 self._saved[id(w.data)] = (w.data, text)
+        while len(self._saved) > _SAVED_KEPT:  # the latest only: a step writing every
+            del self._saved[next(iter(self._saved))]  # worker would keep them all alive
         return [w.expected_version + 1 for w in writes]
 
     def _conflict(self, kind: RecordKind, unit_no: str, writes: Sequence[Write]) -> ConflictError:
