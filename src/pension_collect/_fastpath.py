@@ -43,16 +43,20 @@ from __future__ import annotations
 
 import datetime as _dt
 import linecache
+import sys
 import types
 import typing
+import zlib
 from collections.abc import Callable
 from decimal import Decimal
 from enum import Enum
+from pathlib import Path
 from typing import Any
 
 import attrs
 
 from . import model as _model
+from ._cache import cache_folder, read_bounded, replace_atomically
 from .limits import Limits
 from .model import Money, YearMonth, _money_from_str, _money_text, parse_date, parse_rate
 from .text import refused_character
@@ -139,6 +143,7 @@ class FastPath:
         namespace = self._namespace()
         for cls in classes:
             self._compile(cls, namespace)
+        _code_cache().save()
 
     def structure(self, cls: type[Any]) -> Callable[[Any], Any]:
         """The generated structure function of ``cls``."""
@@ -262,7 +267,7 @@ class FastPath:
             lines.extend(f"    _setattr(o, {f.name!r}, f_{f.name})" for f in fields)
         lines.append("    return o")
         source = "\n".join(lines)
-        exec(compile(source, _register_source(f"structure_{name}", source), "exec"), ns)
+        exec(_compiled(source, _register_source(f"structure_{name}", source)), ns)
         self._functions[cls] = ns[f"structure_{name}"]
 
     def _leaf(
@@ -391,7 +396,7 @@ class FastPath:
                     "    return result",
                 ]
             )
-        exec(compile(source, _register_source(name, source), "exec"), ns)
+        exec(_compiled(source, _register_source(name, source)), ns)
         return name
 
 
@@ -456,8 +461,9 @@ def unstructure_functions(
             lines.extend("        " + b for b in body)
         lines.append("    return res")
         source = "\n".join(lines)
-        exec(compile(source, _register_source(f"unstructure_{name}", source), "exec"), ns)
+        exec(_compiled(source, _register_source(f"unstructure_{name}", source)), ns)
         out[cls] = ns[f"unstructure_{name}"]
+    _code_cache().save()
     return out
 
 
@@ -525,3 +531,119 @@ def _register_source(function: str, source: str) -> str:
         if linecache.cache.setdefault(filename, cached) == cached:
             return filename
         count += 1
+
+
+# -- the compiled code cache -------------------------------------------------------
+
+#: The cache file of compiled generated code, in the cache folder
+#: (:func:`pension_collect._cache.cache_folder`).
+CODE_CACHE_FILE = "generated-code.bin"
+_CODE_MAGIC = b"pension-collect/generated-code\n"
+_CODE_VERSION = 1
+#: Entries kept at most (each a distinct generated function and file name).
+_CODE_ENTRIES = 256
+
+
+def _python_build() -> bytes:
+    """What decides the bytecode: the interpreter's exact build."""
+    return f"{sys.implementation.cache_tag} {sys.version}".encode("utf-8", "replace")
+
+
+class _CodeCache:
+    """Compiled generated functions kept as marshalled code objects in one file.
+
+    Compiling the generated source is most of the time of making a
+    :class:`FastPath`, and a ``validate`` run makes one. An entry is keyed
+    by the exact generated source text and its file name (the name its
+    traceback shows); the file by the cache format and the interpreter's
+    build. The file is ``MAGIC``, the format version and the build on one
+    line, the CRC-32 of the rest (4 bytes, big-endian), and the rest:
+    ``marshal.dumps`` of ``{key: code}``. Anything else (a damaged,
+    truncated or foreign file, another interpreter's, one not owned by the
+    user or writable by others) is ignored: the code is compiled, and the
+    file replaced (atomically) with what this process compiled and read.
+    A changed source (another pension_collect) is a key the file lacks:
+    compiled and added, the file keeping at most :data:`_CODE_ENTRIES`.
+    """
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self._entries: dict[str, types.CodeType] | None = None
+        self._used: set[str] = set()
+        self._dirty = False
+        #: Functions compiled (not found in the file) by this process.
+        self.compiled = 0
+
+    def _header(self) -> bytes:
+        return _CODE_MAGIC + f"{_CODE_VERSION} ".encode() + _python_build() + b"\n"
+
+    def _load(self) -> dict[str, types.CodeType]:
+        if self._entries is None:
+            self._entries = {} if self.path is None else self._read(self.path)
+        return self._entries
+
+    def _read(self, path: Path) -> dict[str, types.CodeType]:
+        raw = read_bounded(path, own=True)
+        header = self._header()
+        if raw is None or not raw.startswith(header) or len(raw) < len(header) + 4:
+            return {}
+        body = raw[len(header) + 4 :]
+        if int.from_bytes(raw[len(header) : len(header) + 4], "big") != zlib.crc32(body):
+            return {}
+        import marshal
+
+        try:
+            entries = marshal.loads(body)
+        except (ValueError, EOFError, TypeError):
+            return {}
+        if type(entries) is not dict or not all(
+            type(k) is str and type(v) is types.CodeType for k, v in entries.items()
+        ):
+            return {}
+        return entries
+
+    def code(self, source: str, filename: str) -> types.CodeType:
+        """The compiled module code of ``source`` named ``filename``."""
+        entries = self._load()
+        key = f"{filename}\0{source}"
+        self._used.add(key)
+        code = entries.get(key)
+        if code is None or code.co_filename != filename:
+            code = compile(source, filename, "exec")
+            entries[key] = code
+            self.compiled += 1
+            self._dirty = True
+        return code
+
+    def save(self) -> None:
+        """Write the file when something was compiled (nothing when it cannot be)."""
+        if not self._dirty or self.path is None or self._entries is None:
+            return
+        self._dirty = False
+        entries = self._entries
+        if len(entries) > _CODE_ENTRIES:  # keep what this process uses
+            entries = {k: v for k, v in entries.items() if k in self._used}
+        import marshal
+
+        try:
+            body = marshal.dumps(entries)
+        except ValueError:
+            return
+        header = self._header()
+        replace_atomically(self.path, header + zlib.crc32(body).to_bytes(4, "big") + body)
+
+
+_CODE_CACHES: list[_CodeCache] = []
+
+
+def _code_cache() -> _CodeCache:
+    """This process's code cache, for the cache folder now in force."""
+    folder = cache_folder()
+    path = None if folder is None else folder / CODE_CACHE_FILE
+    if not _CODE_CACHES or _CODE_CACHES[0].path != path:
+        _CODE_CACHES[:] = [_CodeCache(path)]
+    return _CODE_CACHES[0]
+
+
+def _compiled(source: str, filename: str) -> types.CodeType:
+    return _code_cache().code(source, filename)

@@ -45,6 +45,7 @@ import zlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .._cache import NO_CACHE_ENV, cache_folder, read_bounded, replace_atomically
 from .._version import __version__
 
 if TYPE_CHECKING:
@@ -55,8 +56,6 @@ __all__ = ["CACHE_FILE", "NO_CACHE_ENV", "cache_path", "rule_pack"]
 
 #: The name of the cache file in the cache folder.
 CACHE_FILE = "rule-packs.json"
-#: Environment variable: ``1`` turns the cache off.
-NO_CACHE_ENV = "PENSION_COLLECT_NO_CACHE"
 
 _FORMAT = "pension-collect/rule-pack-cache"
 _PARAMETERS_FORMAT = "pension-collect/parameters-cache"
@@ -67,21 +66,14 @@ _HOOK = "pension_collect_register_rule_packs"
 _BUILT_IN_PACK = "weihai-2013"
 #: The one built-in plugin implementing the hook, registering the built-in pack.
 _BUILT_IN_PLUGIN = "pension_collect.adapters.rule_packs"
-#: A cache file (or an entry-point file) larger than this is not ours.
+#: An entry-point file larger than this is not ours.
 _MOST_BYTES = 1 << 20
 
 
 def cache_path() -> Path | None:
     """Where the cache file is (``None``: no usable cache folder)."""
-    if os.environ.get(NO_CACHE_ENV, "").strip() not in ("", "0"):
-        return None
-    base = os.environ.get("XDG_CACHE_HOME", "")
-    if not os.path.isabs(base):
-        try:
-            base = str(Path.home() / ".cache")
-        except RuntimeError:  # no home folder
-            return None
-    return Path(base) / "pension-collect" / CACHE_FILE
+    folder = cache_folder()
+    return None if folder is None else folder / CACHE_FILE
 
 
 def _everything_blocked() -> bool:
@@ -130,13 +122,12 @@ def _key() -> str:
 
 def _load(path: Path) -> Any:
     """The JSON in ``path``; ``None`` when it cannot be read as such."""
+    raw = read_bounded(path)
+    if raw is None:
+        return None
     try:
-        with open(path, "rb") as stream:
-            raw = stream.read(_MOST_BYTES + 1)
-        if len(raw) > _MOST_BYTES:
-            return None
         return json.loads(raw.decode("utf-8"))
-    except (OSError, ValueError, RecursionError):
+    except (ValueError, RecursionError):
         return None
 
 
@@ -162,19 +153,9 @@ def _save(path: Path, record: dict[str, Any]) -> None:
     folder cannot be written (or the record is no JSON)."""
     try:
         text = json.dumps(record, ensure_ascii=True)
-        import tempfile
-
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="ascii") as stream:
-                stream.write(text)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-    except (OSError, TypeError, ValueError):
-        pass  # no cache: the next run does the work again
+    except (TypeError, ValueError):
+        return
+    replace_atomically(path, text.encode("ascii"))  # False: the next run does the work again
 
 
 def rule_pack(name: str | None) -> RulePack:

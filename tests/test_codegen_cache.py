@@ -1,0 +1,190 @@
+"""The cache of compiled generated code (pension_collect._fastpath, docs/dossier.md
+"Reading fast"): it never changes a result. A damaged, truncated, foreign or
+stale file, or one another user could have written, is ignored and replaced;
+reading with and without it gives the same dossier; processes writing it at
+once leave a readable file."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import zlib
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from pension_collect import _fastpath
+from pension_collect._cache import NO_CACHE_ENV
+from pension_collect._fastpath import (
+    CODE_CACHE_FILE,
+    RECORD_CLASSES,
+    FastPath,
+    _code_cache,
+    unstructure_functions,
+)
+from pension_collect.dossier import dumps, example_dossier_text, loads
+from pension_collect.limits import DEFAULT_LIMITS
+from pension_collect.model import Dossier
+
+#: The generated functions of one typed-mirror fast path (a record class
+#: each, and the list functions of the three record lists).
+FUNCTIONS = len(RECORD_CLASSES) + 3
+
+
+@pytest.fixture
+def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A fresh cache folder; the file's path."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.delenv(NO_CACHE_ENV, raising=False)
+    _fastpath._CODE_CACHES.clear()
+    yield tmp_path / "pension-collect" / CODE_CACHE_FILE
+    _fastpath._CODE_CACHES.clear()
+
+
+def _new_process() -> None:
+    """Forget what this process read (as a new process would)."""
+    _fastpath._CODE_CACHES.clear()
+
+
+def _fast_path() -> tuple[FastPath, int]:
+    """A typed-mirror fast path, and how many functions it had to compile."""
+    _new_process()
+    fast = FastPath(RECORD_CLASSES, limits=DEFAULT_LIMITS, from_structs=True)
+    return fast, _code_cache().compiled
+
+
+def _read_example() -> Dossier:
+    """The example dossier read through a fresh process's fast path."""
+    from pension_collect._reader.fast import _DECODER
+
+    fast, _ = _fast_path()
+    dossier: Dossier = fast.structure(Dossier)(_DECODER.decode(example_dossier_text().encode()))
+    return dossier
+
+
+def test_a_second_process_compiles_nothing(cache: Path) -> None:
+    _, compiled = _fast_path()
+    assert compiled == FUNCTIONS
+    assert cache.is_file()
+    assert cache.stat().st_mode & 0o777 == 0o600
+    _, compiled = _fast_path()
+    assert compiled == 0
+
+
+def test_results_are_the_same_with_and_without_the_cache(
+    cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cold = _read_example()  # writes the file
+    warm = _read_example()  # reads it
+    assert _code_cache().compiled == 0
+    monkeypatch.setenv(NO_CACHE_ENV, "1")
+    uncached = _read_example()
+    assert _code_cache().path is None
+    assert cold == warm == uncached == loads(example_dossier_text())
+    # the unstructure functions too: the same document written either way
+    without = unstructure_functions()[Dossier](warm)
+    monkeypatch.delenv(NO_CACHE_ENV)
+    _new_process()
+    unstructure_functions()  # writes them
+    _new_process()
+    with_cache = unstructure_functions()[Dossier](warm)
+    assert _code_cache().compiled == 0
+    written = json.loads(dumps(warm))
+    assert {**with_cache, "format": written["format"], "version": 1} == written
+    assert with_cache == without
+
+
+def _flip_last(data: bytes) -> bytes:
+    return data[:-1] + bytes([data[-1] ^ 0xFF])
+
+
+def _other_build(data: bytes) -> bytes:
+    return data.replace(sys.version.encode(), b"3.99.0 (elsewhere)", 1)
+
+
+def _valid_but_foreign_entries(data: bytes) -> bytes:
+    """A well-formed file (right header and checksum) whose entries are
+    compiled from another source under the right names."""
+    import marshal
+
+    header = data[: data.index(b"\n", len(b"pension-collect/generated-code\n")) + 1]
+    entries = marshal.loads(data[len(header) + 4 :])
+    other = {
+        key.split("\0", 1)[0] + "\0" + "x = 1": compile("x = 1", key.split("\0", 1)[0], "exec")
+        for key in entries
+    }
+    body = marshal.dumps(other)
+    return header + zlib.crc32(body).to_bytes(4, "big") + body
+
+
+DAMAGES: dict[str, Callable[[bytes], bytes]] = {
+    "a flipped byte": _flip_last,
+    "truncated": lambda data: data[: len(data) // 2],
+    "empty": lambda data: b"",
+    "foreign (JSON)": lambda data: json.dumps({"format": "other"}).encode(),
+    "foreign (random bytes)": lambda data: os.urandom(4096),
+    "another interpreter's": _other_build,
+    "stale entries": _valid_but_foreign_entries,
+    "too large": lambda data: data + b"\0" * (1 << 20),
+}
+
+
+@pytest.mark.parametrize("damage", list(DAMAGES), ids=list(DAMAGES))
+def test_a_damaged_foreign_or_stale_file_is_ignored_and_replaced(cache: Path, damage: str) -> None:
+    good = _read_example()
+    cache.write_bytes(DAMAGES[damage](cache.read_bytes()))
+    assert _read_example() == good
+    assert _code_cache().compiled == FUNCTIONS  # nothing taken from the file
+    # replaced: the next process reads it whole
+    assert _read_example() == good
+    assert _code_cache().compiled == 0
+
+
+def test_a_file_others_may_write_is_not_run(cache: Path) -> None:
+    good = _read_example()
+    cache.chmod(0o666)
+    assert _read_example() == good
+    assert _code_cache().compiled == FUNCTIONS
+    assert cache.stat().st_mode & 0o777 == 0o600  # replaced by a private one
+
+
+def test_an_unwritable_folder_means_no_cache(cache: Path) -> None:
+    cache.parent.parent.mkdir(parents=True, exist_ok=True)
+    cache.parent.write_text("a file where the folder should be")
+    assert _read_example() == loads(example_dossier_text())
+    assert _read_example() == loads(example_dossier_text())
+    assert _code_cache().compiled == FUNCTIONS  # compiled again each time
+
+
+def test_other_fast_paths_keep_their_own_entries(cache: Path) -> None:
+    _fast_path()
+    _new_process()
+    FastPath(RECORD_CLASSES)  # the store's: other sources, other names
+    assert _code_cache().compiled > 0
+    _, compiled = _fast_path()
+    assert compiled == 0  # the reader's entries are still there
+
+
+_CHILD = """
+import sys
+from pension_collect._fastpath import FastPath, RECORD_CLASSES, _code_cache
+from pension_collect.limits import DEFAULT_LIMITS
+for _ in range(int(sys.argv[1])):
+    FastPath(RECORD_CLASSES, limits=DEFAULT_LIMITS, from_structs=True)
+    FastPath(RECORD_CLASSES)
+    _code_cache()._dirty = True
+    _code_cache().save()
+"""
+
+
+def test_processes_writing_at_once_leave_a_readable_file(cache: Path) -> None:
+    env = {**os.environ, "XDG_CACHE_HOME": str(cache.parent.parent)}
+    env.pop(NO_CACHE_ENV, None)
+    children = [subprocess.Popen([sys.executable, "-c", _CHILD, "20"], env=env) for _ in range(4)]
+    assert [child.wait(timeout=300) for child in children] == [0] * 4
+    _, compiled = _fast_path()
+    assert compiled == 0
+    assert [p.name for p in cache.parent.iterdir()] == [CODE_CACHE_FILE]  # no temporary left
