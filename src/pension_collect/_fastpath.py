@@ -185,6 +185,9 @@ class FastPath:
             "_new": object.__new__,
             "_setattr": object.__setattr__,
             "_money_get": self._money.get,
+            "_money": self._money,
+            "_money_text": _money_text,
+            "_Decimal": Decimal,
             "_money_miss": self._money_miss,
             "_month_get": self._months.get,
             "_month_miss": self._month_miss,
@@ -321,6 +324,29 @@ class FastPath:
             ]
         if tp is str or tp is int:
             return [*type_check, f"{var} = v"]
+        if tp is Money and typed:
+            # A cache miss parsed inline (a third of the amounts: balances and
+            # interest rarely repeat). What msgspec read is a str; any refusal
+            # sends the document to the detailed reader, whatever the message.
+            digits = (
+                []
+                if self._limits is None
+                else [
+                    f"    if {var}.adjusted() >= {self._limits.amount_digits}:",
+                    "        raise ValueError('too many digits')",
+                ]
+            )
+            return [
+                f"{var} = _money_get(v)",
+                f"if {var} is None:",
+                "    if _money_text(v) is None:",
+                "        raise ValueError('not an amount')",
+                f"    {var} = _Decimal(v)",
+                *digits,
+                f"    if len(_money) >= {CACHE_LIMIT}:",
+                "        _money.clear()",
+                f"    _money[v] = {var}",
+            ]
         if tp is Money or tp is YearMonth:
             kind = "money" if tp is Money else "month"
             return [f"{var} = _{kind}_get(v)", f"if {var} is None:", f"    {var} = _{kind}_miss(v)"]
@@ -389,7 +415,9 @@ class FastPath:
                     "        raise TypeError('not a list')",
                     *bound,
                     f"    last, result = _M_{item.__name__}[0]",
-                    f"    if v == last and _check_ints_{item.__name__}(v):",
+                    f"    if v == last and _check_ints_{item.__name__}(v):"
+                    if not self._from_structs
+                    else "    if v == last:",
                     "        return result",
                     f"    result = _tuple([structure_{item.__name__}(i) for i in v])",
                     f"    _M_{item.__name__}[0] = (v, result)",
