@@ -29,6 +29,7 @@ workers, and of the in-memory reader at 10,000.
     python benchmarks/bench_validate.py              # 1,000 and 10,000 workers, streaming 100,000
     python benchmarks/bench_validate.py --smoke      # tiny, for CI
     python benchmarks/bench_validate.py --no-stream  # a tree without the streaming reader
+    python benchmarks/bench_validate.py --before /tmp/old/src  # and an older tree's, same run
 
 Targets (issue 15): validate / json.load <= 2.0 at 1,000 workers, <= 1.5 at
 10,000; peak memory <= 1.05x json.load's; streaming peak at 100,000 workers
@@ -203,7 +204,14 @@ _CHILDREN = {
 
 
 def run_child(kind: str, path: Path, env: dict[str, str]) -> dict[str, Any]:
-    """One run of ``kind`` on ``path`` in a fresh interpreter."""
+    """One run of ``kind`` on ``path`` in a fresh interpreter (``validate@SRC``:
+    ``validate`` of the pension_collect in the source folder SRC)."""
+    kind, _, src = kind.partition("@")
+    if src:
+        env = {
+            **env,
+            "PYTHONPATH": os.pathsep.join([src, *env.get("PYTHONPATH", "").split(os.pathsep)]),
+        }
     with open(os.devnull, "w") as null:
         done = subprocess.run(
             [sys.executable, "-c", _CHILDREN[kind] + _REPORT, str(path)],
@@ -220,9 +228,14 @@ def run_child(kind: str, path: Path, env: dict[str, str]) -> dict[str, Any]:
     return result
 
 
-def compare(path: Path, repeat: int, env: dict[str, str]) -> dict[str, Any]:
-    """validate against json.load on one file, interleaved."""
+def compare(
+    path: Path, repeat: int, env: dict[str, str], before: str | None = None
+) -> dict[str, Any]:
+    """validate against json.load on one file, interleaved (and, with
+    ``before``, the validate of another source folder in the same run)."""
     runs: dict[str, list[dict[str, Any]]] = {"json.load": [], "validate": []}
+    if before is not None:
+        runs[f"validate@{before}"] = []
     for _ in range(repeat):
         for kind in runs:
             runs[kind].append(run_child(kind, path, env))
@@ -230,7 +243,7 @@ def compare(path: Path, repeat: int, env: dict[str, str]) -> dict[str, Any]:
     val = min(r["cpu_s"] for r in runs["validate"])
     base_peak = max(r["peak_mib"] for r in runs["json.load"])
     val_peak = max(r["peak_mib"] for r in runs["validate"])
-    return {
+    figures: dict[str, Any] = {
         "json_load_cpu_s": round(base, 3),
         "validate_cpu_s": round(val, 3),
         "ratio": round(val / base, 2),
@@ -239,6 +252,12 @@ def compare(path: Path, repeat: int, env: dict[str, str]) -> dict[str, Any]:
         "peak_ratio": round(val_peak / base_peak, 2),
         "errors": sorted({r["status"] for r in runs["validate"]}),
     }
+    if before is not None:
+        old = runs[f"validate@{before}"]
+        figures["before_cpu_s"] = round(min(r["cpu_s"] for r in old), 3)
+        figures["before_ratio"] = round(figures["before_cpu_s"] / base, 2)
+        figures["before_peak_mib"] = round(max(r["peak_mib"] for r in old), 1)
+    return figures
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -249,6 +268,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--smoke", action="store_true", help="tiny run for CI (200 workers)")
     parser.add_argument("--no-stream", action="store_true", help="skip the streaming figures")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.add_argument(
+        "--before",
+        metavar="SRC",
+        help="also run the validate of the pension_collect in the source folder SRC "
+        "(say, `git archive COMMIT src | tar -x -C DIR`, then DIR/src), interleaved",
+    )
     args = parser.parse_args(argv)
     if args.smoke:
         args.sizes, args.stream_sizes, args.repeat = [200], [200, 2_000], 1
@@ -269,8 +294,11 @@ def main(argv: list[str] | None = None) -> int:
             size = write_dossier(files[n], n)
             figures[f"file_mib_{n}"] = round(size / 2**20, 1)
         run_child("validate", files[min(files)], env)  # the rule-pack cache and bytecode made
+        if args.before is not None:
+            args.before = str(Path(args.before).resolve())
+            run_child(f"validate@{args.before}", files[min(files)], env)
         for n in args.sizes:
-            figures[f"workers_{n}"] = compare(files[n], args.repeat, env)
+            figures[f"workers_{n}"] = compare(files[n], args.repeat, env, args.before)
         if not args.no_stream:
             low, high = min(args.stream_sizes), max(args.stream_sizes)
             for n in args.stream_sizes:
