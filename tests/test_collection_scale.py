@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 
 from pension_collect.adapters._json import SAVED_TEXTS_KEPT
@@ -38,6 +39,7 @@ from pension_collect.workflow import (
     VerificationFormMissing,
     WindowVisit,
 )
+from pension_collect.workflow.records import CONVERTER
 from pg_server import plugins_for
 from workflow_fixtures import (
     STORES,
@@ -309,6 +311,87 @@ def test_receipts_refused_for_an_unprinted_form_among_printed_ones() -> None:
     assert sorted(k for op, kind, k in store.log if kind == "worker") == sorted(s.keys)
     s.session.record_received(s.keys[:2])
     assert [w.form_received for w in s.session.workers()] == [True, True, False]
+
+
+def test_a_worker_record_does_not_repeat_the_bureau_record() -> None:
+    """A worker record keeps the worker without the bureau's record it was
+    checked against (the person's synced record holds it): half the text a
+    step reads and writes. worker() and workers() give it back: the record
+    save_worker checked against; after a later sync, the bureau's record as
+    that sync shows it ([P3.3a]: a name corrected at the window)."""
+    s, store, _ = _recording_setup(3)
+    unit = s.dossier.employer.unit_no
+    saved = s.session.save_worker(s.workers[0])
+    key = s.keys[0]
+    assert saved.worker.bureau is not None
+    with store.inner.transaction() as tx:
+        rec = tx.get(RecordKind.WORKER, unit, key)
+        synced = tx.get(RecordKind.SYNCED, unit, key)
+    assert rec is not None
+    assert synced is not None
+    assert "bureau" not in rec.data["worker"]
+    assert synced.data["record"]["history"]  # the bureau's block is kept there, once
+    assert s.session.worker(key).worker == saved.worker
+    assert [w.worker for w in s.session.workers()] == [saved.worker]
+    person_no = saved.worker.person_no
+    assert person_no is not None
+    s.bureau.correct_identity(person_no, name="王五")
+    s.session.sync()
+    assert s.session.worker(key).worker.bureau.name == "王五"  # type: ignore[union-attr]
+    assert s.session.worker(key).worker.name == saved.worker.name
+    assert s.session.workers()[0].worker.bureau == s.session.worker(key).worker.bureau
+
+
+def test_a_worker_record_of_an_earlier_release_keeps_its_bureau_record() -> None:
+    """A worker record written before this change (the bureau's record
+    inline, its audit log saying so) is read as it is and declared as it is;
+    the marks of the steps after it keep it."""
+    s, store, _ = _recording_setup(0)
+    unit = s.dossier.employer.unit_no
+    for w in s.workers:
+        s.session.save_worker(w)
+    key = s.keys[1]
+    bureau = s.session.worker(key).worker.bureau
+    assert bureau is not None
+    inline = attrs.evolve(bureau, name="旧名")
+    with store.inner.transaction() as tx:
+        rec = tx.get(RecordKind.WORKER, unit, key)
+        assert rec is not None
+        worker = {**rec.data["worker"], "bureau": CONVERTER.unstructure(inline)}
+        tx.put(
+            RecordKind.WORKER,
+            unit,
+            key,
+            {**rec.data, "worker": worker},
+            expected_version=rec.version,
+        )
+        tx.append_audit(
+            [
+                AuditEntry(
+                    at="2013-08-20T09:00:00+00:00",
+                    actor="an earlier release",
+                    unit_no=unit,
+                    action="worker.saved",
+                    subject_kind=RecordKind.WORKER,
+                    subject_key=key,
+                    message="saved",
+                    after={**rec.data, "worker": worker},
+                )
+            ]
+        )
+    assert s.session.worker(key).worker.bureau == inline
+    assert {w.key: w.worker.bureau for w in s.session.workers()}[key] == inline
+    s.session.print_confirmation_forms()
+    s.session.record_received(s.keys)
+    decl = s.session.submit_declaration()
+    assert set(decl.workers) == set(s.keys)
+    s.bureau.settle()
+    s.session.follow()
+    with store.inner.transaction() as tx:
+        rec = tx.get(RecordKind.WORKER, unit, key)
+    assert rec is not None
+    assert rec.data["status"] == "accepted"
+    assert rec.data["worker"]["bureau"]["name"] == "旧名"
 
 
 # -- a session record of the old shape --------------------------------------------------------

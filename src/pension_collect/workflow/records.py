@@ -418,9 +418,16 @@ def worker_from_bureau(key: str, bureau: BureauRecord) -> Worker:
 
 
 def worker_data(sw: StoredWorker) -> dict[str, Any]:
-    """A stored worker's record data (the status as its plain string value)."""
+    """A stored worker's record data (the status as its plain string value).
+
+    The worker is kept without the bureau's record it was checked against
+    (half of a worker's data): the person's synced record holds it, and the
+    session's queries give it back from there (:meth:`~pension_collect.workflow.
+    CollectionSession.worker`); records written by earlier releases, which
+    hold it inline, are read as they are."""
+    worker = sw.worker if sw.worker.bureau is None else attrs.evolve(sw.worker, bureau=None)
     return {
-        "worker": CONVERTER.unstructure(sw.worker, Worker),
+        "worker": CONVERTER.unstructure(worker, Worker),
         "status": sw.status.value,
         "warnings": findings_data(sw.warnings),
         "confirmation_printed": sw.confirmation_printed,

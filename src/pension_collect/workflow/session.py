@@ -249,21 +249,32 @@ class CollectionSession:
         return R.session_state(rec, marks)
 
     def worker(self, key: str) -> StoredWorker:
-        """A stored worker (remembering its version for the next save)."""
+        """A stored worker (remembering its version for the next save), with
+        the bureau's record of the person (``worker.bureau``) from the latest
+        data sync that held them."""
         with self._transaction() as tx:
             rec = tx.get(RecordKind.WORKER, self.unit_no, key)
-        rec = G.require_worker(rec, key)
+            rec = G.require_worker(rec, key)
+            sw = R.worker_from(rec)
+            synced = None if sw.worker.bureau else tx.get(RecordKind.SYNCED, self.unit_no, rec.key)
         self._seen[key] = rec.version
-        return R.worker_from(rec)
+        return _with_bureau(sw, synced)
 
     @_bulk
     def workers(self) -> list[StoredWorker]:
-        """Every stored worker, by key."""
+        """Every stored worker, by key, each with the bureau's record as
+        :meth:`worker` gives it."""
         with self._transaction() as tx:
             recs = tx.list(RecordKind.WORKER, self.unit_no)
+            stored = [R.worker_from(r) for r in recs]
+            synced = (
+                {r.key: r for r in tx.list(RecordKind.SYNCED, self.unit_no)}
+                if any(sw.worker.bureau is None for sw in stored)
+                else {}
+            )
         for rec in recs:
             self._seen[rec.key] = rec.version
-        return [R.worker_from(r) for r in recs]
+        return [_with_bureau(sw, synced.get(sw.key)) for sw in stored]
 
     def declaration(self, key: str) -> StoredDeclaration:
         """A stored declaration by its session key (:class:`UnknownDeclarationKey`
@@ -1230,6 +1241,16 @@ def _between(
     except G.Cancelled as exc:
         exc.done, exc.total, exc.committed = done, total, tuple(committed)
         raise
+
+
+def _with_bureau(sw: StoredWorker, synced: Record | None) -> StoredWorker:
+    """A stored worker with the bureau's record of its synced record attached
+    (a worker record keeps none: docs/storage.md); as it is when it holds one
+    already (written by an earlier release) or nothing was synced for it."""
+    if sw.worker.bureau is not None or synced is None:
+        return sw
+    bureau = R.bureau_record(sw.key, synced.data)
+    return attrs.evolve(sw, worker=attrs.evolve(sw.worker, bureau=bureau))
 
 
 def _key_or_none(worker: Worker) -> str | None:
