@@ -208,9 +208,13 @@ def run_child(kind: str, path: Path, env: dict[str, str]) -> dict[str, Any]:
     ``validate`` of the pension_collect in the source folder SRC)."""
     kind, _, src = kind.partition("@")
     if src:
+        # Its own cache folder: the rule-pack cache is keyed on the pack's
+        # file, which the other tree has elsewhere (sharing one, each side
+        # would replace the other's on every run).
         env = {
             **env,
             "PYTHONPATH": os.pathsep.join([src, *env.get("PYTHONPATH", "").split(os.pathsep)]),
+            "XDG_CACHE_HOME": env["XDG_CACHE_HOME"] + "-before",
         }
     with open(os.devnull, "w") as null:
         done = subprocess.run(
