@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import operator
 from collections.abc import Sequence
 from enum import StrEnum
 from typing import Any
@@ -46,48 +47,55 @@ PAYLOAD_PREFIX = "PC1"
 _DIGEST_HEX = 32
 
 
+# Each printed line as the tuple of its fields in the canonical order (JSON
+# writes a tuple as the list it was): one C call a line instead of a list
+# display reading each attribute in Python.
+_HISTORY_ROW = operator.attrgetter(
+    "start",
+    "end",
+    "months",
+    "total",
+    "base",
+    "rate",
+    "category",
+    "source",
+    "employer_kind",
+    "origin",
+    "employer_name",
+    "remark",
+    "clipped",
+)
+_ACCOUNT_ROW = operator.attrgetter(
+    "year", "months", "base", "personal", "employer_part", "interest", "balance"
+)
+_PERSON_ROW = operator.attrgetter(
+    "person_no",
+    "name",
+    "id_number",
+    "gender",
+    "birth_date",
+    "ethnicity",
+    "hukou",
+    "first_work",
+)
+# What json.dumps(..., ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+# builds on every call, built once; the data is built here without cycles, so
+# the circular-reference check (a dict entry per list) is left out: the text
+# is the same.
+_ENCODER = json.JSONEncoder(
+    ensure_ascii=False, separators=(",", ":"), sort_keys=True, check_circular=False
+)
+
+
 def _canonical(unit_no: str, print_until: str | None, data: WorkerData) -> dict[str, Any]:
-    p = data.person
+    history, account = data.history, data.account
     return {
         "v": 1,
         "unit_no": unit_no,
         "print_until": print_until,
-        "person": [
-            p.person_no,
-            p.name,
-            p.id_number,
-            p.gender,
-            p.birth_date,
-            p.ethnicity,
-            p.hukou,
-            p.first_work,
-        ],
-        "history": None
-        if data.history is None
-        else [
-            [
-                h.start,
-                h.end,
-                h.months,
-                h.total,
-                h.base,
-                h.rate,
-                h.category,
-                h.source,
-                h.employer_kind,
-                h.origin,
-                h.employer_name,
-                h.remark,
-                h.clipped,
-            ]
-            for h in data.history
-        ],
-        "account": None
-        if data.account is None
-        else [
-            [a.year, a.months, a.base, a.personal, a.employer_part, a.interest, a.balance]
-            for a in data.account
-        ],
+        "person": _PERSON_ROW(data.person),
+        "history": None if history is None else list(map(_HISTORY_ROW, history)),
+        "account": None if account is None else list(map(_ACCOUNT_ROW, account)),
     }
 
 
@@ -97,12 +105,7 @@ def printed_digest(unit_no: str, print_until: str | None, data: WorkerData) -> s
     Any printed value that changes changes the digest; the worker's rows after
     the cut-off do not enter it (they are not printed).
     """
-    text = json.dumps(
-        _canonical(unit_no, print_until, data),
-        ensure_ascii=False,
-        separators=(",", ":"),
-        sort_keys=True,
-    )
+    text = _ENCODER.encode(_canonical(unit_no, print_until, data))
     # A lone surrogate (only the Python API lets one through) is printed as 〓;
     # "surrogatepass" keeps the digest defined (and unchanged for real text).
     data_bytes = text.encode("utf-8", "surrogatepass")
