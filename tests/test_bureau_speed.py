@@ -29,7 +29,7 @@ from pension_collect.dossier import make_converter
 from pension_collect.identity import canonical_id, check_char
 from pension_collect.model import BureauRecord, Dossier, Worker
 from pension_collect.ports.transport import DeclarationKind, DeclarationState
-from workflow_fixtures import example
+from workflow_fixtures import example, many_workers
 
 CONV = make_converter()
 
@@ -228,29 +228,12 @@ class TestWire:
 
 def _dossier(n: int) -> Dossier:
     """The example dossier's first worker ``n`` times under new identity
-    numbers, each with the bureau's record of it, without person numbers."""
+    numbers, without person numbers, each seeded with its history and account
+    (so the bureau's checks pass)."""
     dossier = example()
     template = dossier.workers[0]
-    assert template.birth_date is not None
-    workers = []
-    for i in range(n):
-        born = template.birth_date + _dt.timedelta(days=i)
-        first17 = f"371002{born:%Y%m%d}003"
-        id_number = first17 + check_char(first17)
-        record = BureauRecord(
-            id_number=id_number,
-            name=template.name,
-            gender=template.gender,
-            birth_date=born,
-            first_work=template.first_work,
-            history=template.history,
-            account=template.account,
-        )
-        workers.append(
-            attrs.evolve(
-                template, id_number=id_number, birth_date=born, person_no=None, bureau=record
-            )
-        )
+    block = BureauRecord(history=template.history, account=template.account)
+    workers = [attrs.evolve(w, bureau=block) for w in many_workers(template, n)]
     return attrs.evolve(dossier, workers=tuple(workers))
 
 
