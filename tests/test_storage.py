@@ -212,6 +212,17 @@ class TestStorageUrls:
         with pytest.raises(StorageError):
             host.open_storage(url)
 
+    @pytest.mark.parametrize("tail", ["?synchronous=normal", "?", "#frag", "?timeout=5#x"])
+    def test_sqlite_url_with_a_query_is_refused(self, tmp_path: Path, tail: str) -> None:
+        """Options in a sqlite URL's query would become part of the file name
+        (a second, empty store beside the one meant): refused, saying where
+        options go, and no file is made."""
+        host = PluginHost(load_entry_points=False)
+        with pytest.raises(StorageError, match="takes no query") as info:
+            host.open_storage(f"sqlite:///{tmp_path}/c.db{tail}")
+        assert "open_storage" in str(info.value)
+        assert list(tmp_path.iterdir()) == []
+
     def test_unknown_scheme(self) -> None:
         """An unknown scheme names the installed ones."""
         with pytest.raises(UnknownScheme, match="memory, sqlite"):

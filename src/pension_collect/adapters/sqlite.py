@@ -129,6 +129,13 @@ def path_of(url: str) -> Path:
     scheme, _, rest = url.partition(":")
     if scheme.lower() != "sqlite" or not rest:
         raise StorageError(f"not a sqlite URL: {url!r} (write sqlite:///path/to/file.db)")
+    if "?" in rest or "#" in rest:
+        # not a file name: options read from a URL would otherwise become part
+        # of it and make a second store beside the one meant
+        raise StorageError(
+            "a sqlite URL takes no query or fragment (?... or #...): give the file's path "
+            "alone, and options (timeout, synchronous, migrate) to open_storage"
+        )
     if rest.startswith("//"):
         rest = rest[2:]
         if not rest.startswith("/"):
