@@ -366,3 +366,37 @@ def test_view_and_digests_equal_the_reference(
     assert [printed_digest(unit, forms.print_until, s.collected) for s in forms.workers] == [
         _ref_digest(unit, forms.print_until, s.collected) for s in expected
     ]
+
+
+def test_bureau_side_equal_in_value_prints_its_own_text() -> None:
+    """The bureau's lines are shared with the collected ones only when they are
+    the same objects: an account year equal in value but written otherwise
+    ("520.0" == "520.00" as Decimals) prints as the bureau wrote it."""
+    dossier = example()
+    worker = dossier.workers[0]
+    assert worker.account
+    assert worker.history
+    first = worker.account[0]
+    assert str(first.base) == "520.00"
+    bureau_year = attrs.evolve(first, base="520.0")
+    assert bureau_year == first
+    segment = worker.history[1]
+    assert segment.rate is not None
+    bureau_segment = attrs.evolve(segment, rate=str(segment.rate) + "0")
+    assert bureau_segment == segment
+    bureau = BureauRecord(
+        id_number=worker.id_number,
+        history=(worker.history[0], bureau_segment),
+        account=(bureau_year, *worker.account[1:]),
+    )
+    forms = forms_input(
+        attrs.evolve(dossier, workers=(attrs.evolve(worker, bureau=bureau),)), pack=_pack(dossier)
+    )
+    sheet = forms.workers[0]
+    assert sheet.bureau is not None
+    assert sheet.bureau.account
+    assert sheet.bureau.history
+    assert sheet.collected.account
+    assert sheet.collected.history
+    assert (sheet.collected.account[0].base, sheet.bureau.account[0].base) == ("520.00", "520.0")
+    assert (sheet.collected.history[1].rate, sheet.bureau.history[1].rate) == ("0.03", "0.030")
