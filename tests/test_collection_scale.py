@@ -717,3 +717,39 @@ def test_a_long_transaction_keeps_only_the_latest_saved_texts(store: str, tmp_pa
     assert len(records) == 200
     assert first.after == {"status": "collected", "n": [0, "changed after the save"]}
     assert last.after == {"status": "collected", "n": [199]} == records[199].data
+
+
+def test_the_memory_store_rebuilds_an_audit_entry_as_evolve_would() -> None:
+    """The memory store copies audit entries with a direct constructor (not
+    attrs.evolve): every field of the entry is carried, so a field added to
+    AuditEntry without it fails here."""
+    from pension_collect.adapters.memory import _entry
+
+    entry = AuditEntry(
+        at="2013-08-20T09:00:00+00:00",
+        actor="clerk",
+        unit_no="u",
+        action="worker.saved",
+        subject_kind=RecordKind.WORKER,
+        subject_key="k",
+        message="saved",
+        declaration="workers-1",
+        before={"a": 1},
+        after={"b": 2},
+        seq=7,
+    )
+    copied = _entry(entry, {"x": 1}, None, 9)
+    assert copied == attrs.evolve(entry, before={"x": 1}, after=None, seq=9)
+    assert {f.name for f in attrs.fields(AuditEntry)} == {
+        "at",
+        "actor",
+        "unit_no",
+        "action",
+        "subject_kind",
+        "subject_key",
+        "message",
+        "declaration",
+        "before",
+        "after",
+        "seq",
+    }

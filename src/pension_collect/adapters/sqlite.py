@@ -71,7 +71,7 @@ from ..ports.storage import (
     audit_texts,
     record_text,
 )
-from ._json import dumps, forget_oldest, loads
+from ._json import SAVED_TEXTS_KEPT, dumps, forget_oldest, loads
 
 __all__ = ["APPLICATION_ID", "MIGRATIONS", "SCHEMA_VERSION", "SQLiteStorage", "path_of"]
 
@@ -754,7 +754,8 @@ class SQLiteTransaction:
             raise self._fail(exc, "saving records") from None
         for w, text in zip(writes, texts, strict=True):
             self._saved[id(w.data)] = (w.data, text)
-        forget_oldest(self._saved)
+        if len(self._saved) > SAVED_TEXTS_KEPT:
+            forget_oldest(self._saved)
         return [w.expected_version + 1 for w in writes]
 
     def _undo(self) -> None:
