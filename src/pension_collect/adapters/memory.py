@@ -189,8 +189,16 @@ class MemoryTransaction:
         Only the latest few are kept (:func:`._json.forget_oldest`)."""
 
     def _saved_text(self, image: dict[str, Any] | None) -> str | None:
-        hit = None if image is None else self._saved.get(id(image))
-        return hit[1] if hit is not None and hit[0] is image else None
+        """An image's text: the one saved for that very object, else msgspec's
+        where it reads back equal (:func:`~pension_collect.adapters._json.
+        fast_dumps`, as a record's), else ``None``: ``audit_texts`` writes it
+        or names what it refuses."""
+        if image is None:
+            return None
+        hit = self._saved.get(id(image))
+        if hit is not None and hit[0] is image:
+            return hit[1]
+        return fast_dumps(image) if type(image) is dict else None
 
     def _check(self) -> None:
         if not self._live:
