@@ -154,6 +154,17 @@ class TestPinned:
         )
         assert _pinned(forms) == PINNED_DERIVED
 
+    def test_account_year_printed_only_when_whole(self) -> None:
+        """An account year is printed when all of it lies before the cut-off:
+        2003 at 2003-12, not at 2003-11 (the example's years run 1996..2012)."""
+        dossier = example()
+        pack = _pack(dossier)
+        for cut, last, withheld in (("2003-11", 2002, 10), ("2003-12", 2003, 9)):
+            sheet = forms_input(dossier, pack=pack, cut_off=cut).workers[0]
+            assert sheet.collected.account is not None
+            assert sheet.collected.account[-1].year == last
+            assert sheet.collected.withheld == withheld
+
 
 # -- the reference builder ------------------------------------------------------------------
 
@@ -306,7 +317,9 @@ def _month(pack: RulePack, name: str, at: YearMonth) -> YearMonth | None:
     return value if isinstance(value, YearMonth) else None
 
 
-_CUT_OFFS = st.sampled_from(["pack", None, "1996-12", "1998-06", "2005-01", "2011-12"])
+_CUT_OFFS = st.sampled_from(
+    ["pack", None, "1996-12", "1998-06", "2003-11", "2005-01", "2011-12", "2012-01"]
+)
 
 
 def _with_shared_bureau(worker: Worker) -> Worker:
