@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import functools
+import hashlib
 import types
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from decimal import Decimal
@@ -22,6 +23,7 @@ from typing import Any, overload
 
 import attrs
 
+from ...identity import InvalidIdentityNumber, compact, to_18
 from ...model import (
     AccountYear,
     BureauRecord,
@@ -208,10 +210,6 @@ def worker_key(person_no: str | None, id_number: str) -> str:
     """
     if person_no:
         return "P" + person_no
-    import hashlib
-
-    from ...identity import InvalidIdentityNumber, compact, to_18
-
     try:
         number = compact(id_number)
         if len(number) == 15:
