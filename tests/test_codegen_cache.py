@@ -14,6 +14,7 @@ import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import attrs
 import pytest
 
 from pension_collect import _fastpath
@@ -202,3 +203,20 @@ def test_processes_writing_at_once_leave_a_readable_file(cache: Path) -> None:
     )
     assert done.stdout.strip() == "0"
     assert [p.name for p in cache.parent.iterdir()] == [CODE_CACHE_FILE]  # no temporary left
+
+
+def test_the_file_keeps_the_entries_used_last(cache: Path) -> None:
+    """Many fast paths (distinct limits, distinct sources): the file keeps at
+    most _CODE_ENTRIES of them, those used last, and stays readable."""
+    import marshal
+
+    all_limits = [attrs.evolve(DEFAULT_LIMITS, number_digits=n) for n in range(1, 21)]
+    for limits in all_limits:
+        FastPath(RECORD_CLASSES, limits=limits, from_structs=True)
+    data = cache.read_bytes()
+    header_end = data.index(b"\n", len(b"pension-collect/generated-code\n")) + 1
+    entries = marshal.loads(data[header_end + 4 :])
+    assert len(all_limits) * FUNCTIONS > _fastpath._CODE_ENTRIES >= len(entries) > FUNCTIONS
+    _new_process()
+    FastPath(RECORD_CLASSES, limits=all_limits[-1], from_structs=True)
+    assert _code_cache().compiled == 0

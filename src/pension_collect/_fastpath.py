@@ -568,8 +568,10 @@ def _register_source(function: str, source: str) -> str:
 CODE_CACHE_FILE = "generated-code.bin"
 _CODE_MAGIC = b"pension-collect/generated-code\n"
 _CODE_VERSION = 1
-#: Entries kept at most (each a distinct generated function and file name).
-_CODE_ENTRIES = 256
+#: Entries kept at most (each a distinct generated function and file name;
+#: a fast path has nine, a file of them some 3 KiB each, well below the
+#: cache's size bound).
+_CODE_ENTRIES = 128
 
 
 def _python_build() -> bytes:
@@ -591,13 +593,14 @@ class _CodeCache:
     user or writable by others) is ignored: the code is compiled, and the
     file replaced (atomically) with what this process compiled and read.
     A changed source (another pension_collect) is a key the file lacks:
-    compiled and added, the file keeping at most :data:`_CODE_ENTRIES`.
+    compiled and added, the file keeping at most :data:`_CODE_ENTRIES`
+    (those this process used last).
     """
 
     def __init__(self, path: Path | None) -> None:
         self.path = path
         self._entries: dict[str, types.CodeType] | None = None
-        self._used: set[str] = set()
+        self._used: dict[str, None] = {}  # the keys used, least recently first
         self._dirty = False
         #: Functions compiled (not found in the file) by this process.
         self.compiled = 0
@@ -634,7 +637,8 @@ class _CodeCache:
         """The compiled module code of ``source`` named ``filename``."""
         entries = self._load()
         key = f"{filename}\0{source}"
-        self._used.add(key)
+        self._used.pop(key, None)
+        self._used[key] = None
         code = entries.get(key)
         if code is None or code.co_filename != filename:
             code = compile(source, filename, "exec")
@@ -649,8 +653,9 @@ class _CodeCache:
             return
         self._dirty = False
         entries = self._entries
-        if len(entries) > _CODE_ENTRIES:  # keep what this process uses
-            entries = {k: v for k, v in entries.items() if k in self._used}
+        if len(entries) > _CODE_ENTRIES:  # keep what this process used last
+            recent = list(self._used)[-_CODE_ENTRIES:]
+            entries = {k: entries[k] for k in recent if k in entries}
         import marshal
 
         try:
