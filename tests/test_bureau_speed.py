@@ -377,3 +377,49 @@ def test_person_equality_ignores_the_kept_key() -> None:
     assert bureau_state.person_id_key(a) == "371002196503020033"
     assert a == b
     assert "371002" not in repr(a)
+
+
+@pytest.mark.parametrize("state", ["memory", "sqlite"])
+def test_sync_pages_follow_transfers(state: str, tmp_path: Path) -> None:
+    """The persons of an employer page by person number as the state holds
+    them, also after persons leave and join (the memory state keeps the
+    employer's numbers sorted between changes): each page is the numbers
+    after ``after`` of the employer's persons, at most ``limit``."""
+    bureau, dossier = _bureau(state, tmp_path, 7)
+    unit = dossier.employer.unit_no
+    numbers = sorted(p.person_no for p in bureau.persons.values())
+    assert len(numbers) == 7
+
+    def expected(after: str, limit: int | None) -> list[str]:
+        mine = sorted(p.person_no for p in bureau.persons.values() if p.unit_no == unit)
+        return [no for no in mine if no > after][:limit]
+
+    def pages() -> None:
+        for after in ["", numbers[0], numbers[3], numbers[3] + "0", numbers[-1], "~"]:
+            for limit in (None, 0, 1, 3, 100):
+                with bureau.state.transaction(write=False):
+                    got = [
+                        p.person_no for p in bureau.state.persons_of(unit, after=after, limit=limit)
+                    ]
+                assert got == expected(after, limit), (after, limit)
+
+    pages()
+    bureau.transfer_person(numbers[2], "other")
+    bureau.transfer_person(numbers[5], None)
+    pages()
+    assert numbers[2] not in expected("", None)
+    bureau.transfer_person(numbers[2], unit)
+    pages()
+    assert numbers[2] in expected("", None)
+    bureau.close()
+
+
+def test_memory_pages_slice_as_before() -> None:
+    """A negative ``limit`` on the memory state leaves out the last persons of
+    what follows ``after``, as slicing the list did."""
+    state = bureau_state.MemoryBureauState()
+    for i in range(6):
+        record = BureauRecord(id_number=f"37100219650302{i:03d}0")
+        state.put_person(bureau_state.Person(person_no=f"R{i}", unit_no="U", record=record))
+    assert [p.person_no for p in state.persons_of("U", after="R1", limit=-1)] == ["R2", "R3", "R4"]
+    assert state.persons_of("U", after="R4", limit=-3) == []
