@@ -68,7 +68,8 @@ def dossier_of(n: int) -> Dossier:
     identity numbers (each with the bureau's record of it), without person
     numbers: the bureau finds each person by identity number."""
     dossier, workers = example_workers(n, person_nos=False)
-    return attrs.evolve(dossier, workers=tuple(workers))
+    made: Dossier = attrs.evolve(dossier, workers=tuple(workers))
+    return made
 
 
 def json_wire(data: Any) -> Any:
