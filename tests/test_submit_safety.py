@@ -511,6 +511,48 @@ class TestSubmitWhatWasSigned:
         )
         assert verify_payload(paper, dossier, pack=s.session._pack).agrees
 
+    def test_each_worker_is_compared_at_its_own_cut_off(self, s: Setup) -> None:
+        """The workers are printed again in memory grouped by the cut-off month
+        stored with each: one worker's cut-off moved (record and log forged
+        together, the digest left) differs from its paper, the others, at the
+        cut-off they were printed with, do not."""
+        to_ready(s)
+        key = s.keys[2]
+        unit = s.dossier.employer.unit_no
+        with s.storage.transaction() as tx:
+            rec = tx.get(RecordKind.WORKER, unit, key)
+            assert rec is not None
+            printed = rec.data["confirmation"]
+            assert printed["print_until"] == "2011-12"  # [P3.3b]
+            moved = {**printed, "print_until": "2005-12"}
+            tx.put(
+                RecordKind.WORKER,
+                unit,
+                key,
+                {**rec.data, "confirmation": moved},
+                expected_version=rec.version,
+            )
+            tx.append_audit(
+                [
+                    AuditEntry(
+                        at=s.clock().isoformat(),
+                        actor="x",
+                        unit_no=unit,
+                        action="worker.note",
+                        subject_kind=RecordKind.WORKER,
+                        subject_key=key,
+                        message="note",
+                        after={"confirmation": moved},
+                    )
+                ]
+            )
+        with pytest.raises(SignedFormMismatch) as info:
+            s.session.submit_declaration()
+        assert info.value.keys == (mask(key),)
+        (detail,) = info.value.details
+        assert detail["signed"] == printed["digest"][:8]
+        _nothing_declared(s)
+
     def test_untouched_records_are_submitted(self, s: Setup) -> None:
         """Nothing changed: the declaration goes, and it carries the signed data."""
         to_ready(s)

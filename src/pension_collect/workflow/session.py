@@ -876,13 +876,21 @@ class CollectionSession:
         employer = R.employer_from(sess)
         signed: dict[str, str | None] = {}
         current: dict[str, str] = {}
+        # each worker printed again in memory with the cut-off month stored at
+        # its print; the workers of one cut-off (usually all) in one pass
+        by_cut: dict[object, tuple[Any, list[StoredWorker]]] = {}
         for sw in batch:
             printed = data[sw.key].get(R.CONFIRMATION_FIELD)
             printed = printed if isinstance(printed, dict) else {}
             signed[sw.key] = printed.get("digest")
-            current[sw.key] = _confirmation_digests(
-                employer, [sw.worker], self._pack, self._as_of(), printed.get("print_until")
-            )[1][0]
+            until = printed.get("print_until")
+            group = until if until is None or type(until) is str else object()
+            by_cut.setdefault(group, (until, []))[1].append(sw)
+        for until, sws in by_cut.values():
+            digests = _confirmation_digests(
+                employer, [sw.worker for sw in sws], self._pack, self._as_of(), until
+            )[1]
+            current.update(zip((sw.key for sw in sws), digests, strict=True))
         G.require_as_signed(batch, signed, current)
         linked = sorted({w.failed_in for w in batch if w.failed_in}, key=R.declaration_order)
         return self._new_draft(
