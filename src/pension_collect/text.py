@@ -29,11 +29,10 @@ import re
 
 __all__ = ["json_safe", "printable", "refused_character", "refused_reason"]
 
+# The expressions' sources; :func:`_pattern` compiles each on first use.
 # What the reader refuses (all of them non-printable: str.isprintable() is a
 # fast first test, true for almost every field).
-_REFUSED = re.compile(
-    "[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff]"
-)
+_REFUSED = "[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff]"
 
 # What terminal output escapes: Unicode categories Cc, Cf, Cs, Zl and Zp
 # (Unicode 15.1; tests/test_text_hygiene.py holds it to unicodedata). Spaces
@@ -44,10 +43,23 @@ _OTHERS = (
     "\ud800-\udfff\U000110bd\U000110cd\U00013430-\U0001343f\U0001bca0-\U0001bca3"
     "\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f"
 )
-_ESCAPED = re.compile(f"[\x00-\x1f\x7f-\x9f{_OTHERS}]")
+_ESCAPED = f"[\x00-\x1f\x7f-\x9f{_OTHERS}]"
 # In JSON text from json.dumps the C0 controls inside strings are escaped
 # already; a raw line feed, tab or carriage return is layout (indent=).
-_ESCAPED_IN_JSON = re.compile(f"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f{_OTHERS}]")
+_ESCAPED_IN_JSON = f"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f{_OTHERS}]"
+
+# Each expression is compiled the first time text needs it, once: clean
+# text, the common case, never does (its isprintable() test answers), so a
+# run that meets none (``pension-collect validate`` of a clean dossier)
+# compiles none at import.
+_COMPILED: dict[str, re.Pattern[str]] = {}
+
+
+def _pattern(source: str) -> re.Pattern[str]:
+    pattern = _COMPILED.get(source)
+    if pattern is None:
+        pattern = _COMPILED[source] = re.compile(source)
+    return pattern
 
 
 def refused_character(text: str) -> int | None:
@@ -55,7 +67,7 @@ def refused_character(text: str) -> int | None:
     text field, ``None`` when there is none."""
     if text.isprintable():
         return None
-    match = _REFUSED.search(text)
+    match = _pattern(_REFUSED).search(text)
     return None if match is None else match.start()
 
 
@@ -102,7 +114,7 @@ def printable(text: str) -> str:
     Printable text, the common case, is returned as it is."""
     if text.isprintable():
         return text
-    return _ESCAPED.sub(_escape, text)
+    return _pattern(_ESCAPED).sub(_escape, text)
 
 
 def _json_escape(match: re.Match[str]) -> str:
@@ -123,4 +135,4 @@ def json_safe(text: str) -> str:
     flat = text.replace("\n", "") if "\n" in text else text
     if flat.isprintable():
         return text
-    return _ESCAPED_IN_JSON.sub(_json_escape, text)
+    return _pattern(_ESCAPED_IN_JSON).sub(_json_escape, text)

@@ -80,6 +80,37 @@ def say(message: str) -> None:
         )
 
 
+class _Formatter(argparse.HelpFormatter):
+    """argparse's help formatter, which asks for the terminal's width only when
+    it lays out text (:meth:`format_help`). argparse makes a formatter for each
+    ``add_argument`` (to check a metavar); its own asks every time, and the
+    asking imports :mod:`shutil` (with :mod:`bz2`, :mod:`lzma`), which a
+    command that prints no help does not need (``validate``'s start-up)."""
+
+    def __init__(
+        self,
+        prog: str,
+        indent_increment: int = 2,
+        max_help_position: int = 24,
+        width: int | None = None,
+    ) -> None:
+        self._asked_position = max_help_position
+        self._width_known = width is not None
+        super().__init__(prog, indent_increment, max_help_position, 80 if width is None else width)
+
+    def format_help(self) -> str:
+        if not self._width_known:  # as argparse.HelpFormatter.__init__ sets them
+            import shutil
+
+            width = shutil.get_terminal_size().columns - 2
+            self._max_help_position = min(
+                self._asked_position, max(width - 20, self._indent_increment * 2)
+            )
+            self._width = width
+            self._width_known = True
+        return super().format_help()
+
+
 class _Parser(argparse.ArgumentParser):
     """Argument errors: one line on standard error, exit status 2 (no usage block).
 
@@ -89,6 +120,11 @@ class _Parser(argparse.ArgumentParser):
 
     json_error: Callable[[str], None] | None = None
     json_wanted = False
+
+    def _get_formatter(self) -> argparse.HelpFormatter:
+        if self.formatter_class is argparse.HelpFormatter:
+            return _Formatter(prog=self.prog)
+        return self.formatter_class(prog=self.prog)
 
     def error(self, message: str) -> NoReturn:
         hint = f"see '{self.prog} --help'"
@@ -116,7 +152,9 @@ def _parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
         description="Pension data-quality collection (养老保险数据质量整理和采集) for employers.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    # ``prog``: what argparse would lay out (the program's name: this parser
+    # has no positional argument), without a formatter asking the terminal.
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", prog=parser.prog)
 
     # ``argv`` given: the command line to be parsed (``None``: every command).
     command = next((word for word in argv or () if not word.startswith("-")), None)

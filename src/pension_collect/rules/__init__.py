@@ -1,10 +1,18 @@
-"""Rule packs: dated parameters plus rules with stable codes (docs/rules.md)."""
+"""Rule packs: dated parameters plus rules with stable codes (docs/rules.md).
+
+The fix names (:func:`apply_fix`, :func:`fix_preview`, :func:`fixable`,
+:class:`FixPreview`, :class:`FixNotApplicable`, from
+:mod:`pension_collect.rules.fixes`) are imported when first used (PEP 562):
+checking a dossier (``pension-collect validate``) never loads the fixes.
+"""
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from .derive import Box, Placement, SegmentKind, place, split
 from .engine import Context, DossierView, WorkerView, check, check_worker
-from .fixes import FixNotApplicable, FixPreview, apply_fix, fix_preview, fixable
 from .pack import DEFAULT_PACK, Finding, Hit, Rule, RulePack, Scope, Severity
 from .parameters import (
     Confidence,
@@ -22,6 +30,15 @@ from .report import (
     SegmentSummary,
     WorkerSummary,
     format_text,
+)
+
+if TYPE_CHECKING:
+    from .fixes import FixNotApplicable, FixPreview, apply_fix, fix_preview, fixable
+
+#: The public names imported on first use, and their module.
+_LAZY: dict[str, str] = dict.fromkeys(
+    ("FixNotApplicable", "FixPreview", "apply_fix", "fix_preview", "fixable"),
+    "pension_collect.rules.fixes",
 )
 
 __all__ = [
@@ -61,3 +78,16 @@ __all__ = [
     "place",
     "split",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
