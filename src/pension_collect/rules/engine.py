@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import functools
+import threading
 from collections.abc import Callable, Mapping
 from typing import Any, Generic, TypeVar, overload
 
@@ -285,15 +286,9 @@ def check(
 
 def _check(dossier: Dossier, rule_pack: RulePack, today: _dt.date, limits: Limits) -> Report:
     as_of = dossier.as_of or YearMonth.of(today)
-    context = Context(pack=rule_pack, as_of=as_of, today=today)
+    plan = _plan(rule_pack, as_of, today)
+    context, worker_checks, dossier_rules = plan.context, plan.worker_checks, plan.dossier_rules
     params = rule_pack.parameters
-    worker_rules: list[Rule] = []
-    dossier_rules: list[Rule] = []
-    for rule in rule_pack.rules:
-        if rule.is_active(params, as_of):
-            (dossier_rules if rule.scope is Scope.DOSSIER else worker_rules).append(rule)
-
-    worker_checks = [(rule, rule.check) for rule in worker_rules]
     findings: list[Finding] = []
     views = [WorkerView(w, i, context) for i, w in enumerate(dossier.workers)]
     dossier_view = DossierView(dossier, context, views)
@@ -341,21 +336,78 @@ def check_worker(
     """Worker-scope findings for one worker (what the workflow runs on every save):
     at most ``limits.findings_per_worker`` of them, and one
     ``rules.too-many-findings`` counting the rest."""
-    today = today or _dt.date.today()
+    plan = _plan(pack, as_of, today or _dt.date.today())
     per_worker = (limits or DEFAULT_LIMITS).findings_per_worker
-    context = Context(pack=pack, as_of=as_of, today=today)
-    view = WorkerView(worker, index, context)
-    rules = [
-        (rule, rule.check)
-        for rule in pack.rules
-        if rule.scope is Scope.WORKER and rule.is_active(pack.parameters, as_of)
-    ]
+    view = WorkerView(worker, index, plan.context)
     out: list[Finding] = []
-    more, error = _run_worker(view, rules, out, per_worker)
+    more, error = _run_worker(view, plan.worker_only, out, per_worker)
     if more:
         out.append(_too_many(view.path, more, error, per_worker))
-    out.sort(key=_finding_order)
+    if len(out) > 1:
+        out.sort(key=_finding_order)
     return out
+
+
+@attrs.frozen
+class _Plan:
+    """What checking at one month needs besides the data: the same for every
+    worker, so made once per pack, month and date (:func:`_plan`)."""
+
+    context: Context
+    """With its parameter values resolved (they depend on pack and month only)."""
+    worker_checks: list[tuple[Rule, Callable[[Any], Any]]]
+    """The active rules not of scope dossier, in pack order, each with its
+    check function (what ``check`` runs on each worker)."""
+    worker_only: list[tuple[Rule, Callable[[Any], Any]]]
+    """Those of scope worker (what ``check_worker`` runs): the same list
+    unless a rule's scope is neither member of :class:`Scope`."""
+    dossier_rules: list[Rule]
+    """The active dossier-scope rules, in pack order."""
+
+
+def _make_plan(pack: RulePack, as_of: YearMonth, today: _dt.date) -> _Plan:
+    context = Context(pack=pack, as_of=as_of, today=today)
+    context.values  # noqa: B018 (resolved here, once, rather than by the first rule)
+    params = pack.parameters
+    worker_checks: list[tuple[Rule, Callable[[Any], Any]]] = []
+    dossier_rules: list[Rule] = []
+    for rule in pack.rules:
+        if rule.is_active(params, as_of):
+            if rule.scope is Scope.DOSSIER:
+                dossier_rules.append(rule)
+            else:
+                worker_checks.append((rule, rule.check))
+    worker_only = [rc for rc in worker_checks if rc[0].scope is Scope.WORKER]
+    if len(worker_only) == len(worker_checks):
+        worker_only = worker_checks
+    return _Plan(context, worker_checks, worker_only, dossier_rules)
+
+
+#: The plans made last, by (id of the pack, month, date); each entry holds its
+#: pack, so an id stays that pack's while its entry is kept.
+_PLANS: dict[tuple[int, YearMonth, _dt.date], tuple[RulePack, _Plan]] = {}
+_PLANS_KEPT = 32
+_PLANS_LOCK = threading.Lock()
+
+
+def _plan(pack: RulePack, as_of: YearMonth, today: _dt.date) -> _Plan:
+    """The plan for ``pack`` at ``as_of`` and ``today``, made on first use.
+
+    Packs, their parameters and their rules are immutable, and a rule's
+    ``active`` depends on parameters and month only (docs/rules.md), so what
+    ``check_worker`` used to work out on every call is worked out once: the
+    active rules and every parameter's value at the month.
+    """
+    key = (id(pack), as_of, today)
+    entry = _PLANS.get(key)
+    if entry is not None and entry[0] is pack:
+        return entry[1]
+    plan = _make_plan(pack, as_of, today)
+    with _PLANS_LOCK:
+        while len(_PLANS) >= _PLANS_KEPT:
+            del _PLANS[next(iter(_PLANS))]  # the oldest entry
+        _PLANS[key] = (pack, plan)
+    return plan
 
 
 def _path_key(path: str) -> tuple[Any, ...]:
