@@ -256,7 +256,8 @@ class CollectionSession:
             rec = tx.get(RecordKind.WORKER, self.unit_no, key)
             rec = G.require_worker(rec, key)
             sw = R.worker_from(rec)
-            synced = None if sw.worker.bureau else tx.get(RecordKind.SYNCED, self.unit_no, rec.key)
+            has = sw.worker.bureau is not None
+            synced = None if has else tx.get(RecordKind.SYNCED, self.unit_no, rec.key)
         self._seen[key] = rec.version
         return _with_bureau(sw, synced)
 
