@@ -7,7 +7,6 @@ runs across a boundary where box or category change has no single placement:
 
 from __future__ import annotations
 
-import functools
 from enum import StrEnum
 
 import attrs
@@ -45,12 +44,27 @@ class Placement:
     """Enterprise period from the account start on: it is the pension account."""
 
 
-@functools.cache
-def _fixed(
-    kind: SegmentKind, box: Box | None, category: Category | None, in_account: bool
-) -> Placement:
-    # The placements without crossings are few: made once, shared (immutable).
-    return Placement(kind, box, category, in_account=in_account)
+# The placements without crossings are few: made once here, shared (they are
+# immutable) and picked by branches in place() (a cache keyed on the enum
+# members would hash each member through a Python-level call).
+_ENTERPRISE, _TRANSFER, _INSTITUTION = (
+    SegmentKind.ENTERPRISE,
+    SegmentKind.TRANSFER,
+    SegmentKind.INSTITUTION,
+)
+_UPPER, _LOWER = Box.UPPER, Box.LOWER
+_DEEMED, _PRE, _POST = Category.DEEMED, Category.PRE_ACCOUNT, Category.POST_ACCOUNT
+_ENTERPRISE_UNPLACED = Placement(_ENTERPRISE, None, None)
+_ENTERPRISE_UPPER = Placement(_ENTERPRISE, _UPPER, None)
+_ENTERPRISE_UPPER_DEEMED = Placement(_ENTERPRISE, _UPPER, _DEEMED)
+_ENTERPRISE_UPPER_PRE = Placement(_ENTERPRISE, _UPPER, _PRE)
+_ENTERPRISE_LOWER_PRE = Placement(_ENTERPRISE, _LOWER, _PRE)
+_ENTERPRISE_IN_ACCOUNT = Placement(_ENTERPRISE, None, None, in_account=True)
+_TRANSFER_UNPLACED = Placement(_TRANSFER, None, None)
+_TRANSFER_PRE = Placement(_TRANSFER, _LOWER, _PRE)
+_TRANSFER_POST = Placement(_TRANSFER, _LOWER, _POST)
+_INSTITUTION_UNPLACED = Placement(_INSTITUTION, None, None)
+_INSTITUTION_PRE = Placement(_INSTITUTION, _LOWER, _PRE)
 
 
 def kind_of(segment: Segment) -> SegmentKind:
@@ -70,16 +84,18 @@ def place(segment: Segment, *, upper_last: YearMonth, account_start: YearMonth) 
     """
     kind = kind_of(segment)
     start, end = segment.start, segment.end
-    if end < start:
-        return _fixed(kind, None, None, False)
-    if kind is SegmentKind.INSTITUTION:
-        return _fixed(kind, Box.LOWER, Category.PRE_ACCOUNT, False)
-    if kind is SegmentKind.TRANSFER:
+    if kind is _INSTITUTION:
+        return _INSTITUTION_UNPLACED if end < start else _INSTITUTION_PRE
+    if kind is _TRANSFER:
+        if end < start:
+            return _TRANSFER_UNPLACED
         if end < account_start:
-            return _fixed(kind, Box.LOWER, Category.PRE_ACCOUNT, False)
+            return _TRANSFER_PRE
         if start >= account_start:
-            return _fixed(kind, Box.LOWER, Category.POST_ACCOUNT, False)
-        return Placement(kind, Box.LOWER, None, (account_start,))
+            return _TRANSFER_POST
+        return Placement(kind, _LOWER, None, (account_start,))
+    if end < start:
+        return _ENTERPRISE_UNPLACED
     crosses: list[YearMonth] = []
     if start <= upper_last < end:
         crosses.append(upper_last.add(1))
@@ -90,13 +106,11 @@ def place(segment: Segment, *, upper_last: YearMonth, account_start: YearMonth) 
     if end <= upper_last:
         total = segment.total
         if total is None or total < 0:
-            category = None
-        else:
-            category = Category.DEEMED if total == 0 else Category.PRE_ACCOUNT
-        return _fixed(kind, Box.UPPER, category, False)
+            return _ENTERPRISE_UPPER
+        return _ENTERPRISE_UPPER_DEEMED if total == 0 else _ENTERPRISE_UPPER_PRE
     if end < account_start:
-        return _fixed(kind, Box.LOWER, Category.PRE_ACCOUNT, False)
-    return _fixed(kind, None, None, True)
+        return _ENTERPRISE_LOWER_PRE
+    return _ENTERPRISE_IN_ACCOUNT
 
 
 def split(segment: Segment, at: YearMonth) -> tuple[Segment, Segment]:

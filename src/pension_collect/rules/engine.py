@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import functools
+import operator
 import threading
 from collections.abc import Callable, Mapping
 from typing import Any, Generic, TypeVar, overload
@@ -84,6 +85,9 @@ class _computed(Generic[V]):
         return value
 
 
+_YEAR = operator.attrgetter("year")
+
+
 class WorkerView:
     """One worker as the rules see it, with what several rules share computed once."""
 
@@ -136,7 +140,8 @@ class WorkerView:
     @_computed
     def account_years(self) -> list[int]:
         """The ``year`` of each collected account year, in the dossier's order."""
-        return [y.year for y in self.worker.account or ()]
+        account = self.worker.account
+        return list(map(_YEAR, account)) if account else []
 
     @_computed
     def years(self) -> list[tuple[int, AccountYear]]:

@@ -9,6 +9,7 @@ Messages never quote a name or an identity number.
 from __future__ import annotations
 
 import functools
+import operator
 import re
 from array import array
 from collections.abc import Callable, Iterable, Iterator
@@ -316,6 +317,16 @@ def overlap(view: WorkerView) -> Iterator[Hit]:
     history = view.worker.history
     if not history or len(history) < 2:
         return
+    # The common case first: each segment in month order and ending before the
+    # next one starts. Then the sort below keeps the lines' order and none
+    # reaches the next: no finding.
+    end = None
+    for s in history:
+        if s.end < s.start or (end is not None and end >= s.start):
+            break
+        end = s.end
+    else:
+        return
     order = sorted(
         (i for i, s in enumerate(history) if s.start <= s.end),
         key=lambda i: (history[i].start, history[i].end, i),
@@ -345,7 +356,7 @@ def _crossing(boundary_param: str, kinds: tuple[SegmentKind, ...], *, after_uppe
             boundary = view.context.param(boundary_param)
         account_start = view.context.param("account_start")
         for i, s, placed in view.segments:
-            if placed.kind in kinds and boundary in placed.crosses:
+            if placed.crosses and placed.kind in kinds and boundary in placed.crosses:
                 params = {
                     "start": str(s.start),
                     "end": str(s.end),
@@ -505,9 +516,14 @@ def transfer_origin_missing(view: WorkerView) -> Iterator[Hit]:
 def transfer_fields(view: WorkerView) -> Iterator[Hit]:
     for i, s, _ in view.segments:
         if s.source is not Source.TRANSFER_IN:
-            for name in ("origin", "transferred_on"):
-                if getattr(s, name) is not None:
-                    yield Hit(path=view.segment_path(i), field=name, params={"field": name})
+            if s.origin is not None:
+                yield Hit(path=view.segment_path(i), field="origin", params={"field": "origin"})
+            if s.transferred_on is not None:
+                yield Hit(
+                    path=view.segment_path(i),
+                    field="transferred_on",
+                    params={"field": "transferred_on"},
+                )
 
 
 def negative_amount(view: WorkerView) -> Iterator[Hit]:
@@ -575,10 +591,16 @@ def _number(name: str, value: int) -> dict[str, str]:
     return {name: f"a {digits}-digit number", f"{name}_zh": f"一个 {digits} 位数"}
 
 
+_MONTHS = operator.attrgetter("months")
+
+
 def account_months(view: WorkerView) -> Iterator[Hit]:
     account = view.worker.account
-    if not account or all(1 <= y.months <= 12 for y in account):
+    if not account:
         return
+    months = list(map(_MONTHS, account))
+    if min(months) >= 1 and max(months) <= 12:
+        return  # the common case, without a loop in Python
     for i, y in view.years:
         if not 1 <= y.months <= 12:
             yield Hit(path=view.account_path(i), field="months", params=_number("months", y.months))
@@ -603,35 +625,55 @@ def account_duplicate_year(view: WorkerView) -> Iterator[Hit]:
 
 def account_balance(view: WorkerView) -> Iterator[Hit]:
     account = view.worker.account
-    if not account:
-        return
+    if not account or len(account) < 2:
+        return  # no year with its previous year collected
     years = view.account_years
-    pairs: Iterable[tuple[int, AccountYear, AccountYear | None]]
     if years != sorted(set(years)):
-        # Unsorted or duplicated years: look each previous year up.
-        by_year: dict[int, tuple[int, AccountYear]] = {}
-        for i, y in enumerate(account):
-            by_year.setdefault(y.year, (i, y))
-        pairs = [
-            (i, y, by_year[y.year - 1][1] if y.year - 1 in by_year else None)
-            for _year, (i, y) in sorted(by_year.items())
-        ]
-    else:  # the common case: each year after the one before it
-        pairs = zip(range(len(account)), account, (None, *account[:-1]), strict=True)
-    for i, y, before in pairs:
+        yield from _account_balance_unordered(view, account, years)
+        return
+    # The common case, each year after the one before it: one pass, no pairs
+    # built. The same sum, in the same order, as the other case's.
+    before, last_year = account[0], years[0]
+    for i in range(1, len(account)):
+        y = account[i]
+        year = years[i]
         # Only a year whose previous year is collected: the first account year's
         # opening balance is unknown (a transfer may have brought one), and so is
         # a year's after a gap. The sheet calculates nothing ([P3.4e]).
-        if before is None or before.year != y.year - 1:
+        if last_year == year - 1:
+            expected = sum((y.personal, y.employer_part, y.interest), before.balance)
+            balance = y.balance
+            if expected != balance and abs(expected - balance) > _BALANCE_TOLERANCE:
+                yield _balance_hit(view, i, year, expected)
+        before, last_year = y, year
+
+
+def _account_balance_unordered(
+    view: WorkerView, account: tuple[AccountYear, ...], years: list[int]
+) -> Iterator[Hit]:
+    """``account.balance`` where years are out of order or repeated: each
+    year's previous year is looked up (the first line of a repeated year)."""
+    by_year: dict[int, tuple[int, AccountYear]] = {}
+    for i, y in enumerate(account):
+        by_year.setdefault(y.year, (i, y))
+    for year, (i, y) in sorted(by_year.items()):
+        found = by_year.get(year - 1)
+        if found is None:
             continue
-        expected = before.balance + y.personal + y.employer_part + y.interest
+        before = found[1]
+        expected = sum((y.personal, y.employer_part, y.interest), before.balance)
         if expected != y.balance and abs(expected - y.balance) > _BALANCE_TOLERANCE:
-            yield Hit(
-                path=view.account_path(i),
-                field="balance",
-                expected=format(expected, ".2f"),
-                params={**_number("year", y.year), "expected": format(expected, ".2f")},
-            )
+            yield _balance_hit(view, i, year, expected)
+
+
+def _balance_hit(view: WorkerView, i: int, year: int, expected: Decimal) -> Hit:
+    shown = format(expected, ".2f")
+    return Hit(
+        path=view.account_path(i),
+        field="balance",
+        expected=shown,
+        params={**_number("year", year), "expected": shown},
+    )
 
 
 def account_not_in_bureau(view: WorkerView) -> Iterator[Hit]:
