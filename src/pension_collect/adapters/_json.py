@@ -29,7 +29,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["SAVED_TEXTS_KEPT", "dumps", "fast_dumps", "forget_oldest", "loads"]
+__all__ = ["SAVED_CHARS_KEPT", "SavedTexts", "dumps", "fast_dumps", "loads"]
 
 
 def _codec() -> tuple[Callable[[str | bytes], Any], Callable[[Any], bytes]] | None:
@@ -78,17 +78,42 @@ def dumps(value: Any) -> str:
     return text
 
 
-SAVED_TEXTS_KEPT = 64
-"""How many of the texts a transaction wrote a store keeps at hand, so that
-an audit image that is the very data just saved (a save and its
-``worker.saved`` entry) is written as that text, not serialized again."""
+SAVED_CHARS_KEPT = 64 * 2**20
+"""How many characters of the texts a transaction wrote a store keeps at
+hand (:class:`SavedTexts`)."""
 
 
-def forget_oldest(saved: dict[Any, Any]) -> None:
-    """Drop the oldest entries of a transaction's saved texts beyond
-    :data:`SAVED_TEXTS_KEPT`: a step writing every worker in one transaction
-    (a print mark, the outcomes of a declaration) would otherwise keep every
-    record's data and text alive until it commits (some 100 MB at 20,000
-    workers). A forgotten text is serialized again if an image needs it."""
-    while len(saved) > SAVED_TEXTS_KEPT:
-        del saved[next(iter(saved))]
+class SavedTexts:
+    """The texts a transaction wrote, by the data object written (kept with
+    it, so that its ``id`` is not reused): an audit image that is the very
+    data saved in the same transaction (a save and its ``worker.saved``
+    entry, a batch of saves and their entries) is written as that text, not
+    serialized again. Only the latest :data:`SAVED_CHARS_KEPT` characters
+    are kept: a step writing every worker of a large collection in one
+    transaction (a print mark, the outcomes of a declaration) would
+    otherwise keep every record's text alive until it commits. A forgotten
+    text is serialized again if an image needs it."""
+
+    __slots__ = ("_by_id", "_chars")
+
+    def __init__(self) -> None:
+        self._by_id: dict[int, tuple[object, str]] = {}
+        self._chars = 0
+
+    def keep(self, data: object, text: str) -> None:
+        old = self._by_id.pop(id(data), None)
+        if old is not None:
+            self._chars -= len(old[1])
+        self._by_id[id(data)] = (data, text)
+        self._chars += len(text)
+        while self._chars > SAVED_CHARS_KEPT:
+            oldest = next(iter(self._by_id))
+            self._chars -= len(self._by_id.pop(oldest)[1])
+
+    def text(self, data: object) -> str | None:
+        """The text ``data`` (this very object) was saved as, if kept."""
+        hit = self._by_id.get(id(data))
+        return hit[1] if hit is not None and hit[0] is data else None
+
+    def __len__(self) -> int:
+        return len(self._by_id)

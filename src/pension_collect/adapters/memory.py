@@ -55,7 +55,7 @@ from ..ports.storage import (
     audit_texts,
     record_text,
 )
-from ._json import SAVED_TEXTS_KEPT, fast_dumps, forget_oldest, loads
+from ._json import SavedTexts, fast_dumps, loads
 
 __all__ = ["SCHEMA_VERSION", "MemoryStorage", "MemoryTransaction"]
 
@@ -182,11 +182,11 @@ class MemoryTransaction:
         self._log = log
         self._pending: builtins.list[_Logged] = []
         self._live = True
-        self._saved: dict[int, tuple[dict[str, Any], str]] = {}
+        self._saved = SavedTexts()
         """The text each record data saved in this transaction was kept as (by
         ``id``, with the object, which keeps the id from being reused): an audit
         image that is the very same object is kept as that text, as SQLite does.
-        Only the latest few are kept (:func:`._json.forget_oldest`)."""
+        The latest 64 MiB of them are kept (:class:`._json.SavedTexts`)."""
 
     def _saved_text(self, image: dict[str, Any] | None) -> str | None:
         """An image's text: the one saved for that very object, else msgspec's
@@ -195,9 +195,9 @@ class MemoryTransaction:
         or names what it refuses."""
         if image is None:
             return None
-        hit = self._saved.get(id(image))
-        if hit is not None and hit[0] is image:
-            return hit[1]
+        kept = self._saved.text(image)
+        if kept is not None:
+            return kept
         return fast_dumps(image) if type(image) is dict else None
 
     def _check(self) -> None:
@@ -263,9 +263,7 @@ class MemoryTransaction:
                     staged[key] = before
             raise
         for w, text in zip(writes, texts, strict=True):
-            self._saved[id(w.data)] = (w.data, text)
-        if len(self._saved) > SAVED_TEXTS_KEPT:
-            forget_oldest(self._saved)
+            self._saved.keep(w.data, text)
         return versions
 
     def append_audit(self, entries: Sequence[AuditEntry]) -> None:

@@ -71,7 +71,7 @@ from ..ports.storage import (
     audit_texts,
     record_text,
 )
-from ._json import SAVED_TEXTS_KEPT, dumps, forget_oldest, loads
+from ._json import SavedTexts, dumps, loads
 
 __all__ = ["APPLICATION_ID", "MIGRATIONS", "SCHEMA_VERSION", "SQLiteStorage", "path_of"]
 
@@ -594,20 +594,18 @@ class SQLiteTransaction:
         self._conn = conn
         self._where = where
         self._live = True
-        self._saved: dict[int, tuple[dict[str, Any], str]] = {}
+        self._saved = SavedTexts()
         """The text each record data saved in this transaction was written as
         (by ``id``, with the object itself, which keeps the id from being reused):
         an audit image that is the very same object is written as that text,
         not serialized again (a save and its ``worker.saved`` entry). Only the
-        latest few are kept (:func:`._json.forget_oldest`)."""
+        latest 64 MiB are kept (:class:`._json.SavedTexts`)."""
 
     def _image(self, data: dict[str, Any] | None) -> str | None:
         if data is None:
             return None
-        hit = self._saved.get(id(data))
-        if hit is not None and hit[0] is data:
-            return hit[1]
-        return _dumps(data)
+        kept = self._saved.text(data)
+        return kept if kept is not None else _dumps(data)
 
     def _check(self) -> sqlite3.Connection:
         """The connection, if this transaction is still the open one."""
@@ -753,9 +751,7 @@ class SQLiteTransaction:
         except _SQLITE_ERRORS as exc:
             raise self._fail(exc, "saving records") from None
         for w, text in zip(writes, texts, strict=True):
-            self._saved[id(w.data)] = (w.data, text)
-        if len(self._saved) > SAVED_TEXTS_KEPT:
-            forget_oldest(self._saved)
+            self._saved.keep(w.data, text)
         return [w.expected_version + 1 for w in writes]
 
     def _undo(self) -> None:

@@ -57,8 +57,8 @@ from pension_collect.ports.storage import (
 
 from .schema import MIGRATIONS, SCHEMA_VERSION, SETTING
 
-_SAVED_KEPT = 64
-"""How many saved texts a transaction keeps for audit images."""
+_SAVED_KEPT = 64 * 2**20
+"""How many characters of saved texts a transaction keeps for audit images."""
 
 __all__ = [
     "DEFAULT_SCHEMA",
@@ -202,10 +202,23 @@ class PostgresTransaction:
         self._lock_prefix = lock_prefix
         self._locked: set[str] = set()
         self._saved: dict[int, tuple[dict[str, Any], str]] = {}
+        self._saved_chars = 0
         """The text each record data saved in this transaction was written as (by
         ``id``, with the object): an audit image that is the very same object is
         written as that text, as the built-in stores do (the latest
         ``_SAVED_KEPT`` only)."""
+
+    def _keep(self, data: dict[str, Any], text: str) -> None:
+        """Keep ``text`` as what ``data`` was saved as; only the latest
+        ``_SAVED_KEPT`` characters are kept (a step writing every worker in one
+        transaction would otherwise keep every record's text until it commits)."""
+        old = self._saved.pop(id(data), None)
+        if old is not None:
+            self._saved_chars -= len(old[1])
+        self._saved[id(data)] = (data, text)
+        self._saved_chars += len(text)
+        while self._saved_chars > _SAVED_KEPT:
+            self._saved_chars -= len(self._saved.pop(next(iter(self._saved)))[1])
 
     def _image(self, data: dict[str, Any] | None) -> str | None:
         hit = None if data is None else self._saved.get(id(data))
@@ -295,9 +308,7 @@ class PostgresTransaction:
             raise self._conflict(kind, unit_no, writes) from None
         for w, text in zip(writes, texts, strict=True):
             if text is not None:
-                self._saved[id(w.data)] = (w.data, text)
-        while len(self._saved) > _SAVED_KEPT:  # the latest only: a step writing every
-            del self._saved[next(iter(self._saved))]  # worker would keep them all alive
+                self._keep(w.data, text)
         return [w.expected_version + 1 for w in writes]
 
     def _conflict(self, kind: RecordKind, unit_no: str, writes: Sequence[Write]) -> ConflictError:
