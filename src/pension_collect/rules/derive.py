@@ -52,6 +52,7 @@ _ENTERPRISE, _TRANSFER, _INSTITUTION = (
     SegmentKind.TRANSFER,
     SegmentKind.INSTITUTION,
 )
+_INSTITUTION_EMPLOYER, _TRANSFER_IN = EmployerKind.INSTITUTION, Source.TRANSFER_IN
 _UPPER, _LOWER = Box.UPPER, Box.LOWER
 _DEEMED, _PRE, _POST = Category.DEEMED, Category.PRE_ACCOUNT, Category.POST_ACCOUNT
 _ENTERPRISE_UNPLACED = Placement(_ENTERPRISE, None, None)
@@ -82,11 +83,12 @@ def place(segment: Segment, *, upper_last: YearMonth, account_start: YearMonth) 
     ``upper_last`` is the last month of the upper box (1992-12 in weihai-2013),
     ``account_start`` the first month of the individual account (1996-04).
     """
-    kind = kind_of(segment)
     start, end = segment.start, segment.end
-    if kind is _INSTITUTION:
+    # kind_of(), inlined (once per segment checked)
+    if segment.employer_kind is _INSTITUTION_EMPLOYER:
         return _INSTITUTION_UNPLACED if end < start else _INSTITUTION_PRE
-    if kind is _TRANSFER:
+    if segment.source is _TRANSFER_IN:
+        kind = _TRANSFER
         if end < start:
             return _TRANSFER_UNPLACED
         if end < account_start:
@@ -94,6 +96,7 @@ def place(segment: Segment, *, upper_last: YearMonth, account_start: YearMonth) 
         if start >= account_start:
             return _TRANSFER_POST
         return Placement(kind, _LOWER, None, (account_start,))
+    kind = _ENTERPRISE
     if end < start:
         return _ENTERPRISE_UNPLACED
     crosses: list[YearMonth] = []

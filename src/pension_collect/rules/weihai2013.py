@@ -77,7 +77,8 @@ def id_legacy(view: WorkerView) -> Iterator[Hit]:
 
 def gender_mismatch(view: WorkerView) -> Iterator[Hit]:
     identity, gender = view.identity, view.worker.gender
-    if identity is not None and gender is not None and gender.value != identity.gender:
+    # A Gender is a StrEnum: compared with the identity's text as its value is.
+    if identity is not None and gender is not None and gender != identity.gender:
         yield Hit(
             path=view.path,
             field="gender",
@@ -528,10 +529,13 @@ def transfer_fields(view: WorkerView) -> Iterator[Hit]:
 
 def negative_amount(view: WorkerView) -> Iterator[Hit]:
     for i, s, _ in view.segments:
-        for name in ("total", "base", "rate"):
-            value = getattr(s, name)
-            if value is not None and value < 0:
-                yield Hit(path=view.segment_path(i), field=name, params={"field": name})
+        total, base, rate = s.total, s.base, s.rate
+        if total is not None and total < 0:
+            yield Hit(path=view.segment_path(i), field="total", params={"field": "total"})
+        if base is not None and base < 0:
+            yield Hit(path=view.segment_path(i), field="base", params={"field": "base"})
+        if rate is not None and rate < 0:
+            yield Hit(path=view.segment_path(i), field="rate", params={"field": "rate"})
 
 
 def _rate_table_active(parameters: ParameterSet, as_of: Any) -> bool:
@@ -564,10 +568,22 @@ def rate_reference(view: WorkerView) -> Iterator[Hit]:
 
 def account_before_start(view: WorkerView) -> Iterator[Hit]:
     start = view.context.param("account_start")
+    account = view.worker.account
+    if not account:
+        return
     years = view.account_years
-    if not years or min(years) > start.year:
+    first_year, lowest = start.year, min(years)
+    if lowest > first_year:
         return  # the common case, without a loop
     months_in_first_year = 12 - start.month + 1
+    # The other common case: the account's first year collected once and no
+    # year before it, so that only its months can be wrong.
+    if (
+        lowest == first_year
+        and years.count(first_year) == 1
+        and account[years.index(first_year)].months <= months_in_first_year
+    ):
+        return
     for i, y in view.years:
         if y.year < start.year or (y.year == start.year and y.months > months_in_first_year):
             yield Hit(
@@ -697,9 +713,15 @@ def account_not_in_bureau(view: WorkerView) -> Iterator[Hit]:
 
 
 def incomplete(view: WorkerView) -> Iterator[Hit]:
-    for name, zh in (("history", "缴费历史"), ("account", "养老账户")):
-        if getattr(view.worker, name) is None:
-            yield Hit(path=view.path, field=name, params={"part": name, "part_zh": zh})
+    worker = view.worker
+    if worker.history is None:
+        yield Hit(
+            path=view.path, field="history", params={"part": "history", "part_zh": "缴费历史"}
+        )
+    if worker.account is None:
+        yield Hit(
+            path=view.path, field="account", params={"part": "account", "part_zh": "养老账户"}
+        )
 
 
 # -- the pack -------------------------------------------------------------------------
