@@ -23,7 +23,13 @@ from pension_collect.model import AccountYear, Segment, Worker, YearMonth
 from pension_collect.rules import ParameterSet, RateBand, RulePack, Scope, check_worker, engine
 from pension_collect.rules.engine import Context, WorkerView
 from pension_collect.rules.parameters import Confidence, DatedValue, Parameter
-from pension_collect.rules.weihai2013 import account_balance, make_pack, overlap
+from pension_collect.rules.weihai2013 import (
+    account_balance,
+    account_before_start,
+    account_months,
+    make_pack,
+    overlap,
+)
 from pension_collect.testing import strategies as S
 
 TODAY = dt.date(2013, 8, 31)
@@ -185,6 +191,20 @@ def _balance_hits_slow(view: WorkerView) -> Iterator[tuple[str, str]]:
             yield view.account_path(i), format(expected, ".2f")
 
 
+def _before_start_hits_slow(view: WorkerView) -> Iterator[tuple[str, str | None]]:
+    start = view.context.param("account_start")
+    first_months = 12 - start.month + 1
+    for i, y in enumerate(view.worker.account or ()):
+        if y.year < start.year or (y.year == start.year and y.months > first_months):
+            yield view.account_path(i), "year" if y.year < start.year else "months"
+
+
+def _months_hits_slow(view: WorkerView) -> Iterator[str]:
+    for i, y in enumerate(view.worker.account or ()):
+        if not 1 <= y.months <= 12:
+            yield view.account_path(i)
+
+
 def _overlap_hits_slow(view: WorkerView) -> Iterator[tuple[str, str | None, dict[str, Any]]]:
     history = view.worker.history or ()
     order = sorted(
@@ -227,6 +247,10 @@ def _accounts(draw: st.DrawFn) -> tuple[AccountYear, ...]:
     return tuple(draw(st.permutations(out)))
 
 
+#: Account starts in the years the accounts above hold, at any month, or anywhere.
+_STARTS = st.builds(YearMonth, _YEARS, st.integers(1, 12)) | S.year_months()
+
+
 class TestFastPathsFindWhatTheSlowOnesFind:
     @given(_accounts() | st.lists(S.account_years(), max_size=5).map(tuple))
     def test_account_balance(self, account: tuple[AccountYear, ...]) -> None:
@@ -238,6 +262,25 @@ class TestFastPathsFindWhatTheSlowOnesFind:
             year = view.worker.account[int(hit.path.rsplit("[", 1)[1][:-1])].year  # type: ignore[index]
             assert hit.params["expected"] == hit.expected
             assert hit.params["year"] == (str(year) if abs(year) < 100_000 else hit.params["year"])
+
+    @given(
+        _accounts() | st.lists(S.account_years(), max_size=5).map(tuple),
+        _STARTS,
+        st.lists(st.integers(0, 13), min_size=6, max_size=6),
+    )
+    def test_account_before_start_and_months(
+        self, account: tuple[AccountYear, ...], start: YearMonth, months: list[int]
+    ) -> None:
+        """Any account start (each month of its year), first years collected
+        once, twice or not at all, months in and out of 1..12."""
+        other = tuple(attrs.evolve(y, months=m) for y, m in zip(account, months, strict=False))
+        for month in range(1, 13):
+            pack = _with(PACK, "account_start", ("1900-01", YearMonth(start.year, month)))
+            for w in (_worker(account=account), _worker(account=other)):
+                view = _view(w, pack)
+                got = [(h.path, h.field) for h in account_before_start(view)]
+                assert got == list(_before_start_hits_slow(view))
+                assert [h.path for h in account_months(view)] == list(_months_hits_slow(view))
 
     def test_account_balance_in_order_finds_a_wrong_year(self) -> None:
         """1997's balance should be 160.00 (100.00 + 60.00): 160.02 is found, 160.01 is not."""
