@@ -30,7 +30,15 @@ import attrs
 from ...model import Dossier
 from ...rules.pack import RulePack
 from .registry import RenderUnavailable
-from .view import FormsInput, WorkerData, WorkerSheet, forms_input, worker_key
+from .view import (
+    _ACCOUNT_FIELDS,
+    _HISTORY_FIELDS,
+    FormsInput,
+    WorkerData,
+    WorkerSheet,
+    forms_input,
+    worker_key,
+)
 
 __all__ = [
     "PAYLOAD_PREFIX",
@@ -50,24 +58,8 @@ _DIGEST_HEX = 32
 # Each printed line as the tuple of its fields in the canonical order (JSON
 # writes a tuple as the list it was): one C call a line instead of a list
 # display reading each attribute in Python.
-_HISTORY_ROW = operator.attrgetter(
-    "start",
-    "end",
-    "months",
-    "total",
-    "base",
-    "rate",
-    "category",
-    "source",
-    "employer_kind",
-    "origin",
-    "employer_name",
-    "remark",
-    "clipped",
-)
-_ACCOUNT_ROW = operator.attrgetter(
-    "year", "months", "base", "personal", "employer_part", "interest", "balance"
-)
+_HISTORY_ROW = operator.attrgetter(*_HISTORY_FIELDS)
+_ACCOUNT_ROW = operator.attrgetter(*_ACCOUNT_FIELDS)
 _PERSON_ROW = operator.attrgetter(
     "person_no",
     "name",

@@ -285,27 +285,26 @@ def _set_field(name: str, instance: object, value: object) -> None:  # pragma: n
     object.__setattr__(instance, name, value)
 
 
-_HISTORY_SLOTS = _slot_setters(
-    HistoryLine,
-    (
-        "start",
-        "end",
-        "months",
-        "total",
-        "base",
-        "rate",
-        "category",
-        "source",
-        "employer_kind",
-        "origin",
-        "employer_name",
-        "remark",
-        "clipped",
-    ),
+_HISTORY_FIELDS = (
+    "start",
+    "end",
+    "months",
+    "total",
+    "base",
+    "rate",
+    "category",
+    "source",
+    "employer_kind",
+    "origin",
+    "employer_name",
+    "remark",
+    "clipped",
 )
-_ACCOUNT_SLOTS = _slot_setters(
-    AccountLine, ("year", "months", "base", "personal", "employer_part", "interest", "balance")
-)
+"""A :class:`HistoryLine`'s fields in their order (the builder's and the digest's)."""
+_ACCOUNT_FIELDS = ("year", "months", "base", "personal", "employer_part", "interest", "balance")
+"""An :class:`AccountLine`'s fields in their order."""
+_HISTORY_SLOTS = _slot_setters(HistoryLine, _HISTORY_FIELDS)
+_ACCOUNT_SLOTS = _slot_setters(AccountLine, _ACCOUNT_FIELDS)
 _PERSON_SLOTS = _slot_setters(
     PersonLines,
     ("person_no", "name", "id_number", "gender", "birth_date", "ethnicity", "hukou", "first_work"),
