@@ -260,6 +260,15 @@ def test_confirmation_forms_of_named_workers_read_only_those() -> None:
     assert len(more) == 30
 
 
+def _set_status(store: Recording, unit: str, key: str, status: str) -> None:
+    """A worker record's status set in the store, as another program would."""
+    with store.inner.transaction() as tx:
+        rec = tx.get(RecordKind.WORKER, unit, key)
+        assert rec is not None
+        data = {**rec.data, "status": status}
+        tx.put(RecordKind.WORKER, unit, key, data, expected_version=rec.version)
+
+
 def test_failed_workers_reads_the_status_alone() -> None:
     """failed_workers lists the worker records once; a status that is not one
     of the workflow's is named as a damaged record (CorruptRecord), as every
@@ -268,29 +277,11 @@ def test_failed_workers_reads_the_status_alone() -> None:
     for w in s.workers:
         s.session.save_worker(w)
     unit = s.dossier.employer.unit_no
-    with store.inner.transaction() as tx:
-        rec = tx.get(RecordKind.WORKER, unit, s.keys[1])
-        assert rec is not None
-        tx.put(
-            RecordKind.WORKER,
-            unit,
-            s.keys[1],
-            {**rec.data, "status": "failed"},
-            expected_version=rec.version,
-        )
+    _set_status(store, unit, s.keys[1], "failed")
     store.log.clear()
     assert s.session.failed_workers() == [s.keys[1]]
     assert store.log == [("list", "worker", "*")]
-    with store.inner.transaction() as tx:
-        rec = tx.get(RecordKind.WORKER, unit, s.keys[2])
-        assert rec is not None
-        tx.put(
-            RecordKind.WORKER,
-            unit,
-            s.keys[2],
-            {**rec.data, "status": "lost"},
-            expected_version=rec.version,
-        )
+    _set_status(store, unit, s.keys[2], "lost")
     with pytest.raises(CorruptRecord) as info:
         s.session.failed_workers()
     assert info.value.key == mask(s.keys[2])
