@@ -11,12 +11,19 @@ skips only when something it needs is missing (a TrueType CJK font, poppler's
 pdftoppm, an optional package), and CI installs all of it, so a skip there
 means the installation is broken, not that the test may be left out
 (docs/testing.md, "Running the suite").
+
+The caches the library keeps in the user's cache folder (the rule-pack and
+generated-code caches, ``$XDG_CACHE_HOME/pension-collect``) go to a folder
+of the test session, removed at its end: the suite does not write into the
+home of whoever runs it. Tests of the caches point them elsewhere themselves.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import sys
+import tempfile
 from collections.abc import Iterator
 
 import pytest
@@ -35,6 +42,26 @@ settings.register_profile("thorough", max_examples=1000, deadline=None)
 settings.load_profile(
     os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "dev")
 )
+
+
+_CACHE_HOME: list[tuple[str, str | None]] = []
+"""The session's cache folder and the XDG_CACHE_HOME it replaced."""
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    folder = tempfile.mkdtemp(prefix="pension-collect-test-cache-")
+    _CACHE_HOME.append((folder, os.environ.get("XDG_CACHE_HOME")))
+    os.environ["XDG_CACHE_HOME"] = folder  # child processes inherit it too
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    while _CACHE_HOME:
+        folder, before = _CACHE_HOME.pop()
+        if before is None:
+            os.environ.pop("XDG_CACHE_HOME", None)
+        else:
+            os.environ["XDG_CACHE_HOME"] = before
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(autouse=True)
