@@ -2,7 +2,8 @@
 (docs/bureau-server.md, "Security").
 
 The state is kept in the bureau's own SQLite file (``DIR/bureau.db``), in the
-tables ``auth_accounts``, ``auth_tokens`` and ``auth_address_failures``,
+tables ``auth_accounts``, ``auth_tokens``, ``auth_address_failures`` and
+``auth_locks``,
 through a connection of this module's own, so every gunicorn worker process
 sees the same accounts, locks and tokens. Every change is one ``BEGIN
 IMMEDIATE`` transaction.
@@ -13,8 +14,10 @@ IMMEDIATE`` transaction.
   checked against a dummy hash, so its answer takes as long as a wrong password.
 - New passwords: :func:`password_problem` (the most common passwords, too
   short, one character repeated, a run of digits, the unit number, the old one).
-- Failed logins: per account, :attr:`AuthSettings.lock_after` failures in a row
-  lock it (423, doubling each time); per client address, more than
+- Failed logins: per (unit number, client address), :attr:`AuthSettings.lock_after`
+  failures in a row lock that pair (423, doubling each time): the employer's own
+  address keeps logging in, and a unit number without an account locks alike
+  (it cannot be told from a real one); per client address, more than
   :attr:`AuthSettings.address_limit` failures within
   :attr:`AuthSettings.address_window` seconds slow it down (429).
 - Tokens: random (``secrets``), stored as their SHA-256 only, expiring after
@@ -70,10 +73,7 @@ _SCHEMA = (
     """CREATE TABLE IF NOT EXISTS auth_accounts (
         unit_no TEXT PRIMARY KEY,
         password TEXT NOT NULL,
-        must_change INTEGER NOT NULL,
-        failures INTEGER NOT NULL DEFAULT 0,
-        locks INTEGER NOT NULL DEFAULT 0,
-        locked_until REAL NOT NULL DEFAULT 0
+        must_change INTEGER NOT NULL
     )""",
     """CREATE TABLE IF NOT EXISTS auth_tokens (
         token_hash TEXT PRIMARY KEY,
@@ -84,6 +84,19 @@ _SCHEMA = (
     "CREATE INDEX IF NOT EXISTS auth_tokens_unit ON auth_tokens (unit_no)",
     "CREATE TABLE IF NOT EXISTS auth_address_failures (address TEXT NOT NULL, at REAL NOT NULL)",
     "CREATE INDEX IF NOT EXISTS auth_address_failures_at ON auth_address_failures (address, at)",
+    # Failed logins per (unit number, client address), whether or not the unit has
+    # an account: a lock set from one address never locks out another, and a
+    # made-up unit number locks exactly as a real one (no way to tell them apart).
+    """CREATE TABLE IF NOT EXISTS auth_locks (
+        unit_no TEXT NOT NULL,
+        address TEXT NOT NULL,
+        failures INTEGER NOT NULL,
+        locks INTEGER NOT NULL,
+        locked_until REAL NOT NULL,
+        last_at REAL NOT NULL,
+        PRIMARY KEY (unit_no, address)
+    )""",
+    "CREATE INDEX IF NOT EXISTS auth_locks_last ON auth_locks (last_at)",
 )
 
 
@@ -94,7 +107,8 @@ class AuthSettings:
     token_ttl: float = 900.0
     """Seconds a token lives (``--token-ttl``; 15 minutes)."""
     lock_after: int = 5
-    """Failed logins in a row that lock an account."""
+    """Failed logins in a row, of one unit number from one client address, that
+    lock that unit number for that address."""
     lock_seconds: float = 60.0
     """The first lock's length; each further lock doubles it."""
     lock_max_seconds: float = 86400.0
@@ -350,17 +364,18 @@ class AuthStore:
     def set_initial_password(self, unit_no: str) -> str:
         """Give the employer a new random initial password (it must be changed at
         the first login) and return it; every token of the account is revoked,
-        a lock lifted."""
+        its locks (from every address) lifted."""
         password = new_initial_password()
         hashed = hash_password(password)
         with self._transaction() as conn:
             conn.execute(
                 "INSERT INTO auth_accounts (unit_no, password, must_change) VALUES (?, ?, 1) "
                 "ON CONFLICT (unit_no) DO UPDATE SET password = excluded.password, "
-                "must_change = 1, failures = 0, locks = 0, locked_until = 0",
+                "must_change = 1",
                 (unit_no, hashed),
             )
             conn.execute("DELETE FROM auth_tokens WHERE unit_no = ?", (unit_no,))
+            conn.execute("DELETE FROM auth_locks WHERE unit_no = ?", (unit_no,))
         return password
 
     # -- logging in ---------------------------------------------------------------------------
@@ -374,52 +389,65 @@ class AuthStore:
         if count >= self.settings.address_limit:
             raise _too_many(oldest + window - now)
 
-    def _fail(
-        self, conn: sqlite3.Connection, unit_no: str | None, address: str, now: float
-    ) -> ApiError:
-        """Count a failed login of the account (if any) and the address; the error to answer."""
+    def _fail(self, conn: sqlite3.Connection, unit_no: str, address: str, now: float) -> ApiError:
+        """Count a failed login of the (unit number, address) pair and of the
+        address; the error to answer. The same for a unit number with an
+        account and one without."""
         conn.execute(
             "INSERT INTO auth_address_failures (address, at) VALUES (?, ?)", (address, now)
         )
-        if unit_no is None:
-            return _invalid_credentials()
-        failures, locks = conn.execute(
-            "SELECT failures + 1, locks FROM auth_accounts WHERE unit_no = ?", (unit_no,)
-        ).fetchone()
-        if failures < self.settings.lock_after:
-            conn.execute(
-                "UPDATE auth_accounts SET failures = ? WHERE unit_no = ?", (failures, unit_no)
-            )
-            return _invalid_credentials()
-        seconds = min(self.settings.lock_seconds * 2**locks, self.settings.lock_max_seconds)
+        # pairs neither locked nor failing for the longest lock are forgotten
+        # (made-up unit numbers would otherwise pile up)
         conn.execute(
-            "UPDATE auth_accounts SET failures = 0, locks = locks + 1, locked_until = ? "
-            "WHERE unit_no = ?",
-            (now + seconds, unit_no),
+            "DELETE FROM auth_locks WHERE last_at < ? AND locked_until < ?",
+            (now - self.settings.lock_max_seconds, now),
         )
-        return _locked(seconds)
+        row = conn.execute(
+            "SELECT failures, locks FROM auth_locks WHERE unit_no = ? AND address = ?",
+            (unit_no, address),
+        ).fetchone()
+        failures, locks = (0, 0) if row is None else row
+        failures += 1
+        until = 0.0
+        error = _invalid_credentials()
+        if failures >= self.settings.lock_after:
+            seconds = min(self.settings.lock_seconds * 2**locks, self.settings.lock_max_seconds)
+            failures, locks, until = 0, locks + 1, now + seconds
+            error = _locked(seconds)
+        conn.execute(
+            "INSERT INTO auth_locks (unit_no, address, failures, locks, locked_until, last_at) "
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (unit_no, address) DO UPDATE SET "
+            "failures = excluded.failures, locks = excluded.locks, "
+            "locked_until = excluded.locked_until, last_at = excluded.last_at",
+            (unit_no, address, failures, locks, until, now),
+        )
+        return error
 
     def _check_password(
         self, conn: sqlite3.Connection, unit_no: str, password: str, address: str
     ) -> bool:
-        """Check the password of ``unit_no`` (limits first); raises the error to
-        answer, or returns whether the account must change its password."""
+        """Check the password of ``unit_no`` from ``address`` (limits first);
+        raises the error to answer, or returns whether the account must change
+        its password. A unit number without an account takes the same path
+        (its password checked against a dummy hash), so no answer and no
+        timing tells it from a real one."""
         now = self.clock()
         self._address_check(conn, address, now)
-        row = conn.execute(
-            "SELECT password, must_change, locked_until FROM auth_accounts WHERE unit_no = ?",
-            (unit_no,),
+        lock = conn.execute(
+            "SELECT locked_until FROM auth_locks WHERE unit_no = ? AND address = ?",
+            (unit_no, address),
         ).fetchone()
-        if row is not None and row[2] > now:
-            raise _locked(row[2] - now)
+        if lock is not None and lock[0] > now:
+            raise _locked(lock[0] - now)
+        row = conn.execute(
+            "SELECT password, must_change FROM auth_accounts WHERE unit_no = ?", (unit_no,)
+        ).fetchone()
         stored = row[0] if row is not None else _dummy_hash()
         good = len(password) <= MAX_PASSWORD and verify_password(password, stored)
         if row is None or not good:
-            raise self._fail(conn, None if row is None else unit_no, address, now)
-        conn.execute(
-            "UPDATE auth_accounts SET failures = 0, locks = 0, locked_until = 0 WHERE unit_no = ?",
-            (unit_no,),
-        )
+            raise self._fail(conn, unit_no, address, now)
+        # a good login ends the doubling of this address's locks
+        conn.execute("DELETE FROM auth_locks WHERE unit_no = ? AND address = ?", (unit_no, address))
         return bool(row[1])
 
     def _raise_after_commit(self, action: Callable[[sqlite3.Connection], Grant]) -> Grant:
