@@ -587,6 +587,10 @@ class _Mismatch(Exception):
     """An UPDATE matched fewer rows than asked (a stale version)."""
 
 
+def _nothing() -> None:
+    """No undo: a single statement undoes itself."""
+
+
 class SQLiteTransaction:
     """A transaction of :class:`SQLiteStorage`."""
 
@@ -713,10 +717,16 @@ class SQLiteTransaction:
             ]
         except (TypeError, ValueError, RecursionError):
             raise _unstorable_write(kind, unit_no, writes) from None
+        # One row is one statement, which SQLite applies whole or not at all
+        # (a refused statement leaves the transaction as it was): only a batch
+        # needs a savepoint to be undone as one (and a save writes one row).
+        batch = len(writes) > 1
         try:
-            conn.execute("SAVEPOINT put_many")
+            if batch:
+                conn.execute("SAVEPOINT put_many")
         except _SQLITE_ERRORS as exc:
             raise self._fail(exc, "saving records") from None
+        undo = self._undo if batch else _nothing
         try:
             if inserts:
                 conn.executemany(
@@ -732,22 +742,23 @@ class SQLiteTransaction:
                 if cur.rowcount != len(updates):
                     raise _Mismatch
         except (sqlite3.IntegrityError, _Mismatch):
-            self._undo()
+            undo()
             try:
                 raise self._conflict(kind, unit_no, writes) from None
             except _SQLITE_ERRORS as exc:
                 raise self._fail(exc, "saving records") from None
         except UnicodeEncodeError:
-            self._undo()
+            undo()
             raise _unstorable_write(kind, unit_no, writes) from None
         except _SQLITE_ERRORS as exc:
-            self._undo()
+            undo()
             raise self._fail(exc, "saving records") from None
         except BaseException:
-            self._undo()
+            undo()
             raise
         try:
-            conn.execute("RELEASE put_many")
+            if batch:
+                conn.execute("RELEASE put_many")
         except _SQLITE_ERRORS as exc:
             raise self._fail(exc, "saving records") from None
         for w, text in zip(writes, texts, strict=True):
@@ -793,8 +804,10 @@ class SQLiteTransaction:
             ]
         except (TypeError, ValueError, RecursionError):
             raise _unstorable_entries(entries) from None
+        batch = len(rows) > 1  # one row: one statement, whole or not at all (put_many)
         try:
-            conn.execute("SAVEPOINT append_audit")
+            if batch:
+                conn.execute("SAVEPOINT append_audit")
             try:
                 conn.executemany(
                     "INSERT INTO audit (at, actor, unit_no, action, subject_kind, subject_key, "
@@ -802,12 +815,13 @@ class SQLiteTransaction:
                     rows,
                 )
             except BaseException:
-                if conn.in_transaction:
+                if batch and conn.in_transaction:
                     with suppress(*_SQLITE_ERRORS):
                         conn.execute("ROLLBACK TO append_audit")
                         conn.execute("RELEASE append_audit")
                 raise
-            conn.execute("RELEASE append_audit")
+            if batch:
+                conn.execute("RELEASE append_audit")
         except UnicodeEncodeError:
             raise _unstorable_entries(entries) from None
         except _SQLITE_ERRORS as exc:

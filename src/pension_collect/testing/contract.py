@@ -198,6 +198,29 @@ class StorageContract:
         with storage.transaction() as tx:
             assert [r.key for r in tx.list(RecordKind.WORKER, UNIT)] == ["b"]
 
+    def test_refused_write_leaves_the_transaction_going_on(self, storage: Storage) -> None:
+        """A refused put or batch inside a transaction undoes only itself: the
+        transaction's earlier writes stay, later ones are made, and the commit
+        keeps exactly those (a single write and a batch alike)."""
+        with storage.transaction() as tx:
+            tx.put(RecordKind.WORKER, UNIT, "b", {"v": 1}, expected_version=0)
+        with storage.transaction() as tx:
+            tx.put(RecordKind.WORKER, UNIT, "a", {"v": 1}, expected_version=0)
+            with pytest.raises(ConflictError):  # creating what exists: one write
+                tx.put(RecordKind.WORKER, UNIT, "b", {"v": "no"}, expected_version=0)
+            with pytest.raises(ConflictError):  # a stale version: one write
+                tx.put(RecordKind.WORKER, UNIT, "b", {"v": "no"}, expected_version=7)
+            with pytest.raises(ConflictError):  # a batch with one stale write
+                tx.put_many(
+                    RecordKind.WORKER, UNIT, [Write("c", {"v": "no"}, 0), Write("b", {}, 7)]
+                )
+            tx.put(RecordKind.WORKER, UNIT, "b", {"v": 2}, expected_version=1)
+            tx.put(RecordKind.WORKER, UNIT, "d", {"v": 1}, expected_version=0)
+            assert tx.get(RecordKind.WORKER, UNIT, "c") is None
+        with storage.transaction() as tx:
+            got = {r.key: (r.version, r.data) for r in tx.list(RecordKind.WORKER, UNIT)}
+        assert got == {"a": (1, {"v": 1}), "b": (2, {"v": 2}), "d": (1, {"v": 1})}
+
     def test_put_many_returns_versions(self, storage: Storage) -> None:
         """A batch of creates and updates returns each record's new version."""
         with storage.transaction() as tx:
