@@ -172,7 +172,7 @@ def test_progress_outcomes_window_visit_and_recollection(
     assert mask(key) in html
     assert names[2] in html
     assert "请到社保窗口办理转入本单位的手续" in text(html)
-    found = re.search(r'action="/recollection/([0-9a-f]{24})/window-visit"', html)
+    found = re.search(r'action="/recollection/([0-9a-f]{26,})/window-visit"', html)
     assert found is not None
     ref = found.group(1)
     assert 'name="note"' in html
@@ -246,7 +246,7 @@ def test_another_employers_declaration_is_a_404(
     lib.submit_declaration()
     ours = signed_in(app)
     assert ours.get("/declarations/workers-1").status_code == 200
-    ref = re.search(r'href="/workers/([0-9a-f]{24})/edit"', page(ours, "/declarations/workers-1"))
+    ref = re.search(r'href="/workers/([0-9a-f]{26,})/edit"', page(ours, "/declarations/workers-1"))
     assert ref is not None
     theirs = signed_in(app, "other-clerk")
     for url in ("/declarations/workers-1", "/declarations/employer-1", "/declarations/nope"):

@@ -27,7 +27,8 @@ from typing import Any
 import attrs
 import pytest
 from flask import Flask
-from web_fixtures import ONE_STORE, UNIT, Built, WebClient, build_collection
+from pension_collect_web.views.auth import SESSION_COOKIE
+from web_fixtures import ONE_STORE, UNIT, Built, WebClient, build_collection, csrf_in
 
 from pension_collect.adapters.reference_bureau import ReferenceBureau
 from pension_collect.dossier import example_dossier_text, loads
@@ -783,3 +784,96 @@ def test_every_input_is_labelled_in_the_red_books_order(ready: Ready, clerk: Web
     buttons = [c.get("value", "") for c in parser.controls if c["tag"] == "button"]
     assert buttons[0] == "check"  # Enter checks, never removes a line
     assert buttons.index("save") > buttons.index("add:account")
+
+
+# -- a stale page: the sign-in ended or its token changed while typing ----------------------
+
+
+def _kept_form(html: str) -> dict[str, str]:
+    """The form of the page that keeps what was typed, as a browser sends it."""
+    parser = _Form()
+    parser.feed(html[html.index('class="kept-form"') :])
+    return parser.fields
+
+
+def test_an_ended_sign_in_keeps_what_was_typed(ready: Ready, clerk: WebClient) -> None:
+    """The clerk types a worker; the sign-in ends meanwhile (expired, or ended
+    in another tab); Save: nothing is saved and the values come back on a
+    page of their own (401, not cached, without a token, nothing read from
+    the store); signed in again, its button brings them back into the editor
+    (400, nothing saved, this sign-in's token); Save there saves them."""
+    worker = ready.dossier.workers[FIRST]
+    form = typed(worker)
+    form["$.first_work"] = "1983年7月"  # as typed, not as the library writes it
+    form["$.history[1].total"] = "¥491.40"
+    stale = clerk.csrf_token()
+    assert clerk.post_form("/logout", {}).status_code == 303  # the sign-in ends
+    answer = clerk.post(ready.url(), data={**form, "action": "save", "csrf_token": stale})
+    assert answer.status_code == 401
+    assert answer.headers["Cache-Control"] == "no-store"
+    html = text(answer)
+    assert "您的登录已过期(或已退出),因此没有保存。请在新标签页中重新登录" in html
+    assert 'name="csrf_token"' not in html
+    kept = _kept_form(html)
+    assert {k: v for k, v in kept.items() if k != "version"} == form
+    assert kept["version"] == "0"
+    assert ready.stored() is None
+    clerk.set_cookie("lang", "en")
+    english = text(clerk.post(ready.url(), data={**form, "action": "save"}))
+    assert "Your sign-in expired (or you signed out), so nothing was saved" in english
+    clerk.delete_cookie("lang")
+
+    assert clerk.sign_in().status_code == 303  # in a new tab
+    back = clerk.post(ready.url(), data={**kept, "action": "check"})  # the page's button
+    assert back.status_code == 400
+    html = text(back)
+    assert "未保存:该页面已过期" in html
+    assert csrf_in(html) == clerk.csrf_token()
+    again = form_of(html)
+    for path, value in form.items():
+        assert again[path] == value, path
+    assert ready.stored() is None
+    saved = clerk.post_form(ready.url(), {**again, "action": "save"})
+    assert saved.status_code == 303, text(saved)[:2000]
+    stored = ready.session.worker(ready.key())
+    assert stored.worker.history == worker.history
+    assert stored.worker.first_work == worker.first_work
+
+
+def test_a_token_of_another_sign_in_keeps_what_was_typed(
+    ready: Ready, clerk: WebClient, signed_in: Callable[..., WebClient]
+) -> None:
+    """Signed in again in another tab, the page's token is the old sign-in's:
+    Save saves nothing and shows the editor as typed with this sign-in's
+    token and the version the page was made from (a save meanwhile is
+    still a conflict)."""
+    worker = ready.dossier.workers[FIRST]
+    ready.session.save_worker(worker)
+    form = form_of(text(clerk.get(ready.url())))
+    assert form["version"] == "1"
+    stale = clerk.csrf_token()
+    tab = signed_in(ready.app)  # signed in again in another tab: its cookie is the browser's
+    cookie = tab.get_cookie(SESSION_COOKIE)
+    assert cookie is not None
+    clerk.set_cookie(SESSION_COOKIE, cookie.value)
+    clerk._csrf = None
+    assert clerk.csrf_token() != stale
+    form["$.ethnicity"] = "回族"
+    answer = clerk.post(ready.url(), data={**form, "action": "save", "csrf_token": stale})
+    assert answer.status_code == 400
+    assert answer.headers["Cache-Control"] == "no-store"
+    html = text(answer)
+    assert "安全令牌与当前登录不符" in html
+    assert value_of(html, "$.ethnicity") == "回族"
+    assert value_of(html, "version") == "1"
+    assert csrf_in(html) == clerk.csrf_token()
+    assert ready.session.worker(ready.key()).worker.ethnicity == worker.ethnicity
+    ready.session.save_worker(attrs.evolve(worker, ethnicity="满族"))  # someone else, meanwhile
+    again = form_of(html)
+    conflict = clerk.post_form(ready.url(), {**again, "action": "save"})
+    assert conflict.status_code == 409
+    assert "storage.conflict" in text(conflict)
+    assert ready.session.worker(ready.key()).worker.ethnicity == "满族"
+    # the form comes back with a token of the sign-in: a save goes through
+    form = form_of(text(clerk.get(ready.url())))
+    assert clerk.post_form(ready.url(), {**form, "action": "save"}).status_code == 303

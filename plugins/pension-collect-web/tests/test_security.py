@@ -13,11 +13,12 @@ is held to the same rules."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
 import stat
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,9 +26,14 @@ import pytest
 from flask import Flask, g
 from pension_collect_web.accounts import LOCK_AFTER, ClerkAccounts
 from pension_collect_web.app import CSP
-from pension_collect_web.context import collection, worker_key, worker_ref
+from pension_collect_web.context import WebState, collection, worker_key, worker_ref
 from pension_collect_web.errors import WebError
-from pension_collect_web.views.auth import LOGIN_COOKIE, OPEN_ENDPOINTS, SESSION_COOKIE
+from pension_collect_web.views.auth import (
+    KEEP_TYPED,
+    LOGIN_COOKIE,
+    OPEN_ENDPOINTS,
+    SESSION_COOKIE,
+)
 from web_fixtures import CLERK, ONE_STORE, PASSWORD, UNIT, WebClient, csrf_in
 from werkzeug.exceptions import NotFound
 from werkzeug.routing import Rule
@@ -79,6 +85,13 @@ def test_no_page_without_sign_in(app: Flask, anon: WebClient) -> None:
             continue
         for method in sorted((rule.methods or set()) & methods):
             answer = anon.open(_url(rule), method=method)
+            if method == "POST" and rule.endpoint in KEEP_TYPED:
+                # the editor keeps what was typed: a page of the posted values
+                # only, saying to sign in again (test_editor.py)
+                assert answer.status_code == 401, rule.endpoint
+                assert "请在新标签页中重新登录" in answer.get_data(as_text=True)
+                checked.append(rule.endpoint)
+                continue
             assert answer.status_code in (302, 303), (rule.endpoint, method, answer.status_code)
             assert answer.headers["Location"].startswith("/login"), rule.endpoint
             assert CLERK not in answer.get_data(as_text=True)
@@ -241,7 +254,8 @@ def _csrf_refused(answer: Any) -> bool:
 
 @ONE_STORE
 def test_csrf_is_refused_on_every_post(app: Flask, client: WebClient) -> None:
-    """One store (memory): a POST refused before any store is touched."""
+    """One store (memory): a POST refused before any store is written (the
+    editor's answers with the form kept: test_editor.py)."""
     posts = _protected(app, "POST")
     assert ("auth.logout", "/logout") in posts
     for endpoint, url in posts:
@@ -467,8 +481,9 @@ def test_another_employers_worker_is_not_found(two_employers: tuple[Flask, str])
     ctx = _as(app, CLERK, UNIT)
     try:
         ref = worker_ref(key)
-        assert re.fullmatch(r"[0-9a-f]{24}", ref)
+        assert re.fullmatch(r"[0-9a-f]{60}", ref)  # 12 bytes of tag, 18 of the sealed key
         assert key not in ref
+        assert key.encode() not in bytes.fromhex(ref)
         assert worker_key(ref) == key
         with collection() as session:
             assert worker_key(ref, session) == key
@@ -487,15 +502,67 @@ def test_another_employers_worker_is_not_found(two_employers: tuple[Flask, str])
         ctx.pop()
 
 
-def test_worker_refs_are_found_without_the_cache(two_employers: tuple[Flask, str]) -> None:
+class _Counting:
+    """A transaction that counts its reads and refuses to list (a scan)."""
+
+    def __init__(self, tx: Any, counts: dict[str, int]) -> None:
+        self._tx, self._counts = tx, counts
+
+    def get(self, *args: Any) -> Any:
+        self._counts["get"] += 1
+        return self._tx.get(*args)
+
+    def list(self, *args: Any) -> Any:
+        self._counts["list"] += 1
+        raise AssertionError("a worker reference must not list the employer's records")
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._tx, name)
+
+
+def test_a_worker_reference_reads_at_most_three_records(
+    two_employers: tuple[Flask, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Any reference, known, unknown or made up, costs at most three reads by
+    key (worker, synced, draft), never a list of the employer's records: in a
+    fresh process (nothing remembered) as in the one that handed it out."""
     app, key = two_employers
+    web_state: WebState = app.extensions["pension_collect_web"]
+    counts = {"get": 0, "list": 0}
+    real = web_state.storage.transaction
+
+    @contextlib.contextmanager
+    def counting() -> Iterator[Any]:
+        with real() as tx:
+            yield _Counting(tx, counts)
+
     ctx = _as(app, CLERK, UNIT)
     try:
         ref = worker_ref(key)
-        app.extensions["pension_collect_web"]._refs.clear()  # a fresh worker process
-        assert worker_key(ref) == key
-        with pytest.raises(NotFound):
-            worker_key("0" * 24)
+        fresh = WebState(web_state.config)  # another process of the installation
+        try:
+            assert fresh.ref(UNIT, key) == ref  # stable across processes and restarts
+            assert fresh.key_of(UNIT, ref) == key
+        finally:
+            fresh.close()
+        monkeypatch.setattr(web_state.storage, "transaction", counting)
+        with collection() as session:
+            assert worker_key(ref, session) == key
+            assert counts["list"] == 0
+            assert counts["get"] <= 3
+            made_up = [
+                "0" * 24,  # a reference of before: not read back
+                "0" * 60,
+                "ab" * 40,
+                ref[:-2] + ("00" if ref[-2:] != "00" else "01"),  # altered
+                worker_ref("110101199001011234"),  # well made, no such worker here
+            ]
+            for bad in made_up:
+                before = dict(counts)
+                with pytest.raises(NotFound):
+                    worker_key(bad, session)
+                assert counts["list"] == 0
+                assert counts["get"] - before["get"] <= 3, bad
     finally:
         ctx.pop()
 

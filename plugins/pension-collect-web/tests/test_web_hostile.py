@@ -486,7 +486,7 @@ class _Browser:
 
     def refs(self) -> list[str]:
         page = self.http.get(self.web.url + "/workers", timeout=WAIT).text
-        return sorted(set(re.findall(r"/workers/([0-9a-f]{24})/edit", page)))
+        return sorted(set(re.findall(r"/workers/([0-9a-f]{26,})/edit", page)))
 
     def complete_form(self, ref: str) -> list[tuple[str, str]]:
         """The editor's form of ``ref`` with the history and the account copied

@@ -84,7 +84,7 @@ HTML_NAME = "<script>alert(1)</script>"
 
 _SURNAMES = "赵钱孙李周吴郑王冯陈褚卫蒋沈韩杨朱秦尤许"
 _GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰涛明"
-_REF = re.compile(r'name="worker" value="([0-9a-f]{24})"')
+_REF = re.compile(r'name="worker" value="([0-9a-f]{26,})"')
 _ROW = re.compile(r'<th scope="row" class="id-number">([^<]+)</th>\s*<td>([^<]*)</td>')
 
 

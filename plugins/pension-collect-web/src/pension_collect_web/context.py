@@ -43,7 +43,12 @@ __all__ = [
 ]
 
 _EXTENSION = "pension_collect_web"
-_REF = re.compile(r"[0-9a-f]{24}")
+#: The bytes of a worker reference's tag (an HMAC, cut): 96 bits.
+_TAG = 12
+#: The longest worker key (bytes of UTF-8) a reference is read for.
+_MOST_KEY = 256
+#: A worker reference: hex of the tag and the sealed key (an even number of digits).
+_REF = re.compile(rf"(?:[0-9a-f]{{2}}){{{_TAG + 1},{_TAG + _MOST_KEY}}}")
 #: The kinds of record keyed by a worker's identity number that make a worker
 #: this employer's: saved, synced from the bureau, or a kept draft.
 _WORKER_KINDS = (RecordKind.WORKER, RecordKind.SYNCED, RecordKind.DRAFT)
@@ -63,7 +68,9 @@ class WebState:
         self.secret = self.accounts.secret()
         self._lock = threading.Lock()
         self._transports: dict[str, Transport] = {}
-        self._refs: dict[tuple[str, str], str] = {}
+        # two keys of their own for the worker references (never the secret itself)
+        self._ref_tag = hmac.new(self.secret, b"worker-ref:tag", hashlib.sha256).digest()
+        self._ref_seal = hmac.new(self.secret, b"worker-ref:seal", hashlib.sha256).digest()
         self.storage: Storage = self.host.open_storage(config.store_url)
         try:
             if not self._http:
@@ -99,12 +106,46 @@ class WebState:
                 self._transports[unit_no] = found
             return found
 
+    def _tag(self, unit_no: str, plain: bytes) -> bytes:
+        message = b"worker\x00" + unit_no.encode("utf-8", "surrogatepass") + b"\x00" + plain
+        return hmac.new(self._ref_tag, message, hashlib.sha256).digest()[:_TAG]
+
+    def _seal(self, tag: bytes, data: bytes) -> bytes:
+        """``data`` XOR the key stream of ``tag`` (HMAC-SHA256 in counter mode)."""
+        stream = b"".join(
+            hmac.new(self._ref_seal, tag + block.to_bytes(4, "big"), hashlib.sha256).digest()
+            for block in range((len(data) + 31) // 32)
+        )
+        mixed = int.from_bytes(data, "big") ^ int.from_bytes(stream[: len(data)], "big")
+        return mixed.to_bytes(len(data), "big")
+
     def ref(self, unit_no: str, key: str) -> str:
-        """The opaque reference of the worker ``key`` of ``unit_no`` (24 hex digits)."""
-        message = f"worker\x00{unit_no}\x00{key}".encode("utf-8", "surrogatepass")
-        ref = hmac.new(self.secret, message, hashlib.sha256).hexdigest()[:24]
-        self._refs[(unit_no, ref)] = key
-        return ref
+        """The opaque reference of the worker ``key`` of ``unit_no``: the worker
+        key sealed under the installation's secret (a deterministic
+        authenticated encryption, SIV-style: a 96-bit HMAC tag of the employer
+        and the key, then the key XOR an HMAC key stream of the tag), in hex.
+        The same for every process and restart of the installation; only the
+        server reads it back (:meth:`key_of`)."""
+        plain = key.encode("utf-8", "surrogatepass")
+        tag = self._tag(unit_no, plain)
+        return (tag + self._seal(tag, plain)).hex()
+
+    def key_of(self, unit_no: str, ref: str) -> str | None:
+        """The worker key a reference of :meth:`ref` holds for the employer
+        ``unit_no``, ``None`` for anything else (not a reference, made up,
+        altered, or another employer's): no store is read, the work is the
+        same for any reference."""
+        if not _REF.fullmatch(ref):
+            return None
+        raw = bytes.fromhex(ref)
+        tag, sealed = raw[:_TAG], raw[_TAG:]
+        plain = self._seal(tag, sealed)
+        if not hmac.compare_digest(self._tag(unit_no, plain), tag):
+            return None
+        try:
+            return plain.decode("utf-8", "surrogatepass")
+        except UnicodeDecodeError:
+            return None
 
     def close(self) -> None:
         """Close the transports, the store and this thread's accounts connection."""
@@ -159,25 +200,20 @@ def worker_ref(key: str) -> str:
 def worker_key(ref: str, session: CollectionSession | None = None) -> str:
     """The worker key of ``ref`` (:func:`worker_ref`): a worker saved, synced or
     drafted in the clerk's employer's collection; 404 for anything else (another
-    employer's worker, a made-up reference). Pass the open ``session`` when
-    there is one."""
-    if not _REF.fullmatch(ref):
-        abort(404)
-    st = state()
+    employer's worker, a made-up reference). The reference is read back with
+    the installation's secret (:meth:`WebState.key_of`), then at most three
+    records are looked up by key: never a scan of the employer's records. Pass
+    the open ``session`` when there is one."""
     unit = clerk().unit_no
-    key = st._refs.get((unit, ref))
+    key = state().key_of(unit, ref)
+    if key is None:
+        abort(404)
     with contextlib.ExitStack() as stack:
         if session is None:
             session = stack.enter_context(collection())
         with session.storage.transaction() as tx:
-            if key is not None:
-                if any(tx.get(kind, unit, key) is not None for kind in _WORKER_KINDS):
-                    return key
-                abort(404)
-            for kind in _WORKER_KINDS:
-                for rec in tx.list(kind, unit):
-                    if hmac.compare_digest(st.ref(unit, rec.key), ref):
-                        return rec.key
+            if any(tx.get(kind, unit, key) is not None for kind in _WORKER_KINDS):
+                return key
     abort(404)
 
 

@@ -17,10 +17,12 @@ from __future__ import annotations
 import hmac
 import logging
 import secrets
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
+    current_app,
     flash,
     g,
     jsonify,
@@ -30,6 +32,7 @@ from flask import (
     url_for,
 )
 from flask import session as flask_session
+from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import BadRequest
 from werkzeug.wrappers import Response
 
@@ -38,7 +41,7 @@ from ..context import state
 from ..errors import WebError
 from ..i18n import LANG_COOKIE, LANGS, tr
 
-__all__ = ["LOGIN_COOKIE", "SESSION_COOKIE", "bp", "csrf_token", "safe_next"]
+__all__ = ["KEEP_TYPED", "LOGIN_COOKIE", "SESSION_COOKIE", "bp", "csrf_token", "safe_next"]
 
 bp = Blueprint("auth", __name__)
 
@@ -48,6 +51,10 @@ SESSION_COOKIE = "pension_collect_session"
 LOGIN_COOKIE = "pension_collect_login"
 #: The pages anyone may see.
 OPEN_ENDPOINTS = frozenset({"auth.login", "auth.health", "auth.lang", "static"})
+#: Forms that keep what was typed when their POST is refused for its sign-in
+#: or its CSRF token: endpoint -> ``handler(signed_in)``, the answer (it stores
+#: nothing). views/editor.py registers the worker editor's.
+KEEP_TYPED: dict[str, Callable[[bool], ResponseReturnValue]] = {}
 
 _LOG = logging.getLogger("pension_collect_web")
 
@@ -106,13 +113,24 @@ def _guard() -> Response | None:
         if request.method in ("GET", "HEAD"):
             target = request.full_path.rstrip("?")
             return redirect(url_for("auth.login", next=safe_next(target)))
+        if request.method == "POST" and request.endpoint in KEEP_TYPED:
+            return _keep_typed(signed_in=False)
         return redirect(url_for("auth.login"), code=303)
     if request.method == "POST":
         expected = session.csrf if session is not None else request.cookies.get(LOGIN_COOKIE)
         given = request.form.get("csrf_token", "")
         if not expected or not hmac.compare_digest(given.encode(), expected.encode()):
+            if request.endpoint in KEEP_TYPED:
+                return _keep_typed(signed_in=session is not None)
             raise CsrfRefused()
     return None
+
+
+def _keep_typed(*, signed_in: bool) -> Response:
+    """A refused POST of a form that keeps what was typed: its own answer."""
+    _LOG.info("stale form kept on %s", request.endpoint or "-")
+    handler = KEEP_TYPED[request.endpoint or ""]
+    return current_app.make_response(handler(signed_in))
 
 
 @bp.after_app_request

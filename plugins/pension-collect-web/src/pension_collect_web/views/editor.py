@@ -37,7 +37,7 @@ from enum import StrEnum
 import attrs
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from werkzeug.datastructures import MultiDict
-from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.exceptions import NotFound, RequestEntityTooLarge
 from werkzeug.wrappers import Response
 
 from pension_collect.errors import PensionCollectError, Problem
@@ -81,8 +81,9 @@ from pension_collect.workflow import (
 
 from ..context import collection, library_error, state, worker_key
 from ..i18n import tr
+from .auth import KEEP_TYPED
 
-__all__ = ["FIELD_PROBLEM", "HISTORY_SECTIONS", "bp"]
+__all__ = ["FIELD_PROBLEM", "HISTORY_SECTIONS", "KeptField", "bp", "stale_form"]
 
 bp = Blueprint("editor", __name__)
 
@@ -813,9 +814,15 @@ class Page:
 # -- the views -------------------------------------------------------------------------
 
 
-def _render(ref: str, page: Page, status: int = 200) -> tuple[str, int]:
+def _render(
+    ref: str, page: Page, status: int = 200, *, version: int | None = None
+) -> tuple[str, int]:
+    """The editor page; ``version``: the saved worker's version the form was
+    made from, when it is not the stored one (a form kept from a stale page)."""
     loaded = page.loaded
     stored = loaded.stored
+    if version is None:
+        version = stored.version if stored is not None else 0
     name = page.texts.get("$.name", "")
     body = render_template(
         "editor.html",
@@ -826,7 +833,7 @@ def _render(ref: str, page: Page, status: int = 200) -> tuple[str, int]:
         source=loaded.source,
         stored=stored,
         has_draft=loaded.kept is not None,
-        version=stored.version if stored is not None else 0,
+        version=version,
         status=tr(*_STATUS[stored.status]) if stored is not None else None,
         hints=page.hints,
     )
@@ -1083,6 +1090,103 @@ def _save(
         "success",
     )
     return redirect(url_for("editor.edit", ref=ref), code=303)
+
+
+# -- a form posted from a stale page ---------------------------------------------------
+
+
+@attrs.frozen
+class KeptField:
+    """A value of a form kept from a stale page: the input's name, its label, the value."""
+
+    name: str
+    label: str
+    value: str
+
+
+def _kept_fields(texts: Mapping[str, str], hints: Mapping[int, str]) -> list[KeptField]:
+    """The posted values, each with its label (the library's, by path), in
+    the form's order; the history lines' boxes as hidden-free text fields."""
+    labels = {f.path: tr(f.label_zh, f.label_en) for f in _blank_person()}
+    columns = {
+        part: {f.field: tr(f.label_zh, f.label_en) for f in _columns(part)}
+        for part in ("history", "account")
+    }
+    parts = {"history": tr("缴费历史", "History"), "account": tr("养老账户", "Account")}
+    out = []
+    for path, value in texts.items():
+        m = _LINE.fullmatch(path)
+        if m is not None:
+            part, line, field = m.group(1), int(m.group(2)), m.group(3)
+            column = columns[part].get(field, field)
+            label = tr(
+                f"{parts[part]} 第 {line + 1} 行 {column}",
+                f"{parts[part]} line {line + 1}, {column}",
+            )
+        else:
+            label = labels.get(path, path)
+        out.append(KeptField(path, label, value))
+    for line, section in sorted(hints.items()):
+        out.append(
+            KeptField(
+                f"section-{line}",
+                tr(f"缴费历史 第 {line + 1} 行 所在的框", f"History line {line + 1}, box"),
+                section,
+            )
+        )
+    return out
+
+
+def stale_form(signed_in: bool) -> tuple[str, int]:
+    """The answer to a POST of the editor refused for its sign-in or its CSRF
+    token (docs/web.md, "The worker editor", "A stale page"): nothing is
+    stored, whatever the button; what was typed comes back.
+
+    Signed in (the token is another sign-in's: the clerk signed in again in
+    another tab): the editor again, as typed, with this sign-in's token and
+    the version the form was made from (a save meanwhile is still a
+    conflict), 400. Not signed in (the sign-in expired or was ended): a page
+    of the posted values only (nothing read from the store: no one is
+    signed in to read it for), with a button that posts them back, 401."""
+    ref = str((request.view_args or {}).get("ref", ""))
+    texts, hints = _form_texts(request.form)
+    posted = request.form.get("version", "0")
+    version = int(posted) if posted.isdigit() and len(posted) < 10 else 0
+    if signed_in:
+        # the clerk is signed in: the page a GET of the editor shows, with
+        # the values typed; a cross-site POST never gets here (the session
+        # cookie is SameSite=Strict) and its answer cannot be read anyway
+        with collection() as session:
+            try:
+                key: str | None = worker_key(ref, session)
+            except NotFound:  # signed in again as another employer's clerk
+                key = None
+            if key is not None:
+                loaded = _load(session, key)
+                flash(
+                    tr(
+                        "未保存:该页面已过期(安全令牌与当前登录不符,例如您已在另一个标签页"
+                        "重新登录),未作任何更改。您填写的内容保留在下方;请核对后再按“保存”。",
+                        "Not saved: the page was stale (its security token is not the one of "
+                        "your current sign-in, e.g. you signed in again in another tab); nothing "
+                        "was changed. What you typed is kept below; check it, then press Save "
+                        "again.",
+                    ),
+                    "error",
+                )
+                page = Page(loaded, texts, hints, worker=_read(loaded, texts)[0])
+                return _render(ref, page, 400, version=version)
+    body = render_template(
+        "editor_kept.html",
+        ref=ref,
+        fields=_kept_fields(texts, hints),
+        version=version,
+        signed_in=signed_in,
+    )
+    return body, 400 if signed_in else 401
+
+
+KEEP_TYPED[f"{bp.name}.act"] = stale_form
 
 
 def _refused(count: int) -> None:
