@@ -10,6 +10,7 @@ import http.cookiejar
 import os
 import re
 import signal
+import socket
 import stat
 import subprocess
 import time
@@ -21,6 +22,7 @@ from pathlib import Path
 
 import pytest
 from browser import console_script
+from pension_collect_web.app import CSP
 from web_fixtures import CLERK, PASSWORD, UNIT, csrf_in
 
 from pension_collect.adapters.reference_bureau import ReferenceBureau
@@ -221,6 +223,65 @@ def test_unlock_and_an_http_bureau_without_its_password(served: Served) -> None:
     assert http.returncode == 2
     assert "web.bureau-password-missing" in http.stderr
     assert "PENSION_COLLECT_BUREAU_PASSWORD" in http.stderr
+
+
+def _raw(served: Served, request: bytes) -> tuple[int, dict[str, str], str]:
+    """Send ``request`` as it is over a socket: (status, headers, body) of the answer."""
+    parts = urllib.parse.urlsplit(served.url)
+    with socket.create_connection((parts.hostname, parts.port), timeout=30) as sock:
+        sock.sendall(request)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = dict(line.split(": ", 1) for line in lines[1:])
+    return int(lines[0].split()[1]), headers, body.decode()
+
+
+@pytest.mark.parametrize(
+    ("request_bytes", "status", "title"),
+    [
+        (  # a request line longer than gunicorn reads (4094 bytes), an identity number in it
+            b"GET /workers?search="
+            + ID_NUMBER.encode()
+            + b"&x="
+            + b"a" * 5000
+            + b" HTTP/1.1\r\nHost: x\r\n\r\n",
+            414,
+            "网址过长",
+        ),
+        (b"NOT AN HTTP REQUEST LINE " + ID_NUMBER.encode() + b"\r\n\r\n", 400, "请求无效"),
+        (  # more header fields than gunicorn reads (100)
+            b"GET / HTTP/1.1\r\nHost: x\r\n"
+            + b"".join(b"X-N%d: v\r\n" % i for i in range(150))
+            + b"\r\n",
+            431,
+            "请求头过大",
+        ),
+    ],
+    ids=["414-uri-too-long", "400-bad-request-line", "431-headers-too-large"],
+)
+def test_gunicorns_own_refusals_carry_the_security_headers(
+    served: Served, request_bytes: bytes, status: int, title: str
+) -> None:
+    """A request gunicorn refuses before the application sees it is answered
+    with the headers of every page and a bilingual page quoting nothing of
+    the request (its message could hold an identity number)."""
+    got, headers, body = _raw(served, request_bytes)
+    assert got == status
+    assert headers["Content-Security-Policy"] == CSP
+    assert headers["X-Frame-Options"] == "DENY"
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["Referrer-Policy"] == "no-referrer"
+    assert headers["Cache-Control"] == "no-store"
+    assert headers["Content-Type"] == "text/html; charset=utf-8"
+    assert int(headers["Content-Length"]) == len(body.encode())
+    assert title in body
+    assert ID_NUMBER not in body
+    assert "<script" not in body
+    assert "style=" not in body
+    assert ID_NUMBER not in served.log.read_text()  # gunicorn's warning is cleaned too
 
 
 def test_sigterm_stops_the_server_cleanly(served: Served) -> None:

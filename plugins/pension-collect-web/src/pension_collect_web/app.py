@@ -31,7 +31,7 @@ from .context import WebState, worker_ref
 from .i18n import LANGS, lang, tr
 from .views import audit, auth, dashboard, declarations, editor, workers
 
-__all__ = ["CSP", "create_app"]
+__all__ = ["CSP", "SECURITY_HEADERS", "create_app"]
 
 #: The Content-Security-Policy of every answer: only this server's own files,
 #: no inline script or style, no frames, forms post only here.
@@ -39,6 +39,16 @@ CSP = (
     "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
     "form-action 'self'; frame-ancestors 'none'"
 )
+
+#: The security headers of every answer (besides ``Cache-Control``), also of
+#: the answers gunicorn gives itself (:mod:`pension_collect_web.server`).
+SECURITY_HEADERS: dict[str, str] = {
+    "Content-Security-Policy": CSP,
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cross-Origin-Opener-Policy": "same-origin",
+}
 
 _LOG = logging.getLogger("pension_collect_web")
 
@@ -157,11 +167,7 @@ def create_app(config: WebConfig, *, host: PluginHost | None = None) -> Flask:
 
     @app.after_request
     def headers(response: Response) -> Response:
-        response.headers["Content-Security-Policy"] = CSP
-        response.headers["X-Frame-Options"] = "DENY"
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["Referrer-Policy"] = "no-referrer"
-        response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
+        response.headers.update(SECURITY_HEADERS)
         if request.endpoint != "static" or response.status_code >= 400:
             # (an error page under /static/ names the signed-in clerk too)
             response.headers["Cache-Control"] = "no-store"
