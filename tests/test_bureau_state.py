@@ -22,7 +22,7 @@ from pension_collect.adapters.bureau_sqlite import SCHEMA_VERSION, BureauFileErr
 from pension_collect.adapters.reference_bureau import ReferenceBureau
 from pension_collect.dossier import make_converter
 from pension_collect.model import Worker
-from pension_collect.ports.transport import DeclarationKind, DeclarationState
+from pension_collect.ports.transport import DeclarationKind, DeclarationState, IdempotencyKeyReused
 from pension_collect.workflow import CollectionSession
 from workflow_fixtures import Clock, example, keys_of
 
@@ -97,11 +97,16 @@ class TestRestart:
         with ReferenceBureau.open(tmp_path / "data", clock=clock, auto_advance=False) as again:
             assert _snapshot(again) == before
             assert again.submit(
-                UNIT, DeclarationKind.WORKERS, {"workers": []}, idempotency_key="first"
+                UNIT, DeclarationKind.WORKERS, _payload(w0, w2), idempotency_key="first"
             ).id == (first.id)
             assert again.submit(
-                UNIT, DeclarationKind.WORKERS, {"workers": []}, idempotency_key="second"
+                UNIT, DeclarationKind.WORKERS, _payload(w0), idempotency_key="second"
             ).id == (pending.id)
+            # the request's fingerprint survived too: another body is refused
+            with pytest.raises(IdempotencyKeyReused):
+                again.submit(
+                    UNIT, DeclarationKind.WORKERS, {"workers": []}, idempotency_key="second"
+                )
             third = again.submit(
                 UNIT, DeclarationKind.WORKERS, _payload(w1), idempotency_key="third"
             )

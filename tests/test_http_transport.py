@@ -43,6 +43,7 @@ from pension_collect.ports.transport import (
     BureauError,
     DeclarationKind,
     DeclarationState,
+    IdempotencyKeyReused,
     InvalidCredentials,
     LoginThrottled,
     PasswordChangeRequired,
@@ -515,6 +516,19 @@ class TestRetries:
 
 
 class TestAnswers:
+    def test_a_reused_idempotency_key_is_refused_unretried(self) -> None:
+        """The bureau's 422 request.idempotency-key-reused (the key made another
+        declaration) is IdempotencyKeyReused, a BureauError (the session closes
+        the draft as refused), sent once: a retry would only be refused again."""
+        t, s, waits = scripted([login(), error(422, "request.idempotency-key-reused")])
+        with pytest.raises(IdempotencyKeyReused) as info:
+            t.submit(UNIT, DeclarationKind.WORKERS, {"workers": []}, idempotency_key="key-1")
+        assert isinstance(info.value, BureauError)
+        assert info.value.code == "request.idempotency-key-reused"
+        assert "new key" in str(info.value)
+        assert len(s.sent) == 2
+        assert waits == []
+
     def test_sync_follows_the_pages(self) -> None:
         """sync asks page after page with the cursor given and joins the persons."""
         t, s, _ = scripted(
@@ -711,6 +725,22 @@ class TestAgainstTheServer:
         for exc in seen:
             assert "wrong-" not in str(exc)
             assert live.passwords[LOCKED_UNIT] not in str(exc)
+
+    def test_a_key_reused_for_another_declaration_over_the_wire(self, live: RunningBureau) -> None:
+        """The same key and body again is the first declaration (a retried
+        submit); the same key with another payload is IdempotencyKeyReused and
+        makes nothing."""
+        _, password = ready_session(live, CONTRACT_UNIT)
+        t = HttpTransport(live.url, unit_no=CONTRACT_UNIT, password=password)
+        first, _ = contract_dossiers()
+        payload = {"employer": to_dict(first)["employer"]}
+        made = t.submit(CONTRACT_UNIT, DeclarationKind.EMPLOYER, payload, idempotency_key="reuse")
+        again = t.submit(CONTRACT_UNIT, DeclarationKind.EMPLOYER, payload, idempotency_key="reuse")
+        assert again.id == made.id
+        other = {"employer": {**payload["employer"], "name": "another employer name"}}
+        with pytest.raises(IdempotencyKeyReused):
+            t.submit(CONTRACT_UNIT, DeclarationKind.EMPLOYER, other, idempotency_key="reuse")
+        t.close()
 
     def test_another_employers_declaration_over_the_wire(self, live: RunningBureau) -> None:
         """The server's 404 for another employer's declaration is UnknownDeclaration,

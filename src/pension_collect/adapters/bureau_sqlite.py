@@ -45,13 +45,22 @@ __all__ = ["BUREAU_DB", "SCHEMA_VERSION", "BureauFileError", "SQLiteBureauState"
 #: The file name of the bureau's state in its data folder.
 BUREAU_DB = "bureau.db"
 
-#: The schema version this release writes (table ``bureau_schema``).
-SCHEMA_VERSION = 1
+#: The schema version this release writes (table ``bureau_schema``); a file of
+#: an older version is brought up to it when opened (:data:`_MIGRATIONS`).
+SCHEMA_VERSION = 2
 
 _CONV = make_converter()
 
 _PENDING = tuple(sorted(s.value for s in PENDING_STATES))
 _IN_PENDING = f"state IN ({', '.join(repr(s) for s in _PENDING)})"
+
+#: A declaration's request fingerprint (by declaration number), in a table of
+#: its own: a column added to ``bureau_declarations`` would come after its
+#: large payload, and reading it would walk the payload's pages.
+_FINGERPRINTS = """CREATE TABLE bureau_fingerprints (
+        id TEXT PRIMARY KEY,
+        fingerprint TEXT NOT NULL
+    )"""
 
 _SCHEMA = (
     "CREATE TABLE bureau_schema (version INTEGER NOT NULL)",
@@ -88,14 +97,25 @@ _SCHEMA = (
     "CREATE INDEX bureau_declarations_unit ON bureau_declarations (unit_no, seq)",
     "CREATE INDEX bureau_declarations_state ON bureau_declarations (unit_no, state, seq)",
     f"CREATE INDEX bureau_declarations_pending ON bureau_declarations (seq) WHERE {_IN_PENDING}",
+    _FINGERPRINTS,
 )
+
+#: What brings a file of version N to N + 1, by N (each run in the one
+#: transaction that opens the file, with the version it ends at).
+_MIGRATIONS: dict[int, tuple[str, ...]] = {
+    # 1 -> 2: the fingerprint of the request that made each declaration (the
+    # same idempotency key with another body is refused); a declaration of
+    # version 1 has none and answers its key as before
+    1: (_FINGERPRINTS,),
+}
 
 #: Tables another part of the bureau server may keep in the same file.
 _NEIGHBOURS = ("auth_", "sqlite_")
 
 _DECLARATION_COLUMNS = (
     "id, unit_no, kind, idempotency_key, state, submitted_at, linked_to, "
-    "concluded_at, outcomes, message, message_zh"
+    "concluded_at, outcomes, message, message_zh, "
+    "(SELECT fingerprint FROM bureau_fingerprints f WHERE f.id = bureau_declarations.id)"
 )
 
 
@@ -373,6 +393,7 @@ class SQLiteBureauState:
             outcomes=tuple(WorkerOutcome.from_dict(o) for o in _json.loads(row[8])),
             message=row[9],
             message_zh=row[10],
+            fingerprint=row[11],
         )
 
     def _declarations(self, where: str, args: tuple[Any, ...]) -> list[Declaration]:
@@ -421,6 +442,11 @@ class SQLiteBureauState:
                 d.message_zh,
             ),
         )
+        if d.fingerprint is not None:
+            self._write(
+                "INSERT INTO bureau_fingerprints (id, fingerprint) VALUES (?, ?)",
+                (d.id, d.fingerprint),
+            )
         return declaration
 
     def put_declaration(self, declaration: Declaration) -> None:
@@ -500,10 +526,10 @@ class _Persons(Mapping[str, Person]):
 # -- opening -------------------------------------------------------------------------------------
 
 
-def _check(conn: sqlite3.Connection, file: Path) -> bool:
-    """Whether the file holds a bureau's schema of this release or an older one
-    (``False``: none yet, and no tables but those of the bureau server's other
-    parts); raises :class:`BureauFileError` for any other file."""
+def _check(conn: sqlite3.Connection, file: Path) -> int:
+    """The version of the bureau's schema the file holds, this release's or an
+    older one (``0``: none yet, and no tables but those of the bureau server's
+    other parts); raises :class:`BureauFileError` for any other file."""
     tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     if "bureau_schema" in tables:
         rows = conn.execute("SELECT version FROM bureau_schema").fetchall()
@@ -517,21 +543,28 @@ def _check(conn: sqlite3.Connection, file: Path) -> bool:
                 "to open it, or give another data folder "
                 "(数据文件由较新版本写入,请升级 pension_collect 或换用其他数据目录)"
             )
-        return True
+        return version
     if any(not t.startswith(_NEIGHBOURS) for t in tables):
         raise _not_a_bureau(file)
-    return False
+    return 0
 
 
 def _prepare(conn: sqlite3.Connection, file: Path) -> None:
-    """Check the file's schema, or write it into a file with none (in one
-    transaction, so two processes opening a new file make it once)."""
+    """Check the file's schema, write it into a file with none, or bring an
+    older one up to this release's (in one transaction, so two processes
+    opening a file make or migrate it once)."""
     conn.execute("BEGIN IMMEDIATE")
     try:
-        if not _check(conn, file):
+        version = _check(conn, file)
+        if not version:
             for statement in _SCHEMA:
                 conn.execute(statement)
             conn.execute("INSERT INTO bureau_schema (version) VALUES (?)", (SCHEMA_VERSION,))
+        elif version < SCHEMA_VERSION:
+            for step in range(version, SCHEMA_VERSION):
+                for statement in _MIGRATIONS[step]:
+                    conn.execute(statement)
+            conn.execute("UPDATE bureau_schema SET version = ?", (SCHEMA_VERSION,))
         conn.execute("COMMIT")
     except BaseException:
         with suppress(sqlite3.Error):

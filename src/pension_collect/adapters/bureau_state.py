@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import bisect
 import datetime as _dt
+import hashlib
+import json
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
@@ -32,7 +34,7 @@ from ..ports.transport import (
     WorkerOutcome,
 )
 
-__all__ = ["BureauState", "Declaration", "MemoryBureauState", "Person"]
+__all__ = ["BureauState", "Declaration", "MemoryBureauState", "Person", "request_fingerprint"]
 
 
 @attrs.define(kw_only=True, repr=False)
@@ -76,6 +78,9 @@ class Declaration:
     outcomes: tuple[WorkerOutcome, ...] = ()
     message: str = ""
     message_zh: str = ""
+    fingerprint: str | None = None
+    """:func:`request_fingerprint` of the request that made it (``None``: made
+    by a release that kept none): the same key with another body is refused."""
 
     def __repr__(self) -> str:
         return (
@@ -97,6 +102,17 @@ class Declaration:
             message=self.message,
             message_zh=self.message_zh,
         )
+
+
+def request_fingerprint(kind: DeclarationKind | str, payload: Any, linked_to: str | None) -> str:
+    """The SHA-256 (hex) of a submission's canonical body: ``{"kind", "payload",
+    "linked_to"}`` as JSON with its keys sorted, no spaces, UTF-8. Two
+    submissions of one idempotency key are the same declaration when their
+    fingerprints are equal (the order of an object's keys, and a ``linked_to``
+    left out rather than ``null``, make no difference)."""
+    body = {"kind": DeclarationKind(kind).value, "payload": payload, "linked_to": linked_to}
+    text = json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def declaration_id(n: int) -> str:

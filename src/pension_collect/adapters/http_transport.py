@@ -39,6 +39,7 @@ from ..ports.transport import (
     BureauError,
     DeclarationKind,
     DeclarationStatus,
+    IdempotencyKeyReused,
     InvalidCredentials,
     LoginThrottled,
     PasswordChangeRequired,
@@ -695,6 +696,12 @@ class HttpTransport:
             )
         if code == "bureau.unknown-declaration":
             return UnknownDeclaration(f"{_UNKNOWN_DECLARATION[0]} ({_UNKNOWN_DECLARATION[1]})")
+        if code == "request.idempotency-key-reused":
+            return IdempotencyKeyReused(
+                "the bureau refuses the request (request.idempotency-key-reused): this "
+                "Idempotency-Key was used before for a different declaration; use a new key "
+                "for a new declaration (该幂等键已用于另一份不同的申报,新的申报请使用新的幂等键)"
+            )
         if status >= 500:
             return ServerError(
                 f"the bureau at {self.url} failed to answer (HTTP {status})"

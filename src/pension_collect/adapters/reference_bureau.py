@@ -37,6 +37,7 @@ from ..ports.transport import (
     DeclarationKind,
     DeclarationState,
     DeclarationStatus,
+    IdempotencyKeyReused,
     SyncResult,
     UnknownDeclaration,
     WorkerOutcome,
@@ -44,7 +45,14 @@ from ..ports.transport import (
 from ..rules import RulePack, check_worker
 from ..rules.weihai2013 import default_pack
 from .bureau_sqlite import BUREAU_DB, SQLiteBureauState
-from .bureau_state import BureauState, Declaration, MemoryBureauState, Person, person_id_key
+from .bureau_state import (
+    BureauState,
+    Declaration,
+    MemoryBureauState,
+    Person,
+    person_id_key,
+    request_fingerprint,
+)
 
 __all__ = ["Person", "ReferenceBureau"]
 
@@ -341,10 +349,21 @@ class ReferenceBureau:
         idempotency_key: str,
         linked_to: str | None = None,
     ) -> DeclarationStatus:
-        """Accept a declaration. The same key again returns the same declaration."""
+        """Accept a declaration. The same key again with the same kind, payload
+        and link returns the same declaration; with another, it is refused with
+        :class:`~pension_collect.ports.transport.IdempotencyKeyReused` (a key
+        kept by a release without fingerprints returns its declaration)."""
+        fingerprint = request_fingerprint(kind, payload, linked_to)
         with self._write():
             existing = self._state.declaration_by_key(unit_no, idempotency_key)
             if existing is not None:
+                if existing.fingerprint is not None and existing.fingerprint != fingerprint:
+                    raise IdempotencyKeyReused(
+                        "this idempotency key was used before for a different declaration "
+                        "(another kind, payload or linked declaration); use a new key for a "
+                        "new declaration, and the same key only to send the same one again "
+                        "(该幂等键已用于另一份不同的申报;新的申报请使用新的幂等键)"
+                    )
                 return existing.status()
             if self._state.employer(unit_no) is None:
                 raise BureauError("the bureau holds no employer with this unit number")
@@ -363,6 +382,7 @@ class ReferenceBureau:
                 state=DeclarationState.SUBMITTED,
                 submitted_at=self.clock(),
                 linked_to=linked_to,
+                fingerprint=fingerprint,
             )
             return self._state.add_declaration(decl).status()
 

@@ -28,6 +28,7 @@ __all__ = [
     "DeclarationKind",
     "DeclarationState",
     "DeclarationStatus",
+    "IdempotencyKeyReused",
     "InvalidCredentials",
     "LoginThrottled",
     "PasswordChangeRequired",
@@ -178,6 +179,13 @@ class UnknownDeclaration(BureauError, LookupError):
     bureau gives the same answer for both)."""
 
     code = "bureau.unknown-declaration"
+
+
+class IdempotencyKeyReused(BureauError):
+    """The idempotency key was used before for a different declaration (another
+    kind, payload or link): a new declaration needs a new key."""
+
+    code = "request.idempotency-key-reused"
 
 
 class DeclarationKind(StrEnum):

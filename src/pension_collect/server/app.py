@@ -35,7 +35,12 @@ from ..adapters.reference_bureau import ReferenceBureau
 from ..dossier import make_converter
 from ..limits import DEFAULT_LIMITS
 from ..model import BureauRecord
-from ..ports.transport import BureauError, DeclarationKind, UnknownDeclaration
+from ..ports.transport import (
+    BureauError,
+    DeclarationKind,
+    IdempotencyKeyReused,
+    UnknownDeclaration,
+)
 from .auth import AuthSettings, AuthStore, TokenInfo
 from .errors import ApiError, error_body, json_bytes
 
@@ -337,6 +342,16 @@ def create_app(config: ServerConfig) -> Flask:
             )
         except UnknownDeclaration:
             raise _unknown_declaration() from None
+        except IdempotencyKeyReused:
+            raise ApiError(
+                422,
+                "request.idempotency-key-reused",
+                "this Idempotency-Key was used before for a different declaration (another "
+                "kind, payload or linked_to); use a new key for a new declaration, and the "
+                "same key only to send the same declaration again",
+                "该 Idempotency-Key 已用于另一份不同的申报(类型、内容或关联申报不同);"
+                "新的申报请使用新的 Idempotency-Key,重发同一申报时才使用相同的 Key",
+            ) from None
         return _json(status.to_dict(), 200 if before is not None else 201)
 
     @app.get("/api/v1/employers/<unit_no>/declarations/<declaration_id>")
