@@ -767,21 +767,18 @@ class CollectionSession:
                 ]
             if check is not None:
                 check(recs)
+            writes = []
             entries = []
             for key, rec in zip(keys, recs, strict=True):
                 expected = rec.version if versions is None else versions[key]
                 these = changes if per_key is None else {**changes, **per_key[key]}
-                new = tx.put(
-                    RecordKind.WORKER,
-                    self.unit_no,
-                    key,
-                    {**rec.data, **these},
-                    expected_version=expected,
-                )
-                self._seen[key] = new.version
+                writes.append(Write(key, {**rec.data, **these}, expected))
                 before = {k: rec.data.get(k) for k in these}
                 entries.append(self._audit.worker_marked(key, action, message, before, these))
+            # one batch: a record changed since it was read refuses all of them
+            new_versions = tx.put_many(RecordKind.WORKER, self.unit_no, writes)
             tx.append_audit(entries)
+        self._seen.update(zip(keys, new_versions, strict=True))
 
     # -- [P3.7] following every declaration -------------------------------------------
 
@@ -968,13 +965,15 @@ class CollectionSession:
         tx.put(RecordKind.DECLARATION, self.unit_no, key, data, expected_version=0)
         entries = [self._audit.declaration_created(key, kind, len(workers), linked_to, digest)]
         read = read or {}
-        for wkey in workers:
+        writes = []
+        for wkey in dict.fromkeys(workers):
             wrec = read.get(wkey) or tx.get(RecordKind.WORKER, self.unit_no, wkey)
             wrec = G.require_worker(wrec, wkey)
             wdata = {**wrec.data, "status": WorkerStatus.SUBMITTED.value, "declaration": key}
-            tx.put(RecordKind.WORKER, self.unit_no, wkey, wdata, expected_version=wrec.version)
-            self._seen[wkey] = wrec.version + 1
+            writes.append(Write(wkey, wdata, wrec.version))
             entries.append(self._audit.worker_submitted(wkey, key, wrec.data["status"]))
+        versions = tx.put_many(RecordKind.WORKER, self.unit_no, writes)
+        self._seen.update(zip((w.key for w in writes), versions, strict=True))
         tx.append_audit(entries)
         return _Outgoing(draft, payload, self._linked_bureau(tx, linked_to))
 
@@ -1164,33 +1163,40 @@ class CollectionSession:
     ) -> list[AuditEntry]:
         """Each worker of a concluded declaration becomes accepted or failed."""
         entries = []
+        # one write per worker, in one batch (an outcome named twice: the
+        # later one's data, written over the version read)
+        writes: dict[str, Write] = {}
         for outcome in status.outcomes:
-            wrec = tx.get(RecordKind.WORKER, self.unit_no, outcome.key)
-            if wrec is None:
-                continue
+            held = writes.get(outcome.key)
+            if held is not None:
+                version, before = held.expected_version, held.data
+            else:
+                wrec = tx.get(RecordKind.WORKER, self.unit_no, outcome.key)
+                if wrec is None:
+                    continue
+                version, before = wrec.version, wrec.data
             new_status = WorkerStatus.ACCEPTED if outcome.succeeded else WorkerStatus.FAILED
             verdict = R.verdict_data(outcome)
             failed_in = None if outcome.succeeded else key
             wdata = {
-                **wrec.data,
+                **before,
                 "status": new_status.value,
                 "outcome": verdict,
                 "failed_in": failed_in,
             }
-            tx.put(
-                RecordKind.WORKER, self.unit_no, outcome.key, wdata, expected_version=wrec.version
-            )
-            self._seen[outcome.key] = wrec.version + 1
+            writes[outcome.key] = Write(outcome.key, wdata, version)
             entries.append(
                 self._audit.worker_concluded(
                     outcome,
                     key,
-                    previous=wrec.data["status"],
+                    previous=before["status"],
                     status=new_status,
                     verdict=verdict,
                     failed_in=failed_in,
                 )
             )
+        versions = tx.put_many(RecordKind.WORKER, self.unit_no, list(writes.values()))
+        self._seen.update(zip(writes, versions, strict=True))
         return entries
 
 
