@@ -78,6 +78,7 @@ class _Tx:
         return result
 
     def put_many(self, kind: RecordKind, unit_no: str, writes: Sequence[Write]) -> list[int]:
+        self._log.append(("batch", kind.value, str(len(writes))))
         self._log.extend(("put", kind.value, w.key) for w in writes)
         result: list[int] = self._tx.put_many(kind, unit_no, writes)
         return result
@@ -258,6 +259,59 @@ def test_confirmation_forms_of_named_workers_read_only_those() -> None:
     assert sorted(reads) == [("get", "session"), ("get", "session"), ("list", "worker")]
     assert all(w.confirmation_printed for w in s.session.workers())
     assert len(more) == 30
+
+
+def test_verification_forms_of_everyone_read_each_kind_once() -> None:
+    """[P3.2] print_verification_forms() of every person synced reads the synced
+    persons, their worker records and their marks in one pass each (a range
+    read, not a lookup per person: the lookups' cost grows with the store) and
+    writes the marks as one batch; of named persons, it reads only theirs."""
+    s, store, more = _recording_setup(30)
+    s.session.save_worker(s.workers[0])
+    store.log.clear()
+    s.session.print_verification_forms()
+    reads = sorted((op, kind) for op, kind, _ in store.log if op in ("get", "list"))
+    assert reads == [
+        ("get", "session"),
+        ("get", "session"),
+        ("list", "marks"),
+        ("list", "synced"),
+        ("list", "worker"),
+    ]
+    everyone = sorted([*s.keys, *more])
+    assert [op for op, _, _ in store.log if op == "batch"] == ["batch"]
+    assert sorted(key for op, kind, key in store.log if op == "put") == everyone
+    state = s.session.state()
+    assert state is not None
+    assert {k: state.verification[k] for k in everyone} == dict.fromkeys(everyone, state.sync_no)
+    store.log.clear()
+    s.session.print_verification_forms([more[3], s.keys[0]])
+    reads = sorted((op, kind, key) for op, kind, key in store.log if op in ("get", "list"))
+    assert reads == sorted(
+        [("get", "session", "session")] * 2
+        + [
+            (("get", kind, k))
+            for kind in ("synced", "worker", "marks")
+            for k in (more[3], s.keys[0])
+        ]
+    )
+
+
+def test_marking_steps_write_one_batch() -> None:
+    """The receipts of every worker and a declaration's workers are each written
+    as one batch (one put_many), not a write per worker."""
+    s, store, _ = _recording_setup(5)
+    for w in s.workers:
+        s.session.save_worker(w)
+    s.session.print_confirmation_forms()
+    store.log.clear()
+    s.session.record_received(s.keys)
+    assert [e for e in store.log if e[0] == "batch"] == [("batch", "worker", str(len(s.keys)))]
+    s.session.print_summary_sheet()
+    store.log.clear()
+    s.session.submit_declaration()
+    batches = [e for e in store.log if e[0] == "batch" and e[1] == "worker"]
+    assert batches == [("batch", "worker", str(len(s.keys)))]
 
 
 def _set_status(store: Recording, unit: str, key: str, status: str) -> None:

@@ -421,7 +421,7 @@ class CollectionSession:
                     if r is not None and r.data["sync_no"] == sess["sync_no"]
                 }
             G.require_in_sync(selected, current)
-        dossier = self._form_dossier(sess, selected, current)
+        dossier = self._form_dossier(sess, selected, current, every=keys is None)
         printed = render_form(
             self.host,
             "verification",
@@ -435,28 +435,40 @@ class CollectionSession:
         )
         with self._transaction() as tx:
             sync_no = int(self._session(tx).data["sync_no"])
+            held = self._records_of(tx, RecordKind.MARKS, every=keys is None)
             writes = []
             for key in dict.fromkeys(selected):
-                marks = self._marks(tx, key)
+                marks = held(key)
                 writes.append((key, marks, sync_no, R.marks_from(marks)[1]))
             self._put_marks(tx, writes)
             tx.append_audit([self._audit.verification_printed(len(selected))])
         return printed
 
+    def _records_of(
+        self, tx: Transaction, kind: RecordKind, *, every: bool
+    ) -> Callable[[str], Record | None]:
+        """How to read records of ``kind`` by key in ``tx``: from one pass over
+        all of them when the step covers every person (``every``: one range
+        read, not a lookup per person), else a lookup per key."""
+        if every:
+            return {r.key: r for r in tx.list(kind, self.unit_no)}.get
+        return functools.partial(tx.get, kind, self.unit_no)
+
     def _form_dossier(
-        self, sess: dict[str, Any], keys: Sequence[str], synced: dict[str, Any]
+        self, sess: dict[str, Any], keys: Sequence[str], synced: dict[str, Any], *, every: bool
     ) -> Dossier:
         """The workers of a verification form, each with the bureau's record of
         the latest sync (``synced``: every key is in it), which the form
         prints: as collected when the worker is stored (a worker collected
         before a window visit shows what the window changed), else as the
-        bureau holds them."""
+        bureau holds them. ``every``: the form is of every person synced."""
         employer = R.employer_from(sess)
         workers = []
         with self._transaction() as tx:
+            stored = self._records_of(tx, RecordKind.WORKER, every=every)
             for key in keys:
                 bureau = R.bureau_record(key, synced[key])
-                rec = tx.get(RecordKind.WORKER, self.unit_no, key)
+                rec = stored(key)
                 if rec is not None:
                     workers.append(attrs.evolve(R.worker_from(rec).worker, bureau=bureau))
                 else:
