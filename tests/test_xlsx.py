@@ -33,9 +33,11 @@ from pension_collect.testing.strategies import (
 )
 from pension_collect.xlsx import (
     XlsxImportError,
+    XlsxPlace,
     XlsxProblem,
     XlsxUnavailable,
     read_xlsx,
+    read_xlsx_places,
     write_template,
     write_xlsx,
 )
@@ -514,6 +516,48 @@ def test_dossier_reader_problems_at_their_cells(tmp_path: Path) -> None:
     assert by_cell["缴费历史!N3"].column == "备注"
     assert "U+202E" in by_cell["缴费历史!N3"].message
     assert "1234567890123" not in by_cell["养老账户!D3"].message
+
+
+def test_read_xlsx_places_names_the_cell_of_each_value(tmp_path: Path) -> None:
+    """read_xlsx_places reads the dossier read_xlsx reads and says, for a path
+    of it, the cell its value came from: checked against the cells
+    themselves, with an empty row between two workers on the sheet 职工."""
+    path = tmp_path / "r.xlsx"
+    write_xlsx(EXAMPLE, path)
+    wb = openpyxl.load_workbook(path)
+    wb["职工"].insert_rows(4)  # the second worker moves to row 5
+    wb.save(path)
+    dossier, places = read_xlsx_places(path)
+    assert dossier == read_xlsx(path) == EXAMPLE
+    assert repr(places) == "XlsxPlaces()"
+    wb = openpyxl.load_workbook(path)
+
+    def value(place: XlsxPlace) -> Any:
+        assert place.cell is not None
+        sheet, cell = place.cell.split("!")
+        return wb[sheet][cell].value
+
+    assert places.place("$.workers[1].name") == XlsxPlace("职工", 5, "姓名", "职工!C5")
+    assert value(places.place("$.workers[1].name")) == EXAMPLE.workers[1].name
+    assert places.place("$.workers[1]") == XlsxPlace("职工", 5, None, "职工!5:5")
+    assert value(places.place("$.workers[0].history")) == "是"  # the 已采集 flag
+    for i, worker in enumerate(EXAMPLE.workers):
+        assert value(places.place(f"$.workers[{i}].id_number")) == worker.id_number
+        for j, segment in enumerate(worker.history or ()):
+            end = places.place(f"$.workers[{i}].history[{j}].end")
+            assert (end.sheet, end.column) == ("缴费历史", "截止年月")
+            written = value(end)
+            assert (written.year, written.month) == (segment.end.year, segment.end.month)
+            line = places.place(f"$.workers[{i}].history[{j}]")
+            assert line.cell == f"缴费历史!{end.row}:{end.row}"
+        for j, year in enumerate(worker.account or ()):
+            balance = value(places.place(f"$.workers[{i}].account[{j}].balance"))
+            assert Decimal(str(balance)) == year.balance
+    bureau = places.place("$.workers[0].bureau.history[0].start")
+    assert bureau.sheet == "社保缴费历史"
+    assert places.place("$.employer.name") == XlsxPlace("单位", 3, "单位名称", "单位!B3")
+    assert places.place("$.nothing") == XlsxPlace(None, None, None, None)
+    assert places.place("$.workers[9]") == XlsxPlace("职工", None, None, "职工")
 
 
 def test_links_between_sheets(tmp_path: Path) -> None:

@@ -10,7 +10,10 @@ fill in. ``read_xlsx(path)`` reads a workbook back into a
 what clerks really type (months as ``1996-04``, ``1996.04``, ``199604`` or a
 date; amounts as numbers or text with thousands separators; full-width
 digits; spaces around a value), or raises :class:`XlsxImportError` listing
-every problem with its sheet, row, column and cell.
+every problem with its sheet, row, column and cell. ``read_xlsx_places(path)``
+reads it the same way and also says where each value came from
+(:class:`XlsxPlaces`), for problems found later (the rules, a refused save)
+to be shown at their cells.
 
 openpyxl is imported only when a workbook is written or read: it comes with
 the extra ``xlsx`` (``pip install "pension-collect[xlsx]"``); without it
@@ -23,13 +26,16 @@ import os
 
 from ..limits import Limits
 from ..model import Dossier
-from ._errors import XlsxImportError, XlsxProblem, XlsxUnavailable
+from ._errors import XlsxImportError, XlsxPlace, XlsxPlaces, XlsxProblem, XlsxUnavailable
 
 __all__ = [
     "XlsxImportError",
+    "XlsxPlace",
+    "XlsxPlaces",
     "XlsxProblem",
     "XlsxUnavailable",
     "read_xlsx",
+    "read_xlsx_places",
     "write_template",
     "write_xlsx",
 ]
@@ -64,3 +70,16 @@ def read_xlsx(path: str | os.PathLike[str], *, limits: Limits | None = None) -> 
     from ._read import read_workbook
 
     return read_workbook(path, limits)
+
+
+def read_xlsx_places(
+    path: str | os.PathLike[str], *, limits: Limits | None = None
+) -> tuple[Dossier, XlsxPlaces]:
+    """:func:`read_xlsx`, and where each value of the dossier came from:
+    ``places.place("$.workers[2].history[0].end")`` is the cell of the third
+    worker's first history line's 终止年月 (an :class:`XlsxPlace`), so a
+    problem found in the dossier later (a rule's finding, a refused save)
+    can be shown at its cell. Raises as :func:`read_xlsx`."""
+    from ._read import read_workbook_places
+
+    return read_workbook_places(path, limits)

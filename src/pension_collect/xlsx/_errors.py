@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from types import ModuleType
 
 import attrs
@@ -83,3 +83,41 @@ class XlsxImportError(PensionCollectError, ValueError):
         n = len(self.problems)
         head = f"{n} problem{'s' if n != 1 else ''}{where}; the workbook is not a readable dossier"
         return head + "".join(f"\n  {p}" for p in self.problems)
+
+
+@attrs.frozen
+class XlsxPlace:
+    """Where a value of a dossier read from a workbook came from, as an
+    :class:`XlsxProblem` says it: ``sheet``, ``row`` (as Excel numbers it),
+    ``column`` (the Chinese header, ``None`` for a whole row), ``cell``
+    (``缴费历史!C14``, ``职工!5:5`` for a whole row, the sheet's title when
+    the row is not known); all ``None`` for a path the workbook has no place
+    for."""
+
+    sheet: str | None
+    row: int | None
+    column: str | None
+    cell: str | None
+
+
+class XlsxPlaces:
+    """Where each value of a dossier read by
+    :func:`~pension_collect.xlsx.read_xlsx_places` came from: :meth:`place`
+    of a JSON path of the dossier (``$.workers[2].history[0].end``, the paths
+    the dossier reader and the rules name). It keeps the rows and column
+    letters only, never a value."""
+
+    def __init__(
+        self, locate: Callable[[str], tuple[str | None, int | None, str | None, str | None]]
+    ) -> None:
+        self._locate = locate
+
+    def __repr__(self) -> str:
+        return "XlsxPlaces()"
+
+    def place(self, path: str) -> XlsxPlace:
+        """The sheet, row, column and cell of ``path``: its cell when the
+        workbook has one (``职工!C5``), the row when the path names a worker
+        or a line without a field (``职工!5:5``)."""
+        sheet, row, column, cell = self._locate(path)
+        return XlsxPlace(sheet, row, column, cell)

@@ -34,7 +34,7 @@ from ..dossier import from_dict
 from ..errors import DossierFormatError
 from ..limits import DEFAULT_LIMITS, Limits
 from ..model import Dossier
-from ._errors import XlsxImportError, XlsxProblem, openpyxl_module
+from ._errors import XlsxImportError, XlsxPlaces, XlsxProblem, openpyxl_module
 from ._layout import (
     ABOUT,
     ACCOUNT,
@@ -1080,6 +1080,20 @@ def _dossier_problems(reader: _Reader, error: DossierFormatError, problems: _Pro
 
 
 def read_workbook(path: str | os.PathLike[str], limits: Limits | None) -> Dossier:
+    return _read_workbook(path, limits)[0]
+
+
+def read_workbook_places(
+    path: str | os.PathLike[str], limits: Limits | None
+) -> tuple[Dossier, XlsxPlaces]:
+    dossier, reader = _read_workbook(path, limits)
+    # only the rows and the headers' letters stay: never a value
+    reader.wb = None
+    reader.data, reader.workers, reader.names, reader.flags = {}, [], [], {}
+    return dossier, XlsxPlaces(lambda where: _where(reader, where))
+
+
+def _read_workbook(path: str | os.PathLike[str], limits: Limits | None) -> tuple[Dossier, _Reader]:
     limits = DEFAULT_LIMITS if limits is None else limits
     source = os.fspath(path)
     problems = _Problems(limits.problems)
@@ -1155,4 +1169,4 @@ def read_workbook(path: str | os.PathLike[str], limits: Limits | None) -> Dossie
         raise XlsxImportError(problems.listed(), source=source) from None
     if problems or problems.more:
         raise XlsxImportError(problems.listed(), source=source)
-    return dossier
+    return dossier, reader
