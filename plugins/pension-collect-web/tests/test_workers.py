@@ -11,6 +11,7 @@ import json
 import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote
 
 import attrs
@@ -350,6 +351,72 @@ def test_import_a_bad_workbook_lists_every_problem_and_saves_nothing(
     assert "xlsx.formula" in page
     for i in chosen:
         assert "workflow.unknown-worker" in _unknown(many, i)
+
+
+def _problem_rows(page: str) -> list[str]:
+    """The rows of the import's problem table, as text."""
+    table = page[page.index('class="import-problems"') :]
+    return [re.sub(r"<[^>]+>", " ", row) for row in re.findall(r"<tr>(.*?)</tr>", table, re.S)]
+
+
+def _rows_of(book: Any, dossier: Dossier) -> tuple[list[int], dict[int, list[int]]]:
+    """Each worker's row on the sheet 职工 (found by identity number) and the
+    rows of its lines on the sheet 缴费历史 (found by its 序号)."""
+    workers, history = book["职工"], book["缴费历史"]
+    ids, nos = _column(workers, "身份证号码"), _column(workers, "序号")
+    by_id = {str(c.value): c.row for c in workers[ids] if c.row > 1}
+    rows = [by_id[w.id_number] for w in dossier.workers]
+    linked = _column(history, "职工序号")
+    lines: dict[int, list[int]] = {}
+    for i, row in enumerate(rows):
+        no = workers[f"{nos}{row}"].value
+        lines[i] = [c.row for c in history[linked] if c.row > 2 and c.value == no]
+    return rows, lines
+
+
+def test_import_problems_found_after_reading_a_workbook_name_their_cells(
+    many: Many, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The rules' errors and the guards' refusals of the workers a workbook
+    makes are shown at the workbook's cells (the library's XlsxPlaces): a
+    name changed at its cell on 职工, a history line at its row on 缴费历史;
+    a save the session refuses (the checks ahead switched off) at the
+    worker's row."""
+    part = _part(many, range(SAVED + 40, SAVED + 43))
+    renamed_worker = attrs.evolve(part.workers[1], name="王某某")  # not the bureau's name [P3.3a]
+    part = attrs.evolve(part, workers=(part.workers[0], renamed_worker, part.workers[2]))
+    path = tmp_path / "rules.xlsx"
+    write_xlsx(part, path)
+    book = openpyxl.load_workbook(path)
+    rows, lines = _rows_of(book, part)
+    name = _column(book["职工"], "姓名")
+    end = _column(book["缴费历史"], "截止年月")
+    book["缴费历史"][f"{end}{lines[2][0]}"] = "1993-05"  # the upper box's line into 1993
+    book.save(path)
+    status, page = _upload(many.client, path.read_bytes(), "rules.xlsx")
+    assert status == 422
+    shown = _problem_rows(page)
+    renamed = [r for r in shown if "person.window-only-change" in r]
+    assert len(renamed) == 1
+    assert f"职工!{name}{rows[1]}" in renamed[0]
+    assert "第 2 名" in renamed[0]
+    crossing = [r for r in shown if "history.crosses-box" in r]
+    assert len(crossing) == 1
+    assert f"缴费历史!{lines[2][0]}:{lines[2][0]}" in crossing[0]
+    assert "第 3 名" in crossing[0]
+    for row in shown:
+        assert "$.workers" not in row  # every problem at a cell or a row of the workbook
+    for i in range(3):
+        assert _unknown(many, SAVED + 40 + i) == "workflow.unknown-worker"
+
+    monkeypatch.setattr(workers_view, "_check", lambda coll, dossier: [])
+    book["缴费历史"][f"{end}{lines[2][0]}"] = str(part.workers[2].history[0].end)  # type: ignore[index]
+    book.save(path)
+    status, page = _upload(many.client, path.read_bytes(), "rules.xlsx")
+    assert status == 409
+    refused = [r for r in _problem_rows(page) if "workflow.window-only" in r]
+    assert len(refused) == 1
+    assert f"职工!{rows[1]}:{rows[1]}" in refused[0]
 
 
 def _unknown(many: Many, i: int) -> str:

@@ -31,6 +31,7 @@ from pension_collect.errors import DossierFormatError, PensionCollectError, Prob
 from pension_collect.identity import mask
 from pension_collect.model import Dossier, Worker, YearMonth
 from pension_collect.rules import check_worker
+from pension_collect.rules.fixes import field_path
 from pension_collect.workflow import (
     MAX_PAGE,
     ROW_STATES,
@@ -46,7 +47,7 @@ from pension_collect.workflow import (
     worker_page,
     worker_rows,
 )
-from pension_collect.xlsx import XlsxImportError, read_xlsx, write_template
+from pension_collect.xlsx import XlsxImportError, XlsxPlaces, read_xlsx_places, write_template
 
 from ..context import collection, library_error, pdf_response, worker_key, worker_ref
 from ..i18n import tr
@@ -344,8 +345,6 @@ class ImportProblem:
     masked: str = ""
 
 
-#: The sheet of a workbook's workers (``pension_collect.xlsx``).
-_WORKERS_SHEET = "职工"
 _WORKER_PATH = re.compile(r"\$\.workers\[(\d+)\]")
 
 
@@ -393,45 +392,58 @@ def _is_json(data: bytes, filename: str) -> bool:
     return filename.lower().endswith(".json") or data.lstrip()[:1] in (b"{", b"[")
 
 
-def _read_roster(data: bytes, filename: str) -> tuple[Dossier | None, list[ImportProblem]]:
-    """The dossier of an uploaded JSON dossier or Excel workbook, or its problems."""
+_Roster = tuple[Dossier | None, list[ImportProblem], XlsxPlaces | None]
+
+
+def _read_roster(data: bytes, filename: str) -> _Roster:
+    """The dossier of an uploaded JSON dossier or Excel workbook, or its
+    problems; for a workbook, where each value came from."""
     if _is_json(data, filename):
         try:
-            return loads(data, source="upload"), []
+            return loads(data, source="upload"), [], None
         except DossierFormatError as exc:
-            return None, _located(data, exc.problems, exc.code)
+            return None, _located(data, exc.problems, exc.code), None
         except PensionCollectError as exc:
             message = str(getattr(exc, "message", "") or exc)
-            return None, [
-                _problem("", exc.code, message, str(getattr(exc, "message_zh", "") or message))
-            ]
+            text_zh = str(getattr(exc, "message_zh", "") or message)
+            return None, [_problem("", exc.code, message, text_zh)], None
     with tempfile.TemporaryDirectory(prefix="pension-collect-web-") as folder:
         path = Path(folder) / "roster.xlsx"
         path.write_bytes(data)
         try:
-            return read_xlsx(path), []
+            dossier, places = read_xlsx_places(path)
+            return dossier, [], places
         except XlsxImportError as exc:
-            return None, [
-                ImportProblem(
-                    p.path,
-                    p.sheet or "",
-                    "" if p.row is None else str(p.row),
-                    p.column or "",
-                    p.code,
-                    p.message,
-                    p.message_zh,
-                )
-                for p in exc.problems
-            ]
+            return (
+                None,
+                [
+                    ImportProblem(
+                        p.path,
+                        p.sheet or "",
+                        "" if p.row is None else str(p.row),
+                        p.column or "",
+                        p.code,
+                        p.message,
+                        p.message_zh,
+                    )
+                    for p in exc.problems
+                ],
+                None,
+            )
         except OSError:
-            return None, [
-                _problem(
-                    "",
-                    "xlsx.not-a-workbook",
-                    "the file cannot be read as a workbook: upload an .xlsx file or a JSON dossier",
-                    "无法作为 Excel 工作簿读取:请上传 .xlsx 文件或 JSON 数据文件",
-                )
-            ]
+            return (
+                None,
+                [
+                    _problem(
+                        "",
+                        "xlsx.not-a-workbook",
+                        "the file cannot be read as a workbook: upload an .xlsx file or a "
+                        "JSON dossier",
+                        "无法作为 Excel 工作簿读取:请上传 .xlsx 文件或 JSON 数据文件",
+                    )
+                ],
+                None,
+            )
 
 
 def _blocked(row: WorkerRow | None, at: dict[str, Any]) -> ImportProblem | None:
@@ -465,9 +477,24 @@ def _blocked(row: WorkerRow | None, at: dict[str, Any]) -> ImportProblem | None:
     return None
 
 
-def _in(problem: ImportProblem, sheet: str) -> ImportProblem:
-    """``problem`` of a worker on the workbook's ``sheet`` of the workers."""
-    return attrs.evolve(problem, sheet=sheet) if problem.worker else problem
+def _at_cell(problem: ImportProblem, places: XlsxPlaces | None) -> ImportProblem:
+    """``problem`` (found in the dossier a workbook made: the rules, a guard, a
+    refused save) at the workbook's cell it came from (``职工!C5``; a worker's
+    or a line's whole row, ``职工!5:5``, when it names no field): the
+    library's :class:`~pension_collect.xlsx.XlsxPlaces`. A JSON dossier's
+    problem stays at its path."""
+    if places is None or not problem.where.startswith("$"):
+        return problem
+    place = places.place(problem.where)
+    if place.sheet is None:
+        return problem
+    return attrs.evolve(
+        problem,
+        where=place.cell or place.sheet,
+        sheet=place.sheet,
+        row="" if place.row is None else str(place.row),
+        column=place.column or "",
+    )
 
 
 def _check(coll: CollectionSession, dossier: Dossier) -> list[ImportProblem]:
@@ -545,7 +572,10 @@ def _rule_errors(
     checked = attrs.evolve(worker, bureau=bureau, person_no=worker.person_no or bureau.person_no)
     for finding in check_worker(checked, pack=pack, as_of=as_of, index=index):
         if finding.is_error:
-            yield _problem(finding.path, finding.code, finding.message, finding.message_zh, **place)
+            # the finding's field too (``$.workers[0].history[1].end``): its cell
+            within = field_path(finding)
+            where = finding.path if within is None else f"$.workers[{index}]{within[1:]}"
+            yield _problem(where, finding.code, finding.message, finding.message_zh, **place)
 
 
 @bp.route("/workers/import", methods=["GET", "POST"])
@@ -560,12 +590,11 @@ def import_roster() -> Response | str | tuple[str, int]:
         flash(tr("请选择要上传的文件。", "Choose a file to upload."), "error")
         return redirect(url_for("workers.import_roster"), code=303)
     data = upload.read()
-    dossier, problems = _read_roster(data, upload.filename)
-    sheet = "" if _is_json(data, upload.filename) else _WORKERS_SHEET
+    dossier, problems, places = _read_roster(data, upload.filename)
     with collection() as coll:
         if dossier is not None:
             try:
-                problems = [_in(p, sheet) for p in _check(coll, dossier)]
+                problems = [_at_cell(p, places) for p in _check(coll, dossier)]
             except PensionCollectError as exc:
                 library_error(exc)
                 return redirect(url_for("workers.import_roster"), code=303)
@@ -578,14 +607,16 @@ def import_roster() -> Response | str | tuple[str, int]:
             return redirect(url_for("workers.import_roster"), code=303)
     if batch.refused:
         refused = [
-            _problem(
-                f"$.workers[{r.index}]",
-                str(getattr(r.error, "code", type(r.error).__name__)),
-                str(getattr(r.error, "message", "") or r.error),
-                str(getattr(r.error, "message_zh", "") or ""),
-                sheet=sheet,
-                worker=r.index,
-                masked=mask(CollectionSession.key_of(dossier.workers[r.index])),
+            _at_cell(
+                _problem(
+                    f"$.workers[{r.index}]",
+                    str(getattr(r.error, "code", type(r.error).__name__)),
+                    str(getattr(r.error, "message", "") or r.error),
+                    str(getattr(r.error, "message_zh", "") or ""),
+                    worker=r.index,
+                    masked=mask(CollectionSession.key_of(dossier.workers[r.index])),
+                ),
+                places,
             )
             for r in batch.refused
         ]
