@@ -391,7 +391,7 @@ def test_employer_a_cannot_read_or_submit_for_b(
     assert (status, _error(answer)) == (403, "auth.other-employer")
     # nothing was made for B
     listed = call(bureau, "GET", f"/api/v1/employers/{B}/declarations", token=token_b)[2]
-    assert listed == {"declarations": []}
+    assert listed == {"declarations": [], "next_cursor": None}
 
 
 def test_employer_a_cannot_follow_bs_declaration(

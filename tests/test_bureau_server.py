@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from bureau_fixtures import employer, example
+from bureau_fixtures import employer, example, id_number
 from bureau_server import (
     WINDOW_TOKEN,
     RunningBureau,
@@ -339,6 +339,22 @@ def test_window_services(bureau: RunningBureau, token_a: str, token_b: str) -> N
     status, _, answer = call(bureau, "POST", "/api/v1/sandbox/tick", headers=WINDOW)
     assert status == 200
     assert isinstance(answer["changed"], list)
+
+
+def test_the_window_cannot_give_a_person_anothers_identity_number(
+    bureau: RunningBureau, token_b: str
+) -> None:
+    """correct-identity to a number another person holds: 409
+    bureau.id-held-by-other, nothing changed (one person per identity number)."""
+    taken = id_number("371002", "19700101", 1)  # B0001's
+    path = "/api/v1/sandbox/persons/B0002/correct-identity"
+    status, _, answer = call(bureau, "POST", path, {"id_number": taken}, headers=WINDOW)
+    assert (status, _error(answer)) == (409, "bureau.id-held-by-other")
+    assert taken not in json.dumps(answer, ensure_ascii=False)
+    (page,) = _sync_all(bureau, B, token_b, 1000)
+    numbers = {p["person_no"]: p["id_number"] for p in page["persons"]}
+    assert numbers["B0002"] == id_number("371002", "19700101", 2)
+    assert list(numbers.values()).count(taken) == 1
 
 
 def test_window_services_for_an_unknown_person(bureau: RunningBureau) -> None:

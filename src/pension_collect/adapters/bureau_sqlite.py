@@ -396,9 +396,24 @@ class SQLiteBureauState:
             fingerprint=row[11],
         )
 
-    def _declarations(self, where: str, args: tuple[Any, ...]) -> list[Declaration]:
-        sql = f"SELECT {_DECLARATION_COLUMNS} FROM bureau_declarations WHERE {where} ORDER BY seq"
-        return [self._declaration(r) for r in self._rows(sql, args)]
+    def _declarations(
+        self,
+        where: str,
+        args: tuple[Any, ...],
+        *,
+        after: str | None = None,
+        limit: int | None = None,
+    ) -> list[Declaration]:
+        if after is not None:
+            # no declaration of that number: nothing (the subquery is NULL)
+            where += " AND seq > (SELECT seq FROM bureau_declarations WHERE id = ?)"
+            args = (*args, after)
+        sql = (
+            f"SELECT {_DECLARATION_COLUMNS} FROM bureau_declarations WHERE {where} "
+            "ORDER BY seq LIMIT ?"
+        )
+        rows = self._rows(sql, (*args, -1 if limit is None else max(limit, 0)))
+        return [self._declaration(r) for r in rows]
 
     def declaration(self, declaration_id: str) -> Declaration | None:
         found = self._declarations("id = ?", (declaration_id,))
@@ -410,13 +425,19 @@ class SQLiteBureauState:
         )
         return found[0] if found else None
 
-    def declarations_of(self, unit_no: str) -> list[Declaration]:
-        return self._declarations("unit_no = ?", (unit_no,))
+    def declarations_of(
+        self, unit_no: str, *, after: str | None = None, limit: int | None = None
+    ) -> list[Declaration]:
+        return self._declarations("unit_no = ?", (unit_no,), after=after, limit=limit)
 
-    def pending(self, unit_no: str | None = None) -> list[Declaration]:
+    def pending(
+        self, unit_no: str | None = None, *, after: str | None = None, limit: int | None = None
+    ) -> list[Declaration]:
         if unit_no is None:
-            return self._declarations(_IN_PENDING, ())
-        return self._declarations(f"unit_no = ? AND {_IN_PENDING}", (unit_no,))
+            return self._declarations(_IN_PENDING, (), after=after, limit=limit)
+        return self._declarations(
+            f"unit_no = ? AND {_IN_PENDING}", (unit_no,), after=after, limit=limit
+        )
 
     def add_declaration(self, declaration: Declaration) -> Declaration:
         (n,) = self._rows("SELECT coalesce(max(seq), 0) + 1 FROM bureau_declarations")[0]

@@ -222,12 +222,19 @@ class BureauState(Protocol):
         """The employer's declaration submitted with this idempotency key."""
         ...
 
-    def declarations_of(self, unit_no: str) -> list[Declaration]:
-        """The employer's declarations, oldest first."""
+    def declarations_of(
+        self, unit_no: str, *, after: str | None = None, limit: int | None = None
+    ) -> list[Declaration]:
+        """The employer's declarations, oldest first: those submitted after the
+        declaration numbered ``after`` (none when no declaration has that
+        number), at most ``limit`` (a page; the bureau server pages with them)."""
         ...
 
-    def pending(self, unit_no: str | None = None) -> list[Declaration]:
-        """Declarations in a pending state (of one employer, or all), oldest first."""
+    def pending(
+        self, unit_no: str | None = None, *, after: str | None = None, limit: int | None = None
+    ) -> list[Declaration]:
+        """Declarations in a pending state (of one employer, or all), oldest
+        first; ``after`` and ``limit`` as for :meth:`declarations_of`."""
         ...
 
     def add_declaration(self, declaration: Declaration) -> Declaration:
@@ -263,6 +270,7 @@ class MemoryBureauState:
         self._by_key: dict[tuple[str, str], str] = {}
         self._of_unit: dict[str, list[str]] = {}
         self._pending: dict[str, None] = {}
+        self._order: dict[str, int] = {}  # declaration number -> its place, from 1
         self._next_person = 1
         self._seq: dict[str, int] = {}
         self._indexed: dict[str, tuple[str | None, str | None]] = {}
@@ -284,6 +292,8 @@ class MemoryBureauState:
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self._lock = threading.RLock()
+        if "_order" not in state:  # pickled before declarations were paged
+            self._order = {i: n for n, i in enumerate(self._declarations, 1)}
 
     @contextmanager
     def transaction(self, *, write: bool) -> Iterator[None]:
@@ -366,15 +376,41 @@ class MemoryBureauState:
         found = self._by_key.get((unit_no, idempotency_key))
         return None if found is None else self._declarations[found]
 
-    def declarations_of(self, unit_no: str) -> list[Declaration]:
-        return [self._declarations[i] for i in self._of_unit.get(unit_no, ())]
+    def _after(self, after: str | None) -> int | None:
+        """The place of declaration ``after`` (0: from the start; None: no such one)."""
+        if after is None:
+            return 0
+        return self._order.get(after)
 
-    def pending(self, unit_no: str | None = None) -> list[Declaration]:
-        found = (self._declarations[i] for i in self._pending)
-        return [d for d in found if unit_no is None or d.unit_no == unit_no]
+    def declarations_of(
+        self, unit_no: str, *, after: str | None = None, limit: int | None = None
+    ) -> list[Declaration]:
+        place = self._after(after)
+        if place is None:
+            return []
+        ids = self._of_unit.get(unit_no, [])
+        start = bisect.bisect_right(ids, place, key=self._order.__getitem__)
+        end = len(ids) if limit is None else start + max(limit, 0)
+        return [self._declarations[i] for i in ids[start:end]]
+
+    def pending(
+        self, unit_no: str | None = None, *, after: str | None = None, limit: int | None = None
+    ) -> list[Declaration]:
+        place = self._after(after)
+        if place is None:
+            return []
+        out: list[Declaration] = []
+        for i in self._pending:
+            if limit is not None and len(out) >= limit:
+                break
+            d = self._declarations[i]
+            if (unit_no is None or d.unit_no == unit_no) and self._order[i] > place:
+                out.append(d)
+        return out
 
     def add_declaration(self, declaration: Declaration) -> Declaration:
         declaration.id = declaration_id(len(self._declarations) + 1)
+        self._order[declaration.id] = len(self._declarations) + 1
         self._declarations[declaration.id] = declaration
         self._by_key[(declaration.unit_no, declaration.idempotency_key)] = declaration.id
         self._of_unit.setdefault(declaration.unit_no, []).append(declaration.id)

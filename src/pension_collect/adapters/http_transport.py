@@ -205,7 +205,8 @@ class HttpTransport:
       ``backoff``: the first wait in seconds, doubled each time, with full
       jitter (default 0.5); ``max_wait``: the longest wait, also the longest
       ``Retry-After`` honoured (default 30).
-    - ``page_size``: persons per sync page (default 500, at most 1000).
+    - ``page_size``: persons per sync page and declarations per page of the
+      pending list (default 500, at most 1000).
     - ``pool_size``: connections kept per host (default 10).
     - ``proxies``: requests' proxy mapping; proxies and credentials from the
       environment (``HTTP_PROXY``, ``.netrc``) are never used.
@@ -346,12 +347,27 @@ class HttpTransport:
         return SyncResult(unit_no=unit_no, at=at, employer=employer, persons=tuple(persons))
 
     def pending_declarations(self, unit_no: str) -> list[DeclarationStatus]:
+        """The pending declarations, following the pages (``page_size`` a page;
+        a bureau that sends no ``next_cursor`` answers them all in one)."""
         path = self._employer_path(unit_no, "declarations")
-        body = self._json_object(self._call("GET", path, params={"state": "pending"}).body)
-        items = body.get("declarations")
-        if not isinstance(items, list):
-            raise _bad("a list of declarations without its declarations")
-        return [_status(item) for item in items]
+        found: list[DeclarationStatus] = []
+        cursor: str | None = None
+        seen: set[str] = set()
+        while True:
+            params = {"state": "pending", "page_size": str(self.page_size)}
+            if cursor is not None:
+                params["cursor"] = cursor
+            body = self._json_object(self._call("GET", path, params=params).body)
+            items = body.get("declarations")
+            if not isinstance(items, list):
+                raise _bad("a list of declarations without its declarations")
+            found.extend(_status(item) for item in items)
+            cursor = body.get("next_cursor")
+            if cursor is None:
+                return found
+            if not isinstance(cursor, str) or cursor in seen:
+                raise _bad("a page of declarations whose next cursor is not new text")
+            seen.add(cursor)
 
     def submit(
         self,

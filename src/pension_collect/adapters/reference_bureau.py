@@ -29,6 +29,7 @@ from typing import Any
 import attrs
 
 from .._gc import gc_paused
+from .._privacy import mask_id
 from ..dossier import make_converter
 from ..identity import canonical_id, canonical_name
 from ..model import AccountYear, BureauRecord, Dossier, Employer, Worker, YearMonth
@@ -50,11 +51,12 @@ from .bureau_state import (
     Declaration,
     MemoryBureauState,
     Person,
+    id_key,
     person_id_key,
     request_fingerprint,
 )
 
-__all__ = ["Person", "ReferenceBureau"]
+__all__ = ["IdentityNumberHeld", "Person", "ReferenceBureau"]
 
 _CONV = make_converter()
 
@@ -66,6 +68,28 @@ def _utc_now() -> _dt.datetime:
 def _fail(key: str, code: str, message: str, message_zh: str) -> WorkerOutcome:
     return WorkerOutcome(
         key=key, succeeded=False, code=code, message=message, message_zh=message_zh
+    )
+
+
+class IdentityNumberHeld(BureauError, ValueError):
+    """A person would be held with an identity number the bureau already holds
+    for another person number (:meth:`ReferenceBureau.add_person`,
+    :meth:`~ReferenceBureau.seed_dossier`, :meth:`~ReferenceBureau.correct_identity`):
+    refused, since lookups by identity number would become ambiguous. The
+    message shows the number masked, never whole."""
+
+    code = "bureau.id-held-by-other"
+
+
+def _held(number: str | None, position: int | None = None) -> IdentityNumberHeld:
+    shown = mask_id(number or "")
+    where = "" if position is None else f"worker {position} of the dossier: "
+    where_zh = "" if position is None else f"档案第 {position} 名职工:"
+    return IdentityNumberHeld(
+        f"{where}the bureau already holds the identity number {shown} under another "
+        "person number; give that person number to replace the person's record, or "
+        f"correct the identity number ({where_zh}经办机构已有公民身份号码为 {shown} 的"
+        "另一参保人员;如需更新该人员记录请使用其人员编号,否则请更正身份证号码)"
     )
 
 
@@ -195,10 +219,19 @@ class ReferenceBureau:
         person_no: str | None = None,
         account_settled: bool = False,
     ) -> Person:
-        """Hold an insured person; a person number is given when none is."""
+        """Hold an insured person; a person number is given when none is. The
+        person number of a person held replaces that person's record.
+
+        Raises :class:`IdentityNumberHeld` (and changes nothing) when the
+        record's identity number (compared through ``canonical_id``) is held
+        by a person of another person number: give that number to replace
+        its record."""
         with self._write():
             if person_no is None:
-                person_no = record.person_no or self._state.new_person_no()
+                person_no = record.person_no
+            self._check_identity(record.id_number, person_no)
+            if person_no is None:
+                person_no = self._state.new_person_no()
             record = attrs.evolve(record, person_no=person_no)
             person = Person(
                 person_no=person_no,
@@ -209,17 +242,34 @@ class ReferenceBureau:
             self._state.put_person(person)
             return person
 
+    def _check_identity(self, id_number: str | None, person_no: str | None) -> None:
+        """Refuse an identity number held by a person of another number."""
+        key = canonical_id(id_number) if id_number else None
+        if key is None:
+            return
+        holder = self._state.person_by_id(key)
+        if holder is not None and holder.person_no != person_no:
+            raise _held(id_number)
+
     def seed_dossier(self, dossier: Dossier) -> dict[str, Person]:
         """Hold the dossier's employer and, for each worker, the person its ``bureau``
         block describes (or its own personal data when it has none), in one
-        transaction.
+        transaction. A worker without a person number whose identity number
+        the bureau holds is that person (a dossier seeded again registers
+        nobody twice).
 
-        Returns the persons by the worker's canonical identity number.
+        Returns the persons by the worker's canonical identity number. Raises
+        :class:`IdentityNumberHeld` naming the worker's position (and holds
+        nothing of the dossier) when a worker's person number is not the one
+        the bureau, or an earlier worker of the dossier, holds its identity
+        number under.
         """
-        out = {}
+        planned = []
+        # the identity numbers this dossier holds, each with its person number
+        # (None: a new person yet to be numbered)
+        mine: dict[str, str | None] = {}
         with self._write():
-            self._state.put_employer(dossier.employer)
-            for worker in dossier.workers:
+            for position, worker in enumerate(dossier.workers, 1):
                 block = worker.bureau or BureauRecord()
                 record = attrs.evolve(
                     block,
@@ -232,9 +282,26 @@ class ReferenceBureau:
                     account=block.account if block.account is not None else (),
                 )
                 person_no = worker.person_no or record.person_no
-                if person_no is None:
-                    # seeded before (a dossier seeded again): the same person, not a second one
-                    held = self._state.person_by_id(canonical_id(record.id_number or ""))
+                key = id_key(record)
+                if key is not None:
+                    if key in mine:
+                        holder: str | None = mine[key]
+                        known = True
+                    else:
+                        held = self._state.person_by_id(key)
+                        holder, known = (None, False) if held is None else (held.person_no, True)
+                    if person_no is None:
+                        # seeded before (a dossier seeded again): the same person
+                        person_no = holder
+                    elif known and holder != person_no:
+                        raise _held(record.id_number, position)
+                    mine[key] = person_no
+                planned.append((worker, record, person_no))
+            self._state.put_employer(dossier.employer)
+            out = {}
+            for worker, record, person_no in planned:
+                if person_no is None and (key := id_key(record)) is not None:
+                    held = self._state.person_by_id(key)  # an earlier worker, same number
                     person_no = None if held is None else held.person_no
                 person = self.add_person(
                     record, unit_no=dossier.employer.unit_no, person_no=person_no
@@ -274,13 +341,16 @@ class ReferenceBureau:
     def correct_identity(
         self, person_no: str, *, id_number: str | None = None, name: str | None = None
     ) -> None:
-        """Window service: correct a person's identity number or name ([P3.3a])."""
+        """Window service: correct a person's identity number or name ([P3.3a]).
+        An identity number another person holds is refused
+        (:class:`IdentityNumberHeld`, nothing changed)."""
         with self._write():
             person = self._state.person(person_no)
             if person is None:
                 raise KeyError(person_no)
             changes: dict[str, Any] = {}
             if id_number is not None:
+                self._check_identity(id_number, person_no)
                 changes["id_number"] = id_number
             if name is not None:
                 changes["name"] = name
@@ -324,21 +394,31 @@ class ReferenceBureau:
                 persons=tuple(_CONV.unstructure(self.shown(p), BureauRecord) for p in persons),
             )
 
-    def pending_declarations(self, unit_no: str) -> list[DeclarationStatus]:
+    def pending_declarations(
+        self, unit_no: str, *, after: str | None = None, limit: int | None = None
+    ) -> list[DeclarationStatus]:
         """The employer's declarations in draft, submitted or processing
-        (with ``auto_advance``, each first advanced one stage when due)."""
-        if self.auto_advance:
+        (with ``auto_advance``, each first advanced one stage when due), oldest
+        first; a page of them with ``after`` (those submitted after the
+        declaration of that number) and ``limit`` (at most so many). Only the
+        first page (``after`` ``None``) advances declarations, so a list read
+        page by page advances each once, as a list read whole does."""
+        if self.auto_advance and after is None:
             with self._read():
                 due = [d.id for d in self._state.pending(unit_no) if self._due(d, self.clock())]
             for declaration_id in due:
                 self._advance(declaration_id)
         with self._read():
-            return [d.status() for d in self._state.pending(unit_no)]
+            return [d.status() for d in self._state.pending(unit_no, after=after, limit=limit)]
 
-    def declarations(self, unit_no: str) -> list[DeclarationStatus]:
-        """Every declaration of the employer, oldest first."""
+    def declarations(
+        self, unit_no: str, *, after: str | None = None, limit: int | None = None
+    ) -> list[DeclarationStatus]:
+        """Every declaration of the employer, oldest first; a page of them with
+        ``after`` and ``limit`` as for :meth:`pending_declarations`."""
         with self._read():
-            return [d.status() for d in self._state.declarations_of(unit_no)]
+            found = self._state.declarations_of(unit_no, after=after, limit=limit)
+            return [d.status() for d in found]
 
     def submit(
         self,

@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ..adapters.reference_bureau import ReferenceBureau
+from ..adapters.reference_bureau import IdentityNumberHeld, ReferenceBureau
 from ..dossier import load
 from ..errors import DossierFormatError
 from . import EXIT_OK, EXIT_UNREADABLE, say
@@ -216,9 +216,13 @@ def _seed(args: argparse.Namespace) -> int:
     with ReferenceBureau.open(data) as bureau:
         accounts = AuthStore(data / "bureau.db")
         try:
-            for dossier in dossiers:
+            for path, dossier in zip(args.dossiers, dossiers, strict=True):
                 unit_no = dossier.employer.unit_no
-                persons = bureau.seed_dossier(dossier)  # one per identity number
+                try:
+                    persons = bureau.seed_dossier(dossier)  # one per identity number
+                except IdentityNumberHeld as exc:
+                    say(f"{path}: {exc} (nothing of this dossier was registered)")
+                    return EXIT_UNREADABLE
                 print(f"employer {unit_no}: {len(persons)} persons registered")
                 if accounts.has_account(unit_no) and not args.reset_password:
                     print(

@@ -31,7 +31,7 @@ from flask import Flask, Response, current_app, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from .._version import __version__
-from ..adapters.reference_bureau import ReferenceBureau
+from ..adapters.reference_bureau import IdentityNumberHeld, ReferenceBureau
 from ..dossier import make_converter
 from ..limits import DEFAULT_LIMITS
 from ..model import BureauRecord
@@ -267,7 +267,7 @@ def create_app(config: ServerConfig) -> Flask:
     def sync(unit_no: str) -> Response:
         employer(unit_no)
         page_size = _page_size(request.args.get("page_size"))
-        after = _cursor(request.args.get("cursor"))
+        after = _cursor(request.args.get("cursor"), _PERSON_CURSOR) or ""
         bureau = held.bureau()
         with bureau.state.transaction(write=False):
             known = bureau.state.employer(unit_no)
@@ -288,18 +288,28 @@ def create_app(config: ServerConfig) -> Flask:
     def declarations(unit_no: str) -> Response:
         employer(unit_no)
         state = request.args.get("state")
-        bureau = held.bureau()
-        if state is None:
-            found = bureau.declarations(unit_no)
-        elif state == "pending":
-            found = bureau.pending_declarations(unit_no)
-        else:
+        if state not in (None, "pending"):
             raise _bad(
                 "request.state",
                 "the only state filter is 'pending' (or none, for every declaration)",
                 "state 参数只能是 pending(或不提供)",
             )
-        return _json({"declarations": [d.to_dict() for d in found]})
+        page_size = _page_size(request.args.get("page_size"))
+        after = _cursor(request.args.get("cursor"), _DECLARATION_CURSOR)
+        bureau = held.bureau()
+        # one more than the page: whether another page follows
+        if state is None:
+            found = bureau.declarations(unit_no, after=after, limit=page_size + 1)
+        else:
+            found = bureau.pending_declarations(unit_no, after=after, limit=page_size + 1)
+        page = found[:page_size]
+        more = len(found) > page_size
+        return _json(
+            {
+                "declarations": [d.to_dict() for d in page],
+                "next_cursor": _encode_cursor(page[-1].id, _DECLARATION_CURSOR) if more else None,
+            }
+        )
 
     @app.post("/api/v1/employers/<unit_no>/declarations")
     def submit(unit_no: str) -> Response:
@@ -434,11 +444,19 @@ def _sandbox(app: Flask, held: _Bureau, window_token: str) -> None:
         body = _body()
         id_number = _text(body, "id_number", optional=True)
         name = _text(body, "name", longest=100, optional=True)
-        return person(
-            bureau,
-            person_no,
-            lambda: bureau.correct_identity(person_no, id_number=id_number, name=name),
-        )
+
+        def correct() -> None:
+            try:
+                bureau.correct_identity(person_no, id_number=id_number, name=name)
+            except IdentityNumberHeld:
+                raise ApiError(
+                    409,
+                    "bureau.id-held-by-other",
+                    "another insured person holds this identity number; nothing was changed",
+                    "该公民身份号码已被其他参保人员使用,未作更改",
+                ) from None
+
+        return person(bureau, person_no, correct)
 
 
 # -- paging ---------------------------------------------------------------------------------
@@ -456,24 +474,30 @@ def _page_size(text: str | None) -> int:
     )
 
 
-def _encode_cursor(person_no: str) -> str:
-    return base64.urlsafe_b64encode(b"p:" + person_no.encode("utf-8")).decode("ascii")
+#: What a cursor continues after: a person number (sync) or a declaration number.
+_PERSON_CURSOR, _DECLARATION_CURSOR = b"p:", b"d:"
 
 
-def _cursor(text: str | None) -> str:
-    """The person number a cursor continues after (``""``: from the start)."""
+def _encode_cursor(after: str, kind: bytes = _PERSON_CURSOR) -> str:
+    return base64.urlsafe_b64encode(kind + after.encode("utf-8")).decode("ascii")
+
+
+def _cursor(text: str | None, kind: bytes) -> str | None:
+    """The person number (``kind`` :data:`_PERSON_CURSOR`) or the declaration
+    number (:data:`_DECLARATION_CURSOR`) a cursor continues after (``None``:
+    from the start); a cursor of the other kind is refused."""
     if text is None:
-        return ""
+        return None
     try:
         raw = base64.urlsafe_b64decode(text.encode("ascii"))
-        if not raw.startswith(b"p:"):
+        if not raw.startswith(kind):
             raise ValueError(text)
-        return raw[2:].decode("utf-8")
+        return raw[len(kind) :].decode("utf-8")
     except (ValueError, UnicodeError, binascii.Error):
         raise _bad(
             "request.cursor",
             "the cursor is not one this server gave; start again without a cursor",
-            "cursor 无效,请不带 cursor 重新开始同步",
+            "cursor 无效,请不带 cursor 从第一页重新开始",
         ) from None
 
 
