@@ -1,5 +1,6 @@
-"""The cache of compiled generated code (pension_collect._fastpath, docs/dossier.md
-"Reading fast"): it never changes a result. A damaged, truncated, foreign or
+"""The caches of compiled generated code (pension_collect._fastpath, docs/dossier.md
+"Reading fast"; attrs' methods, pension_collect._attrs_code, docs/cli.md
+"Start-up"): they never change a result. A damaged, truncated, foreign or
 stale file, or one another user could have written, is ignored and replaced;
 reading with and without it gives the same dossier; processes writing it at
 once leave a readable file."""
@@ -13,11 +14,13 @@ import sys
 import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import attrs
 import pytest
 
 from pension_collect import _fastpath
+from pension_collect._attrs_code import ATTRS_CODE_FILE
 from pension_collect._cache import NO_CACHE_ENV
 from pension_collect._fastpath import (
     CODE_CACHE_FILE,
@@ -202,7 +205,8 @@ def test_processes_writing_at_once_leave_a_readable_file(cache: Path) -> None:
         check=True,
     )
     assert done.stdout.strip() == "0"
-    assert [p.name for p in cache.parent.iterdir()] == [CODE_CACHE_FILE]  # no temporary left
+    # no temporary left (the attrs methods the children compiled are kept beside)
+    assert sorted(p.name for p in cache.parent.iterdir()) == [ATTRS_CODE_FILE, CODE_CACHE_FILE]
 
 
 def test_the_file_keeps_the_entries_used_last(cache: Path) -> None:
@@ -220,3 +224,106 @@ def test_the_file_keeps_the_entries_used_last(cache: Path) -> None:
     _new_process()
     FastPath(RECORD_CLASSES, limits=all_limits[-1], from_structs=True)
     assert _code_cache().compiled == 0
+
+
+# -- attrs' generated methods (pension_collect._attrs_code) ---------------------------
+
+#: A fresh process: defines pension_collect's classes, uses a few, reports
+#: what the attrs cache did; ``save`` as the command line does at its end.
+_ATTRS_CHILD = """
+import json, sys
+import attrs
+import pension_collect.rules
+from pension_collect import _attrs_code
+from pension_collect.errors import Problem
+from pension_collect.model import YearMonth
+from pension_collect.rules import Finding, Severity
+
+@attrs.frozen
+class Elsewhere:  # not pension_collect's: compiled by attrs as ever
+    x: int
+
+caches = _attrs_code._CACHES
+p = Problem("$.a", "bad", "坏")
+salt = hash("<attrs generated hash pension_collect.errors.Problem>")
+f = Finding(code="x.y", severity=Severity.ERROR, message="m", message_zh="中", path="$")
+print(json.dumps({
+    "installed": _attrs_code.installed(),
+    "compiled": caches[0].compiled if caches else None,
+    "path": None if not caches or caches[0].path is None else str(caches[0].path),
+    "keys": sorted(k.split(chr(0))[1] for k in (caches[0]._entries or {})) if caches else [],
+    "problem_hash": hash(p) == hash((salt, "$.a", "bad", "坏")),
+    "problem": [repr(p), p == Problem("$.a", "bad", "坏"), p != Problem("$.a", "bad")],
+    "finding": [repr(f), hash(f) == hash(attrs.evolve(f))],
+    "month": [repr(YearMonth(2013, 8)), str(YearMonth(2013, 8)),
+              YearMonth(2013, 8) < YearMonth(2014, 1)],
+    "elsewhere": [repr(Elsewhere(1)), hash(Elsewhere(1)) == hash(Elsewhere(1))],
+}))
+_attrs_code.save()
+"""
+
+
+def _attrs_child(folder: Path, **env: str) -> dict[str, Any]:
+    environ = {**os.environ, "XDG_CACHE_HOME": str(folder), "PYTHONHASHSEED": "random", **env}
+    if "PENSION_COLLECT_NO_CACHE" not in env:
+        environ.pop(NO_CACHE_ENV, None)
+    done = subprocess.run(
+        [sys.executable, "-c", _ATTRS_CHILD],
+        env=environ,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        check=True,
+    )
+    result: dict[str, Any] = json.loads(done.stdout)
+    return result
+
+
+def test_attrs_methods_are_compiled_once(tmp_path: Path) -> None:
+    """The first process compiles pension_collect's attrs methods and keeps
+    them; the next (another string-hash seed) compiles none, and its classes
+    behave alike: equality, repr, and the hash attrs' own method gives (its
+    per-process number, then the fields)."""
+    first = _attrs_child(tmp_path)
+    assert first["installed"] is True
+    assert first["compiled"] > 20  # the model, the rules, the report
+    assert first["path"] == str(tmp_path / "pension-collect" / ATTRS_CODE_FILE)
+    assert all(" pension_collect." in key for key in first["keys"])  # only ours
+    assert any("pension_collect.model.Worker>" in key for key in first["keys"])
+    assert (tmp_path / "pension-collect" / ATTRS_CODE_FILE).stat().st_mode & 0o077 == 0
+    second = _attrs_child(tmp_path)
+    assert second["compiled"] == 0
+    for result in (first, second):
+        assert result["problem_hash"] is True
+        problem = "Problem(path='$.a', message='bad', message_zh='坏')"
+        assert result["problem"] == [problem, True, True]
+        assert result["finding"][1] is True
+        assert result["month"] == [first["month"][0], "2013-08", True]
+        assert result["elsewhere"] == ["Elsewhere(x=1)", True]
+    assert second["finding"][0] == first["finding"][0]
+    assert second["keys"] == first["keys"]
+
+
+def test_attrs_methods_without_the_cache_or_with_a_bad_file(tmp_path: Path) -> None:
+    """``PENSION_COLLECT_NO_CACHE=1``: compiled, nothing written; a damaged
+    or foreign file: ignored, compiled and replaced. The classes are the same."""
+    plain = _attrs_child(tmp_path, PENSION_COLLECT_NO_CACHE="1")
+    assert plain["path"] is None
+    assert not (tmp_path / "pension-collect").exists()
+    folder = tmp_path / "pension-collect"
+    folder.mkdir()
+    path = folder / ATTRS_CODE_FILE
+    for content in (b"", b"pension-collect/generated-code\n1 other\n\0\0\0\0x", b"x" * 100):
+        path.write_bytes(content)
+        path.chmod(0o600)
+        damaged = _attrs_child(tmp_path)
+        assert damaged["compiled"] == plain["compiled"] > 20
+        assert _attrs_child(tmp_path)["compiled"] == 0  # replaced by a good file
+    good = path.read_bytes()
+    path.chmod(0o666)  # another user could have written it: not run
+    assert _attrs_child(tmp_path)["compiled"] == plain["compiled"]
+    path.write_bytes(good[:-1] + bytes([good[-1] ^ 1]))  # a damaged body: its CRC
+    path.chmod(0o600)
+    assert _attrs_child(tmp_path)["compiled"] == plain["compiled"]
+    for key in ("problem", "problem_hash", "month", "elsewhere"):
+        assert plain[key] == _attrs_child(tmp_path)[key]

@@ -43,10 +43,8 @@ from __future__ import annotations
 
 import datetime as _dt
 import linecache
-import sys
 import types
 import typing
-import zlib
 from collections.abc import Callable
 from decimal import Decimal
 from enum import Enum
@@ -55,8 +53,9 @@ from typing import Any
 
 import attrs
 
+from . import _attrs_code
 from . import model as _model
-from ._cache import cache_folder, read_bounded, replace_atomically
+from ._cache import CodeCache, cache_folder
 from .limits import Limits
 from .model import Money, YearMonth, _money_from_str, _money_text, parse_date, parse_rate
 from .text import refused_character
@@ -144,6 +143,8 @@ class FastPath:
         for cls in classes:
             self._compile(cls, namespace)
         _code_cache().save()
+
+    _attrs_code.save()
 
     def structure(self, cls: type[Any]) -> Callable[[Any], Any]:
         """The generated structure function of ``cls``."""
@@ -492,6 +493,7 @@ def unstructure_functions(
         exec(_compiled(source, _register_source(f"unstructure_{name}", source)), ns)
         out[cls] = ns[f"unstructure_{name}"]
     _code_cache().save()
+    _attrs_code.save()
     return out
 
 
@@ -566,104 +568,18 @@ def _register_source(function: str, source: str) -> str:
 #: The cache file of compiled generated code, in the cache folder
 #: (:func:`pension_collect._cache.cache_folder`).
 CODE_CACHE_FILE = "generated-code.bin"
-_CODE_MAGIC = b"pension-collect/generated-code\n"
-_CODE_VERSION = 1
 #: Entries kept at most (each a distinct generated function and file name;
 #: a fast path has nine, a file of them some 3 KiB each, well below the
 #: cache's size bound).
 _CODE_ENTRIES = 128
 
 
-def _python_build() -> bytes:
-    """What decides the bytecode: the interpreter's exact build."""
-    return f"{sys.implementation.cache_tag} {sys.version}".encode("utf-8", "replace")
-
-
-class _CodeCache:
-    """Compiled generated functions kept as marshalled code objects in one file.
-
-    Compiling the generated source is most of the time of making a
-    :class:`FastPath`, and a ``validate`` run makes one. An entry is keyed
-    by the exact generated source text and its file name (the name its
-    traceback shows); the file by the cache format and the interpreter's
-    build. The file is ``MAGIC``, the format version and the build on one
-    line, the CRC-32 of the rest (4 bytes, big-endian), and the rest:
-    ``marshal.dumps`` of ``{key: code}``. Anything else (a damaged,
-    truncated or foreign file, another interpreter's, one not owned by the
-    user or writable by others) is ignored: the code is compiled, and the
-    file replaced (atomically) with what this process compiled and read.
-    A changed source (another pension_collect) is a key the file lacks:
-    compiled and added, the file keeping at most :data:`_CODE_ENTRIES`
-    (those this process used last).
-    """
+class _CodeCache(CodeCache):
+    """The generated-code cache: :class:`pension_collect._cache.CodeCache`
+    holding at most :data:`_CODE_ENTRIES` entries."""
 
     def __init__(self, path: Path | None) -> None:
-        self.path = path
-        self._entries: dict[str, types.CodeType] | None = None
-        self._used: dict[str, None] = {}  # the keys used, least recently first
-        self._dirty = False
-        #: Functions compiled (not found in the file) by this process.
-        self.compiled = 0
-
-    def _header(self) -> bytes:
-        return _CODE_MAGIC + f"{_CODE_VERSION} ".encode() + _python_build() + b"\n"
-
-    def _load(self) -> dict[str, types.CodeType]:
-        if self._entries is None:
-            self._entries = {} if self.path is None else self._read(self.path)
-        return self._entries
-
-    def _read(self, path: Path) -> dict[str, types.CodeType]:
-        raw = read_bounded(path, own=True)
-        header = self._header()
-        if raw is None or not raw.startswith(header) or len(raw) < len(header) + 4:
-            return {}
-        body = raw[len(header) + 4 :]
-        if int.from_bytes(raw[len(header) : len(header) + 4], "big") != zlib.crc32(body):
-            return {}
-        import marshal
-
-        try:
-            entries = marshal.loads(body)
-        except (ValueError, EOFError, TypeError):
-            return {}
-        if type(entries) is not dict or not all(
-            type(k) is str and type(v) is types.CodeType for k, v in entries.items()
-        ):
-            return {}
-        return entries
-
-    def code(self, source: str, filename: str) -> types.CodeType:
-        """The compiled module code of ``source`` named ``filename``."""
-        entries = self._load()
-        key = f"{filename}\0{source}"
-        self._used.pop(key, None)
-        self._used[key] = None
-        code = entries.get(key)
-        if code is None or code.co_filename != filename:
-            code = compile(source, filename, "exec")
-            entries[key] = code
-            self.compiled += 1
-            self._dirty = True
-        return code
-
-    def save(self) -> None:
-        """Write the file when something was compiled (nothing when it cannot be)."""
-        if not self._dirty or self.path is None or self._entries is None:
-            return
-        self._dirty = False
-        entries = self._entries
-        if len(entries) > _CODE_ENTRIES:  # keep what this process used last
-            recent = list(self._used)[-_CODE_ENTRIES:]
-            entries = {k: entries[k] for k in recent if k in entries}
-        import marshal
-
-        try:
-            body = marshal.dumps(entries)
-        except ValueError:
-            return
-        header = self._header()
-        replace_atomically(self.path, header + zlib.crc32(body).to_bytes(4, "big") + body)
+        super().__init__(path, most=_CODE_ENTRIES)
 
 
 _CODE_CACHES: list[_CodeCache] = []

@@ -12,6 +12,10 @@ from typing import ClassVar
 
 import attrs
 
+# attrs' generated methods of the classes below (and of every module that
+# imports this one) compiled once and kept (docs/cli.md, "Start-up").
+from . import _attrs_code  # noqa: F401
+
 __all__ = [
     "DossierFormatError",
     "PensionCollectError",

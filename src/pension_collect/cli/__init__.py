@@ -221,6 +221,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_UNREADABLE
         status = _dispatch(args)
         sys.stdout.flush()
+        _save_caches()
         return status
     except BrokenPipeError:
         # The reader went away (`pension-collect rules | head`): not an error.
@@ -238,6 +239,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_UNREADABLE
     except Exception as exc:
         return _internal(exc)
+
+
+def _save_caches() -> None:
+    """Keep the attrs methods this run compiled for the next (docs/cli.md,
+    "Start-up"): a command imports classes after its last fast path."""
+    attrs_code = sys.modules.get("pension_collect._attrs_code")
+    if attrs_code is not None:
+        attrs_code.save()
 
 
 def _silence_stdout() -> None:
