@@ -1,7 +1,8 @@
 """The worker editor in a real browser (headless Chromium, tests/browser.py):
 static/app.js adds a line to a box in the page, without a round trip, the way
 the server adds it; the keyboard reaches the form in the red book's order with
-the focus shown; a refused save has no serious axe violation.
+the focus shown; a refused save has no serious axe violation; a save after
+the sign-in ended elsewhere loses nothing typed.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from browser import WebServer, by_label, run_axe, serious, sign_in, submit_form, tab_through
-from selenium.webdriver.support.ui import Select
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from pension_collect.workflow import CollectionSession
 
@@ -109,3 +110,52 @@ def test_keyboard_order_and_a_refused_save(browser: Any, web: WebServer) -> None
     assert "web.field-unreadable" in summary.text
     problems = serious(run_axe(d))
     assert not problems, "\n".join(problems)
+
+
+def test_a_save_after_the_sign_in_ended_loses_nothing_typed(browser: Any, web: WebServer) -> None:
+    """The clerk types in the editor; meanwhile the sign-in ends (signed out
+    in another tab); Save: nothing saved, what was typed is on the page
+    (axe: no serious violation); signed in again in the tab the page's link
+    opens, "Back to the editor" shows it in the editor again, Save saves it."""
+    d = browser
+    open_first(d, web)
+    editor = d.current_window_handle
+    submit_form(d, "填入社保记录的缴费历史")
+    submit_form(d, "填入社保记录的养老账户")
+    typed = by_label(d, "参加工作时间")
+    typed.clear()
+    typed.send_keys("1983年7月")  # as the clerk types it, not as the library writes it
+    d.switch_to.new_window("tab")  # the sign-in ends elsewhere
+    d.get(web.url + "/account")
+    submit_form(d, "退出登录")
+    d.close()
+    d.switch_to.window(editor)
+    submit_form(d, "保存")
+    assert "请在新标签页中重新登录" in d.find_element("id", "kept-reason").text
+    assert by_label(d, "参加工作时间").get_attribute("value") == "1983年7月"
+    assert by_label(d, "缴费历史 第 1 行 终止年月").get_attribute("value") == "1992-12"
+    problems = serious(run_axe(d))
+    assert not problems, "\n".join(problems)
+    with web.session() as session:
+        before = session.worker(CollectionSession.key_of(web.example().workers[0])).version
+
+    d.find_element("id", "kept-sign-in").click()  # a new tab (target=_blank)
+    WebDriverWait(d, 30).until(lambda driver: len(driver.window_handles) == 2)
+    d.switch_to.window(next(h for h in d.window_handles if h != editor))
+    sign_in(d, web)
+    d.close()
+    d.switch_to.window(editor)
+    submit_form(d, "放回编辑器(不保存)")
+    assert "未保存:该页面已过期" in d.find_element("css selector", ".messages").text
+    assert by_label(d, "参加工作时间").get_attribute("value") == "1983年7月"
+    with web.session() as session:
+        assert session.worker(CollectionSession.key_of(web.example().workers[0])).version == before
+    submit_form(d, "保存")
+    assert "已保存" in d.find_element("css selector", ".messages").text
+    dossier = web.example()
+    with web.session() as session:
+        stored = session.worker(CollectionSession.key_of(dossier.workers[0]))
+    assert stored.version == before + 1
+    assert stored.worker.first_work == dossier.workers[0].first_work
+    # the bureau's lines filled in: the upper box (1983-07..1992-12) only
+    assert stored.worker.history == dossier.workers[0].history[:1]
