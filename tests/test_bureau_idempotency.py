@@ -9,6 +9,7 @@ migrated."""
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from pension_collect.adapters import bureau_state
 from pension_collect.adapters.bureau_sqlite import SCHEMA_VERSION
 from pension_collect.adapters.bureau_state import request_fingerprint
 from pension_collect.adapters.reference_bureau import ReferenceBureau
@@ -76,13 +78,46 @@ def test_the_same_key_with_another_body_is_refused(bureau: ReferenceBureau, chan
     assert bureau.submit(UNIT, EMPLOYER, payload, idempotency_key="k2").id == first.id
 
 
-def test_the_fingerprint_is_of_the_canonical_body() -> None:
-    one = request_fingerprint("workers", {"b": 1, "a": [1, "é"]}, None)
-    assert one == request_fingerprint(WORKERS, {"a": [1, "é"], "b": 1}, None)
-    assert len(one) == 64
-    assert one != request_fingerprint("workers", {"b": 1, "a": [1, "e"]}, None)
-    assert one != request_fingerprint("employer", {"b": 1, "a": [1, "é"]}, None)
-    assert one != request_fingerprint("workers", {"b": 1, "a": [1, "é"]}, "D000001")
+@pytest.mark.parametrize("fast", [True, False])
+def test_the_fingerprint_is_of_the_canonical_body(fast: bool) -> None:
+    one = request_fingerprint("workers", {"b": 1, "a": [1, "é"]}, None, fast=fast)
+    assert one == request_fingerprint(WORKERS, {"a": [1, "é"], "b": 1}, None, fast=fast)
+    encoding, _, digest = one.partition(":")
+    assert encoding == ("msgspec" if fast else "json")  # msgspec: the fast extra, installed
+    assert len(digest) == 64
+    assert one != request_fingerprint("workers", {"b": 1, "a": [1, "e"]}, None, fast=fast)
+    assert one != request_fingerprint("employer", {"b": 1, "a": [1, "é"]}, None, fast=fast)
+    assert one != request_fingerprint("workers", {"b": 1, "a": [1, "é"]}, "D000001", fast=fast)
+
+
+def test_the_json_fingerprint_is_sha256_of_the_sorted_compact_json() -> None:
+    body = '{"kind":"workers","linked_to":null,"payload":{"a":[1,"é"],"b":1}}'
+    expected = hashlib.sha256(body.encode("utf-8")).hexdigest()
+    assert request_fingerprint("workers", {"b": 1, "a": [1, "é"]}, None, fast=False) == (
+        f"json:{expected}"
+    )
+
+
+@pytest.mark.parametrize("stored_fast", [True, False], ids=["msgspec-kept", "json-kept"])
+def test_a_process_with_the_other_encoding_compares_alike(
+    bureau: ReferenceBureau, monkeypatch: pytest.MonkeyPatch, stored_fast: bool
+) -> None:
+    """A fingerprint kept by a process with msgspec, met by one without (or the
+    other way round): the same body is the same declaration, another refused."""
+    payload = _employer_payload()
+    if not stored_fast:
+        monkeypatch.setattr(bureau_state, "_SORTED_ENCODE", None)
+    first = bureau.submit(UNIT, EMPLOYER, payload, idempotency_key="mixed")
+    monkeypatch.undo()
+    if stored_fast:
+        monkeypatch.setattr(bureau_state, "_SORTED_ENCODE", None)
+    reordered = {"employer": dict(reversed(list(payload["employer"].items())))}
+    assert bureau.submit(UNIT, EMPLOYER, reordered, idempotency_key="mixed").id == first.id
+    other = {"employer": {**payload["employer"], "name": "another name"}}
+    with pytest.raises(IdempotencyKeyReused):
+        bureau.submit(UNIT, EMPLOYER, other, idempotency_key="mixed")
+    with pytest.raises(IdempotencyKeyReused):
+        bureau.submit(UNIT, EMPLOYER, payload, idempotency_key="mixed", linked_to=first.id)
 
 
 def _as_version_1(file: Path) -> None:

@@ -18,7 +18,7 @@ import datetime as _dt
 import hashlib
 import json
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any, Protocol
 
@@ -34,7 +34,14 @@ from ..ports.transport import (
     WorkerOutcome,
 )
 
-__all__ = ["BureauState", "Declaration", "MemoryBureauState", "Person", "request_fingerprint"]
+__all__ = [
+    "BureauState",
+    "Declaration",
+    "MemoryBureauState",
+    "Person",
+    "request_fingerprint",
+    "same_request",
+]
 
 
 @attrs.define(kw_only=True, repr=False)
@@ -104,15 +111,76 @@ class Declaration:
         )
 
 
-def request_fingerprint(kind: DeclarationKind | str, payload: Any, linked_to: str | None) -> str:
-    """The SHA-256 (hex) of a submission's canonical body: ``{"kind", "payload",
-    "linked_to"}`` as JSON with its keys sorted, no spaces, UTF-8. Two
-    submissions of one idempotency key are the same declaration when their
-    fingerprints are equal (the order of an object's keys, and a ``linked_to``
-    left out rather than ``null``, make no difference)."""
+def _sorted_encoder() -> Any:
+    """msgspec's JSON encoder with sorted keys (the ``fast`` extra), or ``None``."""
+    try:
+        import msgspec
+
+        return msgspec.json.Encoder(order="sorted").encode
+    except (ImportError, TypeError):  # not installed, or a release without ``order``
+        return None
+
+
+_SORTED_ENCODE = _sorted_encoder()
+
+#: The encodings a fingerprint may be of: the first part of its text.
+FINGERPRINT_JSON, FINGERPRINT_MSGSPEC = "json", "msgspec"
+
+
+def request_fingerprint(
+    kind: DeclarationKind | str, payload: Any, linked_to: str | None, *, fast: bool = True
+) -> str:
+    """``ENCODING:SHA256HEX`` of a submission's canonical body ``{"kind",
+    "payload", "linked_to"}``: its JSON with the keys of every object sorted
+    and no spaces, in UTF-8, so neither the order of keys nor a ``linked_to``
+    left out rather than ``null`` makes a difference.
+
+    The JSON is msgspec's where it is installed (``msgspec:``; some eight
+    times as fast as ``json.dumps`` on a large declaration) unless ``fast``
+    is false or msgspec cannot write the body, else ``json.dumps``' (``json:``).
+    The two spell a few values differently (a float's exponent), so a
+    fingerprint is compared only with one of the same encoding
+    (:func:`same_request`)."""
     body = {"kind": DeclarationKind(kind).value, "payload": payload, "linked_to": linked_to}
-    text = json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+    if fast and _SORTED_ENCODE is not None:
+        try:
+            raw: bytes = _SORTED_ENCODE(body)
+        except Exception:  # a lone surrogate, a huge integer: json.dumps writes those
+            pass
+        else:
+            return f"{FINGERPRINT_MSGSPEC}:{hashlib.sha256(raw).hexdigest()}"
+    text = json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+    digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+    return f"{FINGERPRINT_JSON}:{digest}"
+
+
+def same_request(
+    fingerprint: str,
+    mine: str,
+    request: tuple[DeclarationKind | str, Any, str | None],
+    stored: Callable[[], tuple[DeclarationKind | str, Any, str | None]],
+) -> bool:
+    """Whether a request — ``(kind, payload, linked_to)``, whose
+    :func:`request_fingerprint` is ``mine`` — is the one a declaration's
+    ``fingerprint`` was made of: the fingerprints compared in the same encoding
+    (``mine`` again in ``json`` when the declaration's is), or, when this
+    process cannot write the declaration's encoding (msgspec not installed
+    here), the request compared with ``stored()`` — the declaration's kind,
+    payload and link — value by value."""
+    encoding = fingerprint.partition(":")[0]
+    kind, payload, linked_to = request
+    if encoding == mine.partition(":")[0]:
+        return mine == fingerprint
+    if encoding == FINGERPRINT_JSON:
+        return request_fingerprint(kind, payload, linked_to, fast=False) == fingerprint
+    if encoding == FINGERPRINT_MSGSPEC and _SORTED_ENCODE is not None:
+        return False  # msgspec wrote the declaration's and cannot write this one's: not alike
+    was_kind, was_payload, was_link = stored()
+    return (
+        DeclarationKind(kind) == DeclarationKind(was_kind)
+        and linked_to == was_link
+        and payload == was_payload
+    )
 
 
 def declaration_id(n: int) -> str:

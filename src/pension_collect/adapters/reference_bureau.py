@@ -54,6 +54,7 @@ from .bureau_state import (
     id_key,
     person_id_key,
     request_fingerprint,
+    same_request,
 )
 
 __all__ = ["IdentityNumberHeld", "Person", "ReferenceBureau"]
@@ -433,11 +434,17 @@ class ReferenceBureau:
         and link returns the same declaration; with another, it is refused with
         :class:`~pension_collect.ports.transport.IdempotencyKeyReused` (a key
         kept by a release without fingerprints returns its declaration)."""
+        # worked out before the write lock is taken (a large declaration's JSON)
         fingerprint = request_fingerprint(kind, payload, linked_to)
         with self._write():
             existing = self._state.declaration_by_key(unit_no, idempotency_key)
             if existing is not None:
-                if existing.fingerprint is not None and existing.fingerprint != fingerprint:
+                if existing.fingerprint is not None and not same_request(
+                    existing.fingerprint,
+                    fingerprint,
+                    (kind, payload, linked_to),
+                    lambda: (existing.kind, self._state.payload(existing), existing.linked_to),
+                ):
                     raise IdempotencyKeyReused(
                         "this idempotency key was used before for a different declaration "
                         "(another kind, payload or linked declaration); use a new key for a "
