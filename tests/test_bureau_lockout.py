@@ -153,3 +153,37 @@ def test_over_http_two_addresses(tmp_path: Path) -> None:
     status, body, _ = post("10012345", password, OWNER)
     assert status == 200
     assert body["must_change_password"] is True
+
+
+def test_an_auth_file_of_before_opens_and_its_locks_are_lifted(
+    tmp_path: Path, cheap_scrypt: None
+) -> None:
+    """The accounts table of the release before kept a lock per account
+    (failures, locks, locked_until): such a file opens, logins work, and the
+    lock it held no longer counts."""
+    file = tmp_path / "bureau.db"
+    first = AuthStore(file)
+    password = first.set_initial_password("U1")
+    first.close()
+    with sqlite3.connect(file) as conn:
+        conn.execute("DROP TABLE auth_accounts")
+        conn.execute("DROP TABLE auth_locks")
+        conn.execute(
+            """CREATE TABLE auth_accounts (
+                unit_no TEXT PRIMARY KEY,
+                password TEXT NOT NULL,
+                must_change INTEGER NOT NULL,
+                failures INTEGER NOT NULL DEFAULT 0,
+                locks INTEGER NOT NULL DEFAULT 0,
+                locked_until REAL NOT NULL DEFAULT 0
+            )"""
+        )
+        conn.execute(
+            "INSERT INTO auth_accounts VALUES ('U1', ?, 1, 0, 3, 9e12)",
+            (auth.hash_password(password),),
+        )
+    conn.close()
+    store = AuthStore(file, AuthSettings(address_limit=1000), clock=_Clock())
+    assert store.login("U1", password, address=OWNER).must_change_password is True
+    other = store.set_initial_password("U2")
+    assert store.login("U2", other, address=OWNER).token
