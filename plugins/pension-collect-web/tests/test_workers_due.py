@@ -156,8 +156,10 @@ def test_a_workbooks_worker_problem_names_the_sheet_position_and_masked_number(
     status, page = _upload(many.client, path.read_bytes(), "twice.xlsx")
     assert status == 422
     assert "web.duplicate-worker" in page
-    assert ("$.workers[2]", "第 3 名", mask(many.key(twice))) in _cells(page)
+    # at the third worker's row of the sheet 职工 (the headers are rows 1 and 2)
+    assert ("职工!5:5", "第 3 名", mask(many.key(twice))) in _cells(page)
     assert "<td>职工</td>" in page
+    assert "<td>5</td>" in page
     assert many.key(twice) not in page
     many.client.set_cookie("lang", "en")
     _status, english = _upload(many.client, path.read_bytes(), "twice.xlsx")
