@@ -86,11 +86,13 @@ from .records import (
     WindowVisit,
     WorkerStatus,
 )
-from .session import CONFIRMATION_COPIES, CollectionSession
+from .session import CONFIRMATION_COPIES, SAVE_GROUP_SECONDS, SAVE_GROUP_WORKERS, CollectionSession
 
 __all__ = [
     "ACTIONS",
     "CONFIRMATION_COPIES",
+    "SAVE_GROUP_SECONDS",
+    "SAVE_GROUP_WORKERS",
     "FIELD_KINDS",
     "MAX_PAGE",
     "ROW_STATES",

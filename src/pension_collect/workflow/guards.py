@@ -216,9 +216,9 @@ class Cancelled(WorkflowError):
     returned ``False`` or raised :class:`Cancelled`).
 
     :attr:`done` workers were finished and :attr:`committed` names those whose
-    change is stored (a batch save commits each worker on its own); a print
-    step that is cancelled writes and records nothing (``committed`` is
-    empty).
+    change is stored (a batch save commits the workers it has saved before it
+    raises this); a print step that is cancelled writes and records nothing
+    (``committed`` is empty).
     """
 
     code = "workflow.cancelled"

@@ -15,6 +15,8 @@ from __future__ import annotations
 import contextlib
 import datetime as _dt
 import functools
+import itertools
+import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence, Sized
 from pathlib import Path
@@ -53,10 +55,17 @@ from ._audit import Audit
 from .printing import FormsPrinted, render_form
 from .records import SaveBatch, SessionState, StoredDeclaration, StoredWorker, WorkerStatus
 
-__all__ = ["CONFIRMATION_COPIES", "CollectionSession"]
+__all__ = ["CONFIRMATION_COPIES", "SAVE_GROUP_SECONDS", "SAVE_GROUP_WORKERS", "CollectionSession"]
 
 #: [P3.5]: the confirmation form is printed in three copies.
 CONFIRMATION_COPIES = 3
+#: :meth:`CollectionSession.save_workers` commits a group of saves after this
+#: many workers saved ...
+SAVE_GROUP_WORKERS = 100
+#: ... or once the group has taken this many seconds (wall clock), whichever
+#: comes first: a commit costs more than a save on a real disk, and a group
+#: holds the store's write lock for no longer than this.
+SAVE_GROUP_SECONDS = 0.2
 
 
 def _utc_now() -> _dt.datetime:
@@ -535,77 +544,105 @@ class CollectionSession:
         with self._transaction() as tx:
             sess = self._session(tx).data
             G.require_synced(sess)
-            old = tx.get(RecordKind.WORKER, self.unit_no, key)
-            prev = None if old is None else R.worker_from(old)
-            G.require_collectable(prev)
-            printed, visit = R.marks_from(self._marks(tx, key))
-            G.require_window_cleared(prev, visit, int(sess["sync_no"]))
-            bureau = self._bureau_record(tx, sess, worker, key)
-            G.require_verification_form(printed, int(sess["sync_no"]), key)
-            G.require_bureau_name(bureau, worker, key)
-            checked = attrs.evolve(
-                worker, bureau=bureau, person_no=worker.person_no or bureau.person_no
-            )
-            findings = check_worker(checked, pack=self._pack, as_of=self._as_of())
-            G.require_no_rule_errors([R.rebased(f, index) for f in findings], key)
-            warnings = tuple(R.rebased(f, None) for f in findings if not f.is_error)
             expected = self._seen.get(key, 0) if expected_version is None else expected_version
-            stored = StoredWorker(
-                key=key,
-                version=expected + 1,
-                worker=checked,
-                status=WorkerStatus.COLLECTED,
-                warnings=warnings,
-                failed_in=_failed_in(prev),
-                declaration=None if prev is None else prev.declaration,
-                outcome=None if prev is None else prev.outcome,
-            )
-            data = R.worker_data(stored)
-            new = tx.put(RecordKind.WORKER, self.unit_no, key, data, expected_version=expected)
-            tx.append_audit(
-                [
-                    self._audit.worker_saved(
-                        key,
-                        version=new.version,
-                        warnings=len(warnings),
-                        failed_in=stored.failed_in,
-                        before=None if old is None else old.data,
-                        after=data,
-                    )
-                ]
-            )
-        self._seen[key] = new.version
+            stored = self._save(tx, sess, worker, key, expected, index)
+        return self._announce(stored)
+
+    def _save(
+        self,
+        tx: Transaction,
+        sess: dict[str, Any],
+        worker: Worker,
+        key: str,
+        expected: int,
+        index: int | None,
+    ) -> StoredWorker:
+        """The checks and writes of :meth:`save_worker` in ``tx`` (the session
+        record ``sess`` read in it); the worker as stored, at its new version."""
+        old = tx.get(RecordKind.WORKER, self.unit_no, key)
+        prev = None if old is None else R.worker_from(old)
+        G.require_collectable(prev)
+        printed, visit = R.marks_from(self._marks(tx, key))
+        G.require_window_cleared(prev, visit, int(sess["sync_no"]))
+        bureau = self._bureau_record(tx, sess, worker, key)
+        G.require_verification_form(printed, int(sess["sync_no"]), key)
+        G.require_bureau_name(bureau, worker, key)
+        checked = attrs.evolve(
+            worker, bureau=bureau, person_no=worker.person_no or bureau.person_no
+        )
+        findings = check_worker(checked, pack=self._pack, as_of=self._as_of())
+        G.require_no_rule_errors([R.rebased(f, index) for f in findings], key)
+        warnings = tuple(R.rebased(f, None) for f in findings if not f.is_error)
+        stored = StoredWorker(
+            key=key,
+            version=expected + 1,
+            worker=checked,
+            status=WorkerStatus.COLLECTED,
+            warnings=warnings,
+            failed_in=_failed_in(prev),
+            declaration=None if prev is None else prev.declaration,
+            outcome=None if prev is None else prev.outcome,
+        )
+        data = R.worker_data(stored)
+        new = tx.put(RecordKind.WORKER, self.unit_no, key, data, expected_version=expected)
+        tx.append_audit(
+            [
+                self._audit.worker_saved(
+                    key,
+                    version=new.version,
+                    warnings=len(warnings),
+                    failed_in=stored.failed_in,
+                    before=None if old is None else old.data,
+                    after=data,
+                )
+            ]
+        )
+        return (
+            stored if new.version == stored.version else attrs.evolve(stored, version=new.version)
+        )
+
+    def _announce(self, stored: StoredWorker) -> StoredWorker:
+        """After the save of ``stored`` is committed: remember its version and
+        tell the plugins (``worker_saved``)."""
+        self._seen[stored.key] = stored.version
         self.host.worker_saved(
             WorkerSaved(
                 unit_no=self.unit_no,
-                key=key,
-                version=new.version,
+                key=stored.key,
+                version=stored.version,
                 actor=self.actor,
-                warnings=tuple(w.code for w in warnings),
+                warnings=tuple(w.code for w in stored.warnings),
             )
         )
-        return attrs.evolve(stored, version=new.version)
+        return stored
 
     @_bulk
     def save_workers(
         self, workers: Iterable[Worker], *, progress: G.Progress | None = None
     ) -> SaveBatch:
-        """[P3.4] Save many workers, each as :meth:`save_worker` does, each in its
-        own transaction (a worker saved is committed before the next is tried).
+        """[P3.4] Save many workers, each as :meth:`save_worker` does, committed
+        in groups: a group's transaction ends after :data:`SAVE_GROUP_WORKERS`
+        workers or :data:`SAVE_GROUP_SECONDS` seconds, whichever comes first
+        (a commit is most of a save's time on a disk; a group holds the store's
+        write lock no longer than that). Each worker is saved whole with its
+        audit entry or not at all; a group is committed whole or not at all.
 
         A worker that is refused (a :class:`~pension_collect.workflow.WorkflowError`,
         a :class:`~pension_collect.ports.storage.ConflictError`, an invalid
         identity number) is listed in :attr:`SaveBatch.refused` with its position
-        and the error, and the others go on; a store failure stops the batch
-        (what was saved before it stays saved). Findings carry
-        ``$.workers[i]`` paths, ``i`` the worker's position in ``workers``.
+        and the error, and the others go on (a refusal writes nothing). A store
+        failure stops the batch: the groups committed before it stay saved, the
+        group it happened in is not. Findings carry ``$.workers[i]`` paths,
+        ``i`` the worker's position in ``workers``.
 
         ``progress(done, total)`` is called after each worker (``total`` is
         ``None`` when ``workers`` has no length). Returning ``False`` or raising
         :class:`~pension_collect.workflow.Cancelled` stops the batch before the
-        next worker: :class:`~pension_collect.workflow.Cancelled` is raised with
-        ``done`` and ``committed`` (the keys saved); the workers after it are
-        untouched. The call after the last worker cannot cancel anything.
+        next worker: the group so far is committed, then
+        :class:`~pension_collect.workflow.Cancelled` is raised with ``done`` and
+        ``committed`` (the keys saved); the workers after it are untouched. The
+        call after the last worker cannot cancel anything. A process killed in
+        the middle keeps the groups committed and nothing of the one under way.
         """
         total = len(workers) if isinstance(workers, Sized) else None
         with self._transaction() as tx:
@@ -613,15 +650,38 @@ class CollectionSession:
         saved: list[StoredWorker] = []
         keys: list[str] = []
         refused: list[R.Refusal] = []
-        for i, worker in enumerate(workers):
-            try:
-                saved.append(self.save_worker(worker, index=i))
-                keys.append(saved[-1].key)
-            except (G.SessionClosed, G.NotStarted, G.SyncFirst):
-                raise  # the session's, not the worker's: no point going on
-            except (G.WorkflowError, ConflictError, InvalidIdentityNumber) as exc:
-                refused.append(R.Refusal(index=i, key=_key_or_none(worker), error=exc))
-            _between(progress, i + 1, total, keys)
+        source = iter(enumerate(workers))
+        while (first := next(source, None)) is not None:  # a group: never an empty one
+            group: list[StoredWorker] = []
+            versions: dict[str, int] = {}  # saved in this group, not yet committed
+            cancelled: G.Cancelled | None = None
+            with self._transaction() as tx:
+                sess = self._session(tx).data
+                G.require_synced(sess)
+                ends = time.monotonic() + SAVE_GROUP_SECONDS
+                for i, worker in itertools.chain([first], source):
+                    try:
+                        key = self.key_of(worker)
+                        G.require_complete(worker, key)
+                        expected = versions.get(key, self._seen.get(key, 0))
+                        group.append(self._save(tx, sess, worker, key, expected, i))
+                        versions[key] = group[-1].version
+                    except (G.SessionClosed, G.NotStarted, G.SyncFirst):
+                        raise  # the session's, not the worker's: no point going on
+                    except (G.WorkflowError, ConflictError, InvalidIdentityNumber) as exc:
+                        refused.append(R.Refusal(index=i, key=_key_or_none(worker), error=exc))
+                    try:
+                        _between(progress, i + 1, total, [*keys, *(sw.key for sw in group)])
+                    except G.Cancelled as exc:
+                        cancelled = exc  # raised once the group is committed
+                        break
+                    if len(group) >= SAVE_GROUP_WORKERS or time.monotonic() >= ends:
+                        break
+            for stored in group:
+                saved.append(self._announce(stored))
+                keys.append(stored.key)
+            if cancelled is not None:
+                raise cancelled
         return SaveBatch(saved=tuple(saved), refused=tuple(refused))
 
     def _bureau_record(
