@@ -104,8 +104,25 @@ class Report(_Findings):
     parameters: dict[str, DatedValue | None] = attrs.field(factory=dict)
     """The pack parameters the rules used, as in force at :attr:`as_of`."""
 
-    def to_dict(self) -> dict[str, Any]:
-        """The report in its JSON form (docs/report.md)."""
+    def to_dict(self, *, items: bool = True) -> dict[str, Any]:
+        """The report in its JSON form (docs/report.md; ``items=False``:
+        without its ``segments`` and ``workers``, for :meth:`to_json`)."""
+        if not items:
+            return {
+                "format": REPORT_FORMAT,
+                "version": REPORT_VERSION,
+                "rule_pack": self.rule_pack,
+                "as_of": str(self.as_of),
+                "summary": {
+                    "workers": len(self.workers),
+                    "errors": len(self.errors),
+                    "warnings": len(self.warnings),
+                },
+                "findings": [_finding_dict(f) for f in self.findings],
+                "segments": None,
+                "workers": None,
+                "parameters": _parameters_dict(self.parameters),
+            }
         return {
             "format": REPORT_FORMAT,
             "version": REPORT_VERSION,
@@ -133,7 +150,17 @@ class Report(_Findings):
         that are not printable are written as ``\\u`` escapes
         (:func:`pension_collect.text.json_safe`): the text is valid UTF-8 and
         harmless on a terminal whatever the data holds."""
-        return json_safe(json.dumps(self.to_dict(), ensure_ascii=False, indent=indent)) + "\n"
+        if indent is not None:
+            return json_safe(json.dumps(self.to_dict(), ensure_ascii=False, indent=indent)) + "\n"
+        # Compact: the ``segments`` and ``workers`` items (one per segment
+        # and per worker: most of the text) written directly, as json.dumps
+        # writes them (_segment_json, _worker_json), the rest by json.dumps.
+        marks = {name: f"@@pension-collect items {name} {id(self)}@@" for name in _ITEMS}
+        text = json.dumps({**self.to_dict(items=False), **marks}, ensure_ascii=False)
+        for name, write in _ITEMS.items():
+            before, _, text = text.partition(json.dumps(marks[name]))
+            text = before + "[" + ", ".join(map(write, getattr(self, name))) + "]" + text
+        return json_safe(text) + "\n"
 
 
 def segment_dict(s: SegmentSummary) -> dict[str, Any]:
@@ -157,6 +184,54 @@ def worker_dict(w: WorkerSummary) -> dict[str, Any]:
             "post_account": w.post_account,
         },
     }
+
+
+#: How json.dumps(..., ensure_ascii=False) writes a string (the C encoder
+#: when there is one): quoted, escaped.
+_json_string = json.encoder.encode_basestring
+
+
+def _segment_json(s: SegmentSummary) -> str:
+    """``json.dumps(segment_dict(s), ensure_ascii=False)``, the common types
+    written without its call (an int's text is its ``repr``, an enumeration
+    member's its value's)."""
+    path, box, category, months = s.path, s.box, s.category, s.months
+    if type(path) is not str or type(months) is not int:
+        return json.dumps(segment_dict(s), ensure_ascii=False)
+    box_text = "null" if box is None else _json_string(box._value_)
+    category_text = "null" if category is None else _json_string(category._value_)
+    return (
+        f'{{"path": {_json_string(path)}, "box": {box_text}, '
+        f'"category": {category_text}, "months": {months!r}}}'
+    )
+
+
+def _worker_json(w: WorkerSummary) -> str:
+    """``json.dumps(worker_dict(w), ensure_ascii=False)``, as :func:`_segment_json`."""
+    path, id_number, deemed, pre, post = (
+        w.path,
+        w.id_number_18,
+        w.deemed,
+        w.pre_account,
+        w.post_account,
+    )
+    if (
+        type(path) is not str
+        or (id_number is not None and type(id_number) is not str)
+        or type(deemed) is not int
+        or type(pre) is not int
+        or type(post) is not int
+    ):
+        return json.dumps(worker_dict(w), ensure_ascii=False)
+    id_text = "null" if id_number is None else _json_string(id_number)
+    return (
+        f'{{"path": {_json_string(path)}, "id_number_18": {id_text}, '
+        f'"months": {{"deemed": {deemed!r}, "pre_account": {pre!r}, "post_account": {post!r}}}}}'
+    )
+
+
+#: The report's item lists to_json writes directly, in the order of the text.
+_ITEMS: dict[str, Any] = {"segments": _segment_json, "workers": _worker_json}
 
 
 def _parameters_dict(parameters: Mapping[str, DatedValue | None]) -> dict[str, Any]:
