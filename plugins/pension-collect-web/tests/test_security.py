@@ -161,12 +161,12 @@ def test_lockout_after_five_failures(app: Flask, anon: WebClient) -> None:
     locked = anon.sign_in(CLERK, "wrong password")
     assert locked.status_code == 429
     html = locked.get_data(as_text=True)
-    assert "账户已锁定" in html
+    assert "账户已对此地址锁定" in html
     assert "1 分钟后重试" in html
     # the right password does not open a locked account
     assert anon.sign_in(CLERK, PASSWORD).status_code == 429
     anon.set_cookie("lang", "en")
-    assert "the account is locked after 5 failed sign-ins" in anon.sign_in(
+    assert "the account is locked for this address after 5 failed sign-ins" in anon.sign_in(
         CLERK, PASSWORD
     ).get_data(as_text=True)
     app.extensions["pension_collect_web"].accounts.unlock(CLERK)
@@ -181,9 +181,9 @@ def test_locks_double(tmp_path: Path) -> None:
     def fail_five() -> WebError:
         for _ in range(LOCK_AFTER - 1):
             with pytest.raises(WebError, match="invalid-credentials"):
-                accounts.sign_in(CLERK, "wrong", minutes=5)
+                accounts.sign_in(CLERK, "wrong", minutes=5, address="10.0.0.1")
         with pytest.raises(WebError) as info:
-            accounts.sign_in(CLERK, "wrong", minutes=5)
+            accounts.sign_in(CLERK, "wrong", minutes=5, address="10.0.0.1")
         return info.value
 
     assert fail_five().retry_after == 60
@@ -191,9 +191,9 @@ def test_locks_double(tmp_path: Path) -> None:
     assert fail_five().retry_after == 120
     now[0] += 60
     with pytest.raises(WebError, match=r"web\.locked"):
-        accounts.sign_in(CLERK, PASSWORD, minutes=5)
+        accounts.sign_in(CLERK, PASSWORD, minutes=5, address="10.0.0.1")
     now[0] += 61
-    token, session = accounts.sign_in(CLERK, PASSWORD, minutes=5)
+    token, session = accounts.sign_in(CLERK, PASSWORD, minutes=5, address="10.0.0.1")
     assert accounts.session(token) == session
     now[0] += 5 * 60
     assert accounts.session(token) is None  # expired

@@ -89,7 +89,7 @@ def test_an_unknown_name_locks_as_an_account_does(tmp_path: Path) -> None:
         seen = []
         for _ in range(LOCK_AFTER + 1):
             with pytest.raises(WebError) as info:
-                accounts.sign_in(name, "wrong password", minutes=5)
+                accounts.sign_in(name, "wrong password", minutes=5, address="10.0.0.1")
             seen.append((info.value.code, getattr(info.value, "retry_after", None)))
         return seen
 
@@ -109,14 +109,14 @@ def test_unknown_names_are_kept_hashed_and_forgotten(tmp_path: Path) -> None:
     accounts = ClerkAccounts(tmp_path / "a.db", clock=lambda: now[0])
     for name in ("ghost-one", "ghost-two", "ghost-three"):
         with pytest.raises(WebError):
-            accounts.sign_in(name, "wrong password", minutes=5)
+            accounts.sign_in(name, "wrong password", minutes=5, address="10.0.0.1")
     store = sqlite3.connect(tmp_path / "a.db")
-    assert store.execute("SELECT COUNT(*) FROM unknown_names").fetchone() == (3,)
+    assert store.execute("SELECT COUNT(*) FROM sign_in_locks").fetchone() == (3,)
     assert b"ghost-" not in b"".join(p.read_bytes() for p in tmp_path.glob("a.db*"))
     now[0] += 2 * 86400
     with pytest.raises(WebError):
-        accounts.sign_in("ghost-four", "wrong password", minutes=5)
-    assert store.execute("SELECT COUNT(*) FROM unknown_names").fetchone() == (1,)
+        accounts.sign_in("ghost-four", "wrong password", minutes=5, address="10.0.0.1")
+    assert store.execute("SELECT COUNT(*) FROM sign_in_locks").fetchone() == (1,)
     store.close()
     accounts.close()
 
@@ -149,8 +149,8 @@ def test_the_password_is_checked_without_holding_the_accounts_lock(
     monkeypatch.setattr(module, "verify_password", verify)
     for name, password in ((CLERK, "wrong password"), ("nobody-here", "wrong password")):
         with pytest.raises(WebError, match="invalid-credentials"):
-            accounts.sign_in(name, password, minutes=5)
-    token, session = accounts.sign_in(CLERK, PASSWORD, minutes=5)
+            accounts.sign_in(name, password, minutes=5, address="10.0.0.1")
+    token, session = accounts.sign_in(CLERK, PASSWORD, minutes=5, address="10.0.0.1")
     assert accounts.session(token) == session
     assert free == [True, True, True]
     accounts.close()

@@ -5,18 +5,30 @@
 
 - ``clerks``: name, unit number (the employer the clerk works for), the
   scrypt hash of the password (:func:`pension_collect.server.auth.hash_password`),
-  when made, failed sign-ins in a row and the lock;
+  when made;
 - ``web_sessions``: one row per sign-in: the SHA-256 of the random session
   token (the cookie holds the token, the file only its hash), the clerk, the
   CSRF token of the session's forms, when it expires;
 - ``installation``: the installation's random secret (worker references,
-  Flask's signed flash messages).
+  Flask's signed flash messages);
+- ``sign_in_locks``: failed sign-ins per (name, client address), the name
+  only as an HMAC under the secret, whether or not a clerk has it;
+- ``sign_in_address_failures``: each failed sign-in's client address and time.
 
-Five failed sign-ins in a row lock an account (or a name no clerk has: the
-table ``unknown_names``) for a minute, each further lock
-twice as long (at most a day); ``pension-collect web unlock NAME`` lifts it.
-Every change is one ``BEGIN IMMEDIATE`` transaction, so every gunicorn worker
-sees the same accounts, sessions and locks.
+Five failed sign-ins in a row of one name from one client address lock that
+name for that address (the clerk keeps signing in from every other) for a
+minute, each further lock of the pair twice as long (at most a day); a name
+no clerk has is counted and locked exactly alike, so a lock tells nothing
+about which names exist. More than :data:`ADDRESS_LIMIT` failures within
+:data:`ADDRESS_WINDOW` seconds from one address, whatever the names, and the
+address waits. ``pension-collect web unlock NAME`` lifts the name's locks
+from every address. Every change is one ``BEGIN IMMEDIATE`` transaction, so
+every gunicorn worker sees the same accounts, sessions and locks.
+
+Files of earlier versions are brought up to date when opened
+(:data:`SCHEMA_VERSION`, SQLite's ``user_version``): their lock columns of
+``clerks`` and their table ``unknown_names`` (a lock for everyone) are
+dropped, so such a lock is lifted by the upgrade.
 """
 
 from __future__ import annotations
@@ -48,18 +60,25 @@ __all__ = ["MAX_NAME", "Clerk", "ClerkAccounts", "WebSession"]
 MAX_NAME = 64
 #: The longest password checked (a longer one is refused without hashing).
 _MAX_PASSWORD = 1024
-#: Failed sign-ins in a row that lock an account; the first lock's seconds; the longest.
+#: Failed sign-ins in a row, of one name from one client address, that lock the
+#: name for that address; the first lock's seconds; the longest.
 LOCK_AFTER, LOCK_SECONDS, LOCK_MAX_SECONDS = 5, 60.0, 86400.0
+#: Failed sign-ins from one client address, whatever the names, within
+#: ``ADDRESS_WINDOW`` seconds, after which the address waits (also with the
+#: right password): how many names and passwords one address can try.
+ADDRESS_LIMIT, ADDRESS_WINDOW = 20, 300.0
+#: The accounts file's schema (SQLite's ``user_version``): 0 the files before
+#: locks per client address (lock columns in ``clerks``, ``unknown_names``).
+SCHEMA_VERSION = 1
+#: The longest client address kept (an IPv6 address is at most 45 characters).
+_MAX_ADDRESS = 100
 
 _SCHEMA = (
     """CREATE TABLE IF NOT EXISTS clerks (
         name TEXT PRIMARY KEY,
         unit_no TEXT NOT NULL,
         password TEXT NOT NULL,
-        created TEXT NOT NULL,
-        failures INTEGER NOT NULL DEFAULT 0,
-        locks INTEGER NOT NULL DEFAULT 0,
-        locked_until REAL NOT NULL DEFAULT 0
+        created TEXT NOT NULL
     )""",
     """CREATE TABLE IF NOT EXISTS web_sessions (
         token_hash TEXT PRIMARY KEY,
@@ -69,16 +88,23 @@ _SCHEMA = (
     )""",
     "CREATE INDEX IF NOT EXISTS web_sessions_name ON web_sessions (name)",
     "CREATE TABLE IF NOT EXISTS installation (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
-    # Failed sign-ins under names no clerk has, kept as a real account's are
-    # (so a lock tells nothing about which names exist); the name only as an
-    # HMAC under the installation's secret; forgotten a day after the last try.
-    """CREATE TABLE IF NOT EXISTS unknown_names (
-        name_hash TEXT PRIMARY KEY,
-        failures INTEGER NOT NULL DEFAULT 0,
-        locks INTEGER NOT NULL DEFAULT 0,
-        locked_until REAL NOT NULL DEFAULT 0,
-        seen REAL NOT NULL
+    # Failed sign-ins per (name, client address), whether or not a clerk has
+    # the name (kept only as an HMAC under the installation's secret): a lock
+    # set from one address never locks out another, and a made-up name locks
+    # exactly as a real one; forgotten a day after the last failure.
+    """CREATE TABLE IF NOT EXISTS sign_in_locks (
+        name_hash TEXT NOT NULL,
+        address TEXT NOT NULL,
+        failures INTEGER NOT NULL,
+        locks INTEGER NOT NULL,
+        locked_until REAL NOT NULL,
+        last_at REAL NOT NULL,
+        PRIMARY KEY (name_hash, address)
     )""",
+    "CREATE INDEX IF NOT EXISTS sign_in_locks_last ON sign_in_locks (last_at)",
+    "CREATE TABLE IF NOT EXISTS sign_in_address_failures (address TEXT NOT NULL, at REAL NOT NULL)",
+    """CREATE INDEX IF NOT EXISTS sign_in_address_failures_at
+        ON sign_in_address_failures (address, at)""",
 )
 
 
@@ -121,13 +147,46 @@ def _locked(seconds: float) -> WebError:
     minutes = max(1, math.ceil(seconds / 60))
     return WebError(
         "web.locked",
-        f"the account is locked after {LOCK_AFTER} failed sign-ins; try again in "
-        f"{minutes} minute{'s' if minutes != 1 else ''}, or ask the administrator "
-        "('pension-collect web unlock NAME')",
-        f"连续 {LOCK_AFTER} 次登录失败,账户已锁定;请在 {minutes} 分钟后重试,"
+        f"the account is locked for this address after {LOCK_AFTER} failed sign-ins; "
+        f"try again in {minutes} minute{'s' if minutes != 1 else ''}, or ask the "
+        "administrator ('pension-collect web unlock NAME')",
+        f"从此地址连续 {LOCK_AFTER} 次登录失败,账户已对此地址锁定;请在 {minutes} 分钟后重试,"
         "或请管理员解锁('pension-collect web unlock 用户名')",
         retry_after=max(1, math.ceil(seconds)),
     )
+
+
+def _too_many(seconds: float) -> WebError:
+    wait = max(1, math.ceil(seconds))
+    return WebError(
+        "web.too-many-attempts",
+        f"too many failed sign-ins from this address (more than {ADDRESS_LIMIT} in "
+        f"{int(ADDRESS_WINDOW // 60)} minutes); wait {wait} s and try again",
+        f"此地址登录失败次数过多({int(ADDRESS_WINDOW // 60)} 分钟内超过 {ADDRESS_LIMIT} 次);"
+        f"请等待 {wait} 秒后重试",
+        retry_after=wait,
+    )
+
+
+def _address(address: str) -> str:
+    """The client address as kept (``-`` when the server was not told one)."""
+    return address[:_MAX_ADDRESS] if address else "-"
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    """Bring a file of an earlier version up to :data:`SCHEMA_VERSION` (in the
+    opening transaction). Version 0 locked an account for everyone: its lock
+    columns of ``clerks`` and its table ``unknown_names`` are dropped (such a
+    lock is lifted by the upgrade; the failures per address start afresh)."""
+    version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+    if version >= SCHEMA_VERSION:
+        return
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(clerks)")}
+    for column in ("failures", "locks", "locked_until"):
+        if column in columns:
+            conn.execute(f"ALTER TABLE clerks DROP COLUMN {column}")
+    conn.execute("DROP TABLE IF EXISTS unknown_names")
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
 
 def check_name(name: str) -> str:
@@ -164,6 +223,7 @@ class ClerkAccounts:
         with self._transaction() as conn:
             for statement in _SCHEMA:
                 conn.execute(statement)
+            _migrate(conn)
             if conn.execute("SELECT 1 FROM installation WHERE key = 'secret'").fetchone() is None:
                 conn.execute(
                     "INSERT INTO installation (key, value) VALUES ('secret', ?)",
@@ -254,64 +314,60 @@ class ClerkAccounts:
                 "INSERT INTO clerks (name, unit_no, password, created) VALUES (?, ?, ?, ?)",
                 (name, unit_no, hashed, created),
             )
+            # failures counted under the name before it was a clerk's are not the new clerk's
+            conn.execute("DELETE FROM sign_in_locks WHERE name_hash = ?", (self._name_hash(name),))
         return Clerk(name=name, unit_no=unit_no)
 
     def unlock(self, name: str) -> None:
-        """Lift the lock of ``name`` and forget its failures; raises
-        :class:`WebError` ``web.unknown-clerk``."""
+        """Lift the locks of ``name`` from every client address and forget its
+        failures; raises :class:`WebError` ``web.unknown-clerk``."""
         with self._transaction() as conn:
-            cur = conn.execute(
-                "UPDATE clerks SET failures = 0, locks = 0, locked_until = 0 WHERE name = ?",
-                (name,),
-            )
-            if cur.rowcount == 0:
+            if conn.execute("SELECT 1 FROM clerks WHERE name = ?", (name,)).fetchone() is None:
                 raise WebError(
                     "web.unknown-clerk",
                     "there is no clerk of that name",
                     "没有该用户名的账户",
                 )
+            conn.execute("DELETE FROM sign_in_locks WHERE name_hash = ?", (self._name_hash(name),))
 
     # -- signing in -----------------------------------------------------------------------
 
-    def sign_in(self, name: str, password: str, *, minutes: int) -> tuple[str, WebSession]:
+    def sign_in(
+        self, name: str, password: str, *, minutes: int, address: str
+    ) -> tuple[str, WebSession]:
         """A new session of ``name`` for ``minutes``: ``(token, session)``; the
-        token goes into the cookie (only its hash is kept). Raises
-        :class:`WebError` ``web.invalid-credentials`` or ``web.locked``; a
-        failure is counted (and committed) before it is raised."""
+        token goes into the cookie (only its hash is kept). ``address`` is the
+        client's (``request.remote_addr``): failures are counted and locked
+        per (name, address) and per address. Raises :class:`WebError`
+        ``web.invalid-credentials``, ``web.locked`` or
+        ``web.too-many-attempts``; a failure is counted (and committed) before
+        it is raised. A name no clerk has takes the same path (its password
+        checked against a dummy hash, its failures counted and locked alike):
+        no answer and no timing tells it from a clerk's."""
+        address = _address(address)
+        digest = self._name_hash(name)
         # The password is checked (scrypt: a fraction of a second) before the
         # write transaction, never inside it: a flood of sign-ins must not hold
         # the lock every sign-in, sign-out and lock of every process waits for.
-        checked, good = self._check_password(name, password)
+        checked, good = self._check_password(name, digest, password, address)
         refusal: WebError | None = None
         with self._transaction() as conn:
             now = self.clock()
-            row = conn.execute(
-                "SELECT unit_no, password, failures, locks, locked_until FROM clerks "
-                "WHERE name = ?",
-                (name,),
-            ).fetchone()
-            ghost = None if row is not None else self._unknown_name(conn, name, now)
-            if row is not None and row[4] > now:
-                refusal = _locked(row[4] - now)
-            elif ghost is not None and ghost[3] > now:
-                refusal = _locked(ghost[3] - now)
-            else:
+            refusal = self._refusal(conn, digest, address, now)
+            if refusal is None:
+                row = conn.execute(
+                    "SELECT unit_no, password FROM clerks WHERE name = ?", (name,)
+                ).fetchone()
                 # the hash checked must still be the account's (failures and
                 # locks are counted here, in the transaction, never lost)
                 good = good and row is not None and row[1] == checked
-                if ghost is not None:
-                    refusal = self._fail(
-                        conn, ghost[0], ghost[1] + 1, ghost[2], now, table="unknown_names"
-                    )
-                elif row is None:
-                    refusal = _invalid()
-                elif not good:
-                    refusal = self._fail(conn, name, row[2] + 1, row[3], now)
+                if row is None or not good:
+                    refusal = self._fail(conn, digest, address, now)
                 else:
+                    # a good sign-in ends the doubling of this address's locks
                     conn.execute(
-                        "UPDATE clerks SET failures = 0, locks = 0, locked_until = 0 "
-                        "WHERE name = ?",
-                        (name,),
+                        "DELETE FROM sign_in_locks WHERE name_hash = ? AND address = ?",
+                        (digest, address),
                     )
                     token = secrets.token_urlsafe(32)
                     session = WebSession(
@@ -330,25 +386,37 @@ class ClerkAccounts:
         assert refusal is not None
         raise refusal
 
-    def _check_password(self, name: str, password: str) -> tuple[str | None, bool]:
-        """(the hash checked, whether ``password`` matches it), read outside any
-        transaction; a locked account or name is not checked at all (as
-        quick to refuse as before), an unknown name against a dummy hash."""
-        conn = self._connection()
-        now = self.clock()
-        row = conn.execute(
-            "SELECT password, locked_until FROM clerks WHERE name = ?", (name,)
+    def _refusal(
+        self, conn: sqlite3.Connection, digest: str, address: str, now: float
+    ) -> WebError | None:
+        """The error refusing any password of the name ``digest`` from
+        ``address`` now (too many failures from the address, the pair locked),
+        else ``None``."""
+        oldest, count = conn.execute(
+            "SELECT MIN(at), COUNT(*) FROM sign_in_address_failures WHERE address = ? AND at > ?",
+            (address, now - ADDRESS_WINDOW),
         ).fetchone()
-        if row is None:
-            ghost = conn.execute(
-                "SELECT locked_until FROM unknown_names WHERE name_hash = ?",
-                (self._name_hash(name),),
-            ).fetchone()
-            locked = ghost is not None and ghost[0] > now
-        else:
-            locked = row[1] > now
-        if locked:
+        if count >= ADDRESS_LIMIT:
+            return _too_many(oldest + ADDRESS_WINDOW - now)
+        lock = conn.execute(
+            "SELECT locked_until FROM sign_in_locks WHERE name_hash = ? AND address = ?",
+            (digest, address),
+        ).fetchone()
+        if lock is not None and lock[0] > now:
+            return _locked(lock[0] - now)
+        return None
+
+    def _check_password(
+        self, name: str, digest: str, password: str, address: str
+    ) -> tuple[str | None, bool]:
+        """(the hash checked, whether ``password`` matches it), read outside any
+        transaction; when the address or the pair is refused now, nothing is
+        checked (as quick to refuse for any name), an unknown name against a
+        dummy hash."""
+        conn = self._connection()
+        if self._refusal(conn, digest, address, self.clock()) is not None:
             return None, False
+        row = conn.execute("SELECT password FROM clerks WHERE name = ?", (name,)).fetchone()
         stored = row[0] if row is not None else _dummy_hash()
         good = len(password) <= _MAX_PASSWORD and verify_password(password, stored)
         return (stored if row is not None else None), good
@@ -358,49 +426,39 @@ class ClerkAccounts:
             self.secret(), name.encode("utf-8", "surrogatepass"), hashlib.sha256
         ).hexdigest()
 
-    def _unknown_name(
-        self, conn: sqlite3.Connection, name: str, now: float
-    ) -> tuple[str, int, int, float]:
-        """The failures kept for ``name``, no clerk's: (its hash, failures,
-        locks, locked until); made on the first try, forgotten a day after
-        the last one (with every other such name's)."""
-        digest = self._name_hash(name)
+    def _fail(self, conn: sqlite3.Connection, digest: str, address: str, now: float) -> WebError:
+        """Count a failed sign-in of the (name, address) pair and of the
+        address; the error to answer. The same for a clerk's name and any other."""
+        conn.execute("DELETE FROM sign_in_address_failures WHERE at <= ?", (now - ADDRESS_WINDOW,))
         conn.execute(
-            "DELETE FROM unknown_names WHERE seen < ? AND locked_until < ?",
+            "INSERT INTO sign_in_address_failures (address, at) VALUES (?, ?)", (address, now)
+        )
+        # pairs neither locked nor failing for the longest lock are forgotten
+        # (made-up names would otherwise pile up)
+        conn.execute(
+            "DELETE FROM sign_in_locks WHERE last_at < ? AND locked_until < ?",
             (now - LOCK_MAX_SECONDS, now),
         )
-        conn.execute(
-            "INSERT INTO unknown_names (name_hash, seen) VALUES (?, ?) "
-            "ON CONFLICT (name_hash) DO UPDATE SET seen = excluded.seen",
-            (digest, now),
-        )
-        found = conn.execute(
-            "SELECT failures, locks, locked_until FROM unknown_names WHERE name_hash = ?",
-            (digest,),
+        row = conn.execute(
+            "SELECT failures, locks FROM sign_in_locks WHERE name_hash = ? AND address = ?",
+            (digest, address),
         ).fetchone()
-        return digest, int(found[0]), int(found[1]), float(found[2])
-
-    def _fail(
-        self,
-        conn: sqlite3.Connection,
-        name: str,
-        failures: int,
-        locks: int,
-        now: float,
-        *,
-        table: str = "clerks",
-    ) -> WebError:
-        where = "name" if table == "clerks" else "name_hash"
-        if failures < LOCK_AFTER:
-            conn.execute(f"UPDATE {table} SET failures = ? WHERE {where} = ?", (failures, name))
-            return _invalid()
-        seconds = min(LOCK_SECONDS * 2**locks, LOCK_MAX_SECONDS)
+        failures, locks = (0, 0) if row is None else (int(row[0]), int(row[1]))
+        failures += 1
+        until = 0.0
+        error = _invalid()
+        if failures >= LOCK_AFTER:
+            seconds = min(LOCK_SECONDS * 2**locks, LOCK_MAX_SECONDS)
+            failures, locks, until = 0, locks + 1, now + seconds
+            error = _locked(seconds)
         conn.execute(
-            f"UPDATE {table} SET failures = 0, locks = locks + 1, locked_until = ? "
-            f"WHERE {where} = ?",
-            (now + seconds, name),
+            "INSERT INTO sign_in_locks (name_hash, address, failures, locks, locked_until, "
+            "last_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (name_hash, address) DO UPDATE SET "
+            "failures = excluded.failures, locks = excluded.locks, "
+            "locked_until = excluded.locked_until, last_at = excluded.last_at",
+            (digest, address, failures, locks, until, now),
         )
-        return _locked(seconds)
+        return error
 
     def session(self, token: str | None) -> WebSession | None:
         """The valid session of the cookie's ``token`` (``None``: none, unknown,

@@ -96,8 +96,9 @@ def add_parser(subparsers: argparse._SubParsersAction[Any]) -> None:
     add.set_defaults(run=_adduser)
     unlock = sub.add_parser(
         "unlock",
-        help="lift the lock of a clerk account after failed sign-ins",
-        description="Lift the lock of a clerk account and forget its failed sign-ins.",
+        help="lift the locks of a clerk account after failed sign-ins (from every address)",
+        description="Lift the locks of a clerk account from every client address and forget "
+        "its failed sign-ins.",
     )
     unlock.add_argument("name", help="the clerk's name")
     _accounts_option(unlock, argparse_default=argparse.SUPPRESS)

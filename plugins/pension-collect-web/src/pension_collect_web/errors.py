@@ -14,7 +14,8 @@ class WebError(PensionCollectError):
     """A refusal of the web front end or of its commands (docs/web.md lists the codes).
 
     ``code`` is per instance (``web.weak-password``, ``web.locked`` ...);
-    ``retry_after`` is the seconds a lock still lasts (``web.locked``)."""
+    ``retry_after`` is the seconds a lock still lasts, or the address must
+    wait (``web.locked``, ``web.too-many-attempts``)."""
 
     code = "web.error"
 

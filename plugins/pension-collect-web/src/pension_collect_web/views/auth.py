@@ -149,7 +149,7 @@ def _login_cookie(response: Response) -> Response:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-def login() -> Response | str | tuple[str, int]:
+def login() -> ResponseReturnValue:
     """The sign-in form; POST signs in (name, password) and goes to ``next``."""
     target = safe_next(request.values.get("next")) or "/"
     if g.get("clerk") is not None and request.method == "GET":
@@ -160,14 +160,24 @@ def login() -> Response | str | tuple[str, int]:
     password = request.form.get("password", "")
     st = state()
     try:
-        token, session = st.accounts.sign_in(name, password, minutes=st.config.session_minutes)
+        # the address the server sees (the proxy's, behind one): failures are
+        # counted and locked per (name, address) and per address
+        token, session = st.accounts.sign_in(
+            name,
+            password,
+            minutes=st.config.session_minutes,
+            address=request.remote_addr or "",
+        )
     except WebError as exc:
         _LOG.info("sign-in refused: %s", exc.code)
         message = tr(exc.message_zh, exc.message)
-        status = 429 if exc.code == "web.locked" else 401
-        return render_template(
+        page = render_template(
             "login.html", next=safe_next(request.form.get("next")), error=message, name=name
-        ), status
+        )
+        retry_after = getattr(exc, "retry_after", None)
+        if exc.code in ("web.locked", "web.too-many-attempts") and retry_after is not None:
+            return page, 429, {"Retry-After": str(retry_after)}
+        return page, 401
     # Whatever a clerk before left in this browser's flash cookie (the worker
     # list's search: a name or an identity number) is not the new clerk's.
     flask_session.clear()
