@@ -17,9 +17,10 @@ from __future__ import annotations
 import hmac
 import logging
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from urllib.parse import urlsplit
 
+import attrs
 from flask import (
     Blueprint,
     current_app,
@@ -41,7 +42,16 @@ from ..context import state
 from ..errors import WebError
 from ..i18n import LANG_COOKIE, LANGS, tr
 
-__all__ = ["KEEP_TYPED", "LOGIN_COOKIE", "SESSION_COOKIE", "bp", "csrf_token", "safe_next"]
+__all__ = [
+    "KEEP_TYPED",
+    "LOGIN_COOKIE",
+    "SESSION_COOKIE",
+    "TypedValue",
+    "bp",
+    "csrf_token",
+    "kept_page",
+    "safe_next",
+]
 
 bp = Blueprint("auth", __name__)
 
@@ -53,7 +63,8 @@ LOGIN_COOKIE = "pension_collect_login"
 OPEN_ENDPOINTS = frozenset({"auth.login", "auth.health", "auth.lang", "static"})
 #: Forms that keep what was typed when their POST is refused for its sign-in
 #: or its CSRF token: endpoint -> ``handler(signed_in)``, the answer (it stores
-#: nothing). views/editor.py registers the worker editor's.
+#: nothing). views/editor.py registers the worker editor's, views/dashboard.py
+#: the employer information's, views/declarations.py the window visit's.
 KEEP_TYPED: dict[str, Callable[[bool], ResponseReturnValue]] = {}
 
 _LOG = logging.getLogger("pension_collect_web")
@@ -131,6 +142,42 @@ def _keep_typed(*, signed_in: bool) -> Response:
     _LOG.info("stale form kept on %s", request.endpoint or "-")
     handler = KEEP_TYPED[request.endpoint or ""]
     return current_app.make_response(handler(signed_in))
+
+
+@attrs.frozen
+class TypedValue:
+    """A value typed in a form refused for its sign-in or its token: the
+    input's name, its label, the value, whether it is a text area."""
+
+    name: str
+    label: str
+    value: str
+    multiline: bool = False
+
+
+def kept_page(
+    action: str,
+    values: Sequence[TypedValue],
+    *,
+    signed_in: bool,
+    hidden: Sequence[tuple[str, str]] = (),
+    reason: str | None = None,
+) -> tuple[str, int]:
+    """The page of a form's typed ``values`` when the form itself cannot be
+    shown (docs/web.md, "A stale form"): nothing read from the store, each
+    value in a labelled box, and a button that posts them (and ``hidden``) to
+    ``action`` again without a CSRF token, so that, once signed in, the form
+    comes back as typed. 401 when no one is signed in, 400 when the clerk
+    signed in now is not of the form's employer (``signed_in``; ``reason``,
+    in the page's language, says another why)."""
+    return render_template(
+        "form_kept.html",
+        action=action,
+        values=values,
+        hidden=hidden,
+        signed_in=signed_in,
+        reason=reason,
+    ), (400 if signed_in else 401)
 
 
 @bp.after_app_request

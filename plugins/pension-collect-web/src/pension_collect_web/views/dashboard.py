@@ -54,6 +54,7 @@ from pension_collect.workflow import (
 
 from ..context import collection, library_error, pdf_response, state
 from ..i18n import tr
+from .auth import KEEP_TYPED, TypedValue, kept_page
 
 __all__ = [
     "EMPLOYER_FIELDS",
@@ -65,6 +66,7 @@ __all__ = [
     "follow_all",
     "followed_message",
     "report",
+    "stale_employer",
     "when",
 ]
 
@@ -585,6 +587,42 @@ def employer_save() -> Response | tuple[str, int]:
             return _employer_page(session, texts=texts, findings=findings), 409
     flash(tr("单位信息已保存。", "The employer information is saved."), "success")
     return redirect(url_for(".employer"), code=303)
+
+
+def stale_employer(signed_in: bool) -> tuple[str, int]:
+    """The answer to a POST of the employer information refused for its
+    sign-in or its CSRF token (docs/web.md, "A stale form"): nothing is
+    checked or stored; what was typed comes back. Signed in as a clerk of the
+    form's employer (its hidden ``unit_no``): the form as typed with this
+    sign-in's token, 400. Else the page of the typed values
+    (:func:`~pension_collect_web.views.auth.kept_page`), 401 (not signed in)
+    or 400 (signed in as another employer's clerk)."""
+    texts = {name: request.form.get(name, "") for name in _FIELD_NAMES}
+    unit_no = request.form.get("unit_no", "")
+    if signed_in:
+        with collection() as session:
+            sess = session.state()
+            if unit_no == session.unit_no and sess is not None and sess.sync_no:
+                flash(
+                    tr(
+                        "单位信息未保存:该页面已过期(安全令牌与当前登录不符,例如您已在另一个"
+                        "标签页重新登录),未作任何更改。您填写的内容保留在下方;请核对后再按"
+                        "“保存单位信息”。",
+                        "Not saved: the page was stale (its security token is not the one of "
+                        "your current sign-in, e.g. you signed in again in another tab); "
+                        "nothing was changed. What you typed is kept below; check it, then "
+                        "press Save the employer information again.",
+                    ),
+                    "error",
+                )
+                return _employer_page(session, texts=texts, findings={}), 400
+    values = [TypedValue(name, tr(zh, en), texts[name]) for name, zh, en, _ in EMPLOYER_FIELDS]
+    return kept_page(
+        url_for(".employer_save"), values, signed_in=signed_in, hidden=[("unit_no", unit_no)]
+    )
+
+
+KEEP_TYPED[f"{bp.name}.employer_save"] = stale_employer
 
 
 @bp.post("/employer/submit")

@@ -28,9 +28,11 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping, Sequence
+from typing import overload
 
 import attrs
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from werkzeug.exceptions import NotFound
 from werkzeug.wrappers import Response
 
 from pension_collect.errors import PensionCollectError
@@ -49,9 +51,18 @@ from pension_collect.workflow import (
 
 from ..context import collection, worker_key, worker_ref
 from ..i18n import tr
+from .auth import KEEP_TYPED, TypedValue, kept_page
 from .dashboard import declaration_state, follow_all, report, when
 
-__all__ = ["NOTE_LIMIT", "OUTCOMES_PAGE", "REASONS", "RECOLLECTION_PAGE", "bp", "what_to_do"]
+__all__ = [
+    "NOTE_LIMIT",
+    "OUTCOMES_PAGE",
+    "REASONS",
+    "RECOLLECTION_PAGE",
+    "bp",
+    "stale_visit",
+    "what_to_do",
+]
 
 bp = Blueprint("declarations", __name__)
 
@@ -396,9 +407,21 @@ def recollection() -> str:
     return _recollection(_page_arg())
 
 
-def _recollection(number: int, typed: tuple[str, str, str] | None = None) -> str:
+@overload
+def _recollection(number: int, typed: tuple[str, str, str] | None = None) -> str: ...
+
+
+@overload
+def _recollection(number: int, typed: tuple[str, str, str], *, stale: str) -> str | None: ...
+
+
+def _recollection(
+    number: int, typed: tuple[str, str, str] | None = None, *, stale: str | None = None
+) -> str | None:
     """The re-collection list's page ``number``; ``typed``: (ref, note, problem)
-    of a window visit's note refused, shown again at its field."""
+    of a window visit's note refused, shown again at its field. With
+    ``stale`` (a message): only when the form of ``typed`` is on the page
+    (its worker there, its visit due), the message flashed on it; else ``None``."""
     with collection() as session:
         sess = session.state()
         found = worker_page(
@@ -418,6 +441,12 @@ def _recollection(number: int, typed: tuple[str, str, str] | None = None) -> str
             )
         keys = [row.key for row in found.rows]
         failed = _failed(session, sess, keys) if sess is not None else []
+    if stale is not None:
+        if typed is None or not any(
+            f.ref == typed[0] and f.window and not f.visited_at for f in failed
+        ):
+            return None
+        flash(stale, "error")
     return render_template(
         "declaration_recollection.html",
         failed=failed,
@@ -501,3 +530,63 @@ def window_visit(ref: str) -> Response | tuple[str, int]:
                 "success",
             )
     return redirect(url_for(".recollection"), code=303)
+
+
+def stale_visit(signed_in: bool) -> tuple[str, int]:
+    """The answer to a POST of a window visit refused for its sign-in or its
+    CSRF token (docs/web.md, "A stale form"): nothing is recorded; the note
+    typed comes back. Signed in, the visit still due: the re-collection list
+    with the note in its box and this sign-in's token, 400. Else the page of
+    the note (:func:`~pension_collect_web.views.auth.kept_page`): 401 when no
+    one is signed in, 400 when the worker is not the signed-in clerk's
+    employer's or its visit is no longer due."""
+    ref = str((request.view_args or {}).get("ref", ""))
+    note = request.form.get("note", "")
+    number = _page_arg()
+    reason = None
+    if signed_in:
+        with collection() as session:
+            try:
+                key: str | None = worker_key(ref, session)
+            except NotFound:  # signed in again as another employer's clerk
+                key = None
+            due = key is not None and _visit_due(session, key)
+        if due:
+            page = _recollection(
+                number,
+                (ref, note, ""),
+                stale=tr(
+                    "未登记:该页面已过期(安全令牌与当前登录不符,例如您已在另一个标签页"
+                    "重新登录),未作任何更改。您填写的说明保留在该职工的框中;请核对后再按"
+                    "“登记窗口办理”。",
+                    "Not recorded: the page was stale (its security token is not the one "
+                    "of your current sign-in, e.g. you signed in again in another tab); "
+                    "nothing was changed. The note you typed is kept in the worker's box; "
+                    "check it, then press Record the window visit again.",
+                ),
+            )
+            if page is not None:
+                return page, 400
+        if key is not None:
+            reason = tr(
+                "未登记:该页面已过期,未作任何更改;该职工已不需要登记窗口办理(已登记,或不再"
+                "因窗口原因失败)。您填写的说明保留在下方。",
+                "Not recorded: the page was stale; nothing was changed. This worker's window "
+                "visit is no longer due (recorded already, or no longer failed for a window "
+                "reason). The note you typed is kept below.",
+            )
+    action = (
+        url_for(".window_visit", ref=ref, page=number)
+        if number > 1
+        else url_for(".window_visit", ref=ref)
+    )
+    label = tr("办理情况说明(窗口办理)", "Note of the window visit")
+    return kept_page(
+        action,
+        [TypedValue("note", label, note, multiline=True)],
+        signed_in=signed_in,
+        reason=reason,
+    )
+
+
+KEEP_TYPED[f"{bp.name}.window_visit"] = stale_visit
