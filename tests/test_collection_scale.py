@@ -23,7 +23,6 @@ import pytest
 from pension_collect.adapters import _json
 from pension_collect.adapters.memory import MemoryStorage
 from pension_collect.identity import mask
-from pension_collect.model import BureauRecord
 from pension_collect.plugins import PluginHost
 from pension_collect.ports.storage import (
     AuditEntry,
@@ -45,7 +44,8 @@ from workflow_fixtures import (
     STORES,
     Setup,
     make_setup,
-    many_workers,
+    more_persons,
+    session_over,
     sqlite_url,
     store_url,
     to_collecting,
@@ -115,30 +115,9 @@ def _recording_setup(extra: int) -> tuple[Setup, Recording, list[str]]:
     the employer at the bureau; every person synced and given a verification form."""
     s = make_setup()
     store = Recording()
-    s.session = CollectionSession(
-        store,  # type: ignore[arg-type]
-        s.session.transport,
-        unit_no=s.dossier.employer.unit_no,
-        actor="clerk-1",
-        host=s.host,
-        as_of=s.dossier.as_of,
-        clock=s.clock,
-    )
+    s.session = session_over(s, store)
     s.storage = store  # type: ignore[assignment]
-    more = many_workers(s.workers[2], extra)
-    for w in more:
-        s.bureau.add_person(
-            BureauRecord(
-                id_number=w.id_number,
-                name=w.name,
-                gender=w.gender,
-                birth_date=w.birth_date,
-                first_work=w.first_work,
-                history=w.history,
-                account=w.account,
-            ),
-            unit_no=s.dossier.employer.unit_no,
-        )
+    more = more_persons(s, extra)
     to_declared(s)
     s.session.print_verification_forms()
     return s, store, [s.session.key_of(w) for w in more]

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from pension_collect.model import BureauRecord, Worker
+from pension_collect.model import Worker
 from pension_collect.ports.storage import (
     AuditEntry,
     ConflictError,
@@ -24,10 +24,19 @@ from pension_collect.ports.storage import (
     StoreFailure,
     Write,
 )
-from pension_collect.workflow import Cancelled, CollectionSession, PersonNotSynced, WorkerStatus
+from pension_collect.workflow import Cancelled, PersonNotSynced, WorkerStatus
 from pension_collect.workflow import session as session_module
 from pension_collect.workflow.records import logged_worker_data
-from workflow_fixtures import STORES, Setup, make_setup, many_workers, store_url, to_declared
+from workflow_fixtures import (
+    STORES,
+    Setup,
+    make_setup,
+    many_workers,
+    more_persons,
+    session_over,
+    store_url,
+    to_declared,
+)
 
 
 class _Tx:
@@ -94,29 +103,8 @@ def _setup(store: str, tmp_path: Path, extra: int) -> tuple[Setup, Watched, list
     bureau, everyone synced with a verification form; returns every worker."""
     s = make_setup(store_url(store, tmp_path))
     watched = Watched(s.storage)
-    s.session = CollectionSession(
-        watched,
-        s.session.transport,
-        unit_no=s.dossier.employer.unit_no,
-        actor="clerk-1",
-        host=s.host,
-        as_of=s.dossier.as_of,
-        clock=s.clock,
-    )
-    more = many_workers(s.workers[2], extra)
-    for w in more:
-        s.bureau.add_person(
-            BureauRecord(
-                id_number=w.id_number,
-                name=w.name,
-                gender=w.gender,
-                birth_date=w.birth_date,
-                first_work=w.first_work,
-                history=w.history,
-                account=w.account,
-            ),
-            unit_no=s.dossier.employer.unit_no,
-        )
+    s.session = session_over(s, watched)
+    more = more_persons(s, extra)
     to_declared(s)
     s.session.print_verification_forms()
     return s, watched, [*s.workers, *more]

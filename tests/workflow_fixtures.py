@@ -10,7 +10,7 @@ import attrs
 
 from pension_collect.adapters.reference_bureau import ReferenceBureau
 from pension_collect.dossier import example_dossier_text, loads
-from pension_collect.model import Dossier, Worker
+from pension_collect.model import BureauRecord, Dossier, Worker
 from pension_collect.plugins import PluginHost
 from pension_collect.ports.storage import Storage
 from pension_collect.workflow import CollectionSession
@@ -152,3 +152,36 @@ def many_workers(template: Worker, n: int) -> list[Worker]:
             )
         )
     return out
+
+
+def session_over(s: Setup, storage: Any) -> CollectionSession:
+    """A session like ``s.session`` over another store (a wrapper of ``s.storage``)."""
+    return CollectionSession(
+        storage,
+        s.session.transport,
+        unit_no=s.dossier.employer.unit_no,
+        actor="clerk-1",
+        host=s.host,
+        as_of=s.dossier.as_of,
+        clock=s.clock,
+    )
+
+
+def more_persons(s: Setup, n: int) -> list[Worker]:
+    """``n`` more workers shaped like the example's third, each a person of the
+    employer at the bureau (not yet synced)."""
+    more = many_workers(s.workers[2], n)
+    for w in more:
+        s.bureau.add_person(
+            BureauRecord(
+                id_number=w.id_number,
+                name=w.name,
+                gender=w.gender,
+                birth_date=w.birth_date,
+                first_work=w.first_work,
+                history=w.history,
+                account=w.account,
+            ),
+            unit_no=s.dossier.employer.unit_no,
+        )
+    return more
