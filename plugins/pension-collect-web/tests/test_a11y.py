@@ -176,6 +176,31 @@ def test_declaration_and_recollection(browser: Any, web: WebServer) -> None:
     check_page(browser, "re-collection list")
 
 
+def test_the_pages_that_keep_what_was_typed(browser: Any, web: WebServer) -> None:
+    """A form posted after the sign-in ended (its cookie gone): the page of the
+    values typed, a text box (the employer information) and a text area (a
+    window visit's note), each labelled (docs/web.md, "A stale form")."""
+    sign_in(browser, web)
+    browser.get(web.url + "/employer")
+    contact = browser.find_element("id", "employer-contact")
+    contact.clear()
+    contact.send_keys("王五")
+    browser.delete_cookie("pension_collect_session")  # the sign-in ended
+    submit_form(browser, "保存单位信息")
+    assert browser.find_element("id", "kept-reason").text, browser.current_url
+    boxes = browser.find_elements("css selector", "form.kept-form input[name=contact]")
+    assert [b.get_attribute("value") for b in boxes] == ["王五"]
+    check_page(browser, "employer information kept")
+    sign_in(browser, web)
+    browser.get(web.url + "/recollection")
+    browser.find_element("css selector", "textarea[name=note]").send_keys("窗口已办理")
+    browser.delete_cookie("pension_collect_session")
+    submit_form(browser, "登记窗口办理")
+    notes = browser.find_elements("css selector", "form.kept-form textarea[name=note]")
+    assert [n.get_attribute("value") for n in notes] == ["窗口已办理"]
+    check_page(browser, "window visit's note kept")
+
+
 @pytest.mark.parametrize(
     ("page", "path"),
     [
