@@ -67,11 +67,14 @@ NOT_IMPORTED = (
     "zoneinfo",
 )
 
-#: The child: validate, then what it imported and whether text.py compiled
-#: any of its expressions (clean data needs none).
+#: The child: validate, then what it imported, whether text.py compiled
+#: any of its expressions (clean data needs none) and how many times the
+#: cyclic collector ran during ``main``.
 _CHILD = """
-import sys
+import gc, sys
+collections = []
 from pension_collect.cli import main
+gc.callbacks.append(lambda phase, info: phase == 'stop' and collections.append(info))
 status = main(['validate', sys.argv[1], '--format', 'json'])
 sys.stdout.flush()
 import json
@@ -80,6 +83,8 @@ sys.stderr.write(json.dumps({
     'status': status,
     'modules': sorted(sys.modules),
     'compiled': len(text._COMPILED),
+    'collections': len(collections),
+    'gc_enabled': gc.isenabled(),
 }))
 """
 
@@ -129,6 +134,14 @@ def test_validate_does_not_import(validated: tuple[dict[str, Any], str], module:
     modules = set(validated[0]["modules"])
     assert "pension_collect.rules.engine" in modules  # the check did run
     assert module not in modules, f"{module} is on validate's start-up path again"
+
+
+def test_validate_runs_no_collection(validated: tuple[dict[str, Any], str]) -> None:
+    """Imports, reading, checking and the report make objects that live to
+    the end: the cyclic collector is paused through ``main`` (no pass over
+    them), and running again afterwards."""
+    assert validated[0]["collections"] == 0
+    assert validated[0]["gc_enabled"] is True
 
 
 def test_validate_compiles_no_text_expression(validated: tuple[dict[str, Any], str]) -> None:

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
+from .._gc import gc_paused
 from ..dossier import EXAMPLE_DOSSIER, _read_held, example_dossier_text, read_input
 from ..errors import DossierFormatError
 from ..limits import DEFAULT_LIMITS
@@ -118,6 +119,14 @@ def _larger_than(path: str, size: int) -> bool:
 
 
 def _validate_in_memory(args: argparse.Namespace, out: TextIO, spool: Any) -> int:
+    # The collector paused for the whole check, not only for reading and
+    # checking: the rules' imports, the pack and the report make objects
+    # that live to the end as well (docs/cli.md, "Start-up").
+    with gc_paused():
+        return _validate_held(args, out, spool)
+
+
+def _validate_held(args: argparse.Namespace, out: TextIO, spool: Any) -> int:
     try:
         held = _read(args, spool)
         source = held.pop(0)
