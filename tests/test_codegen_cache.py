@@ -327,3 +327,47 @@ def test_attrs_methods_without_the_cache_or_with_a_bad_file(tmp_path: Path) -> N
     assert _attrs_child(tmp_path)["compiled"] == plain["compiled"]
     for key in ("problem", "problem_hash", "month", "elsewhere"):
         assert plain[key] == _attrs_child(tmp_path)[key]
+
+
+def test_a_file_stays_below_the_size_bound(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Entries that would make the file larger than a cache file may be
+    (then it would never be read): the half used last is kept, and read."""
+    from pension_collect import _cache
+
+    monkeypatch.setattr(_cache, "MOST_BYTES", 8192)
+    path = tmp_path / "code.bin"
+    cache = _cache.CodeCache(path, most=1000)
+    sources = [(f"def f{i}():\n    return {list(range(100))!r}\n", f"<f{i}>") for i in range(20)]
+    for source, name in sources:
+        cache.code(source, name)
+    cache.save()
+    assert 0 < path.stat().st_size <= 8192
+    again = _cache.CodeCache(path, most=1000)
+    kept = [name for source, name in sources if f"{name}\0{source}" in again._load()]
+    assert kept  # the file was read
+    assert kept == [name for _, name in sources[-len(kept) :]]  # those used last
+    assert again.code(*sources[-1]).co_filename == "<f19>"
+    assert again.compiled == 0
+
+
+def test_attrs_methods_are_saved_only_to_the_folder_now_in_force(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Classes made before the cache folder changed (a test session sets
+    XDG_CACHE_HOME after pension_collect was imported): nothing is written
+    to the old folder or the new; the new one gets what compiles there."""
+    from pension_collect import _attrs_code
+
+    old, new = tmp_path / "old", tmp_path / "new"
+    monkeypatch.delenv(NO_CACHE_ENV, raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(old))
+    monkeypatch.setattr(_attrs_code, "_CACHES", [])
+    cache = _attrs_code._cache()
+    cache.code("x = 1\n", "<attrs generated methods pension_collect.Probe>", _attrs_code._flags)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(new))
+    _attrs_code.save()
+    assert not old.exists()
+    assert not new.exists()
+    monkeypatch.setenv("XDG_CACHE_HOME", str(old))
+    _attrs_code.save()
+    assert (old / "pension-collect" / ATTRS_CODE_FILE).is_file()

@@ -43,9 +43,10 @@ __all__ = ["ATTRS_CODE_FILE", "installed", "save"]
 
 #: The cache file, in the cache folder (:func:`pension_collect._cache.cache_folder`).
 ATTRS_CODE_FILE = "attrs-code.bin"
-#: Entries kept at most (a class has one, some 1-4 KiB; pension_collect
-#: defines some 60).
-_ENTRIES = 256
+#: Entries kept at most (a class has one, some 2-6 KiB; pension_collect and
+#: its plugins define some 110; the file also stays below the cache files'
+#: size bound).
+_ENTRIES = 160
 #: The file names attrs gives the methods of pension_collect's classes.
 _PREFIX = "<attrs generated "
 _OURS = " pension_collect."
@@ -58,9 +59,13 @@ _original: Callable[..., None] | None = None
 _flags = 0
 
 
-def _cache() -> CodeCache:
+def _path() -> Path | None:
     folder = cache_folder()
-    path = None if folder is None else folder / ATTRS_CODE_FILE
+    return None if folder is None else folder / ATTRS_CODE_FILE
+
+
+def _cache() -> CodeCache:
+    path = _path()
     if not _CACHES or _CACHES[0].path != path:
         _CACHES[:] = [_Cache(path)]
     return _CACHES[0]
@@ -101,7 +106,9 @@ def installed() -> bool:
 def save() -> None:
     """Write the cache file when this process compiled a method (nothing when
     it cannot be written)."""
-    if _CACHES:
+    # Only to the cache folder now in force (none: turned off since, or the
+    # folder changed, as a test session's does, after the classes were made).
+    if _CACHES and _CACHES[0].path == _path():
         _CACHES[0].save()
 
 

@@ -191,9 +191,16 @@ class CodeCache:
             entries = {k: entries[k] for k in recent if k in entries}
         import marshal
 
-        try:
-            body = marshal.dumps(entries)
-        except ValueError:
-            return
         header = self._header()
+        while True:
+            try:
+                body = marshal.dumps(entries)
+            except ValueError:
+                return
+            if len(header) + 4 + len(body) <= MOST_BYTES or len(entries) <= 1:
+                break
+            # Larger than a cache file may be (it would never be read): the
+            # half used last is kept.
+            recent = [k for k in self._used if k in entries] or list(entries)
+            entries = {k: entries[k] for k in recent[len(recent) // 2 :]}
         replace_atomically(self.path, header + zlib.crc32(body).to_bytes(4, "big") + body)
