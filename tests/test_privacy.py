@@ -99,7 +99,7 @@ from pension_collect.testing.transport_contract import ContractBureau, workers_p
 from pension_collect.workflow import CollectionSession, WorkflowError
 from pension_collect.workflow import fields as wf
 from pension_collect.workflow import overview as ov
-from pension_collect.xlsx import read_xlsx, write_xlsx
+from pension_collect.xlsx import read_xlsx, read_xlsx_places, write_xlsx
 from workflow_fixtures import Clock
 
 PACKAGE_DIR = Path(pension_collect.__file__).resolve().parent
@@ -590,6 +590,8 @@ class Scenario:
         good = tmp / "roster.xlsx"
         write_xlsx(planted_dossier(), good)
         self.keep(read_xlsx(good))
+        places = read_xlsx_places(good)[1]
+        self.keep(places, places.place("$.workers[0].name"), places.place("$.workers[0]"))
         self.raises(read_xlsx, shifted_workbook(good, tmp / "shifted.xlsx"))
         (tmp / "notes.xlsx").write_text(f"{NAME_0} {ID_0} {PHONE}", encoding="utf-8")
         self.attempt(read_xlsx, tmp / "notes.xlsx")
@@ -650,6 +652,14 @@ class Scenario:
         )
         self.keep(declaration, transport.status(declaration.id, unit_no=UNIT_NO))
         self.keep(transport.pending_declarations(UNIT_NO))
+        # the same key with another body (the workers in another order): refused
+        self.raises(
+            transport.submit,
+            UNIT_NO,
+            "workers",
+            workers_payload(workers[::-1]),
+            idempotency_key="privacy-1",
+        )
         slowed: list[type] = []  # failed logins from one address until it is slowed down
         while LoginThrottled not in slowed and len(slowed) < 8:
             slowed.append(type(self.raises(wrong.login)))
@@ -974,6 +984,10 @@ class Scenario:
             )
             self.keep(d, kept.status(d.id), kept.status(d.id), kept.declarations(UNIT_NO))
             self.keep(list(kept.persons.values()), kept.sync(UNIT_NO))
+            held = kept.person_by_id(ID_0)
+            assert held is not None
+            # a second person with a held identity number: refused, naming it masked
+            self.raises(kept.add_person, held.record, unit_no=UNIT_NO, person_no="37100299999")
         self.raises(kept.sync, UNIT_NO)  # closed
         (tmp / "foreign").mkdir()
         (tmp / "foreign" / "bureau.db").write_bytes((tmp / "collection.db").read_bytes())
