@@ -107,22 +107,6 @@ class Report(_Findings):
     def to_dict(self, *, items: bool = True) -> dict[str, Any]:
         """The report in its JSON form (docs/report.md; ``items=False``:
         without its ``segments`` and ``workers``, for :meth:`to_json`)."""
-        if not items:
-            return {
-                "format": REPORT_FORMAT,
-                "version": REPORT_VERSION,
-                "rule_pack": self.rule_pack,
-                "as_of": str(self.as_of),
-                "summary": {
-                    "workers": len(self.workers),
-                    "errors": len(self.errors),
-                    "warnings": len(self.warnings),
-                },
-                "findings": [_finding_dict(f) for f in self.findings],
-                "segments": None,
-                "workers": None,
-                "parameters": _parameters_dict(self.parameters),
-            }
         return {
             "format": REPORT_FORMAT,
             "version": REPORT_VERSION,
@@ -134,8 +118,8 @@ class Report(_Findings):
                 "warnings": len(self.warnings),
             },
             "findings": [_finding_dict(f) for f in self.findings],
-            "segments": [segment_dict(s) for s in self.segments],
-            "workers": [worker_dict(w) for w in self.workers],
+            "segments": [segment_dict(s) for s in self.segments] if items else None,
+            "workers": [worker_dict(w) for w in self.workers] if items else None,
             "parameters": _parameters_dict(self.parameters),
         }
 
