@@ -159,6 +159,8 @@ class _Process:
         assert self.proc.exitcode == -signal.SIGKILL, f"the process failed after {self.last}"
         if self.last is None:
             return "before its first step (opening the store, reading it)"
+        if self.last == ("finished",):  # the kill landed as it was exiting
+            return "after its last step (exiting)"
         what, name = self.last
         return f"in {name}" if what == "step" else f"after {name}"
 
