@@ -31,6 +31,7 @@ import builtins
 import errno
 import functools
 import json
+import operator
 import os
 import secrets
 import shutil
@@ -77,6 +78,10 @@ __all__ = ["APPLICATION_ID", "MIGRATIONS", "SCHEMA_VERSION", "SQLiteStorage", "p
 
 #: ``PRAGMA application_id`` of a pension_collect store ("PCOL").
 APPLICATION_ID = 0x50434F4C
+
+
+_third = operator.itemgetter(2)
+_fourth = operator.itemgetter(3)
 
 
 def _v1(conn: sqlite3.Connection) -> None:
@@ -717,6 +722,11 @@ class SQLiteTransaction:
             ]
         except (TypeError, ValueError, RecursionError):
             raise _unstorable_write(kind, unit_no, writes) from None
+        # Written in key order (a stable sort: the same key twice keeps its
+        # order): neighbouring rows share pages, so a batch in the caller's
+        # order (a payroll list) dirties far fewer pages of a large file.
+        inserts.sort(key=_third)
+        updates.sort(key=_fourth)
         # One row is one statement, which SQLite applies whole or not at all
         # (a refused statement leaves the transaction as it was): only a batch
         # needs a savepoint to be undone as one (and a save writes one row).

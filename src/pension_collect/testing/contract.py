@@ -231,6 +231,41 @@ class StorageContract:
             )
         assert versions == [1, 2]
 
+    def test_put_many_out_of_key_order(self, storage: Storage) -> None:
+        """A batch in no particular key order (a store may write it in key
+        order) returns each write's version in the order given, stores each
+        write's own data, and names the stale write when one is; the same key
+        twice in one batch is refused."""
+        with storage.transaction() as tx:
+            tx.put_many(RecordKind.WORKER, UNIT, [Write(k, {"v": 1}, 0) for k in ("m", "c", "x")])
+        writes = [
+            Write("z", {"k": "z"}, 0),
+            Write("x", {"k": "x"}, 1),
+            Write("a", {"k": "a"}, 0),
+            Write("c", {"k": "c"}, 1),
+        ]
+        with storage.transaction() as tx:
+            assert tx.put_many(RecordKind.WORKER, UNIT, writes) == [1, 2, 1, 2]
+        with storage.transaction() as tx:
+            got = {r.key: (r.version, r.data) for r in tx.list(RecordKind.WORKER, UNIT)}
+        assert got == {
+            "a": (1, {"k": "a"}),
+            "c": (2, {"k": "c"}),
+            "m": (1, {"v": 1}),
+            "x": (2, {"k": "x"}),
+            "z": (1, {"k": "z"}),
+        }
+        stale = [Write("y", {}, 0), Write("m", {}, 1), Write("c", {}, 1)]
+        with pytest.raises(ConflictError) as info, storage.transaction() as tx:
+            tx.put_many(RecordKind.WORKER, UNIT, stale)
+        assert (info.value.key, info.value.expected, info.value.actual) == ("c", 1, 2)
+        twice = [Write("x", {"n": 1}, 2), Write("a", {}, 1), Write("x", {"n": 2}, 2)]
+        with pytest.raises(ConflictError), storage.transaction() as tx:
+            tx.put_many(RecordKind.WORKER, UNIT, twice)
+        with storage.transaction() as tx:
+            after = {r.key: (r.version, r.data) for r in tx.list(RecordKind.WORKER, UNIT)}
+        assert after == got
+
     def test_list_filters_and_orders(self, storage: Storage) -> None:
         """Listing gives one kind of one employer, ordered by key."""
         with storage.transaction() as tx:

@@ -296,6 +296,11 @@ class PostgresTransaction:
             for w, text in zip(writes, texts, strict=True)
             if w.expected_version != 0
         ]
+        # in key order (stable: the same key twice keeps its order): two
+        # sessions writing overlapping batches take the rows' locks in the
+        # same order, and neighbouring rows share pages
+        inserts.sort(key=lambda row: row[2])
+        updates.sort(key=lambda row: row[3])
         try:
             with self._conn.transaction(), self._conn.cursor() as cur:  # a savepoint
                 if inserts:
