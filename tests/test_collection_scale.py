@@ -293,6 +293,68 @@ def test_marking_steps_write_one_batch() -> None:
     assert batches == [("batch", "worker", str(len(s.keys)))]
 
 
+def _gets(store: Recording, kind: str) -> list[str]:
+    return [key for op, k, key in store.log if op == "get" and k == kind]
+
+
+def test_lookups_of_named_records_go_in_key_order() -> None:
+    """Steps that look up many named records read each once and in key order,
+    whatever order they were named in (a payroll list): neighbouring records
+    share a store's pages, and on a SQLite file many times its page cache
+    20,000 lookups in key order cost a third of those in a payroll order.
+    Following a declaration reads its workers in key order too, and writes
+    them as one batch."""
+    s = make_setup()
+    store = Recording()
+    s.session = session_over(s, store)
+    more = more_persons(s, 12)
+    to_declared(s)
+    s.session.print_verification_forms()
+    workers = [*s.workers, *more]
+    assert not s.session.save_workers(workers).refused
+    keys = [s.session.key_of(w) for w in workers]
+    named = keys[::-1] + keys[:2]  # out of order, two named twice
+    assert named != sorted(named)
+    store.log.clear()
+    s.session.print_verification_forms(named)
+    for kind in ("synced", "worker", "marks"):
+        assert _gets(store, kind) == sorted(keys), kind
+    store.log.clear()
+    s.session.print_confirmation_forms(named)
+    assert _gets(store, "worker") == sorted(keys)
+    store.log.clear()
+    s.session.record_received(named)
+    assert _gets(store, "worker") == sorted(keys)
+    s.session.print_summary_sheet()
+    s.session.submit_declaration()
+    s.bureau.settle()
+    store.log.clear()
+    (decl,) = s.session.follow()
+    assert decl.state.value == "succeeded"
+    assert _gets(store, "worker") == sorted(keys)
+    assert [e for e in store.log if e[0] == "batch" and e[1] == "worker"] == [
+        ("batch", "worker", str(len(keys)))
+    ]
+
+
+def test_a_sent_draft_is_not_read_back() -> None:
+    """Submitting stores the draft with its payload (the whole declaration)
+    and, once the bureau has answered, writes the answer over the draft as it
+    was claimed: the draft is not read again (a second session that recorded
+    the answer first makes the write fail, and only then is it read)."""
+    s, store, _ = _recording_setup(5)
+    for w in s.workers:
+        s.session.save_worker(w)
+    s.session.print_confirmation_forms()
+    s.session.record_received(s.keys)
+    store.log.clear()
+    decl = s.session.submit_declaration()
+    ops = [(op, key) for op, kind, key in store.log if kind == "declaration"]
+    assert ops == [("list", "*"), ("put", decl.key), ("put", decl.key)]
+    assert decl.state.value == "submitted"
+    assert decl.bureau_id
+
+
 def _set_status(store: Recording, unit: str, key: str, status: str) -> None:
     """A worker record's status set in the store, as another program would."""
     with store.inner.transaction() as tx:
