@@ -10,6 +10,7 @@ these tests check what is read and written, which decides how the time grows.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 from collections.abc import Iterator, Sequence
@@ -19,6 +20,8 @@ from typing import Any
 
 import attrs
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from pension_collect.adapters import _json
 from pension_collect.adapters.memory import MemoryStorage
@@ -38,7 +41,7 @@ from pension_collect.workflow import (
     VerificationFormMissing,
     WindowVisit,
 )
-from pension_collect.workflow.records import CONVERTER
+from pension_collect.workflow.records import CONVERTER, payload_digest
 from pg_server import plugins_for
 from workflow_fixtures import (
     STORES,
@@ -353,6 +356,36 @@ def test_a_sent_draft_is_not_read_back() -> None:
     assert ops == [("list", "*"), ("put", decl.key), ("put", decl.key)]
     assert decl.state.value == "submitted"
     assert decl.bureau_id
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+@given(
+    payload=st.one_of(
+        st.builds(lambda ws: {"workers": ws}, st.lists(_JSON, max_size=5)),
+        st.dictionaries(st.sampled_from(["workers", "employer", "x", "工"]), _JSON, max_size=3),
+    )
+)
+def test_the_payload_digest_is_that_of_the_whole_text(payload: dict[str, Any]) -> None:
+    """A workers' declaration's digest, taken a worker at a time, is the
+    SHA-256 of the whole canonical text, as drafts stored by earlier releases
+    (and their audit entries) hold it; any other payload's too."""
+    text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    assert payload_digest(payload) == hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def test_a_known_payload_digest() -> None:
+    """The digest of a small workers' payload, written out by hand."""
+    payload = {"workers": [{"key": "1", "worker": {"name": "张伟", "b": [1, None]}}, {}]}
+    text = '{"workers":[{"key":"1","worker":{"b":[1,null],"name":"张伟"}},{}]}'
+    assert payload_digest(payload) == hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def _set_status(store: Recording, unit: str, key: str, status: str) -> None:
