@@ -476,7 +476,12 @@ def _run(good: Good, path: Path) -> Trial:
 
             def read(kind: RecordKind = kind) -> None:
                 with store.transaction() as tx:
-                    listed.update((kind, r.key) for r in tx.list(kind, unit))
+                    # the versions alone (no data read): a damaged version or
+                    # key is the error listing gives; damaged data is not read
+                    versions = tx.versions(kind, unit)
+                    records = tx.list(kind, unit)
+                    listed.update((kind, r.key) for r in records)
+                    assert versions == {r.key: r.version for r in records}
 
             if _try(trial, f"list {kind.value}", lambda read=read: read() or True) is None:
                 complete = False

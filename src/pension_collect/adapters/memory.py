@@ -225,6 +225,13 @@ class MemoryTransaction:
             Record(kind, unit_no, key, both[key][0], loads(both[key][1])) for key in sorted(both)
         ]
 
+    def versions(self, kind: RecordKind, unit_no: str) -> dict[str, int]:
+        """Each record's version by key (:func:`~pension_collect.ports.storage.record_versions`)."""
+        self._check()
+        group = (kind.value, unit_no)
+        both = {**self._base.get(group, {}), **self._staged.get(group, {})}
+        return {key: both[key][0] for key in sorted(both)}
+
     def put(
         self,
         kind: RecordKind,

@@ -687,6 +687,22 @@ class SQLiteTransaction:
             return []  # an employer no store can hold has no records
         return out
 
+    def versions(self, kind: RecordKind, unit_no: str) -> dict[str, int]:
+        """Each record's version by key, without reading the records' data
+        (:func:`~pension_collect.ports.storage.record_versions`)."""
+        conn = self._check()
+        sql = "SELECT key, version FROM records WHERE kind=? AND unit_no=? ORDER BY key"
+        try:
+            found = dict(conn.execute(sql, (kind.value, unit_no)).fetchall())
+        except _SQLITE_ERRORS as exc:
+            raise self._fail(exc, "reading records") from None
+        except UnicodeEncodeError:
+            return {}  # an employer no store can hold has no records
+        if all(type(k) is str and type(v) is int and v >= 1 for k, v in found.items()):
+            return found
+        # a damaged record: the full read names it
+        return {r.key: r.version for r in self.list(kind, unit_no)}
+
     def put(
         self,
         kind: RecordKind,

@@ -75,6 +75,7 @@ __all__ = [
     "audit_texts",
     "find_unstorable",
     "record_text",
+    "record_versions",
     "scheme_of",
     "subject_of",
 ]
@@ -338,6 +339,19 @@ class Storage(Protocol):
 
 #: A storage factory: ``factory(url, **options) -> Storage``.
 StorageFactory = Callable[..., Storage]
+
+
+def record_versions(tx: Transaction, kind: RecordKind, unit_no: str) -> dict[str, int]:
+    """The version of every record of a kind for an employer, by key: what a
+    step needs to write over all of them (a data sync writes every person's
+    record again). A store's transaction may offer it as ``versions(kind,
+    unit_no)``, reading neither the records' data nor more than their keys
+    (SQLite, PostgreSQL and memory do); for one without it, its records are
+    listed."""
+    versions: Callable[[RecordKind, str], dict[str, int]] | None = getattr(tx, "versions", None)
+    if versions is not None:
+        return versions(kind, unit_no)
+    return {r.key: r.version for r in tx.list(kind, unit_no)}
 
 
 def scheme_of(url: str) -> str:

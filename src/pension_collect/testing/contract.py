@@ -52,6 +52,7 @@ from ..ports.storage import (
     RecordKind,
     Storage,
     Write,
+    record_versions,
 )
 
 __all__ = ["SharedStorageContract", "StorageContract", "sample_entry"]
@@ -265,6 +266,24 @@ class StorageContract:
         with storage.transaction() as tx:
             after = {r.key: (r.version, r.data) for r in tx.list(RecordKind.WORKER, UNIT)}
         assert after == got
+
+    def test_record_versions(self, storage: Storage) -> None:
+        """record_versions gives each record's version by key, of one kind of
+        one employer, the transaction's own writes included (through the
+        store's ``versions`` where it has one)."""
+        with storage.transaction() as tx:
+            tx.put_many(RecordKind.SYNCED, UNIT, [Write(k, {"v": 1}, 0) for k in ("b", "a")])
+            tx.put(RecordKind.SYNCED, "other-unit", "c", {}, expected_version=0)
+            tx.put(RecordKind.WORKER, UNIT, "d", {}, expected_version=0)
+        with storage.transaction() as tx:
+            tx.put(RecordKind.SYNCED, UNIT, "a", {"v": 2}, expected_version=1)
+            tx.put(RecordKind.SYNCED, UNIT, "e", {"v": 1}, expected_version=0)
+            got = record_versions(tx, RecordKind.SYNCED, UNIT)
+            assert got == {"a": 2, "b": 1, "e": 1}
+            assert got == {r.key: r.version for r in tx.list(RecordKind.SYNCED, UNIT)}
+            assert record_versions(tx, RecordKind.DECLARATION, UNIT) == {}
+        with storage.transaction() as tx:
+            assert record_versions(tx, RecordKind.SYNCED, UNIT) == {"a": 2, "b": 1, "e": 1}
 
     def test_list_filters_and_orders(self, storage: Storage) -> None:
         """Listing gives one kind of one employer, ordered by key."""

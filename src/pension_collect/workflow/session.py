@@ -39,6 +39,7 @@ from ..ports.storage import (
     Storage,
     Transaction,
     Write,
+    record_versions,
 )
 from ..ports.transport import (
     BureauError,
@@ -350,7 +351,8 @@ class CollectionSession:
             rec = self._session(tx)
             sess = dict(rec.data)
             sync_no = int(sess.get("sync_no", 0)) + 1
-            existing = {r.key: r.version for r in tx.list(RecordKind.SYNCED, self.unit_no)}
+            # their versions only: every record is written again (with the sync number)
+            existing = record_versions(tx, RecordKind.SYNCED, self.unit_no)
             writes = []
             for person in result.persons:
                 key = R.synced_key(person)

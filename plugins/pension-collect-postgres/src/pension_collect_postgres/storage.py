@@ -162,6 +162,9 @@ class _Sql:
         self.versions = (
             f"SELECT key, version FROM {s}.records WHERE unit_no=%s AND kind=%s AND key = ANY(%s)"
         )
+        self.all_versions = (
+            f"SELECT key, version FROM {s}.records WHERE unit_no=%s AND kind=%s ORDER BY key"
+        )
         self.insert = (
             f"INSERT INTO {s}.records (unit_no, kind, key, version, data) "
             "VALUES (%s, %s, %s, 1, %s::jsonb)"
@@ -267,6 +270,11 @@ class PostgresTransaction:
         self._employer(unit_no)
         rows = self._conn.execute(self._sql.list, (unit_no, kind.value))
         return [Record(kind, unit_no, k, v, self._data(kind, k, d)) for k, v, d in rows]
+
+    def versions(self, kind: RecordKind, unit_no: str) -> dict[str, int]:
+        """Each record's version by key, without reading the records' data."""
+        self._employer(unit_no)
+        return dict(self._conn.execute(self._sql.all_versions, (unit_no, kind.value)).fetchall())
 
     def put(
         self,
