@@ -35,6 +35,12 @@ from pension_collect.ports.storage import (
     Storage,
     Write,
 )
+from pension_collect.ports.transport import (
+    DeclarationKind,
+    DeclarationState,
+    DeclarationStatus,
+    WorkerOutcome,
+)
 from pension_collect.workflow import (
     CollectionSession,
     ConfirmationFormMissing,
@@ -361,6 +367,75 @@ def test_a_sync_reads_the_versions_of_the_synced_records_not_their_data() -> Non
             r.key: r.version for r in tx.list(RecordKind.SYNCED, s.dossier.employer.unit_no)
         }
     assert versions == dict.fromkeys(everyone, 2)
+
+
+class _NamedTwice:
+    """The session's transport, but the bureau's answer names the first
+    worker twice: accepted, then failed (a bureau that corrected itself)."""
+
+    def __init__(self, inner: Any, key: str) -> None:
+        self._inner = inner
+        self._key = key
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    def status(self, declaration_id: str, **kw: Any) -> DeclarationStatus:
+        status: DeclarationStatus = self._inner.status(declaration_id, **kw)
+        if status.kind is not DeclarationKind.WORKERS or not status.state.concluded:
+            return status
+        first = WorkerOutcome(key=self._key, succeeded=True)
+        later = WorkerOutcome(
+            key=self._key, succeeded=False, code="bureau.other-employer", message="moved"
+        )
+        others = tuple(o for o in status.outcomes if o.key != self._key)
+        return attrs.evolve(
+            status, state=DeclarationState.PARTIALLY_SUCCEEDED, outcomes=(first, *others, later)
+        )
+
+
+def test_an_outcome_named_twice_is_written_once_and_logged_twice() -> None:
+    """[P3.7] An answer naming a worker twice: the worker's record is written
+    once (in the one batch of the declaration's workers) with the later
+    verdict, and each verdict has its audit entry, the second following the
+    first; the record still matches its audit log, so the worker is
+    collected again and declared."""
+    s, store, _ = _recording_setup(3)
+    for w in s.workers:
+        s.session.save_worker(w)
+    s.session.print_confirmation_forms()
+    s.session.record_received(s.keys)
+    decl = s.session.submit_declaration()
+    s.bureau.settle()
+    twice = s.keys[0]
+    s.session.transport = _NamedTwice(s.session.transport, twice)
+    store.log.clear()
+    (done,) = s.session.follow()
+    assert done.state is DeclarationState.PARTIALLY_SUCCEEDED
+    assert [e for e in store.log if e[0] == "batch" and e[1] == "worker"] == [
+        ("batch", "worker", str(len(s.keys)))
+    ]
+    assert [k for op, kind, k in store.log if op == "put" and kind == "worker"].count(twice) == 1
+    stored = s.session.worker(twice)
+    assert stored.status.value == "failed"
+    assert stored.version == 2 + 3  # saved, printed, received, submitted; concluded once
+    trail = [e for e in s.session.audit(worker=twice) if e.declaration == decl.key]
+    verdicts = [(e.action, e.before, (e.after or {}).get("status")) for e in trail[-2:]]
+    assert verdicts == [
+        ("worker.accepted", {"status": "submitted"}, "accepted"),
+        ("worker.failed", {"status": "accepted"}, "failed"),
+    ]
+    assert s.session.failed_workers() == [twice]
+    s.session.transport = s.session.transport._inner
+    s.bureau.transfer_person(s.workers[0].person_no, s.dossier.employer.unit_no)
+    s.session.record_window_visit(twice)
+    s.session.sync()
+    s.session.print_verification_forms([twice])
+    s.session.save_worker(s.workers[0])
+    s.session.print_confirmation_forms([twice])
+    s.session.record_received([twice])
+    again = s.session.submit_declaration()
+    assert again.workers == (twice,)
 
 
 def test_a_sent_draft_is_not_read_back() -> None:
