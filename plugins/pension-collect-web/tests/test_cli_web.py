@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 from browser import console_script
+from pension_collect_web.accounts import LOCK_AFTER
 from pension_collect_web.app import CSP
 from web_fixtures import CLERK, PASSWORD, UNIT, csrf_in
 
@@ -109,12 +110,19 @@ class Served:
             urllib.request.HTTPCookieProcessor(jar), _NoRedirect()
         )
 
-    def get(self, path: str) -> tuple[int, str, dict[str, str]]:
-        return self._open(urllib.request.Request(self.url + path))
+    def get(
+        self, path: str, headers: dict[str, str] | None = None
+    ) -> tuple[int, str, dict[str, str]]:
+        return self._open(urllib.request.Request(self.url + path, headers=headers or {}))
 
-    def post(self, path: str, data: dict[str, str]) -> tuple[int, str, dict[str, str]]:
+    def post(
+        self, path: str, data: dict[str, str], headers: dict[str, str] | None = None
+    ) -> tuple[int, str, dict[str, str]]:
         body = urllib.parse.urlencode(data).encode()
-        return self._open(urllib.request.Request(self.url + path, data=body, method="POST"))
+        request = urllib.request.Request(
+            self.url + path, data=body, method="POST", headers=headers or {}
+        )
+        return self._open(request)
 
     def _open(self, request: urllib.request.Request) -> tuple[int, str, dict[str, str]]:
         try:
@@ -151,6 +159,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
                 "0",
                 "--as-of",
                 "2013-08",
+                "--trusted-proxy",
+                "127.0.0.1",
             ],
             cwd=folder,
             env=environ,
@@ -212,6 +222,48 @@ def test_sign_in_over_http_and_the_log_keeps_nothing_personal(served: Served) ->
     for secret in (ID_NUMBER, PASSWORD, "typed-wrong-Secret", "csrf_token", "next=", CLERK):
         assert secret not in log, secret
     assert "pension_collect_session" not in log
+
+
+def test_behind_a_trusted_proxy_sign_in_limits_count_the_client(served: Served) -> None:
+    """Served with ``--trusted-proxy 127.0.0.1``: requests from this machine
+    carrying ``X-Forwarded-For`` (as a reverse proxy here adds it) are counted
+    under the client's address, so one client's lock leaves the others
+    alone, and what a client writes left of it counts for nothing; the
+    access log shows the client's address."""
+    served = Served(served.process, served.url, served.folder)  # a browser not signed in
+    status, body, _ = served.get("/login")
+    token = csrf_in(body)
+    mallory = {"X-Forwarded-For": "198.51.100.77, 203.0.113.66"}
+    answers = [
+        served.post("/login", {"name": CLERK, "password": f"no {i}", "csrf_token": token}, mallory)
+        for i in range(LOCK_AFTER)
+    ][-1]
+    assert answers[0] == 429
+    status, _, _ = served.post(
+        "/login",
+        {"name": CLERK, "password": PASSWORD, "csrf_token": token},
+        {"X-Forwarded-For": "203.0.113.66"},
+    )
+    assert status == 429  # Mallory's own address: locked
+    status, _, _ = served.post(
+        "/login",
+        {"name": CLERK, "password": PASSWORD, "csrf_token": token},
+        {"X-Forwarded-For": "198.51.100.77"},
+    )
+    assert status == 303  # the address Mallory wrote in is another client's
+    deadline = time.monotonic() + 15
+    while "198.51.100.77 " not in served.log.read_text() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert "203.0.113.66 " in served.log.read_text()
+    assert "198.51.100.77 " in served.log.read_text()
+
+
+def test_a_trusted_proxy_that_is_not_an_address_is_refused_at_start(tmp_path: Path) -> None:
+    done = run("--port", "0", "--trusted-proxy", "proxy.example", cwd=tmp_path)
+    assert done.returncode == 2
+    assert "web.bad-proxy" in done.stderr
+    assert "--trusted-proxy proxy.example" in done.stderr
+    assert "反向代理" in done.stderr
 
 
 def test_unlock_and_an_http_bureau_without_its_password(served: Served) -> None:

@@ -29,6 +29,7 @@ from pension_collect.plugins import PluginHost
 from .config import WebConfig
 from .context import WebState, worker_ref
 from .i18n import LANGS, lang, tr
+from .proxies import ClientAddress, trusted_networks
 from .views import audit, auth, dashboard, declarations, editor, workers
 
 __all__ = ["CSP", "SECURITY_HEADERS", "create_app"]
@@ -136,7 +137,10 @@ class _FlashCookie(SecureCookieSessionInterface):
 def create_app(config: WebConfig, *, host: PluginHost | None = None) -> Flask:
     """The web front end over ``config``'s store and bureau (``host``: the
     plugin host, default every installed plugin)."""
+    trusted = trusted_networks(config.trusted_proxies)  # refused before anything opens
     app = Flask("pension_collect_web")
+    if trusted:
+        app.wsgi_app = ClientAddress(app.wsgi_app, trusted)  # type: ignore[method-assign]
     app.session_interface = _FlashCookie()
     held = WebState(config, host=host)
     app.extensions["pension_collect_web"] = held

@@ -22,6 +22,7 @@ from pension_collect.text import printable
 
 from .config import DEFAULT_ACCOUNTS, DEFAULT_BUREAU, DEFAULT_STORE, WebConfig
 from .errors import WebError
+from .proxies import trusted_networks
 
 __all__ = ["ENV_PASSWORD", "add_parser"]
 
@@ -70,6 +71,14 @@ def add_parser(subparsers: argparse._SubParsersAction[Any]) -> None:
         "--secure-cookies",
         action="store_true",
         help="mark the session cookie Secure (behind an https proxy; it is anyway over https)",
+    )
+    p.add_argument(
+        "--trusted-proxy",
+        action="append",
+        default=[],
+        metavar="ADDRESS",
+        help="a reverse proxy (address or network, repeatable) whose X-Forwarded-For gives "
+        "the client's address for sign-in limits (default: none, no header is read)",
     )
     p.add_argument(
         "--session-minutes",
@@ -282,6 +291,7 @@ def _config(args: argparse.Namespace) -> WebConfig:
         port=args.port,
         workers=args.workers,
         secure_cookies=args.secure_cookies,
+        trusted_proxies=tuple(str(n) for n in trusted_networks(args.trusted_proxy)),
         session_minutes=args.session_minutes,
         as_of=as_of,
         bureau_password=password,

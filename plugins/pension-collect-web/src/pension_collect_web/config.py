@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 import attrs
@@ -17,6 +18,10 @@ DEFAULT_STORE = "sqlite:collection.db"
 DEFAULT_BUREAU = "local:bureau"
 #: The clerk accounts' SQLite file when ``--accounts`` is not given.
 DEFAULT_ACCOUNTS = "pension-collect-web.db"
+
+
+def _strings(values: Iterable[str]) -> tuple[str, ...]:
+    return tuple(values)
 
 
 def shown_url(url: str) -> str:
@@ -60,6 +65,10 @@ class WebConfig:
     (``$PENSION_COLLECT_BUREAU_PASSWORD`` at start); never shown."""
     max_body: int = 32 * 1024 * 1024
     """The largest request body in bytes (a form or an uploaded workbook)."""
+    trusted_proxies: tuple[str, ...] = attrs.field(default=(), converter=_strings)
+    """Reverse proxies (addresses or networks) whose ``X-Forwarded-For`` gives
+    the client's address (``--trusted-proxy``, :mod:`pension_collect_web.proxies`);
+    none by default: no header is read."""
 
     @property
     def serving_workers(self) -> int:
