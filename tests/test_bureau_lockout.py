@@ -18,6 +18,7 @@ from pension_collect.server import auth
 from pension_collect.server.app import ServerConfig, create_app
 from pension_collect.server.auth import AuthSettings, AuthStore
 from pension_collect.server.errors import ApiError
+from pension_collect.server.proxies import BadProxy, trusted_networks
 
 ATTACKER, OWNER = "203.0.113.7", "198.51.100.20"
 
@@ -153,6 +154,42 @@ def test_over_http_two_addresses(tmp_path: Path) -> None:
     status, body, _ = post("10012345", password, OWNER)
     assert status == 200
     assert body["must_change_password"] is True
+
+
+@pytest.mark.parametrize("trusted", [False, True])
+def test_over_http_behind_a_reverse_proxy(tmp_path: Path, trusted: bool) -> None:
+    """Every request from the proxy (127.0.0.1) with the client's address in
+    ``X-Forwarded-For``: with ``--trusted-proxy 127.0.0.1`` a lock holds for
+    the client who earned it, and an address the client writes in itself
+    counts for nothing; without it (the default) the header is not read and
+    the lock holds for every client of the proxy."""
+    store = AuthStore(tmp_path / "bureau.db")
+    password = store.set_initial_password("10012345")
+    store.close()
+    proxies = trusted_networks(["127.0.0.1"]) if trusted else ()
+    client = create_app(ServerConfig(data_dir=tmp_path, trusted_proxies=proxies)).test_client()
+
+    def post(pw: str, forwarded: str) -> int:
+        answer = client.post(
+            "/api/v1/session",
+            json={"unit_no": "10012345", "password": pw},
+            environ_base={"REMOTE_ADDR": "127.0.0.1"},
+            headers={"X-Forwarded-For": forwarded},
+        )
+        return answer.status_code
+
+    statuses = [post(f"guess-{i}-xx", f"{OWNER}, {ATTACKER}") for i in range(5)]
+    assert statuses == [401] * 4 + [423]
+    assert post(password, ATTACKER) == 423
+    assert post(password, OWNER) == (200 if trusted else 423)
+
+
+def test_a_trusted_proxy_that_is_not_an_address_is_refused() -> None:
+    with pytest.raises(BadProxy) as info:
+        trusted_networks(["127.0.0.1", "proxy.example"])
+    assert info.value.code == "server.bad-proxy"
+    assert "--trusted-proxy proxy.example" in str(info.value)
+    assert "反向代理" in info.value.message_zh
 
 
 def test_an_auth_file_of_before_opens_and_its_locks_are_lifted(

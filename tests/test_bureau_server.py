@@ -29,6 +29,7 @@ from bureau_server import (
     console_script,
     login,
     ready_session,
+    running_bureau,
     start_bureau,
 )
 from pension_collect._version import __version__
@@ -432,12 +433,46 @@ def test_serve_refuses_a_port_in_use(tmp_path: Path, command: Command) -> None:
         ["--max-body", "0"],
         ["--certfile", "x.pem"],
         ["--port", "many"],
+        ["--trusted-proxy", "proxy.example"],
     ],
 )
 def test_serve_refuses_bad_options(tmp_path: Path, command: Command, args: list[str]) -> None:
     status, _, err = _bureau_command(*command, "serve", "--data", str(tmp_path), *args)
     assert status == 2
     assert err.count("\n") == 1
+
+
+def test_behind_a_trusted_proxy_login_limits_count_the_client(tmp_path: Path) -> None:
+    """``serve --trusted-proxy 127.0.0.1``: logins from this machine carrying
+    ``X-Forwarded-For`` (as a reverse proxy here adds it) are counted under
+    the client's address: the client who earned a lock has it, the employer
+    behind the same proxy signs in, and an address the client wrote in
+    itself counts for nothing; the access log shows the client's address."""
+    with running_bureau(
+        tmp_path / "data", [example()], workers=1, extra_args=["--trusted-proxy", "127.0.0.1"]
+    ) as bureau:
+        password = bureau.passwords[A]
+
+        def post(pw: str, forwarded: str) -> int:
+            status, _, _ = call(
+                bureau,
+                "POST",
+                "/api/v1/session",
+                {"unit_no": A, "password": pw},
+                headers={"X-Forwarded-For": forwarded},
+            )
+            return status
+
+        mallory, owner = "203.0.113.66", "198.51.100.77"
+        statuses = [post(f"guess-{i}-xx", f"{owner}, {mallory}") for i in range(5)]
+        assert statuses == [401] * 4 + [423]
+        assert post(password, mallory) == 423
+        assert post(password, owner) == 200
+        deadline = time.monotonic() + 15
+        while owner not in bureau.logs() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert mallory in bureau.logs()
+        assert owner in bureau.logs()
 
 
 def test_bureau_needs_a_subcommand(command: Command) -> None:

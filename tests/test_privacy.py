@@ -183,6 +183,16 @@ def _bare(module: str, name: str, *args: Any) -> Callable[[], object]:
 
 _STORE = "/srv/collection.db"
 
+
+def _raised_by(call: Callable[[], object]) -> BaseException:
+    """The exception ``call`` raises (built by the library, as a user meets it)."""
+    try:
+        call()
+    except Exception as exc:
+        return exc
+    raise AssertionError("it raised nothing")
+
+
 #: Public classes no step of the scenario builds, built with their natural
 #: arguments (none of which is personal data: an error's fixed sentence, a
 #: store's path, a parameter's months), so that their repr and str are checked too.
@@ -219,6 +229,14 @@ BARE: dict[str, Callable[[], object]] = {
     "pension_collect.cli.demo.DemoFolderRefused": _bare(
         "pension_collect.cli.demo", "DemoFolderRefused", "/srv/out", "it holds files", "有文件"
     ),
+    "pension_collect.server.proxies.BadProxy": lambda: _raised_by(
+        lambda: importlib.import_module("pension_collect.server.proxies").trusted_networks(
+            ["proxy.example"]
+        )
+    ),
+    "pension_collect.server.proxies.ClientAddress": lambda: importlib.import_module(
+        "pension_collect.server.proxies"
+    ).ClientAddress(lambda environ, start: [], ()),
     **{
         f"pension_collect.ports.storage.{name}": _bare(
             "pension_collect.ports.storage", name, _STORE

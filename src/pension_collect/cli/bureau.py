@@ -78,6 +78,14 @@ def add_parser(sub: Any) -> None:
         metavar="N",
         help="failed logins from one address within 5 minutes before it must wait (20)",
     )
+    s.add_argument(
+        "--trusted-proxy",
+        action="append",
+        default=[],
+        metavar="ADDRESS",
+        help="a reverse proxy (address or network, repeatable) whose X-Forwarded-For gives "
+        "the client's address for login limits (default: none, no header is read)",
+    )
     s.add_argument("--certfile", metavar="FILE", help="TLS certificate (PEM); with --keyfile")
     s.add_argument("--keyfile", metavar="FILE", help="TLS private key (PEM); with --certfile")
     s.set_defaults(run=_serve)
@@ -147,6 +155,12 @@ def _serve(args: argparse.Namespace) -> int:
         from ..server.runner import BureauServer
     except ImportError:
         return _missing_extra()
+    from ..server.proxies import BadProxy, trusted_networks
+
+    try:
+        trusted = trusted_networks(args.trusted_proxy)
+    except BadProxy as exc:
+        return _bad_option(str(exc))
     data = Path(args.data)
     ReferenceBureau.open(data).close()  # a folder that is not a bureau's: one line, exit 2
     AuthStore(data / "bureau.db").close()
@@ -160,6 +174,7 @@ def _serve(args: argparse.Namespace) -> int:
         max_body=args.max_body,
         sandbox=args.sandbox,
         window_token=window_token if args.sandbox else None,
+        trusted_proxies=trusted,
     )
 
     def ready(url: str) -> None:

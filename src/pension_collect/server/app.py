@@ -43,6 +43,7 @@ from ..ports.transport import (
 )
 from .auth import AuthSettings, AuthStore, TokenInfo
 from .errors import ApiError, error_body, json_bytes
+from .proxies import ClientAddress, Network
 
 __all__ = ["MAX_PAGE_SIZE", "PAGE_SIZE", "ServerConfig", "create_app"]
 
@@ -72,6 +73,10 @@ class ServerConfig:
     """Serve the window services under ``/api/v1/sandbox/`` (``--sandbox``)."""
     window_token: str | None = attrs.field(default=None, repr=False)
     """The token the window services need (``X-Window-Token``)."""
+    trusted_proxies: tuple[Network, ...] = ()
+    """Reverse proxies whose ``X-Forwarded-For`` gives the client's address
+    for the login limits (``--trusted-proxy``, :mod:`pension_collect.server.proxies`);
+    none by default: no header is read."""
 
 
 # -- JSON in and out ----------------------------------------------------------------------------
@@ -187,6 +192,8 @@ class _Bureau:
 def create_app(config: ServerConfig) -> Flask:
     """The WSGI application serving the bureau in ``config.data_dir``."""
     app = Flask("pension_collect.server")
+    if config.trusted_proxies:
+        app.wsgi_app = ClientAddress(app.wsgi_app, config.trusted_proxies)  # type: ignore[method-assign]
     app.config["MAX_CONTENT_LENGTH"] = config.max_body
     app.config["MAX_FORM_MEMORY_SIZE"] = config.max_body
     app.config["PROVIDE_AUTOMATIC_OPTIONS"] = False  # OPTIONS: 405, JSON like every refusal
