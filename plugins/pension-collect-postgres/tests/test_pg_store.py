@@ -644,7 +644,9 @@ class TestHandles:
         assert outcome[OTHER][0] == "done"
         assert outcome[OTHER][1] < 2
         assert "lock_timeout" in outcome[UNIT][0]
-        assert outcome[UNIT][1] >= 2
+        # it waited the lock timeout (the server's timer, which may fire a few
+        # milliseconds before this process's clock says 2 s: 1.996 s was seen)
+        assert outcome[UNIT][1] >= 1.9
 
 
 class TestPublicApiOnly:
