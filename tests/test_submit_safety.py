@@ -69,6 +69,38 @@ def _session(s: Setup, transport: Transport, storage: Storage | None = None) -> 
     )
 
 
+class _WorkerConflict:
+    """A store whose transactions refuse every batch of worker records with a
+    ConflictError, as when another session changed one since it was read."""
+
+    def __init__(self, inner: Storage) -> None:
+        self.inner = inner
+        self.url = inner.url
+        self.schema_version = inner.schema_version
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Any]:
+        with self.inner.transaction() as tx:
+            yield _ConflictingTx(tx)
+
+    def close(self) -> None:
+        pass
+
+
+class _ConflictingTx:
+    def __init__(self, tx: Any) -> None:
+        self._tx = tx
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._tx, name)
+
+    def put_many(self, kind: RecordKind, unit_no: str, writes: Any) -> list[int]:
+        if kind is RecordKind.WORKER:
+            raise ConflictError(kind.value, writes[0].key, writes[0].expected_version, 99)
+        result: list[int] = self._tx.put_many(kind, unit_no, writes)
+        return result
+
+
 class _Wrapped:
     """A transport that delegates to another and changes what ``submit`` does."""
 
@@ -166,6 +198,28 @@ class TestResume:
         assert decl.state is DeclarationState.SUCCEEDED
         assert {w.status for w in s.session.workers()} == {WorkerStatus.ACCEPTED}
         assert _actions(s, "declaration.concluded") == 2
+
+    def test_a_late_resume_meeting_a_changed_worker_keeps_the_draft(self, s: Setup) -> None:
+        """A draft sent again after the bureau concluded it, while a worker
+        record changes under the outcomes' write (ConflictError on a worker):
+        the error is raised and nothing of the answer is kept (the draft stays
+        a draft, no outcome is recorded); the next submit records the
+        conclusion. Only a conflict on the draft itself means another session
+        recorded the answer."""
+        to_ready(s)
+        with pytest.raises(TransportError):
+            _session(s, LostAnswer(s.session.transport)).submit_declaration()
+        s.bureau.settle()
+        logged = [_actions(s, a) for a in ("declaration.submitted", "worker.accepted")]
+        with pytest.raises(ConflictError) as info:
+            _session(s, s.session.transport, _WorkerConflict(s.storage)).submit_declaration()
+        assert info.value.kind == "worker"
+        assert s.session.declaration("workers-1").state is DeclarationState.DRAFT
+        assert {w.status for w in s.session.workers()} == {WorkerStatus.SUBMITTED}
+        assert [_actions(s, a) for a in ("declaration.submitted", "worker.accepted")] == logged
+        decl = s.session.submit_declaration()
+        assert decl.state is DeclarationState.SUCCEEDED
+        assert {w.status for w in s.session.workers()} == {WorkerStatus.ACCEPTED}
 
     def test_refused_declaration_closes_the_draft(self, s: Setup) -> None:
         """The bureau refuses the declaration as a whole: the error is raised, the

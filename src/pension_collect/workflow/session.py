@@ -1100,9 +1100,12 @@ class CollectionSession:
                 # written over the draft as claimed, not read again (its
                 # payload is the whole declaration)
                 new = self._record_submitted(tx, out.record, draft, status)
-            except ConflictError:
-                # changed since: another session sent the same draft and
-                # recorded the answer (or is a step behind: recorded here)
+            except ConflictError as exc:
+                if (exc.kind, exc.key) != (RecordKind.DECLARATION.value, draft.key):
+                    raise  # another record (a worker's outcome): nothing is kept
+                # the draft changed since: another session sent it and recorded
+                # the answer (or is a step behind: recorded here); nothing was
+                # written before the draft's write
                 rec = tx.get(RecordKind.DECLARATION, self.unit_no, draft.key)
                 assert rec is not None
                 if R.declaration_from(rec).state is not DeclarationState.DRAFT:
