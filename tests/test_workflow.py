@@ -49,6 +49,7 @@ from workflow_fixtures import (
     Setup,
     make_setup,
     many_workers,
+    more_persons,
     sqlite_url,
     store_url,
     to_collecting,
@@ -867,21 +868,7 @@ class TestRecollectionFollowsTheBureausReason:
         """A worker collected for the first time after a failure is not put into the
         re-collection declaration: it holds exactly the failed workers, and the
         newcomer goes into the next, unlinked declaration."""
-        from pension_collect.model import BureauRecord
-
-        newcomer = many_workers(ps.workers[2], 1)[0]
-        ps.bureau.add_person(
-            BureauRecord(
-                id_number=newcomer.id_number,
-                name=newcomer.name,
-                gender=newcomer.gender,
-                birth_date=newcomer.birth_date,
-                first_work=newcomer.first_work,
-                history=newcomer.history,
-                account=newcomer.account,
-            ),
-            unit_no=ps.dossier.employer.unit_no,
-        )
+        (newcomer,) = more_persons(ps, 1)
         new_key = ps.session.key_of(newcomer)
         first = self._fail_other_employer(ps)
         _move(ps, ps.keys[2], ps.dossier.employer.unit_no)
