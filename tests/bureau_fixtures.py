@@ -42,3 +42,25 @@ def employer(unit_no: str, persons: int, *, prefix: str, birth: str = "19700101"
     base["employer"] = {"unit_no": unit_no, "name": f"测试单位{unit_no}"}
     base["workers"] = workers
     return base
+
+
+def signed_in_app(data_dir: Any, unit_no: str, new_password: str) -> tuple[Any, dict[str, str]]:
+    """The bureau server's app over the bureau in ``data_dir`` (a Flask test
+    client), its employer ``unit_no`` given an initial password, signed in and
+    moved to ``new_password``: the client and the headers carrying its token."""
+    from pathlib import Path
+
+    from pension_collect.server.app import ServerConfig, create_app
+    from pension_collect.server.auth import AuthStore
+
+    store = AuthStore(Path(data_dir) / "bureau.db")
+    initial = store.set_initial_password(unit_no)
+    store.close()
+    client = create_app(ServerConfig(data_dir=data_dir)).test_client()
+    first = client.post("/api/v1/session", json={"unit_no": unit_no, "password": initial})
+    token = client.post(
+        "/api/v1/password",
+        json={"old_password": initial, "new_password": new_password},
+        headers={"Authorization": f"Bearer {first.json['token']}"},
+    ).json["token"]
+    return client, {"Authorization": f"Bearer {token}"}

@@ -17,14 +17,13 @@ from typing import Any
 
 import pytest
 
+from bureau_fixtures import signed_in_app
 from pension_collect.adapters import bureau_state
 from pension_collect.adapters.bureau_sqlite import SCHEMA_VERSION
 from pension_collect.adapters.bureau_state import request_fingerprint
 from pension_collect.adapters.reference_bureau import ReferenceBureau
 from pension_collect.dossier import to_dict
 from pension_collect.ports.transport import BureauError, DeclarationKind, IdempotencyKeyReused
-from pension_collect.server.app import ServerConfig, create_app
-from pension_collect.server.auth import AuthStore
 from pension_collect.testing.transport_contract import CONTRACT_UNIT, contract_dossiers
 
 UNIT = CONTRACT_UNIT
@@ -159,19 +158,8 @@ def test_a_version_1_file_opens_and_its_keys_answer_as_before(tmp_path: Path) ->
 def client(tmp_path: Path) -> tuple[Any, dict[str, str]]:
     with ReferenceBureau.open(tmp_path) as bureau:
         bureau.seed_dossier(contract_dossiers()[0])
-    store = AuthStore(tmp_path / "bureau.db")
-    initial = store.set_initial_password(UNIT)
-    store.close()
-    test_client = create_app(ServerConfig(data_dir=tmp_path)).test_client()
-    token = test_client.post("/api/v1/session", json={"unit_no": UNIT, "password": initial}).json[
-        "token"
-    ]
-    token = test_client.post(
-        "/api/v1/password",
-        json={"old_password": initial, "new_password": "Weihai-Idempotent-2013!"},
-        headers={"Authorization": f"Bearer {token}"},
-    ).json["token"]
-    return test_client, {"Authorization": f"Bearer {token}"}
+    test_client, headers = signed_in_app(tmp_path, UNIT, "Weihai-Idempotent-2013!")
+    return test_client, headers
 
 
 def test_over_http_another_body_is_422(client: tuple[Any, dict[str, str]]) -> None:

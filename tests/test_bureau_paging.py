@@ -15,13 +15,12 @@ from typing import Any
 import pytest
 import requests
 
+from bureau_fixtures import signed_in_app
 from pension_collect.adapters.bureau_sqlite import SQLiteBureauState
 from pension_collect.adapters.bureau_state import BureauState, Declaration, MemoryBureauState
 from pension_collect.adapters.reference_bureau import ReferenceBureau
 from pension_collect.dossier import to_dict
 from pension_collect.ports.transport import BadResponse, DeclarationKind, DeclarationState
-from pension_collect.server.app import ServerConfig, create_app
-from pension_collect.server.auth import AuthStore
 from pension_collect.testing.transport_contract import CONTRACT_UNIT, contract_dossiers
 from test_http_transport import answer, declaration, login, scripted
 
@@ -106,19 +105,8 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, dict[str, str
         for number in (ids[1], ids[4]):  # each read advances it: concluded at the second
             bureau.status(number)
             bureau.status(number)
-    store = AuthStore(root / "bureau.db")
-    initial = store.set_initial_password(UNIT)
-    store.close()
-    test_client = create_app(ServerConfig(data_dir=root)).test_client()
-    token = test_client.post("/api/v1/session", json={"unit_no": UNIT, "password": initial}).json[
-        "token"
-    ]
-    token = test_client.post(
-        "/api/v1/password",
-        json={"old_password": initial, "new_password": "Weihai-Paging-2013!"},
-        headers={"Authorization": f"Bearer {token}"},
-    ).json["token"]
-    return test_client, {"Authorization": f"Bearer {token}"}, ids
+    test_client, headers = signed_in_app(root, UNIT, "Weihai-Paging-2013!")
+    return test_client, headers, ids
 
 
 def _get(client: tuple[Any, dict[str, str], list[str]], query: str) -> tuple[int, Any]:
