@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from urllib.parse import quote
 
 from flask import Response, abort, current_app, flash, g
+from werkzeug.exceptions import NotFound
 
 from pension_collect.errors import DossierFormatError, PensionCollectError
 from pension_collect.plugins import PluginHost
@@ -39,6 +40,7 @@ __all__ = [
     "pdf_response",
     "state",
     "worker_key",
+    "worker_key_or_none",
     "worker_ref",
 ]
 
@@ -215,6 +217,15 @@ def worker_key(ref: str, session: CollectionSession | None = None) -> str:
             if any(tx.get(kind, unit, key) is not None for kind in _WORKER_KINDS):
                 return key
     abort(404)
+
+
+def worker_key_or_none(ref: str, session: CollectionSession) -> str | None:
+    """:func:`worker_key`, or ``None`` where it answers 404: a page answering a
+    stale form, whose clerk may have signed in again as another employer's."""
+    try:
+        return worker_key(ref, session)
+    except NotFound:
+        return None
 
 
 def _two(code: str, message: str, message_zh: str) -> str:

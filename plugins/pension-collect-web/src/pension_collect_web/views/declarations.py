@@ -32,7 +32,6 @@ from typing import overload
 
 import attrs
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from werkzeug.exceptions import NotFound
 from werkzeug.wrappers import Response
 
 from pension_collect.errors import PensionCollectError
@@ -49,7 +48,7 @@ from pension_collect.workflow import (
     worker_page,
 )
 
-from ..context import collection, worker_key, worker_ref
+from ..context import collection, worker_key, worker_key_or_none, worker_ref
 from ..i18n import tr
 from .auth import KEEP_TYPED, TypedValue, kept_page
 from .dashboard import declaration_state, follow_all, report, when
@@ -546,10 +545,8 @@ def stale_visit(signed_in: bool) -> tuple[str, int]:
     reason = None
     if signed_in:
         with collection() as session:
-            try:
-                key: str | None = worker_key(ref, session)
-            except NotFound:  # signed in again as another employer's clerk
-                key = None
+            # None: signed in again as another employer's clerk
+            key = worker_key_or_none(ref, session)
             due = key is not None and _visit_due(session, key)
         if due:
             page = _recollection(

@@ -37,7 +37,7 @@ from enum import StrEnum
 import attrs
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from werkzeug.datastructures import MultiDict
-from werkzeug.exceptions import NotFound, RequestEntityTooLarge
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Response
 
 from pension_collect.errors import PensionCollectError, Problem
@@ -79,7 +79,7 @@ from pension_collect.workflow import (
     worker_from_fields,
 )
 
-from ..context import collection, library_error, state, worker_key
+from ..context import collection, library_error, state, worker_key, worker_key_or_none
 from ..i18n import tr
 from .auth import KEEP_TYPED
 
@@ -1157,10 +1157,8 @@ def stale_form(signed_in: bool) -> tuple[str, int]:
         # the values typed; a cross-site POST never gets here (the session
         # cookie is SameSite=Strict) and its answer cannot be read anyway
         with collection() as session:
-            try:
-                key: str | None = worker_key(ref, session)
-            except NotFound:  # signed in again as another employer's clerk
-                key = None
+            # None: signed in again as another employer's clerk
+            key = worker_key_or_none(ref, session)
             if key is not None:
                 loaded = _load(session, key)
                 flash(
