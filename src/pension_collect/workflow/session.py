@@ -1132,8 +1132,7 @@ class CollectionSession:
         """Record the bureau's answer to a draft sent: ``rec`` is the draft
         without its payload, at the version it was claimed (a draft changed
         since refuses the write first, with nothing written)."""
-        data = {k: v for k, v in rec.data.items() if k != "payload"}
-        data.update(bureau_id=status.id, submitted_at=status.submitted_at)
+        data = {**rec.data, "bureau_id": status.id, "submitted_at": status.submitted_at}
         entries = [self._audit.declaration_submitted(draft.key, draft.kind, status)]
         # a draft sent again late may find the bureau further on: recorded too
         new = self._put_state(tx, rec, data, DeclarationState.SUBMITTED, status, entries)
