@@ -454,6 +454,11 @@ def test_a_sent_draft_is_not_read_back() -> None:
     assert ops == [("list", "*"), ("put", decl.key), ("put", decl.key)]
     assert decl.state.value == "submitted"
     assert decl.bureau_id
+    with store.inner.transaction() as tx:  # sent: the payload is not kept
+        rec = tx.get(RecordKind.DECLARATION, s.dossier.employer.unit_no, decl.key)
+    assert rec is not None
+    assert "payload" not in rec.data
+    assert len(rec.data["payload_digest"]) == 64  # the digest stays, to check a resend
 
 
 _JSON = st.recursive(
