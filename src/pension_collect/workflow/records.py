@@ -12,13 +12,13 @@ that was damaged in the store raises
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from enum import StrEnum
 from typing import Any, TypeVar
 
 import attrs
 
+from .._canonical import canonical_json
 from .._privacy import keyed_repr, keys_repr
 from ..dossier import make_converter, problems_of
 from ..errors import Problem
@@ -627,15 +627,11 @@ def payload_digest(payload: Mapping[str, Any]) -> str:
         for i, item in enumerate(workers):
             if i:
                 digest.update(b",")
-            digest.update(_canonical_json(item).encode("utf-8"))
+            digest.update(canonical_json(item))
         digest.update(b"]}")
     else:
-        digest.update(_canonical_json(payload).encode("utf-8"))
+        digest.update(canonical_json(payload))
     return digest.hexdigest()
-
-
-def _canonical_json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
 
 
 def logged_worker_data(trail: Sequence[AuditEntry]) -> dict[str, Any] | None:

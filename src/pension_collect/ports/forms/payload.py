@@ -18,7 +18,6 @@ This module does not need reportlab; :func:`qr_matrix` needs segno.
 from __future__ import annotations
 
 import hashlib
-import json
 import operator
 from collections.abc import Sequence
 from enum import StrEnum
@@ -27,6 +26,7 @@ from urllib.parse import quote, unquote
 
 import attrs
 
+from ..._canonical import canonical_json
 from ...model import Dossier
 from ...rules.pack import RulePack
 from .registry import RenderUnavailable
@@ -70,13 +70,6 @@ _PERSON_ROW = operator.attrgetter(
     "hukou",
     "first_work",
 )
-# What json.dumps(..., ensure_ascii=False, separators=(",", ":"), sort_keys=True)
-# builds on every call, built once; the data is built here without cycles, so
-# the circular-reference check (a dict entry per list) is left out: the text
-# is the same.
-_ENCODER = json.JSONEncoder(
-    ensure_ascii=False, separators=(",", ":"), sort_keys=True, check_circular=False
-)
 
 
 def _canonical(unit_no: str, print_until: str | None, data: WorkerData) -> dict[str, Any]:
@@ -97,10 +90,10 @@ def printed_digest(unit_no: str, print_until: str | None, data: WorkerData) -> s
     Any printed value that changes changes the digest; the worker's rows after
     the cut-off do not enter it (they are not printed).
     """
-    text = _ENCODER.encode(_canonical(unit_no, print_until, data))
     # A lone surrogate (only the Python API lets one through) is printed as 〓;
-    # "surrogatepass" keeps the digest defined (and unchanged for real text).
-    data_bytes = text.encode("utf-8", "surrogatepass")
+    # canonical_json writes it with "surrogatepass", which keeps the digest
+    # defined (and unchanged for real text).
+    data_bytes = canonical_json(_canonical(unit_no, print_until, data))
     return hashlib.sha256(data_bytes).hexdigest()[:_DIGEST_HEX].upper()
 
 
