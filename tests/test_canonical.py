@@ -163,3 +163,17 @@ def test_the_digests_are_taken_of_plain_values(tmp_path: Any) -> None:
     assert len(payload["workers"]) == len(s.workers)
     assert _plain(payload)
     assert canonical_json(payload) == _reference(payload)
+
+
+def test_an_msgspec_without_order_leaves_the_digests_to_json(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """msgspec before 0.18.6 has no ``order``: its Encoder refuses the
+    keyword, and json writes the digests (the import does not fail)."""
+    msgspec = pytest.importorskip("msgspec")
+
+    def old_encoder(**kwargs: Any) -> Any:
+        raise TypeError(f"unexpected keyword argument {next(iter(kwargs))!r}")
+
+    monkeypatch.setattr(msgspec.json, "Encoder", old_encoder)
+    assert _canonical._codec() is None

@@ -43,9 +43,12 @@ _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys
 def _codec() -> Callable[[Any], bytes] | None:
     try:
         import msgspec
-    except ImportError:
+
+        # ``order`` is msgspec 0.18.6's (the fast extra's lower bound); an
+        # older one installed by other means leaves the digests to json
+        return msgspec.json.Encoder(order="sorted").encode
+    except (ImportError, TypeError):
         return None
-    return msgspec.json.Encoder(order="sorted").encode
 
 
 _ENCODE = _codec()
