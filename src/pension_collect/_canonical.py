@@ -22,9 +22,9 @@ callers' values). Even then they differ in a few spellings, which
   quote, a backslash and control characters, so text with none of them is
   written alike): output holding a backslash is written again by ``json``;
 - a lone surrogate (only the Python API lets one through; ``json`` writes it
-  and the digest encodes it with ``surrogatepass``), an integer beyond 64
-  bits, a value that holds itself: msgspec refuses them, and ``json`` writes
-  or refuses as it always did.
+  and the digest encodes it with ``surrogatepass``) and a value that holds
+  itself: msgspec refuses them, and ``json`` writes or refuses as it always
+  did. (Integers of any size are written alike by both.)
 
 Without msgspec it is ``json``.
 """
@@ -62,7 +62,7 @@ def canonical_json(value: Any) -> bytes:
     if _ENCODE is not None:
         try:
             out = _ENCODE(value)
-        except Exception:  # a lone surrogate, a large int, a cycle: json says
+        except Exception:  # a lone surrogate, a cycle: json writes or refuses it
             pass
         else:
             if b"\\" not in out:
