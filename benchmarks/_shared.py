@@ -7,7 +7,9 @@ from __future__ import annotations
 import datetime as _dt
 import importlib.util
 import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -79,3 +81,44 @@ def example_workers(n: int, *, person_nos: bool) -> tuple[Any, list[Any]]:
             )
         )
     return dossier, out
+
+
+MARK_SYMBOL = "os_getloadavg"
+"""The C function of ``os.getloadavg``: a benchmark run under ``valgrind
+--tool=callgrind --dump-before=os_getloadavg`` calls ``os.getloadavg()``
+where it wants the instruction count so far dumped (nothing in
+pension_collect calls it), so each dump holds what ran between two marks."""
+
+
+def callgrind_command(folder: str) -> tuple[list[str], Path]:
+    """The command prefix that runs a program under callgrind, dumping at each
+    mark, and the file its counts go to (a new one in ``folder``). Stops with
+    the reason where valgrind is missing."""
+    if shutil.which("valgrind") is None:
+        raise SystemExit("error: --callgrind needs valgrind (the Debian package valgrind)")
+    fd, out_file = tempfile.mkstemp(prefix="callgrind-", dir=folder)
+    os.close(fd)
+    return [
+        "valgrind",
+        "--quiet",  # its summary would follow the program's own output
+        "--tool=callgrind",
+        f"--dump-before={MARK_SYMBOL}",
+        f"--callgrind-out-file={out_file}",
+    ], Path(out_file)
+
+
+def callgrind_parts(out_file: Path) -> list[int]:
+    """The instruction count of each part callgrind dumped for one run, in
+    order (``FILE.1``, ``FILE.2``, ... and ``FILE`` last), the files removed."""
+    parts: list[tuple[int, int]] = []
+    for path in out_file.parent.glob(out_file.name + "*"):
+        suffix = path.name[len(out_file.name) :]
+        if suffix and not (suffix[0] == "." and suffix[1:].isdigit()):
+            continue
+        with path.open(encoding="utf-8", errors="replace") as f:
+            total = next((int(line.split()[1]) for line in f if line.startswith("totals:")), None)
+        path.unlink()
+        if total is None:
+            raise SystemExit(f"error: no totals in the callgrind file {path}")
+        parts.append((int(suffix[1:]) if suffix else sys.maxsize, total))
+    return [total for _, total in sorted(parts)]

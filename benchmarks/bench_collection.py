@@ -63,6 +63,18 @@ side.
     python benchmarks/bench_collection.py                 # 2,000, 10,000, 20,000 workers
     python benchmarks/bench_collection.py --smoke         # tiny, for CI
     python benchmarks/bench_collection.py --sizes 1000,2000 --stores sqlite --json
+    python benchmarks/bench_collection.py --callgrind --stores memory --forms-upto 0
+
+``--callgrind`` runs each child once under ``valgrind --tool=callgrind``
+(some 60 times slower) and counts the instructions of every step: each step
+is bracketed by a call of ``os.getloadavg``, and callgrind dumps its counts
+at each (``--dump-before=os_getloadavg``; a Python built without symbols
+has no such function to find, and the run stops saying so). A count is the
+same on every run, whatever else the machine does: the growth exponents of
+the counts are a measure no other process moves. They count instructions,
+not time (cache misses, page faults and the kernel's work are not in them:
+docs/workflow.md). The CPU and wall figures of such a run are valgrind's.
+The http transport is left out (its server is another process).
 
 Targets (issue 15): every step's growth exponent from 10k to 20k at most
 1.15; the whole loop at 20,000 workers without form files under 60 s CPU.
@@ -76,6 +88,7 @@ import importlib.util
 import json
 import math
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -85,7 +98,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from _shared import example_workers, postgres_server
+from _shared import (
+    MARK_SYMBOL,
+    callgrind_command,
+    callgrind_parts,
+    example_workers,
+    postgres_server,
+)
 
 #: The steps in the order they run (names of the figures).
 STEPS = (
@@ -113,6 +132,14 @@ STEPS = (
 OTHER_UNIT = "10099999"
 SHORT = 0.005
 """Seconds under which a step gets no growth exponent (too short to measure)."""
+
+SHORT_INSTRUCTIONS = 5_000_000
+"""Instructions under which a step gets no growth exponent (``--callgrind``)."""
+
+MARK_ENV = "PENSION_BENCH_MARKS"
+"""Set in a child run under callgrind: each step is bracketed by a call of
+``os.getloadavg``, whose C function (:data:`MARK_SYMBOL`) callgrind dumps its
+counts before (``--dump-before``), so each dump holds one step or one gap."""
 
 
 # -- one run (in a child process) ------------------------------------------------------------
@@ -283,10 +310,16 @@ def run_once(
     out: dict[str, dict[str, float]] = {}
     state: dict[str, Any] = {}
 
+    mark = os.getloadavg if os.environ.get(MARK_ENV) else None
+
     def step(name: str, fn: Callable[[], Any]) -> Any:
+        if mark is not None:
+            mark()
         c0, w0, s0 = time.process_time(), time.perf_counter(), bureau.server_cpu()
         result = fn()
         server = bureau.server_cpu() - s0
+        if mark is not None:
+            mark()
         out[name] = {
             "cpu": time.process_time() - c0 + server,
             "wall": time.perf_counter() - w0,
@@ -401,8 +434,17 @@ PYCACHE: dict[str, str] = {}
 
 
 def _run_child(
-    n: int, url: str, forms: bool, src: str | None, timeout: float, transport: str
+    n: int,
+    url: str,
+    forms: bool,
+    src: str | None,
+    timeout: float,
+    transport: str,
+    callgrind: str | None = None,
 ) -> dict[str, dict[str, float]]:
+    """One run in a fresh interpreter; with ``callgrind`` (a folder for its
+    files) under ``valgrind --tool=callgrind``, each step's instruction count
+    added as ``instructions``."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"} | PYCACHE
     if src is not None:
         env["PYTHONPATH"] = os.pathsep.join(
@@ -412,18 +454,35 @@ def _run_child(
     cmd += ["--transport", transport]
     if forms:
         cmd.append("--forms")
+    out_file = None
+    if callgrind is not None:
+        prefix, out_file = callgrind_command(callgrind)
+        # the same hash seed in every run: set and dict layouts, so counts, repeat
+        env |= {MARK_ENV: "1", "PYTHONHASHSEED": "0"}
+        cmd = [*prefix, *cmd]
     done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout)
     if done.returncode != 0:
         raise SystemExit(f"a run failed ({n} workers, {url}):\n{done.stderr[-3000:]}")
     steps: dict[str, dict[str, float]] = json.loads(done.stdout.splitlines()[-1])["steps"]
-    steps["whole_loop"] = {
-        m: sum(s[m] for s in steps.values()) for m in ("cpu", "wall", "server_cpu")
-    }
+    measures = ["cpu", "wall", "server_cpu"]
+    if out_file is not None:
+        counts = callgrind_parts(out_file)
+        # part 1 is start-up and setting up, then each step and the gap after it
+        if len(counts) != 2 * len(STEPS) + 1:
+            raise SystemExit(
+                f"error: callgrind wrote {len(counts)} parts, not {2 * len(STEPS) + 1}: "
+                f"it did not find the C function {MARK_SYMBOL} in this Python "
+                f"({sys.executable}; a build without symbols?)"
+            )
+        for i, name in enumerate(STEPS):
+            steps[name]["instructions"] = counts[1 + 2 * i]
+        measures.append("instructions")
+    steps["whole_loop"] = {m: sum(s[m] for s in steps.values()) for m in measures}
     return steps
 
 
-def _exponent(t1: float, t2: float, n1: int, n2: int) -> float | None:
-    if t1 < SHORT or t2 <= 0:
+def _exponent(t1: float, t2: float, n1: int, n2: int, short: float = SHORT) -> float | None:
+    if t1 < short or t2 <= 0:
         return None
     return round(math.log(t2 / t1) / math.log(n2 / n1), 2)
 
@@ -444,6 +503,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--before-upto", type=int, default=2000)
     parser.add_argument("--timeout", type=float, default=3600, help="seconds a run may take")
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, seconds (CI)")
+    parser.add_argument(
+        "--callgrind",
+        action="store_true",
+        help="also count each step's instructions under valgrind (one run each, some 60x slower)",
+    )
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--workers", type=int, help=argparse.SUPPRESS)
@@ -455,6 +519,20 @@ def main(argv: list[str] | None = None) -> int:
         return _child(args)
     if args.smoke:
         args.sizes, args.repeat, args.forms_upto = "20,40", 1, 40
+    callgrind = None
+    if args.callgrind:
+        if shutil.which("valgrind") is None:
+            callgrind_command("")  # stops with the reason
+        # counts repeat exactly: one run of each; the bureau server's and
+        # PostgreSQL's instructions are other processes', not counted
+        args.repeat, args.timeout = 1, args.timeout * 100
+        if "http" in args.transports:
+            print(
+                "--callgrind: the http transport left out (its server is another process)",
+                file=sys.stderr,
+            )
+            args.transports = "local"
+        callgrind = tempfile.TemporaryDirectory()
     sizes = sorted(int(s) for s in args.sizes.split(","))
     stores = [s.strip() for s in args.stores.split(",")]
     pg = postgres_server() if "postgresql" in stores else None
@@ -492,16 +570,32 @@ def main(argv: list[str] | None = None) -> int:
                             else:
                                 assert pg is not None
                                 url = pg.url(schema=f"{tree}_{transport}_{n}_{int(forms)}_{r}")
-                            steps = _run_child(n, url, forms, src, args.timeout, transport)
+                            steps = _run_child(
+                                n,
+                                url,
+                                forms,
+                                src,
+                                args.timeout,
+                                transport,
+                                None if callgrind is None else callgrind.name,
+                            )
                             runs.setdefault((tree, store, transport, n, forms), []).append(steps)
                             print(
                                 f"{tree:6} {store:10} {transport:5} {n:6} "
                                 f"forms {'on ' if forms else 'off'} "
-                                f"run {r + 1}: whole loop {steps['whole_loop']['cpu']:.2f} s CPU",
+                                f"run {r + 1}: whole loop {steps['whole_loop']['cpu']:.2f} s CPU"
+                                + (
+                                    f", {steps['whole_loop']['instructions'] / 1e9:.2f} G "
+                                    "instructions"
+                                    if callgrind is not None
+                                    else ""
+                                ),
                                 file=sys.stderr,
                             )
     finally:
         cache.cleanup()
+        if callgrind is not None:
+            callgrind.cleanup()
         if pg is not None:
             pg.stop()
     figures = _figures(runs, sizes)
@@ -519,11 +613,11 @@ def _figures(
     """Medians per step, and the growth exponents between consecutive sizes."""
     out: list[dict[str, Any]] = []
     for (tree, store, transport, n, forms), reps in sorted(runs.items()):
+        measures = ["cpu", "wall", "server_cpu"]
+        if all("instructions" in rep["whole_loop"] for rep in reps):
+            measures.append("instructions")
         median = {
-            name: {
-                m: round(statistics.median(rep[name][m] for rep in reps), 4)
-                for m in ("cpu", "wall", "server_cpu")
-            }
+            name: {m: round(statistics.median(rep[name][m] for rep in reps), 4) for m in measures}
             for name in (*STEPS, "whole_loop")
         }
         out.append(
@@ -559,6 +653,8 @@ def _figures(
             else:
                 exponent[name] = round(statistics.median(known), 2)
                 spread[name] = [min(known), max(known)]
+        counted = "instructions" in a["steps"]["whole_loop"]
+        counted = counted and "instructions" in b["steps"]["whole_loop"]
         growth.append(
             {
                 "tree": a["tree"],
@@ -585,6 +681,22 @@ def _figures(
                     for name in (*STEPS, "whole_loop")
                 },
             }
+            | (
+                {
+                    "instruction_exponent": {
+                        name: _exponent(
+                            a["steps"][name]["instructions"],
+                            b["steps"][name]["instructions"],
+                            a["workers"],
+                            b["workers"],
+                            SHORT_INSTRUCTIONS,
+                        )
+                        for name in (*STEPS, "whole_loop")
+                    }
+                }
+                if counted
+                else {}
+            )
         )
     return {"sizes": sizes, "runs": out, "growth": growth}
 
@@ -596,7 +708,11 @@ def _print(figures: dict[str, Any]) -> None:
             f"{'on' if run['forms'] else 'off'} (median of {run['runs']}): CPU s / wall s"
         )
         for name, t in run["steps"].items():
-            print(f"  {name:30} {t['cpu']:9.3f} {t['wall']:9.3f}")
+            count = t.get("instructions")
+            print(
+                f"  {name:30} {t['cpu']:9.3f} {t['wall']:9.3f}"
+                + ("" if count is None else f" {count / 1e6:12.1f} M instructions")
+            )
     for g in figures["growth"]:
         print(
             f"\ngrowth exponent, {g['tree']}: {g['store']}, {g['transport']}, "
@@ -613,6 +729,14 @@ def _print(figures: dict[str, Any]) -> None:
                 + ("" if of_medians is None else f"  {of_medians:5.2f}")
                 + ("" if fastest is None else f"  {fastest:5.2f}")
             )
+        counted = g.get("instruction_exponent")
+        if counted is not None:
+            print(
+                f"growth exponent of the instruction counts (callgrind), {g['store']}, "
+                f"{g['from']} -> {g['to']} workers"
+            )
+            for name, e in counted.items():
+                print(f"  {name:30} {'-' if e is None else f'{e:5.2f}'}")
 
 
 if __name__ == "__main__":

@@ -30,6 +30,14 @@ workers, and of the in-memory reader at 10,000.
     python benchmarks/bench_validate.py --smoke      # tiny, for CI
     python benchmarks/bench_validate.py --no-stream  # a tree without the streaming reader
     python benchmarks/bench_validate.py --before /tmp/old/src  # and an older tree's, same run
+    python benchmarks/bench_validate.py --callgrind  # and instruction counts (valgrind)
+
+``--callgrind`` runs each side once more under ``valgrind --tool=callgrind``
+and counts the instructions it ran up to its report (interpreter start-up
+included, as in its CPU time): the same count on every run, whatever else
+the machine does, so a ratio a shared machine's load cannot move. It counts
+instructions, not time: cache misses, page faults and the kernel's work are
+not in it (docs/dossier.md).
 
 Targets (issue 15): validate / json.load <= 2.0 at 1,000 workers, <= 1.5 at
 10,000; peak memory <= 1.05x json.load's; streaming peak at 100,000 workers
@@ -49,6 +57,8 @@ import tempfile
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+
+from _shared import MARK_SYMBOL, callgrind_command, callgrind_parts
 
 from pension_collect.identity import check_char
 
@@ -203,9 +213,14 @@ _CHILDREN = {
 }
 
 
-def run_child(kind: str, path: Path, env: dict[str, str]) -> dict[str, Any]:
+def run_child(
+    kind: str, path: Path, env: dict[str, str], callgrind: str | None = None
+) -> dict[str, Any]:
     """One run of ``kind`` on ``path`` in a fresh interpreter (``validate@SRC``:
-    ``validate`` of the pension_collect in the source folder SRC)."""
+    ``validate`` of the pension_collect in the source folder SRC); with
+    ``callgrind`` (a folder for its files) under valgrind, the instructions it
+    ran up to its report (what its CPU time covers) added as
+    ``instructions``."""
     kind, _, src = kind.partition("@")
     if src:
         # Its own cache folder: the rule-pack cache is keyed on the pack's
@@ -216,9 +231,14 @@ def run_child(kind: str, path: Path, env: dict[str, str]) -> dict[str, Any]:
             "PYTHONPATH": os.pathsep.join([src, *env.get("PYTHONPATH", "").split(os.pathsep)]),
             "XDG_CACHE_HOME": env["XDG_CACHE_HOME"] + "-before",
         }
+    code, prefix, out_file = _CHILDREN[kind] + _REPORT, [], None
+    if callgrind is not None:
+        prefix, out_file = callgrind_command(callgrind)
+        code = _CHILDREN[kind] + f"\nimport os\nos.getloadavg()  # {MARK_SYMBOL}\n" + _REPORT
+        env = {**env, "PYTHONHASHSEED": "0"}
     with open(os.devnull, "w") as null:
         done = subprocess.run(
-            [sys.executable, "-c", _CHILDREN[kind] + _REPORT, str(path)],
+            [*prefix, sys.executable, "-c", code, str(path)],
             stdout=null,
             stderr=subprocess.PIPE,
             text=True,
@@ -229,14 +249,27 @@ def run_child(kind: str, path: Path, env: dict[str, str]) -> dict[str, Any]:
         result: dict[str, Any] = json.loads(done.stderr.strip().splitlines()[-1])
     except (ValueError, IndexError):
         raise RuntimeError(f"{kind} failed: {done.stderr[-2000:]}") from None
+    if out_file is not None:
+        parts = callgrind_parts(out_file)
+        if len(parts) != 2:
+            raise SystemExit(
+                f"error: callgrind wrote {len(parts)} parts, not 2: it did not find the C "
+                f"function {MARK_SYMBOL} in this Python ({sys.executable})"
+            )
+        result["instructions"] = parts[0]
     return result
 
 
 def compare(
-    path: Path, repeat: int, env: dict[str, str], before: str | None = None
+    path: Path,
+    repeat: int,
+    env: dict[str, str],
+    before: str | None = None,
+    callgrind: str | None = None,
 ) -> dict[str, Any]:
     """validate against json.load on one file, interleaved (and, with
-    ``before``, the validate of another source folder in the same run)."""
+    ``before``, the validate of another source folder in the same run; with
+    ``callgrind``, one more run of each counting its instructions)."""
     runs: dict[str, list[dict[str, Any]]] = {"json.load": [], "validate": []}
     if before is not None:
         runs[f"validate@{before}"] = []
@@ -261,6 +294,10 @@ def compare(
         figures["before_cpu_s"] = round(min(r["cpu_s"] for r in old), 3)
         figures["before_ratio"] = round(figures["before_cpu_s"] / base, 2)
         figures["before_peak_mib"] = round(max(r["peak_mib"] for r in old), 1)
+    if callgrind is not None:
+        counts = {kind: run_child(kind, path, env, callgrind)["instructions"] for kind in runs}
+        figures["instructions"] = counts
+        figures["instruction_ratio"] = round(counts["validate"] / counts["json.load"], 3)
     return figures
 
 
@@ -277,6 +314,12 @@ def main(argv: list[str] | None = None) -> int:
         metavar="SRC",
         help="also run the validate of the pension_collect in the source folder SRC "
         "(say, `git archive COMMIT src | tar -x -C DIR`, then DIR/src), interleaved",
+    )
+    parser.add_argument(
+        "--callgrind",
+        action="store_true",
+        help="also count the instructions of one run of each side under valgrind "
+        "(the same count on every run: a ratio no other process moves)",
     )
     args = parser.parse_args(argv)
     if args.smoke:
@@ -301,8 +344,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.before is not None:
             args.before = str(Path(args.before).resolve())
             run_child(f"validate@{args.before}", files[min(files)], env)
+        counted = None
+        if args.callgrind:
+            counted = str(Path(tmp) / "callgrind")
+            Path(counted).mkdir()
         for n in args.sizes:
-            figures[f"workers_{n}"] = compare(files[n], args.repeat, env, args.before)
+            figures[f"workers_{n}"] = compare(files[n], args.repeat, env, args.before, counted)
         if not args.no_stream:
             low, high = min(args.stream_sizes), max(args.stream_sizes)
             for n in args.stream_sizes:
