@@ -51,6 +51,7 @@ import datetime
 import json
 import os
 import random
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -324,6 +325,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.smoke:
         args.sizes, args.stream_sizes, args.repeat = [200], [200, 2_000], 1
+    if args.callgrind and shutil.which("valgrind") is None:
+        callgrind_command("")  # stops with the reason, before any work
     figures: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as tmp:
         # Bytecode as an installed package has it (pip compiles it): a child
