@@ -199,6 +199,32 @@ def test_a_store_failure_loses_only_its_group(store: str, tmp_path: Path, groups
     assert {w.status for w in s.session.workers()} == {WorkerStatus.COLLECTED}
 
 
+def test_the_keys_committed_are_listed_only_on_a_cancel(
+    tmp_path: Path, groups: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 15: listing every key committed so far after each worker (for a
+    cancel that may never come) made saving N workers copy N^2 / 2 keys. The
+    list is made once, when the caller cancels, and names what was committed."""
+    s, _, workers = _setup("memory", tmp_path, 22)
+    made: list[int] = []
+    saved_keys = session_module._saved_keys
+
+    def counted(committed: list[str], group: list[Any]) -> list[str]:
+        made.append(len(committed) + len(group))
+        return saved_keys(committed, group)
+
+    monkeypatch.setattr(session_module, "_saved_keys", counted)
+    told: list[int] = []
+    s.session.save_workers(workers[:20], progress=lambda done, total: told.append(done) is None)
+    assert told == list(range(1, 21))
+    assert made == []
+    with pytest.raises(Cancelled) as info:
+        s.session.save_workers(workers[20:], progress=lambda done, total: done != 3)
+    keys = [s.session.key_of(w) for w in workers]
+    assert made == [3]
+    assert info.value.committed == tuple(keys[20:23])
+
+
 @pytest.mark.parametrize("store", STORES)
 def test_a_cancel_commits_the_group_so_far(store: str, tmp_path: Path, groups: None) -> None:
     """Cancelled after the 13th worker: the 13 are committed (the second group

@@ -677,7 +677,9 @@ class CollectionSession:
                     except (G.WorkflowError, ConflictError, InvalidIdentityNumber) as exc:
                         refused.append(R.Refusal(index=i, key=_key_or_none(worker), error=exc))
                     try:
-                        _between(progress, i + 1, total, [*keys, *(sw.key for sw in group)])
+                        _between(
+                            progress, i + 1, total, functools.partial(_saved_keys, keys, group)
+                        )
                     except G.Cancelled as exc:
                         cancelled = exc  # raised once the group is committed
                         break
@@ -876,7 +878,7 @@ class CollectionSession:
         for i, decl in enumerate(pending):
             followed.append(self.refresh(decl.key))
             keys.append(decl.key)
-            _between(progress, i + 1, len(pending), keys)
+            _between(progress, i + 1, len(pending), lambda: keys)
         return tuple(followed)
 
     # -- [P3.6] submit ------------------------------------------------------------------
@@ -1342,11 +1344,16 @@ def _confirmation_digests(
 
 
 def _between(
-    progress: G.Progress | None, done: int, total: int | None, committed: Sequence[str]
+    progress: G.Progress | None,
+    done: int,
+    total: int | None,
+    committed: Callable[[], Iterable[str]],
 ) -> None:
     """After ``done`` of ``total`` items of a long step: tell ``progress``, whose
     cancel stops the step (:class:`~pension_collect.workflow.Cancelled` naming
-    the ``committed`` keys). The call after the last item cannot cancel anything."""
+    the keys ``committed()`` gives: asked for only then, as listing every key
+    committed so far after each item made a step of N items take N^2 / 2
+    copies). The call after the last item cannot cancel anything."""
     if done == total:
         if progress is not None:
             progress(done, total)
@@ -1354,8 +1361,13 @@ def _between(
     try:
         G.report_progress(progress, done, total)
     except G.Cancelled as exc:
-        exc.done, exc.total, exc.committed = done, total, tuple(committed)
+        exc.done, exc.total, exc.committed = done, total, tuple(committed())
         raise
+
+
+def _saved_keys(committed: list[str], group: list[StoredWorker]) -> list[str]:
+    """The keys of a batch committed so far and of the group under way."""
+    return [*committed, *(sw.key for sw in group)]
 
 
 def _with_bureau(sw: StoredWorker, synced: Record | None) -> StoredWorker:
