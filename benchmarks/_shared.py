@@ -90,12 +90,16 @@ where it wants the instruction count so far dumped (nothing in
 pension_collect calls it), so each dump holds what ran between two marks."""
 
 
-def callgrind_command(folder: str) -> tuple[list[str], Path]:
-    """The command prefix that runs a program under callgrind, dumping at each
-    mark, and the file its counts go to (a new one in ``folder``). Stops with
-    the reason where valgrind is missing."""
+def require_valgrind() -> None:
+    """Stop with the reason where valgrind is missing (``--callgrind``)."""
     if shutil.which("valgrind") is None:
         raise SystemExit("error: --callgrind needs valgrind (the Debian package valgrind)")
+
+
+def callgrind_command(folder: str) -> tuple[list[str], Path]:
+    """The command prefix that runs a program under callgrind, dumping at each
+    mark, and the file its counts go to (a new one in ``folder``)."""
+    require_valgrind()
     fd, out_file = tempfile.mkstemp(prefix="callgrind-", dir=folder)
     os.close(fd)
     return [
@@ -107,9 +111,10 @@ def callgrind_command(folder: str) -> tuple[list[str], Path]:
     ], Path(out_file)
 
 
-def callgrind_parts(out_file: Path) -> list[int]:
+def callgrind_parts(out_file: Path, expected: int) -> list[int]:
     """The instruction count of each part callgrind dumped for one run, in
-    order (``FILE.1``, ``FILE.2``, ... and ``FILE`` last), the files removed."""
+    order (``FILE.1``, ``FILE.2``, ... and ``FILE`` last), the files removed;
+    stops where there are not ``expected`` parts (no mark was found)."""
     parts: list[tuple[int, int]] = []
     for path in out_file.parent.glob(out_file.name + "*"):
         suffix = path.name[len(out_file.name) :]
@@ -121,4 +126,9 @@ def callgrind_parts(out_file: Path) -> list[int]:
         if total is None:
             raise SystemExit(f"error: no totals in the callgrind file {path}")
         parts.append((int(suffix[1:]) if suffix else sys.maxsize, total))
+    if len(parts) != expected:
+        raise SystemExit(
+            f"error: callgrind wrote {len(parts)} parts, not {expected}: it did not find the C "
+            f"function {MARK_SYMBOL} in this Python ({sys.executable}; a build without symbols?)"
+        )
     return [total for _, total in sorted(parts)]

@@ -88,7 +88,6 @@ import importlib.util
 import json
 import math
 import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -99,11 +98,11 @@ from pathlib import Path
 from typing import Any
 
 from _shared import (
-    MARK_SYMBOL,
     callgrind_command,
     callgrind_parts,
     example_workers,
     postgres_server,
+    require_valgrind,
 )
 
 #: The steps in the order they run (names of the figures).
@@ -138,7 +137,7 @@ SHORT_INSTRUCTIONS = 5_000_000
 
 MARK_ENV = "PENSION_BENCH_MARKS"
 """Set in a child run under callgrind: each step is bracketed by a call of
-``os.getloadavg``, whose C function (:data:`MARK_SYMBOL`) callgrind dumps its
+``os.getloadavg``, whose C function (:data:`_shared.MARK_SYMBOL`) callgrind dumps its
 counts before (``--dump-before``), so each dump holds one step or one gap."""
 
 
@@ -466,14 +465,8 @@ def _run_child(
     steps: dict[str, dict[str, float]] = json.loads(done.stdout.splitlines()[-1])["steps"]
     measures = ["cpu", "wall", "server_cpu"]
     if out_file is not None:
-        counts = callgrind_parts(out_file)
         # part 1 is start-up and setting up, then each step and the gap after it
-        if len(counts) != 2 * len(STEPS) + 1:
-            raise SystemExit(
-                f"error: callgrind wrote {len(counts)} parts, not {2 * len(STEPS) + 1}: "
-                f"it did not find the C function {MARK_SYMBOL} in this Python "
-                f"({sys.executable}; a build without symbols?)"
-            )
+        counts = callgrind_parts(out_file, 2 * len(STEPS) + 1)
         for i, name in enumerate(STEPS):
             steps[name]["instructions"] = counts[1 + 2 * i]
         measures.append("instructions")
@@ -521,8 +514,7 @@ def main(argv: list[str] | None = None) -> int:
         args.sizes, args.repeat, args.forms_upto = "20,40", 1, 40
     callgrind = None
     if args.callgrind:
-        if shutil.which("valgrind") is None:
-            callgrind_command("")  # stops with the reason
+        require_valgrind()
         # counts repeat exactly: one run of each; the bureau server's and
         # PostgreSQL's instructions are other processes', not counted
         args.repeat, args.timeout = 1, args.timeout * 100

@@ -51,7 +51,6 @@ import datetime
 import json
 import os
 import random
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -59,7 +58,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from _shared import MARK_SYMBOL, callgrind_command, callgrind_parts
+from _shared import MARK_SYMBOL, callgrind_command, callgrind_parts, require_valgrind
 
 from pension_collect.identity import check_char
 
@@ -251,13 +250,7 @@ def run_child(
     except (ValueError, IndexError):
         raise RuntimeError(f"{kind} failed: {done.stderr[-2000:]}") from None
     if out_file is not None:
-        parts = callgrind_parts(out_file)
-        if len(parts) != 2:
-            raise SystemExit(
-                f"error: callgrind wrote {len(parts)} parts, not 2: it did not find the C "
-                f"function {MARK_SYMBOL} in this Python ({sys.executable})"
-            )
-        result["instructions"] = parts[0]
+        result["instructions"] = callgrind_parts(out_file, 2)[0]  # up to the mark
     return result
 
 
@@ -325,8 +318,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.smoke:
         args.sizes, args.stream_sizes, args.repeat = [200], [200, 2_000], 1
-    if args.callgrind and shutil.which("valgrind") is None:
-        callgrind_command("")  # stops with the reason, before any work
+    if args.callgrind:
+        require_valgrind()  # before any work
     figures: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as tmp:
         # Bytecode as an installed package has it (pip compiles it): a child
